@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Arrows point one way: agent → AgentDaemon → Notify/Alerting/Ingest → Query → TimeSeries.
+let package = Package(
+    name: "agent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agent", targets: ["agent"]),
+        .library(name: "TimeSeries", targets: ["TimeSeries"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        .target(name: "Query", dependencies: ["TimeSeries"]),
+        .target(
+            name: "Ingest",
+            dependencies: ["TimeSeries", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Alerting",
+            dependencies: ["Query", "TimeSeries", "Yams", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Notify",
+            dependencies: ["Alerting", "Ingest", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "AgentDaemon",
+            dependencies: [
+                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "agent",
+            dependencies: [
+                "AgentDaemon", "TimeSeries", "Query", "Ingest", "Alerting", "Notify",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
+        .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
+        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "agent"]),
+    ]
+)
+
+// Strict settings for every Swift target, in one place (as swift-log does).
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,1 @@
+// The notification pipeline lands here (issue 7).

@@ -1,0 +1,1 @@
+// The PromQL-subset engine (lexer, parser, evaluator over TimeSeries) lands here (issue 3).

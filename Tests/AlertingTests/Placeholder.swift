@@ -1,0 +1,1 @@
+// Tests for the Alerting target land here.
