@@ -38,7 +38,7 @@ test: test-deps
 	$(SWIFT) test --skip-build
 
 bench: bench-deps release
-	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark
+	scripts/bench.sh
 
 clean:
 	rm -rf .build Benchmarks/.build

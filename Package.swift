@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .executable(name: "agent", targets: ["agent"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
+        // Every library target, for the benchmark and fuzz packages beside this one.
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
