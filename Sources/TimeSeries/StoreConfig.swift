@@ -57,7 +57,7 @@ public struct StoreConfig: Sendable, Equatable {
         var previous = (resolution, retention)
         for (i, tier) in tiers.enumerated() {
             check("tier \(i + 1)'s", tier.resolution, tier.retention)
-            if tier.resolution <= previous.0 || tier.resolution % previous.0 != 0 {
+            if previous.0 > 0, tier.resolution <= previous.0 || tier.resolution % previous.0 != 0 {
                 out.append("tier \(i + 1)'s resolution must be a multiple of, and coarser than, the one before")
             }
             if tier.retention <= previous.1 { out.append("tier \(i + 1) must cover more time than the one before") }

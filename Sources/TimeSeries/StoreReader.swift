@@ -62,9 +62,14 @@ public struct StoreReader {
     /// The merged distribution of the slots overlapping `(from, through]` (whole slots: the window
     /// widens by at most one partial slot at each end). Nil for a series that is not a distribution.
     public func summary(of ref: SeriesRef, from: Timestamp, through: Timestamp) -> DistributionSummary? {
+        summary(of: ref, from: from, through: through, ring: nil)
+    }
+
+    /// `summary` from a chosen ring (0 = fine, 1… = tiers); nil chooses as `summary` does.
+    func summary(of ref: SeriesRef, from: Timestamp, through: Timestamp, ring: Int?) -> DistributionSummary? {
         guard let s = state.lookup(ref), s.kind == .distribution else { return nil }
         var sketch = Sketch()
-        let collapses = s.distribution[s.ringIndex(coveringFrom: from)]
+        let collapses = s.distribution[ring ?? s.ringIndex(coveringFrom: from)]
             .merge(from: from, through: through, into: &sketch, maxBuckets: store.config.sketchMaxBuckets)
         state.stats.sketchCollapses += collapses
         return DistributionSummary(sketch: sketch, mapping: store.mapping)
