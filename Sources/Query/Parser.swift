@@ -25,6 +25,12 @@ public enum PromQL {
         return try parser.parseTopLevel()
     }
 
+    /// Milliseconds of a Prometheus duration (`5m`, `1h30m`, `500ms`); nil when malformed or out of
+    /// range. Rule files and tests use it for `for:`, `interval:` and `eval_time:`.
+    public static func parseDuration(_ text: String) -> Int64? {
+        Lexer.durationMilliseconds(text)
+    }
+
     /// Offset of the first byte that is not part of valid UTF-8, if any.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
         var i = 0
