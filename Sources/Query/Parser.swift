@@ -142,9 +142,12 @@ struct Parser {
         "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "atan2",
     ]
 
+    /// Recursion depth allowed: a level of the tree costs up to three nested parse calls.
+    static let maxRecursion = 3 * PromQL.maxDepth
+
     mutating func enter(_ at: Token) throws(QueryError) {
         depth += 1
-        if depth > PromQL.maxDepth {
+        if depth > Parser.maxRecursion {
             throw error("expression nests too deeply (more than \(PromQL.maxDepth) levels)", at: at, kind: .limit)
         }
     }
