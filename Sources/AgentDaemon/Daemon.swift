@@ -26,8 +26,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     private var server: APIServer?
     let startedAt: Timestamp
     private let flags = FlagBox()
-    /// Checkpoint counters, owned by `queue`.
-    private var checkpoints = CheckpointStats()
+    /// Checkpoint counters, written on `queue`, read by the API from any thread.
+    private let checkpoints = Locked(CheckpointStats())
 
     struct CheckpointStats {
         var written = 0, failed = 0, lastBytes = 0
@@ -98,6 +98,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     // MARK: Timers and signals (on `queue`)
 
     private func startTimers() {
+        recordSelfMetrics()
+        every(config.global.scrapeInterval) { [weak self] in self?.recordSelfMetrics() }
         every(config.global.checkpointInterval) { [weak self] in self?.checkpoint(reason: "interval") }
         every(60_000) { [weak self] in
             guard let self else { return }
@@ -158,16 +160,22 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         do {
             let bytes = try checkpointFile.save(Checkpoint(sections: checkpointSections()))
-            checkpoints.written += 1
-            checkpoints.lastBytes = bytes
-            checkpoints.lastSuccess = clock()
-            checkpoints.lastError = nil
+            let now = clock()
+            checkpoints.withLock {
+                $0.written += 1
+                $0.lastBytes = bytes
+                $0.lastSuccess = now
+                $0.lastError = nil
+            }
         } catch {
-            checkpoints.failed += 1
-            checkpoints.lastError = "\(error)"
+            checkpoints.withLock {
+                $0.failed += 1
+                $0.lastError = "\(error)"
+            }
             logger.error("checkpoint (\(reason)) failed: \(error)")
         }
-        checkpoints.lastDurationSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        checkpoints.withLock { $0.lastDurationSeconds = seconds }
     }
 
     /// Restores the last checkpoint; a corrupt or incompatible one is set aside and the agent starts empty.
@@ -205,18 +213,19 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     }
 
     public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
+        if let answer = queryAPI(path: path, parameters: parameters) { return answer }
         switch path {
         case "/api/v1/status": return .success(statusDocument())
         default: return .error(404, type: "not_found", "no such endpoint: \(method) \(path)")
         }
     }
 
-    func checkpointStatsSnapshot() -> CheckpointStats { checkpoints }
+    func checkpointStatsSnapshot() -> CheckpointStats { checkpoints.value }
 
     /// What `agent status` shows.
     func statusDocument() -> [String: Any] {
         let stats = store.stats
-        let cp = queue.sync { checkpointStatsSnapshot() }
+        let cp = checkpointStatsSnapshot()
         let process = ProcessStats.current()
         var checkpoint: [String: Any] = ["path": checkpointFile.path, "written": cp.written, "failed": cp.failed,
                                          "last_bytes": cp.lastBytes, "last_duration_seconds": cp.lastDurationSeconds,
@@ -238,8 +247,23 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
 
 /// Flags the API reads from any thread.
 final class FlagBox: @unchecked Sendable {
+    private let state = Locked(false)
+    var ready: Bool { state.value }
+    func set(ready: Bool) { state.withLock { $0 = ready } }
+}
+
+/// A value behind a lock: the owner of small pieces of state read from any thread.
+final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var _ready = false
-    var ready: Bool { lock.withLock { _ready } }
-    func set(ready: Bool) { lock.withLock { _ready = ready } }
+    private var _value: Value
+    init(_ value: Value) { _value = value }
+    /// A copy of the value.
+    var value: Value { lock.withLock { _value } }
+    /// Mutates the value under the lock.
+    @discardableResult
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&_value)
+    }
 }
