@@ -14,7 +14,7 @@ unitdir=${UNITDIR:-/etc/systemd/system}
 [ -x "$binary" ] || { echo "no binary at $binary: run 'make release' first" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
 
-install -d -m 0755 "$prefix/bin" "$etc" "$etc/rules" "$prefix/share/doc/agent"
+install -d -m 0755 "$prefix/bin" "$etc" "$etc/rules" "$prefix/share/doc/agent" "$unitdir"
 install -d -m 0700 "$etc/credentials"
 install -m 0755 "$binary" "$prefix/bin/agent"
 install -m 0644 README.md "$prefix/share/doc/agent/README.md"
