@@ -1,5 +1,5 @@
 import Foundation
-import TimeSeries
+public import TimeSeries
 
 /// The simulated service of `agent demo`: it appends a JSONL access log whose latency and error
 /// rate rise and fall through phases, in virtual time running `speed` times faster than real time.
