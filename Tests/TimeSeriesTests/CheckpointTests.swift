@@ -144,7 +144,7 @@ import Foundation
 }
 
 @Suite struct ByteReaderTests {
-    @Test func aLengthPastTheEndIsTruncationNotACrash() {
+    @Test func aLengthPastTheEndIsTruncationNotACrash() throws {
         // A blob announcing 3 bytes with only 2 left after its one-byte length.
         var r = ByteReader([3, 0xAA, 0xBB])
         #expect(throws: CheckpointError.truncated) { try r.blob() }
