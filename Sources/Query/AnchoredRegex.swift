@@ -37,6 +37,9 @@ final class AnchoredRegex: Sendable {
     static let maxNesting = 200
 
     let pattern: String
+    /// Number of capturing groups, and the named ones.
+    let groupCount: Int
+    let groupNames: [String: Int]
     private let program: [Instruction]
     private let sets: [CharSet]
     private let fast: FastPath
@@ -45,11 +48,11 @@ final class AnchoredRegex: Sendable {
         self.pattern = pattern
         var parser = RegexParser(Array(pattern.unicodeScalars))
         let tree = try parser.parse()
+        groupCount = parser.captureCount
+        groupNames = parser.names
         fast = FastPath(tree)
         var compiler = RegexCompiler()
-        if case .none = fast {
-            try compiler.compile(tree)
-        }
+        try compiler.compile(tree)
         compiler.emit(.match)
         program = compiler.program
         sets = compiler.sets
@@ -122,6 +125,143 @@ final class AnchoredRegex: Sendable {
         }
     }
 
+    // MARK: Submatches (label_replace)
+
+    private struct CaptureThread {
+        var pc: Int
+        var caps: [Int]
+    }
+
+    /// The byte ranges of the capturing groups (index 0 is the whole input) when the whole input
+    /// matches, else nil. Leftmost-first priority (greedy before lazy) decides between matches, as in
+    /// RE2 and Go. Threads carry their own capture arrays: fine for label values, not a hot path.
+    func captures(_ input: [UInt8]) -> [Range<Int>?]? {
+        let slotCount = 2 * (groupCount + 1)
+        var visited = [Int](repeating: -1, count: program.count)
+        var generation = 0
+        var current: [CaptureThread] = []
+        var next: [CaptureThread] = []
+        func decode(_ at: Int) -> (UInt32, Int)? {
+            guard at < input.count else { return nil }
+            var d = UTF8Scalars(input[at...])
+            let scalar = d.next()!
+            return (scalar, input.distance(from: at, to: d.index))
+        }
+        var pos = 0
+        var previous: UInt32? = nil
+        var here = decode(0)
+        generation += 1
+        addCapturing(&current, &visited, generation, 0, [Int](repeating: -1, count: slotCount), 0, nil, here?.0)
+        while let (c, length) = here {
+            if current.isEmpty { return nil }
+            let nextPos = pos + length
+            let following = decode(nextPos)
+            generation += 1
+            next.removeAll(keepingCapacity: true)
+            for thread in current {
+                let inst = program[thread.pc]
+                let advance: Bool
+                switch inst.op {
+                case .range: advance = c >= UInt32(inst.a) && c <= UInt32(inst.b)
+                case .set: advance = sets[Int(inst.a)].contains(c)
+                case .any: advance = true
+                case .anyNotNewline: advance = c != 0x0A
+                default: advance = false
+                }
+                if advance { addCapturing(&next, &visited, generation, thread.pc + 1, thread.caps, nextPos, c, following?.0) }
+            }
+            swap(&current, &next)
+            pos = nextPos
+            previous = c
+            here = following
+        }
+        _ = previous
+        for thread in current where program[thread.pc].op == .match {
+            var out: [Range<Int>?] = [0..<input.count]
+            for g in 1...max(1, groupCount) where g <= groupCount {
+                let lo = thread.caps[2 * g]
+                let hi = thread.caps[2 * g + 1]
+                out.append(lo >= 0 && hi >= lo ? lo..<hi : nil)
+            }
+            return out
+        }
+        return nil
+    }
+
+    private func addCapturing(_ list: inout [CaptureThread], _ visited: inout [Int], _ generation: Int, _ pc: Int, _ caps: [Int], _ pos: Int, _ previous: UInt32?, _ next: UInt32?) {
+        if visited[pc] == generation { return }
+        visited[pc] = generation
+        let inst = program[pc]
+        switch inst.op {
+        case .jump:
+            addCapturing(&list, &visited, generation, Int(inst.a), caps, pos, previous, next)
+        case .split:
+            addCapturing(&list, &visited, generation, Int(inst.a), caps, pos, previous, next)
+            addCapturing(&list, &visited, generation, Int(inst.b), caps, pos, previous, next)
+        case .assert:
+            if Assertion(rawValue: UInt8(inst.a))!.holds(previous: previous, next: next) {
+                addCapturing(&list, &visited, generation, pc + 1, caps, pos, previous, next)
+            }
+        case .save:
+            var updated = caps
+            updated[Int(inst.a)] = pos
+            addCapturing(&list, &visited, generation, pc + 1, updated, pos, previous, next)
+        default:
+            list.append(CaptureThread(pc: pc, caps: caps))
+        }
+    }
+
+    /// Go's `Regexp.Expand`: `$1`, `${1}`, `$name`, `${name}` and `$$` in `template` replaced by
+    /// the groups of `input`. A `$name` takes the longest run of letters, digits and `_` (so `$1x`
+    /// names group "1x"); unknown groups expand to nothing.
+    func expand(_ template: String, input: [UInt8], groups: [Range<Int>?]) -> [UInt8] {
+        let t = Array(template.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        func isNameByte(_ b: UInt8) -> Bool { Lexer.isWordStart(b) || Lexer.isDigit(b) }
+        while i < t.count {
+            guard t[i] == UInt8(ascii: "$"), i + 1 < t.count else {
+                out.append(t[i])
+                i += 1
+                continue
+            }
+            if t[i + 1] == UInt8(ascii: "$") {
+                out.append(UInt8(ascii: "$"))
+                i += 2
+                continue
+            }
+            var name: ArraySlice<UInt8> = []
+            var end = i + 1
+            if t[i + 1] == UInt8(ascii: "{") {
+                var k = i + 2
+                while k < t.count, isNameByte(t[k]) { k += 1 }
+                if k < t.count, t[k] == UInt8(ascii: "}"), k > i + 2 {
+                    name = t[(i + 2)..<k]
+                    end = k + 1
+                }
+            } else {
+                var k = i + 1
+                while k < t.count, isNameByte(t[k]) { k += 1 }
+                name = t[(i + 1)..<k]
+                end = k
+            }
+            if name.isEmpty {
+                out.append(t[i])
+                i += 1
+                continue
+            }
+            var group: Int? = nil
+            if name.allSatisfy(Lexer.isDigit) {
+                group = name.count <= 9 ? Int(String(decoding: name, as: UTF8.self)) : nil
+            } else {
+                group = groupNames[String(decoding: name, as: UTF8.self)]
+            }
+            if let g = group, g < groups.count, let r = groups[g] { out.append(contentsOf: input[r]) }
+            i = end
+        }
+        return out
+    }
+
     /// Adds `pc` and everything reachable from it by ε-edges whose assertions hold here.
     private func addThread(_ set: inout SparseSet, _ start: Int, previous: UInt32?, next: UInt32?, stack: UnsafeMutablePointer<Int32>) {
         var top = 0
@@ -147,6 +287,9 @@ final class AnchoredRegex: Sendable {
                     stack[top] = Int32(pc + 1)
                     top += 1
                 }
+            case .save:
+                stack[top] = Int32(pc + 1)
+                top += 1
             default:
                 break
             }
@@ -332,8 +475,9 @@ indirect enum RegexNode: Sendable {
     case any(newline: Bool)
     case concat([RegexNode])
     case alternate([RegexNode])
-    case repeated(RegexNode, min: Int, max: Int)  // max < 0: unbounded
+    case repeated(RegexNode, min: Int, max: Int, greedy: Bool)  // max < 0: unbounded
     case assertion(Assertion)
+    case capture(Int, RegexNode)
 }
 
 // MARK: - Parser
@@ -348,6 +492,8 @@ private struct RegexParser {
     let p: [Unicode.Scalar]
     var i = 0
     var depth = 0
+    var captureCount = 0
+    var names: [String: Int] = [:]
 
     init(_ p: [Unicode.Scalar]) { self.p = p }
 
@@ -474,9 +620,13 @@ private struct RegexParser {
                 throw fail("bad repetition operator: \(String(String.UnicodeScalarView(p[(opStart - 1)..<i]))) — RE2 does not allow a repetition of a repetition (possessive quantifiers are not supported)")
             }
             if case .assertion = node { /* RE2 allows repeating an empty-width assertion */ }
-            // A lazy marker changes nothing for a whole-input yes/no match.
-            if peek() == "?" { i += 1 }
-            node = .repeated(node, min: minCount, max: maxCount)
+            // A lazy marker changes nothing for a yes/no match, only which submatches label_replace sees.
+            var greedy = true
+            if peek() == "?" {
+                i += 1
+                greedy = false
+            }
+            node = .repeated(node, min: minCount, max: maxCount, greedy: greedy)
             repeated = true
         }
         return node
@@ -499,6 +649,8 @@ private struct RegexParser {
         let start = i
         i += 1  // "("
         var inner = flags
+        var captureIndex: Int? = nil
+        var captureName: String? = nil
         if peek() == "?" {
             i += 1
             guard let c = peek() else { throw fail("missing closing ): \(String(String.UnicodeScalarView(p[start...])))") }
@@ -518,16 +670,20 @@ private struct RegexParser {
                     throw fail(c == "P" && peek() == "=" ? "named backreferences (?P=name) are not supported (RE2 syntax)" : "invalid named capture", c == "P" && peek() == "=" ? .unsupported : .syntax)
                 }
                 i += 1
-                var nameLength = 0
+                var name = ""
                 while let d = peek(), d != ">" {
                     guard d.properties.isAlphabetic || d == "_" || (d.isASCII && d.properties.numericType == .decimal) else {
                         throw fail("invalid named capture: bad character in group name")
                     }
+                    name.unicodeScalars.append(d)
                     i += 1
-                    nameLength += 1
                 }
-                guard peek() == ">", nameLength > 0 else { throw fail("invalid named capture") }
+                guard peek() == ">", !name.isEmpty else { throw fail("invalid named capture") }
+                guard names[name] == nil else { throw fail("duplicate capture group name \(name)") }
                 i += 1
+                captureCount += 1
+                captureIndex = captureCount
+                captureName = name
             default:
                 // Flags: (?i) (?-i) (?i:…) (?is-m:…)
                 var negate = false
@@ -554,7 +710,11 @@ private struct RegexParser {
                     return nil
                 }
             }
+        } else {
+            captureCount += 1
+            captureIndex = captureCount
         }
+        if let captureName, let captureIndex { names[captureName] = captureIndex }
         depth += 1
         if depth > AnchoredRegex.maxNesting {
             throw fail("regular expression nests too deeply (more than \(AnchoredRegex.maxNesting) groups)", .limit)
@@ -563,6 +723,7 @@ private struct RegexParser {
         depth -= 1
         guard peek() == ")" else { throw fail("missing closing )") }
         i += 1
+        if let captureIndex { return .capture(captureIndex, node) }
         return node
     }
 
@@ -826,7 +987,7 @@ extension CharSet {
 // MARK: - Compiler
 
 private struct Instruction: Sendable {
-    enum Op: UInt8, Sendable { case range, set, any, anyNotNewline, split, jump, assert, match }
+    enum Op: UInt8, Sendable { case range, set, any, anyNotNewline, split, jump, assert, save, match }
     var op: Op
     var a: Int32 = 0
     var b: Int32 = 0
@@ -862,6 +1023,10 @@ private struct RegexCompiler {
             emit(newline ? .any : .anyNotNewline)
         case .assertion(let a):
             emit(.assert, Int32(a.rawValue))
+        case .capture(let index, let body):
+            emit(.save, Int32(2 * index))
+            try compile(body)
+            emit(.save, Int32(2 * index + 1))
         case .concat(let items):
             for item in items { try compile(item) }
         case .alternate(let branches):
@@ -879,23 +1044,28 @@ private struct RegexCompiler {
                 }
             }
             for j in jumps { program[j].a = pc }
-        case .repeated(let body, let minCount, let maxCount):
+        case .repeated(let body, let minCount, let maxCount, let greedy):
+            // A split's first branch has priority; a lazy repetition prefers leaving the loop.
+            func setSplit(_ at: Int, body: Int32, exit: Int32) {
+                program[at].a = greedy ? body : exit
+                program[at].b = greedy ? exit : body
+            }
             for _ in 0..<minCount { try compile(body) }
             if maxCount < 0 {
                 // L: split body, end; body; jump L
                 let loop = Int(pc)
-                emit(.split, pc + 1, 0)
+                emit(.split)
                 try compile(body)
                 emit(.jump, Int32(loop))
-                program[loop].b = pc
+                setSplit(loop, body: Int32(loop + 1), exit: pc)
             } else if maxCount > minCount {
                 var splits: [Int] = []
                 for _ in 0..<(maxCount - minCount) {
                     splits.append(Int(pc))
-                    emit(.split, pc + 1, 0)
+                    emit(.split)
                     try compile(body)
                 }
-                for s in splits { program[s].b = pc }
+                for s in splits { setSplit(s, body: Int32(s + 1), exit: pc) }
             }
         }
     }
@@ -931,6 +1101,10 @@ private enum FastPath: Sendable {
             self = .literalSet(LiteralSet(values: values, maxLength: values.map(\.count).max() ?? 0))
             return
         }
+        if case .capture(_, let inner) = node {
+            self = FastPath(inner)
+            return
+        }
         if FastPath.isDotStar(node, min: 0) {
             self = .always
             return
@@ -961,13 +1135,15 @@ private enum FastPath: Sendable {
     }
 
     static func isDotStar(_ node: RegexNode, min: Int) -> Bool {
-        if case .repeated(let body, let lo, let hi) = node, lo == min, hi < 0, case .any(newline: true) = body { return true }
+        if case .capture(_, let inner) = node { return isDotStar(inner, min: min) }
+        if case .repeated(let body, let lo, let hi, _) = node, lo == min, hi < 0, case .any(newline: true) = body { return true }
         return false
     }
 
     static func literalBytes(_ node: RegexNode) -> [UInt8]? {
         switch node {
         case .empty: return []
+        case .capture(_, let inner): return literalBytes(inner)
         case .literal(let c):
             guard let s = Unicode.Scalar(c) else { return nil }
             return Array(String(Character(s)).utf8)

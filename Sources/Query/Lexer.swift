@@ -391,3 +391,4 @@ extension Lexer {
         var message: String
     }
 }
+

@@ -25,6 +25,12 @@ public enum PromQL {
         return try parser.parseTopLevel()
     }
 
+    /// Milliseconds of a Prometheus duration (`5m`, `1h30m`, `500ms`); nil when malformed or out of
+    /// range. Rule files and tests use it for `for:`, `interval:` and `eval_time:`.
+    public static func parseDuration(_ text: String) -> Int64? {
+        Lexer.durationMilliseconds(text)
+    }
+
     /// Offset of the first byte that is not part of valid UTF-8, if any.
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
         var i = 0
@@ -136,9 +142,12 @@ struct Parser {
         "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and", "or", "unless", "atan2",
     ]
 
+    /// Recursion depth allowed: a level of the tree costs up to three nested parse calls.
+    static let maxRecursion = 3 * PromQL.maxDepth
+
     mutating func enter(_ at: Token) throws(QueryError) {
         depth += 1
-        if depth > PromQL.maxDepth {
+        if depth > Parser.maxRecursion {
             throw error("expression nests too deeply (more than \(PromQL.maxDepth) levels)", at: at, kind: .limit)
         }
     }
