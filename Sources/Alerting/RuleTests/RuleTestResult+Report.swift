@@ -5,7 +5,7 @@ extension RuleTestResult {
     /// What `agent test rules` prints for this file: one line when it passed; otherwise every
     /// failure with the expected and the actual alerts or samples side by side, lines that differ
     /// marked with `≠`.
-    public func report(width: Int = 100) -> String {
+    public func report(width: Int = 120) -> String {
         if !loadErrors.isEmpty {
             return "\(path): FAILED to load the rule files\n" + loadErrors.map { "  " + $0 }.joined(separator: "\n")
         }
@@ -132,16 +132,26 @@ extension RuleTestFailure {
         return pairs
     }
 
-    /// Two columns: `≠` in the gutter where the sides differ; long lines are cut with `…`.
+    /// Two columns, `≠` in the gutter where the sides differ. When a line does not fit its column,
+    /// the expected and the actual lines are printed one block after the other instead (same marks).
     static func columns(header: (String, String), left: [String], right: [String], differs: [Bool], width: Int) -> String {
-        let columnWidth = max(24, min((width - 8) / 2, max(header.0.count, left.map(\.count).max() ?? 0)))
-        func fit(_ s: String) -> String {
-            let chars = Array(s)
-            if chars.count > columnWidth { return String(chars[..<(columnWidth - 1)]) + "…" }
-            return s + String(repeating: " ", count: columnWidth - chars.count)
+        let columnWidth = max(24, (width - 9) / 2)
+        let widest = max(header.0.count, header.1.count, left.map(\.count).max() ?? 0, right.map(\.count).max() ?? 0)
+        if widest > columnWidth {
+            var out = "      " + header.0
+            for i in left.indices where !left[i].isEmpty || differs[i] {
+                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + (left[i].isEmpty ? "(none)" : left[i])
+            }
+            out += "\n      " + header.1
+            for i in right.indices where !right[i].isEmpty || differs[i] {
+                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + (right[i].isEmpty ? "(none)" : right[i])
+            }
+            return out
         }
+        let w = max(header.0.count, left.map(\.count).max() ?? 0)
+        func fit(_ s: String) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
         var out = "      " + fit(header.0) + " │ " + header.1 + "\n"
-        out += "      " + String(repeating: "─", count: columnWidth) + "─┼─" + String(repeating: "─", count: columnWidth)
+        out += "      " + String(repeating: "─", count: w) + "─┼─" + String(repeating: "─", count: max(header.1.count, right.map(\.count).max() ?? 0))
         for i in left.indices {
             out += "\n    " + (differs[i] ? "≠ " : "  ") + fit(left[i]) + " │ " + right[i]
         }
