@@ -28,6 +28,13 @@ struct YAMLValidator {
                 var message = "YAML syntax error: \(problem)"
                 if let context { message += " \(context.text)" }
                 add(message, at: SourcePosition(line: mark.line, column: mark.column))
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                for key in duplicates {
+                    let (first, second) = occurrences(ofKey: key, from: context.mark.line)
+                    var message = "key \"\(key)\" is given twice in this mapping"
+                    if let first { message += " (first at line \(first.line))" }
+                    add(message, at: second ?? SourcePosition(line: context.mark.line, column: context.mark.column))
+                }
             case .reader(let problem, _, _, _):
                 add("YAML syntax error: \(problem)", at: SourcePosition(line: 0, column: 0))
             default:
@@ -37,6 +44,28 @@ struct YAMLValidator {
             add("YAML syntax error: \(error)", at: SourcePosition(line: 0, column: 0))
         }
         return nil
+    }
+
+    /// The first two places where `key:` starts a mapping entry, from line `line` on (Yams reports
+    /// duplicate keys with the mapping's position only).
+    func occurrences(ofKey key: String, from line: Int) -> (SourcePosition?, SourcePosition?) {
+        var found: [SourcePosition] = []
+        var indent: Int?
+        for n in max(line, 1)...max(lines.count, 1) where n - 1 < lines.count {
+            let text = lines[n - 1]
+            var rest = Substring(text)
+            var column = 1
+            while let c = rest.first, c == " " || c == "-" || c == "{" || c == "," {
+                rest.removeFirst()
+                column += 1
+            }
+            if rest.hasPrefix(key + ":") {
+                if indent == nil { indent = column }
+                if column == indent { found.append(SourcePosition(line: n, column: column)) }
+                if found.count == 2 { break }
+            }
+        }
+        return (found.first, found.count > 1 ? found[1] : nil)
     }
 
     mutating func add(_ message: String, at position: SourcePosition) {
