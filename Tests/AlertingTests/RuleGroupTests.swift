@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Query
 import Testing
 import TimeSeries
@@ -145,5 +147,44 @@ struct RuleGroupTests {
         #expect(restarted.alerts().first?.state == .pending)
         restarted.evaluate(at: 660_000)  // 4 minutes before + 6 after the 1-minute outage
         #expect(restarted.alerts().first?.state == .firing)
+    }
+}
+
+@Suite("Rule group timer")
+struct RuleGroupTimerTests {
+    @Test("ticks are aligned to the interval with a stable per-group offset, and a tick is evaluated once")
+    func alignedTicks() throws {
+        let store = SeriesStore(config: StoreConfig(resolution: 1_000, retention: 600_000), clock: { 0 })
+        let file = try RuleFile.parse("groups:\n  - name: g\n    interval: 30s\n    rules:\n      - record: r\n        expr: vector(1)\n", path: "t.yaml")
+        let group = RuleGroup(file.groups[0], file: "t.yaml", engine: Engine(store: store))
+        let now = Mutex<Timestamp>(1_000_000)
+        let evaluations = Mutex<[Timestamp]>([])
+        let timer = RuleGroupTimer(group: group, queue: DispatchQueue(label: "t"), clock: { now.withLock { $0 } }) { e, _ in
+            evaluations.withLock { $0.append(e.at) }
+        }
+        let offset = timer.tick(atOrBefore: 1_000_000)
+        #expect((1_000_000 - offset) < 30_000 && (1_000_000 - offset) >= 0)
+        #expect(timer.tick(atOrBefore: offset + 29_999) == offset)
+        #expect(timer.tick(atOrBefore: offset + 30_000) == offset + 30_000)
+        timer.fire()
+        timer.fire()  // the same tick again: not evaluated twice
+        now.withLock { $0 += 30_000 }
+        timer.fire()
+        #expect(evaluations.withLock { $0 } == [offset, offset + 30_000])
+        let other = RuleGroupTimer(group: group, queue: DispatchQueue(label: "u"), clock: { 0 }) { _, _ in }
+        #expect(other.tick(atOrBefore: 1_000_000) == offset)  // stable across instances and processes
+    }
+
+    @Test("a started timer evaluates on its own")
+    func startedTimerRuns() async throws {
+        let store = SeriesStore(config: StoreConfig(resolution: 1_000, retention: 600_000))
+        let file = try RuleFile.parse("groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - record: r\n        expr: vector(1)\n", path: "t.yaml")
+        let group = RuleGroup(file.groups[0], file: "t.yaml", engine: Engine(store: store))
+        let count = Mutex(0)
+        let timer = RuleGroupTimer(group: group, queue: DispatchQueue(label: "t")) { _, _ in count.withLock { $0 += 1 } }
+        timer.start()
+        for _ in 0..<50 where count.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(50)) }
+        timer.stop()
+        #expect(count.withLock { $0 } >= 2)
     }
 }
