@@ -7,7 +7,7 @@ enum Suggestion {
         var best: (String, Int)?
         for candidate in candidates {
             let d = distance(w, Array(candidate.lowercased().unicodeScalars))
-            if d <= 2, d * 2 < max(w.count, 2), best == nil || d < best!.1 { best = (candidate, d) }
+            if w.count >= 2, d == 1 || (d == 2 && d * 2 < w.count), best == nil || d < best!.1 { best = (candidate, d) }
         }
         return best?.0
     }
