@@ -1,0 +1,497 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The JSON type of a field's value in the line last extracted.
+public enum JSONValueKind: UInt8, Sendable {
+    case absent, null, `true`, `false`, number, string, object, array
+}
+
+/// What `JSONFieldExtractor.extract(_:)` made of a line.
+public enum JSONExtractOutcome: Equatable, Sendable {
+    /// A well-formed object; the configured fields that occur in it can be read.
+    case ok
+    /// Nothing but whitespace: not counted as malformed.
+    case empty
+    /// Not a well-formed JSON object; no field may be read.
+    case malformed(MalformedReason)
+}
+
+/// Finds configured top-level and dotted nested fields (`route`, `http.status`) in one JSON line,
+/// in one pass over its bytes, without building a tree.
+///
+/// Model: the field paths are compiled into a trie of key segments. `extract(_:)` walks the line
+/// once as a validating JSON scanner: a key that matches an edge of the current trie node either
+/// records where its value lies (a leaf: start, end, kind, whether a string holds escapes) or,
+/// when its value is an object, descends into it with the child node; every other value is
+/// validated and skipped. Nothing is decoded during the walk: strings are decoded (escapes, `\u`
+/// sequences, UTF-8 validation) and numbers parsed only when the mapping asks for that field
+/// (`JSONFieldExtractor+Values.swift`). A path `a.b` also matches a top-level key spelled `"a.b"`.
+/// Duplicate keys: the last one wins. Any field order, whitespace and unknown fields are fine; the
+/// whole line must be one well-formed object (RFC 8259) or it is reported malformed with a reason,
+/// so a line cut by a crashed writer is never half-counted.
+///
+/// Cost: no allocation per line. The trie, the field slots and the decode scratch buffer live in
+/// raw memory owned by the instance (the scratch buffer grows only when a longer line arrives).
+/// Strings are scanned 8 bytes at a time.
+///
+/// Ownership: not thread-safe; one owner (the tailer's serial queue, or a test) uses an instance.
+/// Field values are views into the line and are valid until the next `extract(_:)` call, while the
+/// line's memory is alive.
+public final class JSONFieldExtractor {
+    /// The configured field paths; a field's index is its position here.
+    public let paths: [String]
+    /// Objects and arrays nested deeper than this are reported as `tooDeep`.
+    public let maxDepth: Int
+
+    let trie: JSONFieldTrie
+    let slots: UnsafeMutablePointer<JSONFieldSlot>
+    /// Line base pointer, length and the decode scratch buffer: kept in raw memory so the hot path
+    /// pays no exclusivity checks for class properties.
+    let line: UnsafeMutablePointer<JSONLineState>
+
+    /// Compiles `paths` (dotted for nested fields); duplicates share one index.
+    /// - Throws: `JSONFieldPathError` for an empty path or an empty segment (`a..b`, `.a`).
+    public init(paths: [String], maxDepth: Int = 64) throws(JSONFieldPathError) {
+        var unique: [String] = []
+        for path in paths where !unique.contains(path) { unique.append(path) }
+        self.paths = unique
+        self.maxDepth = max(1, maxDepth)
+        trie = try JSONFieldTrie(paths: unique)
+        slots = .allocate(capacity: max(1, unique.count))
+        slots.initialize(repeating: JSONFieldSlot(), count: max(1, unique.count))
+        line = .allocate(capacity: 1)
+        line.initialize(to: JSONLineState())
+    }
+
+    deinit {
+        trie.deallocate()
+        slots.deallocate()
+        line.pointee.scratch?.deallocate()
+        line.deallocate()
+    }
+
+    /// The index of `path`, or nil when it was not configured.
+    public func fieldIndex(of path: String) -> Int? {
+        paths.firstIndex(of: path)
+    }
+
+    /// Scans `bytes` (one line, without its newline) and records where each configured field lies.
+    /// - Complexity: O(n) in the line length, one pass.
+    public func extract(_ bytes: UnsafeRawBufferPointer) -> JSONExtractOutcome {
+        let fieldCount = paths.count
+        for i in 0..<fieldCount { slots[i] = JSONFieldSlot() }
+        guard let raw = bytes.baseAddress, bytes.count > 0 else { return .empty }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        let end = base + bytes.count
+        line.pointee.base = base
+        line.pointee.count = bytes.count
+        if bytes.count > line.pointee.scratchCapacity { growScratch(to: bytes.count) }
+
+        var scanner = JSONScanner(p: base, end: end, trie: trie, slots: slots, maxDepth: maxDepth, scratch: line.pointee.scratch!, base: base)
+        // A UTF-8 byte order mark at the start of a file's first line is not data.
+        if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { scanner.p += 3 }
+        scanner.skipWhitespace()
+        guard scanner.p < end else { return .empty }
+        let first = scanner.p.pointee
+        guard first == UInt8(ascii: "{") else {
+            switch first {
+            case UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                return .malformed(.notObject)
+            default:
+                return .malformed(.notJSON)
+            }
+        }
+        do {
+            try scanner.object(node: 0, depth: 1)
+        } catch {
+            for i in 0..<fieldCount { slots[i] = JSONFieldSlot() }
+            return .malformed(error)
+        }
+        scanner.skipWhitespace()
+        guard scanner.p == end else {
+            for i in 0..<fieldCount { slots[i] = JSONFieldSlot() }
+            return .malformed(.syntax)
+        }
+        return .ok
+    }
+
+    private func growScratch(to count: Int) {
+        line.pointee.scratch?.deallocate()
+        // Round up so a slowly growing line length does not reallocate on every line.
+        var capacity = 4096
+        while capacity < count { capacity &<<= 1 }
+        line.pointee.scratch = .allocate(capacity: capacity)
+        line.pointee.scratchCapacity = capacity
+    }
+}
+
+/// A field path that cannot be compiled.
+public struct JSONFieldPathError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The path as configured.
+    public var path: String
+    public var description: String {
+        "field path \"\(path)\" is invalid: expected names separated by single dots, as in \"http.status\""
+    }
+}
+
+/// Where one configured field's value lies in the current line.
+struct JSONFieldSlot {
+    /// Offsets into the line; for strings the bytes between the quotes.
+    var start: Int = 0
+    var end: Int = 0
+    var kind: JSONValueKind = .absent
+    /// A string value containing backslash escapes must be decoded before use.
+    var escaped: Bool = false
+}
+
+/// The current line and the scratch buffer that escaped strings are decoded into.
+struct JSONLineState {
+    var base: UnsafePointer<UInt8>? = nil
+    var count: Int = 0
+    /// At least as long as the line: a decoded string is never longer than its escaped form, so
+    /// each field decodes into the scratch bytes at its own offset and fields never overlap.
+    var scratch: UnsafeMutablePointer<UInt8>? = nil
+    var scratchCapacity: Int = 0
+}
+
+/// The compiled field paths: nodes with contiguous edge ranges, edges keyed by one segment.
+struct JSONFieldTrie {
+    struct Node {
+        var firstEdge: Int32
+        var edgeCount: Int32
+    }
+    struct Edge {
+        var keyStart: Int32
+        var keyLength: Int32
+        var firstByte: UInt8
+        /// The field recorded when this key matches, or -1.
+        var field: Int32
+        /// The node to descend into when this key's value is an object, or -1.
+        var child: Int32
+    }
+
+    let nodes: UnsafeMutablePointer<Node>
+    let edges: UnsafeMutablePointer<Edge>
+    let keys: UnsafeMutablePointer<UInt8>
+
+    init(paths: [String]) throws(JSONFieldPathError) {
+        // Build with arrays (once, at configuration time), then flatten into raw memory.
+        struct BuildEdge {
+            var key: [UInt8]
+            var field: Int32 = -1
+            var child: Int32 = -1
+        }
+        var built: [[BuildEdge]] = [[]]
+        func insert(_ segments: [[UInt8]], field: Int32) {
+            var node = 0
+            for (i, segment) in segments.enumerated() {
+                let last = i == segments.count - 1
+                var index = built[node].firstIndex { $0.key == segment }
+                if index == nil {
+                    built[node].append(BuildEdge(key: segment))
+                    index = built[node].count - 1
+                }
+                if last {
+                    built[node][index!].field = field
+                } else {
+                    if built[node][index!].child < 0 {
+                        built.append([])
+                        built[node][index!].child = Int32(built.count - 1)
+                    }
+                    node = Int(built[node][index!].child)
+                }
+            }
+        }
+        for (field, path) in paths.enumerated() {
+            let segments = path.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
+            guard !path.isEmpty, !segments.contains(where: \.isEmpty) else { throw JSONFieldPathError(path: path) }
+            insert(segments, field: Int32(field))
+            if segments.count > 1 { insert([Array(path.utf8)], field: Int32(field)) }
+        }
+        let edgeTotal = built.reduce(0) { $0 + $1.count }
+        let keyTotal = built.reduce(0) { $0 + $1.reduce(0) { $0 + $1.key.count } }
+        nodes = .allocate(capacity: built.count)
+        edges = .allocate(capacity: max(1, edgeTotal))
+        keys = .allocate(capacity: max(1, keyTotal))
+        var edgeIndex = 0
+        var keyIndex = 0
+        for (n, nodeEdges) in built.enumerated() {
+            (nodes + n).initialize(to: Node(firstEdge: Int32(edgeIndex), edgeCount: Int32(nodeEdges.count)))
+            for edge in nodeEdges {
+                (keys + keyIndex).initialize(from: edge.key, count: edge.key.count)
+                (edges + edgeIndex).initialize(to: Edge(
+                    keyStart: Int32(keyIndex), keyLength: Int32(edge.key.count), firstByte: edge.key[0],
+                    field: edge.field, child: edge.child))
+                keyIndex += edge.key.count
+                edgeIndex += 1
+            }
+        }
+    }
+
+    func deallocate() {
+        nodes.deallocate()
+        edges.deallocate()
+        keys.deallocate()
+    }
+}
+
+/// The validating single-pass scanner behind `JSONFieldExtractor.extract(_:)`.
+struct JSONScanner {
+    var p: UnsafePointer<UInt8>
+    let end: UnsafePointer<UInt8>
+    let trie: JSONFieldTrie
+    let slots: UnsafeMutablePointer<JSONFieldSlot>
+    let maxDepth: Int
+    let scratch: UnsafeMutablePointer<UInt8>
+    let base: UnsafePointer<UInt8>
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while p < end {
+            let c = p.pointee
+            guard c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D else { return }
+            p += 1
+        }
+    }
+
+    /// An object starting at `p` (on its `{`); `node` is the trie node its keys are matched
+    /// against, or -1 inside an object no configured path reaches.
+    mutating func object(node: Int32, depth: Int) throws(MalformedReason) {
+        p += 1
+        skipWhitespace()
+        guard p < end else { throw .truncated }
+        if p.pointee == UInt8(ascii: "}") {
+            p += 1
+            return
+        }
+        while true {
+            guard p.pointee == UInt8(ascii: "\"") else { throw .syntax }
+            let keyStart = p + 1
+            let keyEscaped = try string()
+            let keyLength = p - 1 - keyStart
+            skipWhitespace()
+            guard p < end else { throw .truncated }
+            guard p.pointee == UInt8(ascii: ":") else { throw .syntax }
+            p += 1
+            skipWhitespace()
+            guard p < end else { throw .truncated }
+
+            let edge = node >= 0 ? match(node: node, key: keyStart, length: keyLength, escaped: keyEscaped) : -1
+            if edge >= 0 {
+                let e = trie.edges[edge]
+                let valueStart = p
+                if e.child >= 0, p.pointee == UInt8(ascii: "{") {
+                    guard depth < maxDepth else { throw .tooDeep }
+                    try object(node: e.child, depth: depth + 1)
+                    if e.field >= 0 {
+                        slots[Int(e.field)] = JSONFieldSlot(start: valueStart - base, end: p - base, kind: .object)
+                    }
+                } else {
+                    let (kind, escaped) = try value(depth: depth)
+                    if e.field >= 0 {
+                        slots[Int(e.field)] = kind == .string
+                            ? JSONFieldSlot(start: valueStart + 1 - base, end: p - 1 - base, kind: kind, escaped: escaped)
+                            : JSONFieldSlot(start: valueStart - base, end: p - base, kind: kind)
+                    }
+                }
+            } else {
+                _ = try value(depth: depth)
+            }
+
+            skipWhitespace()
+            guard p < end else { throw .truncated }
+            let c = p.pointee
+            if c == UInt8(ascii: ",") {
+                p += 1
+                skipWhitespace()
+                guard p < end else { throw .truncated }
+                continue
+            }
+            if c == UInt8(ascii: "}") {
+                p += 1
+                return
+            }
+            throw .syntax
+        }
+    }
+
+    /// The edge of `node` whose key equals the key bytes, or -1.
+    @inline(__always)
+    func match(node: Int32, key: UnsafePointer<UInt8>, length: Int, escaped: Bool) -> Int {
+        var key = key
+        var length = length
+        if escaped {
+            // Rare: a key spelled with escapes (`"r\u006fute"`) is compared in its decoded form,
+            // decoded into the scratch bytes at its own offset.
+            let out = scratch + (key - base)
+            length = JSONStringDecoder.decode(key, count: length, into: out)
+            key = UnsafePointer(out)
+        }
+        let n = trie.nodes[Int(node)]
+        var i = Int(n.firstEdge)
+        let last = i + Int(n.edgeCount)
+        while i < last {
+            let e = trie.edges[i]
+            if Int(e.keyLength) == length, length > 0, e.firstByte == key.pointee,
+                memcmp(trie.keys + Int(e.keyStart), key, length) == 0
+            {
+                return i
+            }
+            i += 1
+        }
+        return -1
+    }
+
+    /// Any value starting at `p`; leaves `p` after it. Returns its kind and, for a string,
+    /// whether it holds escapes.
+    mutating func value(depth: Int) throws(MalformedReason) -> (JSONValueKind, Bool) {
+        switch p.pointee {
+        case UInt8(ascii: "\""):
+            return (.string, try string())
+        case UInt8(ascii: "{"):
+            guard depth < maxDepth else { throw .tooDeep }
+            try object(node: -1, depth: depth + 1)
+            return (.object, false)
+        case UInt8(ascii: "["):
+            guard depth < maxDepth else { throw .tooDeep }
+            try array(depth: depth + 1)
+            return (.array, false)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try number()
+            return (.number, false)
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return (.true, false)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return (.false, false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return (.null, false)
+        default:
+            throw .syntax
+        }
+    }
+
+    mutating func array(depth: Int) throws(MalformedReason) {
+        p += 1
+        skipWhitespace()
+        guard p < end else { throw .truncated }
+        if p.pointee == UInt8(ascii: "]") {
+            p += 1
+            return
+        }
+        while true {
+            _ = try value(depth: depth)
+            skipWhitespace()
+            guard p < end else { throw .truncated }
+            let c = p.pointee
+            if c == UInt8(ascii: ",") {
+                p += 1
+                skipWhitespace()
+                guard p < end else { throw .truncated }
+                continue
+            }
+            if c == UInt8(ascii: "]") {
+                p += 1
+                return
+            }
+            throw .syntax
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(MalformedReason) {
+        let w = word.utf8Start
+        for i in 0..<word.utf8CodeUnitCount {
+            guard p < end else { throw .truncated }
+            guard p.pointee == w[i] else { throw .syntax }
+            p += 1
+        }
+    }
+
+    /// A number per RFC 8259's grammar: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`.
+    mutating func number() throws(MalformedReason) {
+        if p.pointee == UInt8(ascii: "-") {
+            p += 1
+            guard p < end else { throw .truncated }
+        }
+        if p.pointee == UInt8(ascii: "0") {
+            p += 1
+        } else {
+            guard isDigit(p.pointee) else { throw .syntax }
+            p += 1
+            while p < end, isDigit(p.pointee) { p += 1 }
+        }
+        if p < end, p.pointee == UInt8(ascii: ".") {
+            p += 1
+            guard p < end else { throw .truncated }
+            guard isDigit(p.pointee) else { throw .syntax }
+            while p < end, isDigit(p.pointee) { p += 1 }
+        }
+        if p < end, p.pointee | 0x20 == UInt8(ascii: "e") {
+            p += 1
+            guard p < end else { throw .truncated }
+            if p.pointee == UInt8(ascii: "+") || p.pointee == UInt8(ascii: "-") {
+                p += 1
+                guard p < end else { throw .truncated }
+            }
+            guard isDigit(p.pointee) else { throw .syntax }
+            while p < end, isDigit(p.pointee) { p += 1 }
+        }
+    }
+
+    @inline(__always)
+    func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
+
+    /// A string starting at `p` (on its opening quote); leaves `p` after the closing quote.
+    /// Rejects raw control characters and invalid escapes; returns whether it holds escapes.
+    mutating func string() throws(MalformedReason) -> Bool {
+        p += 1
+        var escaped = false
+        while true {
+            // Eight bytes at a time while none is a quote, a backslash or a control character.
+            while end - p >= 8 {
+                let x = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let high: UInt64 = 0x8080_8080_8080_8080
+                let quote = x ^ 0x2222_2222_2222_2222
+                let slash = x ^ 0x5C5C_5C5C_5C5C_5C5C
+                let special = ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((x &- 0x2020_2020_2020_2020) & ~x)
+                if special & high != 0 { break }
+                p += 8
+            }
+            guard p < end else { throw .truncated }
+            let c = p.pointee
+            if c == UInt8(ascii: "\"") {
+                p += 1
+                return escaped
+            }
+            if c == UInt8(ascii: "\\") {
+                escaped = true
+                p += 1
+                guard p < end else { throw .truncated }
+                switch p.pointee {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                    UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    p += 1
+                case UInt8(ascii: "u"):
+                    p += 1
+                    for _ in 0..<4 {
+                        guard p < end else { throw .truncated }
+                        guard JSONStringDecoder.hexValue(p.pointee) >= 0 else { throw .syntax }
+                        p += 1
+                    }
+                default:
+                    throw .syntax
+                }
+                continue
+            }
+            if c < 0x20 { throw .syntax }
+            p += 1
+        }
+    }
+}
