@@ -1,28 +1,28 @@
 /// A field's value read as text (a label value).
-public enum JSONText {
+public enum JSONFieldText {
     /// The field is absent or `null`.
     case absent
     /// UTF-8 bytes: a decoded string, or a number or `true`/`false` as written. Valid until the
     /// next `extract(_:)`.
     case bytes(UnsafeRawBufferPointer)
     /// The value cannot be text: `.wrongType` for an object or array, `.invalidUTF8`.
-    case invalid(MalformedReason)
+    case invalid(MalformedLineReason)
 }
 
 /// A field's value read as a number.
-public enum JSONNumber: Equatable, Sendable {
+public enum JSONFieldNumber: Equatable, Sendable {
     /// The field is absent or `null`.
     case absent
     /// A JSON number, or a string holding exactly one (`"12.5"`); always finite.
     case value(Double)
     /// Anything else (`"abc"`, `true`, an object, `1e999`): the line is malformed for this mapping.
-    case invalid(MalformedReason)
+    case invalid(MalformedLineReason)
 }
 
 extension JSONFieldExtractor {
     /// The JSON type of field `field` in the line last extracted (`.absent` when it did not occur).
     @inline(__always)
-    public func kind(_ field: Int) -> JSONValueKind {
+    public func kind(_ field: Int) -> JSONFieldKind {
         slots[field].kind
     }
 
@@ -35,7 +35,7 @@ extension JSONFieldExtractor {
     }
 
     /// Field `field` as text: strings decoded and checked to be UTF-8, numbers and booleans as written.
-    public func text(_ field: Int) -> JSONText {
+    public func text(_ field: Int) -> JSONFieldText {
         let slot = slots[field]
         guard let base = line.pointee.base else { return .absent }
         switch slot.kind {
@@ -50,16 +50,16 @@ extension JSONFieldExtractor {
             var count = slot.end - slot.start
             if slot.escaped {
                 let out = line.pointee.scratch! + slot.start
-                count = JSONStringDecoder.decode(start, count: count, into: out)
+                count = JSONFieldStringDecoder.decode(start, count: count, into: out)
                 start = UnsafePointer(out)
             }
-            guard UTF8Validator.isValid(start, count: count) else { return .invalid(.invalidUTF8) }
+            guard JSONFieldUTF8Validator.isValid(start, count: count) else { return .invalid(.invalidUTF8) }
             return .bytes(UnsafeRawBufferPointer(start: start, count: count))
         }
     }
 
     /// Field `field` as a number: a JSON number, or a string that holds exactly one JSON number.
-    public func number(_ field: Int) -> JSONNumber {
+    public func number(_ field: Int) -> JSONFieldNumber {
         let slot = slots[field]
         guard let base = line.pointee.base else { return .absent }
         let value: Double?
@@ -67,14 +67,14 @@ extension JSONFieldExtractor {
         case .absent, .null:
             return .absent
         case .number:
-            value = JSONNumberParser.parse(base + slot.start, count: slot.end - slot.start)
+            value = JSONFieldNumberParser.parse(base + slot.start, count: slot.end - slot.start)
         case .string:
             if slot.escaped {
                 let out = line.pointee.scratch! + slot.start
-                let count = JSONStringDecoder.decode(base + slot.start, count: slot.end - slot.start, into: out)
-                value = JSONNumberParser.parse(out, count: count)
+                let count = JSONFieldStringDecoder.decode(base + slot.start, count: slot.end - slot.start, into: out)
+                value = JSONFieldNumberParser.parse(out, count: count)
             } else {
-                value = JSONNumberParser.parse(base + slot.start, count: slot.end - slot.start)
+                value = JSONFieldNumberParser.parse(base + slot.start, count: slot.end - slot.start)
             }
         case .true, .false, .object, .array:
             return .invalid(.wrongType)

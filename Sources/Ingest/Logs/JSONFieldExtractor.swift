@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// The JSON type of a field's value in the line last extracted.
-public enum JSONValueKind: UInt8, Sendable {
+public enum JSONFieldKind: UInt8, Sendable {
     case absent, null, `true`, `false`, number, string, object, array
 }
 
@@ -16,7 +16,7 @@ public enum JSONExtractOutcome: Equatable, Sendable {
     /// Nothing but whitespace: not counted as malformed.
     case empty
     /// Not a well-formed JSON object; no field may be read.
-    case malformed(MalformedReason)
+    case malformed(MalformedLineReason)
 }
 
 /// Finds configured top-level and dotted nested fields (`route`, `http.status`) in one JSON line,
@@ -50,7 +50,7 @@ public final class JSONFieldExtractor {
     let slots: UnsafeMutablePointer<JSONFieldSlot>
     /// Line base pointer, length and the decode scratch buffer: kept in raw memory so the hot path
     /// pays no exclusivity checks for class properties.
-    let line: UnsafeMutablePointer<JSONLineState>
+    let line: UnsafeMutablePointer<JSONFieldLineState>
 
     /// Compiles `paths` (dotted for nested fields); duplicates share one index.
     /// - Throws: `JSONFieldPathError` for an empty path or an empty segment (`a..b`, `.a`).
@@ -63,7 +63,7 @@ public final class JSONFieldExtractor {
         slots = .allocate(capacity: max(1, unique.count))
         slots.initialize(repeating: JSONFieldSlot(), count: max(1, unique.count))
         line = .allocate(capacity: 1)
-        line.initialize(to: JSONLineState())
+        line.initialize(to: JSONFieldLineState())
     }
 
     deinit {
@@ -90,7 +90,7 @@ public final class JSONFieldExtractor {
         line.pointee.count = bytes.count
         if bytes.count > line.pointee.scratchCapacity { growScratch(to: bytes.count) }
 
-        var scanner = JSONScanner(p: base, end: end, trie: trie, slots: slots, maxDepth: maxDepth, scratch: line.pointee.scratch!, base: base)
+        var scanner = JSONFieldScanner(p: base, end: end, trie: trie, slots: slots, maxDepth: maxDepth, scratch: line.pointee.scratch!, base: base)
         // A UTF-8 byte order mark at the start of a file's first line is not data.
         if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { scanner.p += 3 }
         scanner.skipWhitespace()
@@ -143,13 +143,13 @@ struct JSONFieldSlot {
     /// Offsets into the line; for strings the bytes between the quotes.
     var start: Int = 0
     var end: Int = 0
-    var kind: JSONValueKind = .absent
+    var kind: JSONFieldKind = .absent
     /// A string value containing backslash escapes must be decoded before use.
     var escaped: Bool = false
 }
 
 /// The current line and the scratch buffer that escaped strings are decoded into.
-struct JSONLineState {
+struct JSONFieldLineState {
     var base: UnsafePointer<UInt8>? = nil
     var count: Int = 0
     /// At least as long as the line: a decoded string is never longer than its escaped form, so
@@ -240,7 +240,7 @@ struct JSONFieldTrie {
 }
 
 /// The validating single-pass scanner behind `JSONFieldExtractor.extract(_:)`.
-struct JSONScanner {
+struct JSONFieldScanner {
     var p: UnsafePointer<UInt8>
     let end: UnsafePointer<UInt8>
     let trie: JSONFieldTrie
@@ -260,7 +260,7 @@ struct JSONScanner {
 
     /// An object starting at `p` (on its `{`); `node` is the trie node its keys are matched
     /// against, or -1 inside an object no configured path reaches.
-    mutating func object(node: Int32, depth: Int) throws(MalformedReason) {
+    mutating func object(node: Int32, depth: Int) throws(MalformedLineReason) {
         p += 1
         skipWhitespace()
         guard p < end else { throw .truncated }
@@ -328,7 +328,7 @@ struct JSONScanner {
             // Rare: a key spelled with escapes (`"r\u006fute"`) is compared in its decoded form,
             // decoded into the scratch bytes at its own offset.
             let out = scratch + (key - base)
-            length = JSONStringDecoder.decode(key, count: length, into: out)
+            length = JSONFieldStringDecoder.decode(key, count: length, into: out)
             key = UnsafePointer(out)
         }
         let n = trie.nodes[Int(node)]
@@ -348,7 +348,7 @@ struct JSONScanner {
 
     /// Any value starting at `p`; leaves `p` after it. Returns its kind and, for a string,
     /// whether it holds escapes.
-    mutating func value(depth: Int) throws(MalformedReason) -> (JSONValueKind, Bool) {
+    mutating func value(depth: Int) throws(MalformedLineReason) -> (JSONFieldKind, Bool) {
         switch p.pointee {
         case UInt8(ascii: "\""):
             return (.string, try string())
@@ -377,7 +377,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func array(depth: Int) throws(MalformedReason) {
+    mutating func array(depth: Int) throws(MalformedLineReason) {
         p += 1
         skipWhitespace()
         guard p < end else { throw .truncated }
@@ -404,7 +404,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func literal(_ word: StaticString) throws(MalformedReason) {
+    mutating func literal(_ word: StaticString) throws(MalformedLineReason) {
         let w = word.utf8Start
         for i in 0..<word.utf8CodeUnitCount {
             guard p < end else { throw .truncated }
@@ -414,7 +414,7 @@ struct JSONScanner {
     }
 
     /// A number per RFC 8259's grammar: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`.
-    mutating func number() throws(MalformedReason) {
+    mutating func number() throws(MalformedLineReason) {
         if p.pointee == UInt8(ascii: "-") {
             p += 1
             guard p < end else { throw .truncated }
@@ -449,7 +449,7 @@ struct JSONScanner {
 
     /// A string starting at `p` (on its opening quote); leaves `p` after the closing quote.
     /// Rejects raw control characters and invalid escapes; returns whether it holds escapes.
-    mutating func string() throws(MalformedReason) -> Bool {
+    mutating func string() throws(MalformedLineReason) -> Bool {
         p += 1
         var escaped = false
         while true {
@@ -482,7 +482,7 @@ struct JSONScanner {
                     p += 1
                     for _ in 0..<4 {
                         guard p < end else { throw .truncated }
-                        guard JSONStringDecoder.hexValue(p.pointee) >= 0 else { throw .syntax }
+                        guard JSONFieldStringDecoder.hexValue(p.pointee) >= 0 else { throw .syntax }
                         p += 1
                     }
                 default:

@@ -4,10 +4,10 @@ import Testing
 @testable import Ingest
 
 /// What a test saw of one field after extracting a line.
-enum Seen: Equatable, CustomStringConvertible {
+private enum Seen: Equatable, CustomStringConvertible {
     case absent
     case text(String)
-    case invalid(MalformedReason)
+    case invalid(MalformedLineReason)
 
     var description: String {
         switch self {
@@ -19,7 +19,7 @@ enum Seen: Equatable, CustomStringConvertible {
 }
 
 /// Extracts `line` with the given paths and returns the outcome and each field as text.
-func extract(_ line: [UInt8], paths: [String], maxDepth: Int = 64) throws -> (JSONExtractOutcome, [Seen]) {
+private func extract(_ line: [UInt8], paths: [String], maxDepth: Int = 64) throws -> (JSONExtractOutcome, [Seen]) {
     let extractor = try JSONFieldExtractor(paths: paths, maxDepth: maxDepth)
     return line.withUnsafeBytes { bytes in
         let outcome = extractor.extract(bytes)
@@ -34,12 +34,12 @@ func extract(_ line: [UInt8], paths: [String], maxDepth: Int = 64) throws -> (JS
     }
 }
 
-func extract(_ line: String, paths: [String]) throws -> (JSONExtractOutcome, [Seen]) {
+private func extract(_ line: String, paths: [String]) throws -> (JSONExtractOutcome, [Seen]) {
     try extract(Array(line.utf8), paths: paths)
 }
 
 /// Extracts `line` and reads field 0 as a number.
-func number(_ line: String, path: String = "v") throws -> JSONNumber {
+private func number(_ line: String, path: String = "v") throws -> JSONFieldNumber {
     let extractor = try JSONFieldExtractor(paths: [path])
     var bytes = Array(line.utf8)
     return bytes.withUnsafeMutableBytes { b in
@@ -110,7 +110,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
         #expect(seen == [.text("1")])
     }
 
-    static let malformed: [(String, MalformedReason)] = [
+    static let malformed: [(String, MalformedLineReason)] = [
         ("GET /index.html HTTP/1.1 200", .notJSON),
         ("<html>", .notJSON),
         ("[1,2]", .notObject),
@@ -159,7 +159,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
     ]
 
     @Test(arguments: malformed)
-    func malformedLinesAreReportedWithTheirReason(line: String, reason: MalformedReason) throws {
+    func malformedLinesAreReportedWithTheirReason(line: String, reason: MalformedLineReason) throws {
         let (outcome, seen) = try extract(line, paths: ["a", "b"])
         #expect(outcome == .malformed(reason))
         #expect(seen == [.absent, .absent], "no field of a malformed line may be read")
@@ -248,7 +248,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
     }
 
     @Test func randomNumbersAgreeWithTheStandardLibrary() throws {
-        var rng = SplitMix64(seed: 42)
+        var rng = LogsTestRandom(seed: 42)
         for _ in 0..<20_000 {
             var text = rng.next() % 4 == 0 ? "-" : ""
             let intDigits = Int(rng.next() % 20)
@@ -264,7 +264,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
         }
     }
 
-    static let notNumbers: [(String, JSONNumber)] = [
+    static let notNumbers: [(String, JSONFieldNumber)] = [
         (#""abc""#, .invalid(.wrongType)), (#""""#, .invalid(.wrongType)), (#"" 12""#, .invalid(.wrongType)),
         (#""12ms""#, .invalid(.wrongType)), (#""+1""#, .invalid(.wrongType)), (#"".5""#, .invalid(.wrongType)),
         (#""0x10""#, .invalid(.wrongType)), (#""NaN""#, .invalid(.wrongType)), (#""Infinity""#, .invalid(.wrongType)),
@@ -273,7 +273,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
     ]
 
     @Test(arguments: notNumbers)
-    func valuesThatAreNotNumbersAreReportedAsSuch(json: String, expected: JSONNumber) throws {
+    func valuesThatAreNotNumbersAreReportedAsSuch(json: String, expected: JSONFieldNumber) throws {
         #expect(try number(#"{"v":\#(json)}"#) == expected)
         #expect(try number(#"{"w":1}"#) == .absent)
     }
@@ -308,7 +308,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
     @Test func anExtractorIsReusedAcrossLinesWithoutStaleFields() throws {
         let extractor = try JSONFieldExtractor(paths: ["a", "b"])
         let lines = [#"{"a":"\u00e9","b":1}"#, #"{"a":2}"#, #"{"b":"x"#, #"{}"#, #"{"b":"\n"}"#]
-        var results: [[JSONValueKind]] = []
+        var results: [[JSONFieldKind]] = []
         for line in lines {
             var bytes = Array(line.utf8)
             bytes.withUnsafeMutableBytes { _ = extractor.extract(UnsafeRawBufferPointer($0)) }
@@ -327,7 +327,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
             #"{ "k" : [ { } , [ ] , 0 , -0.0e+1 ] }"#,
         ].map { Array($0.utf8) }
         let alphabet = Array(#"{}[]":,.-+eE0123456789 tfnulrsa\/"#.utf8)
-        var rng = SplitMix64(seed: 7)
+        var rng = LogsTestRandom(seed: 7)
         let extractor = try JSONFieldExtractor(paths: ["route", "a", "b.c.d", "e"])
         var disagreements: [String] = []
         for _ in 0..<20_000 {
@@ -350,7 +350,7 @@ func number(_ line: String, path: String = "v") throws -> JSONNumber {
 }
 
 /// True when a comma is followed by a closing bracket or brace (outside strings).
-func hasTrailingComma(_ line: [UInt8]) -> Bool {
+private func hasTrailingComma(_ line: [UInt8]) -> Bool {
     var inString = false
     var escaped = false
     var lastSignificant: UInt8 = 0
@@ -364,17 +364,4 @@ func hasTrailingComma(_ line: [UInt8]) -> Bool {
         if c != 0x20 && c != 0x09 && c != 0x0A && c != 0x0D { lastSignificant = c }
     }
     return false
-}
-
-/// A small deterministic generator so random tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

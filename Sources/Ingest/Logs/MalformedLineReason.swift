@@ -1,5 +1,5 @@
 /// Why a log line was skipped; lines are counted per file and reason (`agent_log_lines_malformed_total`).
-public enum MalformedReason: UInt8, CaseIterable, Sendable, Error, CustomStringConvertible {
+public enum MalformedLineReason: UInt8, CaseIterable, Sendable, Error, CustomStringConvertible {
     /// The line does not start like JSON at all (`GET /index.html ...`).
     case notJSON
     /// The line is JSON but not an object (`[1,2]`, `"text"`, `42`).

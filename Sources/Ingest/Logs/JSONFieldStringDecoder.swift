@@ -1,5 +1,5 @@
 /// Decodes the body of a JSON string whose escapes the scanner has already validated.
-enum JSONStringDecoder {
+enum JSONFieldStringDecoder {
     /// The value of a hexadecimal digit, or -1.
     @inline(__always)
     static func hexValue(_ c: UInt8) -> Int {
@@ -99,7 +99,7 @@ enum JSONStringDecoder {
 
 /// UTF-8 validation per the Unicode standard's table of well-formed byte sequences (no overlong
 /// forms, no surrogates, nothing above U+10FFFF), with an eight-bytes-at-a-time ASCII fast path.
-enum UTF8Validator {
+enum JSONFieldUTF8Validator {
     static func isValid(_ p: UnsafePointer<UInt8>, count: Int) -> Bool {
         var i = 0
         while i < count {
