@@ -97,13 +97,7 @@ public final class JSONFieldExtractor {
         guard scanner.p < end else { return .empty }
         let first = scanner.p.pointee
         guard first == UInt8(ascii: "{") else {
-            switch first {
-            case UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-                return .malformed(.notObject)
-            default:
-                return .malformed(.notJSON)
-            }
+            return .malformed(JSONFieldExtractor.startsLikeJSON(scanner.p, end: end) ? .notObject : .notJSON)
         }
         do {
             try scanner.object(node: 0, depth: 1)
@@ -117,6 +111,26 @@ public final class JSONFieldExtractor {
             return .malformed(.syntax)
         }
         return .ok
+    }
+
+    /// Whether a line that is not an object at least starts like another JSON value (`[`, a
+    /// string, a number, `true`, `false`, `null`), to tell `notObject` from `notJSON`.
+    static func startsLikeJSON(_ p: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>) -> Bool {
+        func word(_ w: StaticString) -> Bool {
+            let n = w.utf8CodeUnitCount
+            guard end - p >= n, memcmp(p, w.utf8Start, n) == 0 else { return false }
+            guard end - p > n else { return true }
+            let next = p[n]
+            return !(next | 0x20 >= UInt8(ascii: "a") && next | 0x20 <= UInt8(ascii: "z")) && !(next &- UInt8(ascii: "0") < 10)
+        }
+        switch p.pointee {
+        case UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
+        case UInt8(ascii: "-"): return end - p > 1 && p[1] &- UInt8(ascii: "0") < 10
+        case UInt8(ascii: "t"): return word("true")
+        case UInt8(ascii: "f"): return word("false")
+        case UInt8(ascii: "n"): return word("null")
+        default: return false
+        }
     }
 
     private func growScratch(to count: Int) {

@@ -1,0 +1,641 @@
+public import Logging
+public import TimeSeries
+
+/// Counters of what a `LogMapper` did with the lines it was given.
+public struct LogMapperStats: Sendable, Equatable {
+    /// Well-formed JSON object lines.
+    public var lines = 0
+    /// Blank lines (not malformed).
+    public var emptyLines = 0
+    /// Lines dropped by the log's filter.
+    public var filteredLines = 0
+    /// Lines with a timestamp older than the store keeps, skipped.
+    public var tooOld = 0
+    /// Lines with a timestamp further ahead than the store accepts, skipped.
+    public var tooFarAhead = 0
+    /// Lines whose value of some label was replaced by `__other__` (cardinality cap).
+    public var overflowLines = 0
+    /// Distinct values turned into `__other__`, by label name.
+    public var overflowValues: [String: Int] = [:]
+    /// Samples not stored because the store's series limit refused their series.
+    public var seriesLimited = 0
+    /// Samples the store refused for another reason (out of order, too old for the ring).
+    public var storeRefused = 0
+    /// Raw label-value combinations not cached because the per-log cache was full (slow path).
+    public var labelCacheMisses = 0
+}
+
+/// Turns one log's lines into samples in the `SeriesStore`, per its `LogMapping`: the sink a
+/// `LogTailer` delivers to.
+///
+/// Per line: extract the configured fields in one pass (`JSONFieldExtractor`); apply the log's
+/// filter; read the timestamp (else arrival time) and skip lines outside what the store keeps;
+/// compute every metric's value, so that a line with one bad field changes nothing; then find each
+/// metric's series from the raw label values through a hash table (`LogSeriesKeyTable`) and queue
+/// the sample. Only a combination of raw values not seen before takes the slow path: value map,
+/// regex rewrite, cardinality cap (`__other__`), label set, store reference. Counter increments
+/// and gauge values are summed / replaced per series and store slot before they reach the store;
+/// observations are queued. `flush()` (end of each poll) writes everything under one store lock.
+///
+/// Time: with `.lineTimestamps` the line's own time; with `.arrival` (`agent replay`) every line
+/// counts at the time it is read, so a replay sums over the whole file whatever its age.
+///
+/// Ownership: not thread-safe; the owner of the log's tailer calls it. The store is shared and
+/// locks itself.
+public final class LogMapper: LogLineSink {
+    /// Which time a sample gets.
+    public enum TimeSource: Sendable {
+        /// The line's timestamp field when configured and present, else the arrival time.
+        case lineTimestamps
+        /// Always the arrival time (the timestamp field, if any, is still validated).
+        case arrival
+    }
+
+    public let mapping: LogMapping
+    /// Names a file in messages (set by the owner of the tailer).
+    public var fileName: (LogFileID) -> String = { "file #\($0.index)" }
+    var core: LogMapperCore
+
+    /// A mapper writing into `store`; `clock` gives the arrival time (ms since the epoch).
+    /// - Throws: `LogMappingError` listing every problem of `mapping`.
+    public init(
+        mapping: LogMapping, store: SeriesStore, time: TimeSource = .lineTimestamps,
+        logger: Logger = Logger(label: "agent.logs"), clock: @escaping @Sendable () -> Timestamp = SeriesStore.systemClock
+    ) throws(LogMappingError) {
+        let problems = mapping.validate()
+        guard problems.isEmpty else { throw LogMappingError(problems: problems) }
+        self.mapping = mapping
+        do {
+            core = try LogMapperCore(mapping: mapping, store: store, time: time, logger: logger, clock: clock)
+        } catch {
+            throw LogMappingError(problems: [error.description])
+        }
+    }
+
+    public var stats: LogMapperStats { core.stats }
+
+    /// Malformed-line counts by file and reason, for the self-metrics and replay's stderr.
+    public func malformedCounts() -> [(file: LogFileID, reason: MalformedLineReason, count: Int)] {
+        var out: [(LogFileID, MalformedLineReason, Int)] = []
+        let reasons = MalformedLineReason.allCases
+        for (i, n) in core.malformed.enumerated() where n > 0 {
+            out.append((LogFileID(index: i / reasons.count), reasons[i % reasons.count], n))
+        }
+        return out
+    }
+
+    public func consume(line: UnsafeRawBufferPointer, file: LogFileID) {
+        if !core.consume(line, file: file) { core.reportMalformed(line, file: file, fileName: fileName) }
+    }
+
+    public func skipped(reason: MalformedLineReason, file: LogFileID) {
+        core.countMalformed(reason, file: file)
+    }
+
+    public func flush() {
+        core.flush()
+    }
+}
+
+/// The mapping's problems.
+public struct LogMappingError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+/// A label as the mapper applies it.
+struct LogLabelPlan {
+    let name: String
+    let field: Int
+    let valueMap: [[UInt8]: [UInt8]]
+    let regex: Regex<AnyRegexOutput>?
+    /// nil: group 1 when the regex has groups, else the whole match.
+    let replacement: String?
+    let maxValues: Int
+    var admitted = Set<[UInt8]>()
+    var overflowed = 0
+
+    /// The value after the value map, the regex rewrite and the cardinality cap.
+    mutating func resolve(_ raw: ArraySlice<UInt8>) -> (value: [UInt8], overflow: Bool) {
+        var value = Array(raw)
+        if let mapped = valueMap[value] {
+            value = mapped
+        } else if let regex, let text = String(validating: value, as: UTF8.self), let match = try? regex.wholeMatch(in: text) {
+            value = Array(LogLabelPlan.expand(replacement ?? (match.output.count > 1 ? "$1" : "$0"), match).utf8)
+        }
+        if value.isEmpty || admitted.contains(value) { return (value, false) }
+        if admitted.count < maxValues {
+            admitted.insert(value)
+            return (value, false)
+        }
+        overflowed += 1
+        return (Array(LogLabelSpec.overflowValue.utf8), true)
+    }
+
+    /// `$1`, `${1}`, `${name}` and `$$` in `template`, from `match`.
+    static func expand(_ template: String, _ match: Regex<AnyRegexOutput>.Match) -> String {
+        var out = ""
+        var chars = template[...]
+        while let c = chars.popFirst() {
+            guard c == "$", let next = chars.first else {
+                out.append(c)
+                continue
+            }
+            if next == "$" {
+                chars.removeFirst()
+                out.append("$")
+                continue
+            }
+            var name = ""
+            if next == "{" {
+                chars.removeFirst()
+                while let d = chars.popFirst(), d != "}" { name.append(d) }
+            } else {
+                while let d = chars.first, d.isNumber { name.append(d); chars.removeFirst() }
+            }
+            let output = match.output
+            if let n = Int(name) {
+                if n < output.count, let sub = output[n].substring { out += sub }
+            } else if !name.isEmpty, let sub = output[name]?.substring {
+                out += sub
+            } else if name.isEmpty {
+                out.append("$")
+            }
+        }
+        return out
+    }
+}
+
+/// Labels shared by a set of metrics: one key lookup per line finds the series of all of them.
+struct LogLabelGroup {
+    var labels: [LogLabelPlan]
+    /// Indices of the metrics using this group, in order; a metric's series for a key is
+    /// `seriesBase + position`.
+    var metrics: [Int]
+    /// Raw values → base index into `LogMapperCore.series`; high bit set when a value overflowed.
+    var raw = LogSeriesKeyTable()
+    /// Resolved values → base index.
+    var resolved: [[UInt8]: Int32] = [:]
+}
+
+/// One series a metric writes, with its pending counter increment or gauge value.
+struct LogSeriesSlot {
+    var ref: SeriesRef?
+    let labels: Labels
+    let kind: SeriesKind
+    var pending: Double = 0
+    var pendingAt: Int64 = .min
+    var pendingSlot: Int64 = .min
+    var dirty = false
+}
+
+/// A queued store operation.
+struct LogStoreOp {
+    var slot: Int32
+    var kind: SeriesKind
+    var value: Double
+    var at: Int64
+}
+
+/// A metric as the mapper applies it.
+struct LogMetricPlan {
+    let kind: SeriesKind
+    let field: Int
+    let scale: Double
+    let filter: LogFilterPlan?
+    let group: Int
+    let position: Int
+}
+
+/// A filter as the mapper applies it.
+struct LogFilterPlan {
+    let field: Int
+    let values: [[UInt8]]
+    let negated: Bool
+
+    @inline(__always)
+    func passes(_ extractor: JSONFieldExtractor) -> Bool {
+        var found = false
+        if case .bytes(let b) = extractor.text(field) {
+            for v in values where v.count == b.count {
+                if v.withUnsafeBytes({ $0.elementsEqual(b) }) {
+                    found = true
+                    break
+                }
+            }
+        }
+        return found != negated
+    }
+}
+
+/// All mutable state of a `LogMapper`, mutated through one access per line.
+struct LogMapperCore {
+    let extractor: JSONFieldExtractor
+    let store: SeriesStore
+    let logger: Logger
+    let clock: @Sendable () -> Timestamp
+    let time: LogMapper.TimeSource
+    let metricNames: [String]
+    let job: String?
+    let timestampField: Int
+    let timestampFormat: LogTimestampSpec.Format
+    let filter: LogFilterPlan?
+    let metrics: [LogMetricPlan]
+    var groups: [LogLabelGroup]
+    var series: [LogSeriesSlot] = []
+    var dirty: [Int32] = []
+    var ops: [LogStoreOp] = []
+    /// Per line: each metric's value, NaN when the metric skips the line.
+    var values: [Double]
+    /// Per line: each group's series base index.
+    var bases: [Int32]
+    var key: [UInt8] = []
+    var malformed: [Int] = []
+    var stats = LogMapperStats()
+    var batchNow: Int64?
+    let resolution: Int64
+    let oldestKept: Int64
+    let futureSkew: Int64
+    var malformedLog: [Int: (lastLogged: Int64, suppressed: Int)] = [:]
+
+    static let opBatch = 8192
+    static let rawKeyLimit = 65_536
+    static let malformedLogInterval: Int64 = 10_000
+    static let overflowFlag: Int32 = 1 << 30
+
+    init(mapping: LogMapping, store: SeriesStore, time: LogMapper.TimeSource, logger: Logger, clock: @escaping @Sendable () -> Timestamp) throws(JSONFieldPathError) {
+        var paths: [String] = []
+        func field(_ path: String) -> Int {
+            if let i = paths.firstIndex(of: path) { return i }
+            paths.append(path)
+            return paths.count - 1
+        }
+        func filterPlan(_ f: LogLineFilter?) -> LogFilterPlan? {
+            f.map { LogFilterPlan(field: field($0.field), values: $0.values.map { Array($0.utf8) }, negated: $0.negated) }
+        }
+        func labelPlans(_ specs: [LogLabelSpec]) -> [LogLabelPlan] {
+            specs.map { spec in
+                var map: [[UInt8]: [UInt8]] = [:]
+                for (k, v) in spec.valueMap { map[Array(k.utf8)] = Array(v.utf8) }
+                return LogLabelPlan(
+                    name: spec.name, field: field(spec.field), valueMap: map, regex: spec.regex.flatMap { try? Regex($0) },
+                    replacement: spec.replacement, maxValues: spec.maxValues)
+            }
+        }
+        timestampField = mapping.timestamp.map { field($0.field) } ?? -1
+        timestampFormat = mapping.timestamp?.format ?? .auto
+        filter = filterPlan(mapping.filter)
+        var groups: [LogLabelGroup] = []
+        var groupSpecs: [[LogLabelSpec]] = []
+        var metrics: [LogMetricPlan] = []
+        for metric in mapping.metrics {
+            let specs = metric.labels ?? mapping.labels
+            var g = groupSpecs.firstIndex(of: specs) ?? -1
+            if g < 0 {
+                groupSpecs.append(specs)
+                groups.append(LogLabelGroup(labels: labelPlans(specs), metrics: []))
+                g = groups.count - 1
+            }
+            let kind: SeriesKind = switch metric.kind {
+            case .counter: .counter
+            case .distribution: .distribution
+            case .gauge: .gauge
+            }
+            metrics.append(LogMetricPlan(
+                kind: kind, field: metric.field.map(field) ?? -1, scale: metric.scale, filter: filterPlan(metric.filter),
+                group: g, position: groups[g].metrics.count))
+            groups[g].metrics.append(metrics.count - 1)
+        }
+        self.metrics = metrics
+        self.groups = groups
+        self.metricNames = mapping.metrics.map(\.name)
+        self.job = mapping.job
+        self.extractor = try JSONFieldExtractor(paths: paths)
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        self.time = time
+        values = Array(repeating: .nan, count: metrics.count)
+        bases = Array(repeating: -1, count: groups.count)
+        ops.reserveCapacity(LogMapperCore.opBatch)
+        key.reserveCapacity(256)
+        resolution = store.config.resolution
+        oldestKept = max(store.config.retention, store.config.tiers.map(\.retention).max() ?? 0)
+        futureSkew = store.config.maxFutureSkew
+    }
+
+    /// Maps one line; false when it is malformed (already counted).
+    mutating func consume(_ line: UnsafeRawBufferPointer, file: LogFileID) -> Bool {
+        switch extractor.extract(line) {
+        case .ok: break
+        case .empty:
+            stats.emptyLines += 1
+            return true
+        case .malformed(let reason):
+            countMalformed(reason, file: file)
+            return false
+        }
+        stats.lines += 1
+        if let filter, !filter.passes(extractor) {
+            stats.filteredLines += 1
+            return true
+        }
+        let now: Int64
+        if let batchNow {
+            now = batchNow
+        } else {
+            now = clock()
+            batchNow = now
+        }
+        var at = now
+        if timestampField >= 0 {
+            let read = readTimestamp()
+            if case .bad = read {
+                countMalformed(.badTimestamp, file: file)
+                return false
+            }
+            if time == .lineTimestamps, case .value(let t) = read {
+                if t > now + futureSkew {
+                    stats.tooFarAhead += 1
+                    return true
+                }
+                if t < now - oldestKept {
+                    stats.tooOld += 1
+                    return true
+                }
+                at = t
+            }
+        }
+
+        // Every value first: a line with one bad field changes nothing.
+        var any = false
+        for m in 0..<metrics.count {
+            let metric = metrics[m]
+            values[m] = .nan
+            if let filter = metric.filter, !filter.passes(extractor) { continue }
+            if metric.field < 0 {
+                values[m] = 1
+                any = true
+                continue
+            }
+            switch extractor.number(metric.field) {
+            case .absent:
+                continue
+            case .invalid(let reason):
+                countMalformed(reason, file: file)
+                return false
+            case .value(let v):
+                let scaled = v * metric.scale
+                if metric.kind == .counter && scaled < 0 {
+                    countMalformed(.wrongType, file: file)
+                    return false
+                }
+                values[m] = scaled
+                any = true
+            }
+        }
+        guard any else { return true }
+
+        // Then every group's series, still before anything is applied.
+        for g in 0..<groups.count {
+            bases[g] = -1
+            var used = false
+            for m in groups[g].metrics where !values[m].isNaN { used = true }
+            guard used else { continue }
+            guard let base = seriesBase(group: g) else {
+                countMalformed(lastLabelError, file: file)
+                return false
+            }
+            bases[g] = base
+        }
+        for m in 0..<metrics.count where !values[m].isNaN {
+            apply(slot: bases[metrics[m].group] + Int32(metrics[m].position), value: values[m], at: at)
+        }
+        return true
+    }
+
+    enum TimestampRead {
+        case absent, value(Int64), bad
+    }
+
+    /// The line's time in ms from the timestamp field.
+    func readTimestamp() -> TimestampRead {
+        switch extractor.kind(timestampField) {
+        case .absent, .null:
+            return .absent
+        case .string where timestampFormat == .auto || timestampFormat == .rfc3339:
+            guard case .bytes(let b) = extractor.text(timestampField), let base = b.baseAddress else { return .bad }
+            if let t = LogTimestampParser.rfc3339(base.assumingMemoryBound(to: UInt8.self), count: b.count) { return .value(t) }
+            // "1714564800.5" in a string: an epoch number sent as text.
+            guard timestampFormat == .auto, case .value(let v) = extractor.number(timestampField),
+                let t = LogTimestampParser.epoch(v, format: .auto)
+            else { return .bad }
+            return .value(t)
+        case .number, .string:
+            guard timestampFormat != .rfc3339, case .value(let v) = extractor.number(timestampField),
+                let t = LogTimestampParser.epoch(v, format: timestampFormat)
+            else { return .bad }
+            return .value(t)
+        default:
+            return .bad
+        }
+    }
+
+    /// The base index of the group's series for this line's label values.
+    /// - Returns: nil when a label value is not usable (`lastLabelError` tells why).
+    @inline(__always)
+    mutating func seriesBase(group g: Int) -> Int32? {
+        key.removeAll(keepingCapacity: true)
+        for label in groups[g].labels {
+            switch extractor.text(label.field) {
+            case .absent: break
+            case .bytes(let b): key.append(contentsOf: b)
+            case .invalid(let reason):
+                lastLabelError = reason
+                return nil
+            }
+            key.append(0xFF)  // never in UTF-8: an unambiguous separator
+        }
+        let found = key.withUnsafeBytes { k in groups[g].raw.find(k, hash: LogSeriesKeyTable.hash(k)) }
+        if let found {
+            if found & LogMapperCore.overflowFlag != 0 {
+                stats.overflowLines += 1
+                return found & ~LogMapperCore.overflowFlag
+            }
+            return found
+        }
+        return newSeries(group: g)
+    }
+
+    var lastLabelError: MalformedLineReason = .wrongType
+
+    /// The slow path: resolve the raw values in `key`, find or create the series, cache the raw key.
+    mutating func newSeries(group g: Int) -> Int32 {
+        var resolvedKey: [UInt8] = []
+        var resolvedValues: [[UInt8]] = []
+        var overflow = false
+        var rawValues = key.split(separator: 0xFF, omittingEmptySubsequences: false)
+        rawValues.removeLast()  // after the final separator
+        for (i, raw) in rawValues.enumerated() {
+            let (value, overflowed) = groups[g].labels[i].resolve(raw)
+            if overflowed {
+                overflow = true
+                stats.overflowValues[groups[g].labels[i].name, default: 0] += 1
+            }
+            resolvedValues.append(value)
+            resolvedKey += value
+            resolvedKey.append(0xFF)
+        }
+        if overflow { stats.overflowLines += 1 }
+        let base: Int32
+        if let existing = groups[g].resolved[resolvedKey] {
+            base = existing
+        } else {
+            base = Int32(series.count)
+            var newSlots: [LogSeriesSlot] = []
+            for m in groups[g].metrics {
+                var builder = LabelsBuilder()
+                builder.set(Labels.metricName, metricNames[m])
+                if let job { builder.set("job", job) }
+                for (i, label) in groups[g].labels.enumerated() {
+                    builder.set(bytes: label.name.utf8, resolvedValues[i])
+                }
+                newSlots.append(LogSeriesSlot(ref: nil, labels: builder.build(), kind: metrics[m].kind))
+            }
+            let refs = store.write { writer in newSlots.map { writer.ref(for: $0.labels, kind: $0.kind) } }
+            for i in newSlots.indices { newSlots[i].ref = refs[i] }
+            series += newSlots
+            groups[g].resolved[resolvedKey] = base
+        }
+        if groups[g].raw.count < LogMapperCore.rawKeyLimit {
+            let value = overflow ? base | LogMapperCore.overflowFlag : base
+            key.withUnsafeBytes { k in groups[g].raw.insert(k, hash: LogSeriesKeyTable.hash(k), value: value) }
+        } else {
+            stats.labelCacheMisses += 1
+        }
+        return base
+    }
+
+    @inline(__always)
+    mutating func apply(slot: Int32, value: Double, at: Int64) {
+        let i = Int(slot)
+        switch series[i].kind {
+        case .distribution:
+            ops.append(LogStoreOp(slot: slot, kind: .distribution, value: value, at: at))
+            if ops.count >= LogMapperCore.opBatch { writeOps() }
+        case .counter, .gauge:
+            let s = at >= 0 ? at / resolution : (at - resolution + 1) / resolution
+            if series[i].dirty && series[i].pendingSlot != s { emit(i) }
+            if series[i].kind == .counter {
+                series[i].pending += value
+                if at > series[i].pendingAt { series[i].pendingAt = at }
+            } else if at >= series[i].pendingAt {
+                series[i].pending = value
+                series[i].pendingAt = at
+            }
+            series[i].pendingSlot = s
+            if !series[i].dirty {
+                series[i].dirty = true
+                dirty.append(slot)
+            }
+        }
+    }
+
+    /// Queues the pending increment or value of series slot `i`.
+    mutating func emit(_ i: Int) {
+        ops.append(LogStoreOp(slot: Int32(i), kind: series[i].kind, value: series[i].pending, at: series[i].pendingAt))
+        series[i].pending = 0
+        series[i].pendingAt = .min
+        series[i].dirty = false
+        if ops.count >= LogMapperCore.opBatch { writeOps() }
+    }
+
+    mutating func flush() {
+        for slot in dirty where series[Int(slot)].dirty { emit(Int(slot)) }
+        dirty.removeAll(keepingCapacity: true)
+        writeOps()
+        batchNow = nil
+    }
+
+    /// Writes the queued operations under one store lock.
+    mutating func writeOps() {
+        guard !ops.isEmpty else { return }
+        var refused = 0
+        var limited = 0
+        store.write { writer in
+            for op in ops {
+                let i = Int(op.slot)
+                var attempt = 0
+                while attempt < 2 {
+                    attempt += 1
+                    if series[i].ref == nil { series[i].ref = writer.ref(for: series[i].labels, kind: series[i].kind) }
+                    guard let ref = series[i].ref else {
+                        limited += 1
+                        break
+                    }
+                    let result: AppendResult = switch op.kind {
+                    case .distribution: writer.observe(ref, value: op.value, at: op.at)
+                    case .counter: writer.add(ref, delta: op.value, at: op.at)
+                    case .gauge: writer.append(ref, value: op.value, at: op.at)
+                    }
+                    switch result {
+                    case .ok: attempt = 2
+                    case .unknownSeries: series[i].ref = nil  // expired: look it up again once
+                    case .seriesLimit:
+                        limited += 1
+                        attempt = 2
+                    default:
+                        refused += 1
+                        attempt = 2
+                    }
+                }
+            }
+        }
+        stats.storeRefused += refused
+        stats.seriesLimited += limited
+        ops.removeAll(keepingCapacity: true)
+    }
+
+    mutating func countMalformed(_ reason: MalformedLineReason, file: LogFileID) {
+        let i = file.index * MalformedLineReason.allCases.count + Int(reason.rawValue)
+        if i >= malformed.count { malformed += Array(repeating: 0, count: i + 1 - malformed.count) }
+        malformed[i] += 1
+        lastMalformed = reason
+    }
+
+    var lastMalformed: MalformedLineReason = .syntax
+
+    /// Logs the malformed line just counted, quoted, at most once per file every 10 s.
+    mutating func reportMalformed(_ line: UnsafeRawBufferPointer, file: LogFileID, fileName: (LogFileID) -> String) {
+        let now = LogTailer.monotonicMilliseconds()
+        var entry = malformedLog[file.index] ?? (lastLogged: Int64.min / 2, suppressed: 0)
+        guard now - entry.lastLogged >= LogMapperCore.malformedLogInterval else {
+            entry.suppressed += 1
+            malformedLog[file.index] = entry
+            return
+        }
+        let suppressed = entry.suppressed > 0 ? " (\(entry.suppressed) more malformed lines not shown)" : ""
+        logger.warning("\(fileName(file)): skipped a malformed line (\(lastMalformed)): \(LogMapperCore.quote(line))\(suppressed)")
+        malformedLog[file.index] = (now, 0)
+    }
+
+    /// The first 200 bytes of a line, quoted, with control and invalid bytes escaped.
+    static func quote(_ line: UnsafeRawBufferPointer) -> String {
+        var out = "\""
+        for b in line.prefix(200) {
+            switch b {
+            case UInt8(ascii: "\""): out += "\\\""
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(b))
+            default: out += "\\x" + String(b, radix: 16).leftPadded(to: 2)
+            }
+        }
+        return out + (line.count > 200 ? "\"…" : "\"")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
