@@ -13,6 +13,6 @@ struct Agent: ParsableCommand {
             pushes notifications to webhooks.
             """,
         version: AgentVersion.string,
-        subcommands: [Run.self, Version.self]
+        subcommands: [Run.self, Replay.self, Version.self]
     )
 }

@@ -248,7 +248,21 @@ public final class LogTailer {
     /// Treats the end of every file as the end of its last line: delivers held partial lines and
     /// closes every file. For one-shot reading (`agent replay`); a later poll starts afresh.
     public func finish(into sink: some LogLineSink) {
-        for stream in streams { finish(stream, into: sink) }
+        var summary = LogPollSummary()
+        let now = self.now()
+        for stream in streams {
+            // A file held as a possible copy is read now: there is no later to decide in.
+            if stream.undecided {
+                stream.undecided = false
+                stream.heldSince = nil
+            }
+            while case .success(let size) = stream.size(), stream.readPosition < size {
+                let before = stream.readPosition
+                read(stream, into: sink, now: now, summary: &summary)
+                if stream.readPosition == before { break }
+            }
+            finish(stream, into: sink)
+        }
         streams.removeAll()
         sink.flush()
     }
