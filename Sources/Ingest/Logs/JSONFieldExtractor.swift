@@ -351,7 +351,7 @@ struct JSONFieldScanner {
         while i < last {
             let e = trie.edges[i]
             if Int(e.keyLength) == length, length > 0, e.firstByte == key.pointee,
-                memcmp(trie.keys + Int(e.keyStart), key, length) == 0
+                bytesEqual(trie.keys + Int(e.keyStart), key, count: length)
             {
                 return i
             }
@@ -474,8 +474,13 @@ struct JSONFieldScanner {
                 let high: UInt64 = 0x8080_8080_8080_8080
                 let quote = x ^ 0x2222_2222_2222_2222
                 let slash = x ^ 0x5C5C_5C5C_5C5C_5C5C
-                let special = ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((x &- 0x2020_2020_2020_2020) & ~x)
-                if special & high != 0 { break }
+                let special = (((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((x &- 0x2020_2020_2020_2020) & ~x)) & high
+                if special != 0 {
+                    // The lowest flagged byte is always a real match (borrows only flag bytes above
+                    // one): jump straight to it.
+                    p += special.trailingZeroBitCount >> 3
+                    break
+                }
                 p += 8
             }
             guard p < end else { throw .truncated }

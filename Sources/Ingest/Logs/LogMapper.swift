@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import Logging
 public import TimeSeries
 
@@ -166,22 +171,9 @@ struct LogLabelPlan {
     }
 }
 
-/// Labels shared by a set of metrics: one key lookup per line finds the series of all of them.
-struct LogLabelGroup {
-    var labels: [LogLabelPlan]
-    /// Indices of the metrics using this group, in order; a metric's series for a key is
-    /// `seriesBase + position`.
-    var metrics: [Int]
-    /// Raw values → base index into `LogMapperCore.series`; high bit set when a value overflowed.
-    var raw = LogSeriesKeyTable()
-    /// Resolved values → base index.
-    var resolved: [[UInt8]: Int32] = [:]
-}
-
-/// One series a metric writes, with its pending counter increment or gauge value.
-struct LogSeriesSlot {
+/// One series a metric writes: its store reference and its pending counter increment or gauge value.
+struct LogSeriesAccumulator {
     var ref: SeriesRef?
-    let labels: Labels
     let kind: SeriesKind
     var pending: Double = 0
     var pendingAt: Int64 = .min
@@ -197,38 +189,19 @@ struct LogStoreOp {
     var at: Int64
 }
 
-/// A metric as the mapper applies it.
-struct LogMetricPlan {
-    let kind: SeriesKind
-    let field: Int
-    let scale: Double
-    let filter: LogFilterPlan?
-    let group: Int
-    let position: Int
-}
-
-/// A filter as the mapper applies it.
+/// A filter as the mapper applies it: its values are a range of `LogMapperCore.filterValues`.
 struct LogFilterPlan {
     let field: Int
-    let values: [[UInt8]]
     let negated: Bool
-
-    @inline(__always)
-    func passes(_ extractor: JSONFieldExtractor) -> Bool {
-        var found = false
-        if case .bytes(let b) = extractor.text(field) {
-            for v in values where v.count == b.count {
-                if v.withUnsafeBytes({ $0.elementsEqual(b) }) {
-                    found = true
-                    break
-                }
-            }
-        }
-        return found != negated
-    }
+    let first: Int
+    let count: Int
 }
 
-/// All mutable state of a `LogMapper`, mutated through one access per line.
+/// All state of a `LogMapper`, mutated through one access per line.
+///
+/// The per-line configuration is in arrays of plain values (no copies with reference counting on
+/// the hot path) and the per-line scratch in raw memory (no uniqueness checks); what only a new
+/// label combination needs (label plans with their maps and regexes, label sets) is kept apart.
 struct LogMapperCore {
     let extractor: JSONFieldExtractor
     let store: SeriesStore
@@ -240,16 +213,30 @@ struct LogMapperCore {
     let timestampField: Int
     let timestampFormat: LogTimestampSpec.Format
     let filter: LogFilterPlan?
-    let metrics: [LogMetricPlan]
-    var groups: [LogLabelGroup]
-    var series: [LogSeriesSlot] = []
+    // Per metric.
+    let metricKind: [SeriesKind]
+    let metricField: [Int]
+    let metricScale: [Double]
+    let metricFilter: [LogFilterPlan?]
+    let metricGroup: [Int]
+    let metricPosition: [Int32]
+    // Per label group: a range of `labelField` (and of `labelPlans`), and its metrics.
+    let groupLabelStart: [Int]
+    let groupLabelCount: [Int]
+    let groupMetrics: [[Int]]
+    let labelField: [Int]
+    let filterValues: [[UInt8]]
+    /// Cold: value maps, regexes and admitted values, used only for new combinations.
+    var labelPlans: [LogLabelPlan]
+    /// Raw key (group byte, values joined by 0xFF) → series base; `overflowFlag` when a value overflowed.
+    var table = LogSeriesKeyTable(capacity: 1024)
+    /// Resolved key → series base.
+    var resolved: [[UInt8]: Int32] = [:]
+    var series: [LogSeriesAccumulator] = []
+    var seriesLabels: [Labels] = []
     var dirty: [Int32] = []
     var ops: [LogStoreOp] = []
-    /// Per line: each metric's value, NaN when the metric skips the line.
-    var values: [Double]
-    /// Per line: each group's series base index.
-    var bases: [Int32]
-    var key: [UInt8] = []
+    let scratch: LogMapperScratch
     var malformed: [Int] = []
     var stats = LogMapperStats()
     var batchNow: Int64?
@@ -257,9 +244,11 @@ struct LogMapperCore {
     let oldestKept: Int64
     let futureSkew: Int64
     var malformedLog: [Int: (lastLogged: Int64, suppressed: Int)] = [:]
+    var lastLabelError: MalformedLineReason = .wrongType
+    var lastMalformed: MalformedLineReason = .syntax
 
     static let opBatch = 8192
-    static let rawKeyLimit = 65_536
+    static let rawKeyLimit = 262_144
     static let malformedLogInterval: Int64 = 10_000
     static let overflowFlag: Int32 = 1 << 30
 
@@ -270,44 +259,66 @@ struct LogMapperCore {
             paths.append(path)
             return paths.count - 1
         }
+        var filterValues: [[UInt8]] = []
         func filterPlan(_ f: LogLineFilter?) -> LogFilterPlan? {
-            f.map { LogFilterPlan(field: field($0.field), values: $0.values.map { Array($0.utf8) }, negated: $0.negated) }
-        }
-        func labelPlans(_ specs: [LogLabelSpec]) -> [LogLabelPlan] {
-            specs.map { spec in
-                var map: [[UInt8]: [UInt8]] = [:]
-                for (k, v) in spec.valueMap { map[Array(k.utf8)] = Array(v.utf8) }
-                return LogLabelPlan(
-                    name: spec.name, field: field(spec.field), valueMap: map, regex: spec.regex.flatMap { try? Regex($0) },
-                    replacement: spec.replacement, maxValues: spec.maxValues)
-            }
+            guard let f else { return nil }
+            let first = filterValues.count
+            filterValues += f.values.map { Array($0.utf8) }
+            return LogFilterPlan(field: field(f.field), negated: f.negated, first: first, count: f.values.count)
         }
         timestampField = mapping.timestamp.map { field($0.field) } ?? -1
         timestampFormat = mapping.timestamp?.format ?? .auto
         filter = filterPlan(mapping.filter)
-        var groups: [LogLabelGroup] = []
         var groupSpecs: [[LogLabelSpec]] = []
-        var metrics: [LogMetricPlan] = []
+        var groupMetrics: [[Int]] = []
+        var groupLabelStart: [Int] = []
+        var labelField: [Int] = []
+        var labelPlans: [LogLabelPlan] = []
+        var metricKind: [SeriesKind] = [], metricField: [Int] = [], metricScale: [Double] = []
+        var metricFilter: [LogFilterPlan?] = [], metricGroup: [Int] = [], metricPosition: [Int32] = []
         for metric in mapping.metrics {
             let specs = metric.labels ?? mapping.labels
             var g = groupSpecs.firstIndex(of: specs) ?? -1
             if g < 0 {
                 groupSpecs.append(specs)
-                groups.append(LogLabelGroup(labels: labelPlans(specs), metrics: []))
-                g = groups.count - 1
+                groupMetrics.append([])
+                groupLabelStart.append(labelField.count)
+                for spec in specs {
+                    var map: [[UInt8]: [UInt8]] = [:]
+                    for (k, v) in spec.valueMap { map[Array(k.utf8)] = Array(v.utf8) }
+                    labelField.append(field(spec.field))
+                    labelPlans.append(LogLabelPlan(
+                        name: spec.name, field: field(spec.field), valueMap: map, regex: spec.regex.flatMap { try? Regex($0) },
+                        replacement: spec.replacement, maxValues: spec.maxValues))
+                }
+                g = groupSpecs.count - 1
             }
             let kind: SeriesKind = switch metric.kind {
             case .counter: .counter
             case .distribution: .distribution
             case .gauge: .gauge
             }
-            metrics.append(LogMetricPlan(
-                kind: kind, field: metric.field.map(field) ?? -1, scale: metric.scale, filter: filterPlan(metric.filter),
-                group: g, position: groups[g].metrics.count))
-            groups[g].metrics.append(metrics.count - 1)
+            metricKind.append(kind)
+            metricField.append(metric.field.map(field) ?? -1)
+            metricScale.append(metric.scale)
+            metricFilter.append(filterPlan(metric.filter))
+            metricGroup.append(g)
+            metricPosition.append(Int32(groupMetrics[g].count))
+            groupMetrics[g].append(metricKind.count - 1)
         }
-        self.metrics = metrics
-        self.groups = groups
+        precondition(groupSpecs.count < 255, "at most 254 label sets per log")
+        self.metricKind = metricKind
+        self.metricField = metricField
+        self.metricScale = metricScale
+        self.metricFilter = metricFilter
+        self.metricGroup = metricGroup
+        self.metricPosition = metricPosition
+        self.groupMetrics = groupMetrics
+        self.groupLabelStart = groupLabelStart
+        self.groupLabelCount = groupSpecs.map(\.count)
+        self.labelField = labelField
+        self.labelPlans = labelPlans
+        self.filterValues = filterValues
         self.metricNames = mapping.metrics.map(\.name)
         self.job = mapping.job
         self.extractor = try JSONFieldExtractor(paths: paths)
@@ -315,13 +326,25 @@ struct LogMapperCore {
         self.logger = logger
         self.clock = clock
         self.time = time
-        values = Array(repeating: .nan, count: metrics.count)
-        bases = Array(repeating: -1, count: groups.count)
+        scratch = LogMapperScratch(metrics: metricKind.count, groups: groupSpecs.count)
         ops.reserveCapacity(LogMapperCore.opBatch)
-        key.reserveCapacity(256)
         resolution = store.config.resolution
         oldestKept = max(store.config.retention, store.config.tiers.map(\.retention).max() ?? 0)
         futureSkew = store.config.maxFutureSkew
+    }
+
+    @inline(__always)
+    func passes(_ filter: LogFilterPlan) -> Bool {
+        var found = false
+        if case .bytes(let b) = extractor.text(filter.field) {
+            for i in filter.first..<(filter.first + filter.count) where filterValues[i].count == b.count {
+                if filterValues[i].withUnsafeBytes({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 || b.count == 0 }) {
+                    found = true
+                    break
+                }
+            }
+        }
+        return found != filter.negated
     }
 
     /// Maps one line; false when it is malformed (already counted).
@@ -336,7 +359,7 @@ struct LogMapperCore {
             return false
         }
         stats.lines += 1
-        if let filter, !filter.passes(extractor) {
+        if let filter, !passes(filter) {
             stats.filteredLines += 1
             return true
         }
@@ -368,25 +391,26 @@ struct LogMapperCore {
         }
 
         // Every value first: a line with one bad field changes nothing.
+        let values = scratch.values
         var any = false
-        for m in 0..<metrics.count {
-            let metric = metrics[m]
+        for m in 0..<metricKind.count {
             values[m] = .nan
-            if let filter = metric.filter, !filter.passes(extractor) { continue }
-            if metric.field < 0 {
+            if let f = metricFilter[m], !passes(f) { continue }
+            let field = metricField[m]
+            if field < 0 {
                 values[m] = 1
                 any = true
                 continue
             }
-            switch extractor.number(metric.field) {
+            switch extractor.number(field) {
             case .absent:
                 continue
             case .invalid(let reason):
                 countMalformed(reason, file: file)
                 return false
             case .value(let v):
-                let scaled = v * metric.scale
-                if metric.kind == .counter && scaled < 0 {
+                let scaled = v * metricScale[m]
+                if metricKind[m] == .counter && scaled < 0 {
                     countMalformed(.wrongType, file: file)
                     return false
                 }
@@ -396,20 +420,20 @@ struct LogMapperCore {
         }
         guard any else { return true }
 
-        // Then every group's series, still before anything is applied.
-        for g in 0..<groups.count {
-            bases[g] = -1
-            var used = false
-            for m in groups[g].metrics where !values[m].isNaN { used = true }
-            guard used else { continue }
+        // Then the series of every label group in use, still before anything is applied.
+        let bases = scratch.bases
+        for g in 0..<groupLabelStart.count { bases[g] = -1 }
+        for m in 0..<metricKind.count where !values[m].isNaN {
+            let g = metricGroup[m]
+            guard bases[g] < 0 else { continue }
             guard let base = seriesBase(group: g) else {
                 countMalformed(lastLabelError, file: file)
                 return false
             }
             bases[g] = base
         }
-        for m in 0..<metrics.count where !values[m].isNaN {
-            apply(slot: bases[metrics[m].group] + Int32(metrics[m].position), value: values[m], at: at)
+        for m in 0..<metricKind.count where !values[m].isNaN {
+            apply(slot: bases[metricGroup[m]] + metricPosition[m], value: values[m], at: at)
         }
         return true
     }
@@ -445,42 +469,50 @@ struct LogMapperCore {
     /// - Returns: nil when a label value is not usable (`lastLabelError` tells why).
     @inline(__always)
     mutating func seriesBase(group g: Int) -> Int32? {
-        key.removeAll(keepingCapacity: true)
-        for label in groups[g].labels {
-            switch extractor.text(label.field) {
+        // The key: the group, then each raw value and 0xFF (never in UTF-8: an unambiguous separator).
+        var length = 1
+        scratch.key[0] = UInt8(g)
+        let start = groupLabelStart[g]
+        for l in start..<(start + groupLabelCount[g]) {
+            switch extractor.text(labelField[l]) {
             case .absent: break
-            case .bytes(let b): key.append(contentsOf: b)
+            case .bytes(let b):
+                if length + b.count + 1 > scratch.keyCapacity { scratch.growKey(to: length + b.count + 1) }
+                if b.count > 0 { (scratch.key + length).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count) }
+                length += b.count
             case .invalid(let reason):
                 lastLabelError = reason
                 return nil
             }
-            key.append(0xFF)  // never in UTF-8: an unambiguous separator
+            if length + 1 > scratch.keyCapacity { scratch.growKey(to: length + 1) }
+            scratch.key[length] = 0xFF
+            length += 1
         }
-        let found = key.withUnsafeBytes { k in groups[g].raw.find(k, hash: LogSeriesKeyTable.hash(k)) }
-        if let found {
+        let key = UnsafeRawBufferPointer(start: scratch.key, count: length)
+        let hash = LogSeriesKeyTable.hash(key)
+        if let found = table.find(key, hash: hash) {
             if found & LogMapperCore.overflowFlag != 0 {
                 stats.overflowLines += 1
                 return found & ~LogMapperCore.overflowFlag
             }
             return found
         }
-        return newSeries(group: g)
+        return newSeries(group: g, key: Array(key), hash: hash)
     }
 
-    var lastLabelError: MalformedLineReason = .wrongType
-
-    /// The slow path: resolve the raw values in `key`, find or create the series, cache the raw key.
-    mutating func newSeries(group g: Int) -> Int32 {
-        var resolvedKey: [UInt8] = []
+    /// The slow path: resolve the raw values, find or create the series, cache the raw key.
+    mutating func newSeries(group g: Int, key: [UInt8], hash: UInt64) -> Int32 {
+        var resolvedKey: [UInt8] = [UInt8(g)]
         var resolvedValues: [[UInt8]] = []
         var overflow = false
-        var rawValues = key.split(separator: 0xFF, omittingEmptySubsequences: false)
+        var rawValues = key.dropFirst().split(separator: 0xFF, omittingEmptySubsequences: false)
         rawValues.removeLast()  // after the final separator
+        let start = groupLabelStart[g]
         for (i, raw) in rawValues.enumerated() {
-            let (value, overflowed) = groups[g].labels[i].resolve(raw)
+            let (value, overflowed) = labelPlans[start + i].resolve(raw)
             if overflowed {
                 overflow = true
-                stats.overflowValues[groups[g].labels[i].name, default: 0] += 1
+                stats.overflowValues[labelPlans[start + i].name, default: 0] += 1
             }
             resolvedValues.append(value)
             resolvedKey += value
@@ -488,28 +520,31 @@ struct LogMapperCore {
         }
         if overflow { stats.overflowLines += 1 }
         let base: Int32
-        if let existing = groups[g].resolved[resolvedKey] {
+        if let existing = resolved[resolvedKey] {
             base = existing
         } else {
             base = Int32(series.count)
-            var newSlots: [LogSeriesSlot] = []
-            for m in groups[g].metrics {
+            var labels: [Labels] = []
+            for m in groupMetrics[g] {
                 var builder = LabelsBuilder()
                 builder.set(Labels.metricName, metricNames[m])
                 if let job { builder.set("job", job) }
-                for (i, label) in groups[g].labels.enumerated() {
-                    builder.set(bytes: label.name.utf8, resolvedValues[i])
+                for (i, value) in resolvedValues.enumerated() {
+                    builder.set(bytes: labelPlans[start + i].name.utf8, value)
                 }
-                newSlots.append(LogSeriesSlot(ref: nil, labels: builder.build(), kind: metrics[m].kind))
+                labels.append(builder.build())
             }
-            let refs = store.write { writer in newSlots.map { writer.ref(for: $0.labels, kind: $0.kind) } }
-            for i in newSlots.indices { newSlots[i].ref = refs[i] }
-            series += newSlots
-            groups[g].resolved[resolvedKey] = base
+            let kinds = groupMetrics[g].map { metricKind[$0] }
+            let refs = store.write { writer in zip(labels, kinds).map { writer.ref(for: $0, kind: $1) } }
+            for i in labels.indices {
+                series.append(LogSeriesAccumulator(ref: refs[i], kind: kinds[i]))
+                seriesLabels.append(labels[i])
+            }
+            resolved[resolvedKey] = base
         }
-        if groups[g].raw.count < LogMapperCore.rawKeyLimit {
+        if table.count < LogMapperCore.rawKeyLimit {
             let value = overflow ? base | LogMapperCore.overflowFlag : base
-            key.withUnsafeBytes { k in groups[g].raw.insert(k, hash: LogSeriesKeyTable.hash(k), value: value) }
+            key.withUnsafeBytes { table.insert($0, hash: hash, value: value) }
         } else {
             stats.labelCacheMisses += 1
         }
@@ -541,7 +576,7 @@ struct LogMapperCore {
         }
     }
 
-    /// Queues the pending increment or value of series slot `i`.
+    /// Queues the pending increment or value of series `i`.
     mutating func emit(_ i: Int) {
         ops.append(LogStoreOp(slot: Int32(i), kind: series[i].kind, value: series[i].pending, at: series[i].pendingAt))
         series[i].pending = 0
@@ -568,7 +603,7 @@ struct LogMapperCore {
                 var attempt = 0
                 while attempt < 2 {
                     attempt += 1
-                    if series[i].ref == nil { series[i].ref = writer.ref(for: series[i].labels, kind: series[i].kind) }
+                    if series[i].ref == nil { series[i].ref = writer.ref(for: seriesLabels[i], kind: series[i].kind) }
                     guard let ref = series[i].ref else {
                         limited += 1
                         break
@@ -603,8 +638,6 @@ struct LogMapperCore {
         lastMalformed = reason
     }
 
-    var lastMalformed: MalformedLineReason = .syntax
-
     /// Logs the malformed line just counted, quoted, at most once per file every 10 s.
     mutating func reportMalformed(_ line: UnsafeRawBufferPointer, file: LogFileID, fileName: (LogFileID) -> String) {
         let now = LogTailer.monotonicMilliseconds()
@@ -631,6 +664,39 @@ struct LogMapperCore {
             }
         }
         return out + (line.count > 200 ? "\"…" : "\"")
+    }
+}
+
+/// Per-line scratch memory of a `LogMapperCore`, in raw memory so writes pay no uniqueness checks.
+final class LogMapperScratch {
+    let values: UnsafeMutablePointer<Double>
+    let bases: UnsafeMutablePointer<Int32>
+    private(set) var key: UnsafeMutablePointer<UInt8>
+    private(set) var keyCapacity: Int
+
+    init(metrics: Int, groups: Int) {
+        values = .allocate(capacity: max(1, metrics))
+        values.initialize(repeating: .nan, count: max(1, metrics))
+        bases = .allocate(capacity: max(1, groups))
+        bases.initialize(repeating: -1, count: max(1, groups))
+        keyCapacity = 1024
+        key = .allocate(capacity: keyCapacity)
+    }
+
+    func growKey(to needed: Int) {
+        var capacity = keyCapacity
+        while capacity < needed { capacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        bigger.update(from: key, count: keyCapacity)
+        key.deallocate()
+        key = bigger
+        keyCapacity = capacity
+    }
+
+    deinit {
+        values.deallocate()
+        bases.deallocate()
+        key.deallocate()
     }
 }
 

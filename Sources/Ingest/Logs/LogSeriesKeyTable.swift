@@ -56,7 +56,7 @@ struct LogSeriesKeyTable {
             let e = Int(entry)
             if hashes[e] == hash, Int(keyLengths[e]) == key.count {
                 let equal = arena.withUnsafeBytes { a in
-                    key.count == 0 || memcmp(a.baseAddress! + Int(keyStarts[e]), key.baseAddress!, key.count) == 0
+                    key.count == 0 || bytesEqual(a.baseAddress! + Int(keyStarts[e]), key.baseAddress!, count: key.count)
                 }
                 if equal { return values[e] }
             }
@@ -90,4 +90,20 @@ struct LogSeriesKeyTable {
 
     /// Bytes held, for memory accounting.
     var heapBytes: Int { slots.capacity * 4 + hashes.capacity * 8 + (keyStarts.capacity + keyLengths.capacity + values.capacity) * 4 + arena.capacity }
+}
+
+/// Whether `count` bytes at `a` and `b` are equal: inline, eight bytes at a time, for the short
+/// keys of the hot path where a call to `memcmp` costs more than the comparison.
+@inline(__always)
+func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+    var i = 0
+    while count - i >= 8 {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i += 8
+    }
+    while i < count {
+        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i += 1
+    }
+    return true
 }
