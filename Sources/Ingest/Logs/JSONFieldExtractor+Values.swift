@@ -58,6 +58,27 @@ extension JSONFieldExtractor {
         }
     }
 
+    /// `text(_:)` without the UTF-8 check of strings, for a caller that checks on a slow path only
+    /// (bytes it has seen before were checked then).
+    @inline(__always)
+    public func uncheckedText(_ field: Int) -> JSONFieldText {
+        let slot = slots[field]
+        guard let base = line.pointee.base else { return .absent }
+        switch slot.kind {
+        case .absent, .null:
+            return .absent
+        case .object, .array:
+            return .invalid(.wrongType)
+        case .number, .true, .false:
+            return .bytes(UnsafeRawBufferPointer(start: base + slot.start, count: slot.end - slot.start))
+        case .string:
+            guard slot.escaped else { return .bytes(UnsafeRawBufferPointer(start: base + slot.start, count: slot.end - slot.start)) }
+            let out = line.pointee.scratch! + slot.start
+            let count = JSONFieldStringDecoder.decode(base + slot.start, count: slot.end - slot.start, into: out)
+            return .bytes(UnsafeRawBufferPointer(start: out, count: count))
+        }
+    }
+
     /// Field `field` as a number: a JSON number, or a string that holds exactly one JSON number.
     public func number(_ field: Int) -> JSONFieldNumber {
         let slot = slots[field]

@@ -178,6 +178,8 @@ struct JSONFieldTrie {
         var firstEdge: Int32
         var edgeCount: Int32
     }
+    /// Keys up to this length are found through `heads`; longer ones by scanning the node's edges.
+    static let indexedLength = 32
     struct Edge {
         var keyStart: Int32
         var keyLength: Int32
@@ -186,11 +188,15 @@ struct JSONFieldTrie {
         var field: Int32
         /// The node to descend into when this key's value is an object, or -1.
         var child: Int32
+        /// The next edge of the same node with a key of the same length, or -1.
+        var nextSameLength: Int32 = -1
     }
 
     let nodes: UnsafeMutablePointer<Node>
     let edges: UnsafeMutablePointer<Edge>
     let keys: UnsafeMutablePointer<UInt8>
+    /// Per node, `indexedLength + 1` entries: the first edge whose key has that length, or -1.
+    let heads: UnsafeMutablePointer<Int32>
 
     init(paths: [String]) throws(JSONFieldPathError) {
         // Build with arrays (once, at configuration time), then flatten into raw memory.
@@ -230,16 +236,27 @@ struct JSONFieldTrie {
         let keyTotal = built.reduce(0) { $0 + $1.reduce(0) { $0 + $1.key.count } }
         nodes = .allocate(capacity: built.count)
         edges = .allocate(capacity: max(1, edgeTotal))
-        keys = .allocate(capacity: max(1, keyTotal))
+        // Eight spare bytes: key comparisons may load a word at a key's end.
+        keys = .allocate(capacity: keyTotal + 8)
+        keys.initialize(repeating: 0, count: keyTotal + 8)
+        let width = JSONFieldTrie.indexedLength + 1
+        heads = .allocate(capacity: built.count * width)
+        heads.initialize(repeating: -1, count: built.count * width)
         var edgeIndex = 0
         var keyIndex = 0
         for (n, nodeEdges) in built.enumerated() {
             (nodes + n).initialize(to: Node(firstEdge: Int32(edgeIndex), edgeCount: Int32(nodeEdges.count)))
             for edge in nodeEdges {
                 (keys + keyIndex).initialize(from: edge.key, count: edge.key.count)
-                (edges + edgeIndex).initialize(to: Edge(
+                var e = Edge(
                     keyStart: Int32(keyIndex), keyLength: Int32(edge.key.count), firstByte: edge.key[0],
-                    field: edge.field, child: edge.child))
+                    field: edge.field, child: edge.child)
+                if edge.key.count <= JSONFieldTrie.indexedLength {
+                    let head = heads + n * width + edge.key.count
+                    e.nextSameLength = head.pointee
+                    head.pointee = Int32(edgeIndex)
+                }
+                (edges + edgeIndex).initialize(to: e)
                 keyIndex += edge.key.count
                 edgeIndex += 1
             }
@@ -247,6 +264,7 @@ struct JSONFieldTrie {
     }
 
     func deallocate() {
+        heads.deallocate()
         nodes.deallocate()
         edges.deallocate()
         keys.deallocate()
@@ -267,7 +285,8 @@ struct JSONFieldScanner {
     mutating func skipWhitespace() {
         while p < end {
             let c = p.pointee
-            guard c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D else { return }
+            // JSONL rarely has whitespace: one comparison rejects every other byte.
+            guard c <= 0x20, c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D else { return }
             p += 1
         }
     }
@@ -345,14 +364,22 @@ struct JSONFieldScanner {
             length = JSONFieldStringDecoder.decode(key, count: length, into: out)
             key = UnsafePointer(out)
         }
+        guard length > 0 else { return -1 }
+        if length <= JSONFieldTrie.indexedLength {
+            var i = Int(trie.heads[Int(node) * (JSONFieldTrie.indexedLength + 1) + length])
+            while i >= 0 {
+                let e = trie.edges[i]
+                if e.firstByte == key.pointee, bytesEqual(trie.keys + Int(e.keyStart), key, count: length) { return i }
+                i = Int(e.nextSameLength)
+            }
+            return -1
+        }
         let n = trie.nodes[Int(node)]
         var i = Int(n.firstEdge)
         let last = i + Int(n.edgeCount)
         while i < last {
             let e = trie.edges[i]
-            if Int(e.keyLength) == length, length > 0, e.firstByte == key.pointee,
-                bytesEqual(trie.keys + Int(e.keyStart), key, count: length)
-            {
+            if Int(e.keyLength) == length, e.firstByte == key.pointee, bytesEqual(trie.keys + Int(e.keyStart), key, count: length) {
                 return i
             }
             i += 1

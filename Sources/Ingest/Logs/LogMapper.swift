@@ -246,6 +246,7 @@ struct LogMapperCore {
     var malformedLog: [Int: (lastLogged: Int64, suppressed: Int)] = [:]
     var lastLabelError: MalformedLineReason = .wrongType
     var lastMalformed: MalformedLineReason = .syntax
+    var timestampCache = LogTimestampParser.Cache()
 
     static let opBatch = 8192
     static let rawKeyLimit = 262_144
@@ -443,13 +444,15 @@ struct LogMapperCore {
     }
 
     /// The line's time in ms from the timestamp field.
-    func readTimestamp() -> TimestampRead {
+    mutating func readTimestamp() -> TimestampRead {
         switch extractor.kind(timestampField) {
         case .absent, .null:
             return .absent
         case .string where timestampFormat == .auto || timestampFormat == .rfc3339:
             guard case .bytes(let b) = extractor.text(timestampField), let base = b.baseAddress else { return .bad }
-            if let t = LogTimestampParser.rfc3339(base.assumingMemoryBound(to: UInt8.self), count: b.count) { return .value(t) }
+            if let t = LogTimestampParser.rfc3339(base.assumingMemoryBound(to: UInt8.self), count: b.count, cache: &timestampCache) {
+                return .value(t)
+            }
             // "1714564800.5" in a string: an epoch number sent as text.
             guard timestampFormat == .auto, case .value(let v) = extractor.number(timestampField),
                 let t = LogTimestampParser.epoch(v, format: .auto)
@@ -469,43 +472,76 @@ struct LogMapperCore {
     /// - Returns: nil when a label value is not usable (`lastLabelError` tells why).
     @inline(__always)
     mutating func seriesBase(group g: Int) -> Int32? {
-        // The key: the group, then each raw value and 0xFF (never in UTF-8: an unambiguous separator).
+        // The key: the group, then each raw value and 0xFF (never in UTF-8: an unambiguous
+        // separator). Values are not checked for UTF-8 here: a key already in the table was
+        // checked when it was added, and a new one is checked on the slow path.
+        var key = scratch.key
+        var capacity = scratch.keyCapacity
         var length = 1
-        scratch.key[0] = UInt8(g)
+        key[0] = UInt8(g)
         let start = groupLabelStart[g]
         for l in start..<(start + groupLabelCount[g]) {
-            switch extractor.text(labelField[l]) {
+            switch extractor.uncheckedText(labelField[l]) {
             case .absent: break
             case .bytes(let b):
-                if length + b.count + 1 > scratch.keyCapacity { scratch.growKey(to: length + b.count + 1) }
-                if b.count > 0 { (scratch.key + length).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count) }
+                if length + b.count + 1 > capacity {
+                    scratch.growKey(to: length + b.count + 1)
+                    (key, capacity) = (scratch.key, scratch.keyCapacity)
+                }
+                copyBytes(b, to: key + length)
                 length += b.count
             case .invalid(let reason):
                 lastLabelError = reason
                 return nil
             }
-            if length + 1 > scratch.keyCapacity { scratch.growKey(to: length + 1) }
-            scratch.key[length] = 0xFF
+            if length + 1 > capacity {
+                scratch.growKey(to: length + 1)
+                (key, capacity) = (scratch.key, scratch.keyCapacity)
+            }
+            key[length] = 0xFF
             length += 1
         }
-        let key = UnsafeRawBufferPointer(start: scratch.key, count: length)
-        let hash = LogSeriesKeyTable.hash(key)
-        if let found = table.find(key, hash: hash) {
+        let keyBytes = UnsafeRawBufferPointer(start: key, count: length)
+        let hash = LogSeriesKeyTable.hash(keyBytes)
+        if let found = table.find(keyBytes, hash: hash) {
             if found & LogMapperCore.overflowFlag != 0 {
                 stats.overflowLines += 1
                 return found & ~LogMapperCore.overflowFlag
             }
             return found
         }
-        return newSeries(group: g, key: Array(key), hash: hash)
+        return newSeries(group: g, key: Array(keyBytes), hash: hash)
     }
 
-    /// The slow path: resolve the raw values, find or create the series, cache the raw key.
-    mutating func newSeries(group g: Int, key: [UInt8], hash: UInt64) -> Int32 {
+    /// Copies a short value without a call to `memmove`.
+    @inline(__always)
+    func copyBytes(_ source: UnsafeRawBufferPointer, to target: UnsafeMutablePointer<UInt8>) {
+        guard let from = source.baseAddress else { return }
+        let n = source.count
+        var i = 0
+        while n - i >= 8 {
+            UnsafeMutableRawPointer(target).storeBytes(of: from.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < n {
+            target[i] = from.load(fromByteOffset: i, as: UInt8.self)
+            i += 1
+        }
+    }
+
+    /// The slow path: check and resolve the raw values, find or create the series, cache the raw
+    /// key. Nil when a value is not UTF-8.
+    mutating func newSeries(group g: Int, key: [UInt8], hash: UInt64) -> Int32? {
         var resolvedKey: [UInt8] = [UInt8(g)]
         var resolvedValues: [[UInt8]] = []
         var overflow = false
         var rawValues = key.dropFirst().split(separator: 0xFF, omittingEmptySubsequences: false)
+        guard rawValues.count == groupLabelCount[g] + 1, rawValues.allSatisfy({ raw in
+            raw.withUnsafeBufferPointer { JSONFieldUTF8Validator.isValid($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
+        }) else {
+            lastLabelError = .invalidUTF8
+            return nil
+        }
         rawValues.removeLast()  // after the final separator
         let start = groupLabelStart[g]
         for (i, raw) in rawValues.enumerated() {

@@ -92,18 +92,25 @@ struct LogSeriesKeyTable {
     var heapBytes: Int { slots.capacity * 4 + hashes.capacity * 8 + (keyStarts.capacity + keyLengths.capacity + values.capacity) * 4 + arena.capacity }
 }
 
-/// Whether `count` bytes at `a` and `b` are equal: inline, eight bytes at a time, for the short
-/// keys of the hot path where a call to `memcmp` costs more than the comparison.
+/// Whether `count` bytes at `a` and `b` are equal: inline, with a few (overlapping) wide loads,
+/// for the short keys of the hot path where a call to `memcmp` costs more than the comparison.
 @inline(__always)
 func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
-    var i = 0
-    while count - i >= 8 {
-        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-        i += 8
+    if count >= 8 {
+        var i = 0
+        while count - i > 8 {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        return a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
-    while i < count {
-        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-        i += 1
+    if count >= 4 {
+        return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+            && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
     }
-    return true
+    if count >= 2 {
+        return a.loadUnaligned(as: UInt16.self) == b.loadUnaligned(as: UInt16.self)
+            && a.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self) == b.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
+    }
+    return count == 0 || a.load(as: UInt8.self) == b.load(as: UInt8.self)
 }

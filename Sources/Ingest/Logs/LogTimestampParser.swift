@@ -1,5 +1,90 @@
 /// Reads a log line's time, in milliseconds since the epoch, from bytes without allocating.
 enum LogTimestampParser {
+    /// The last date and hour parsed (`2024-05-01T12`): log lines come in time order, so most
+    /// lines share it and skip the calendar arithmetic.
+    struct Cache {
+        var head: UInt64 = 0
+        var tail: UInt64 = 0
+        var hourStart: Int64 = .min
+    }
+
+    /// `rfc3339(_:count:)` through `cache`.
+    @inline(__always)
+    static func rfc3339(_ p: UnsafePointer<UInt8>, count: Int, cache: inout Cache) -> Int64? {
+        guard count >= 19 else { return nil }
+        let raw = UnsafeRawPointer(p)
+        let head = raw.loadUnaligned(as: UInt64.self)
+        let tail = raw.loadUnaligned(fromByteOffset: 5, as: UInt64.self)
+        if head == cache.head, tail == cache.tail, cache.hourStart != .min {
+            return rest(p, count: count, hourStart: cache.hourStart)
+        }
+        guard let t = rfc3339(p, count: count) else { return nil }
+        // Re-derive the hour's start from the full parse: the date and hour were valid.
+        if let hour = twoDigits(p + 11) {
+            let days = daysFromCivil(year: fourDigits(p)!, month: twoDigits(p + 5)!, day: twoDigits(p + 8)!)
+            cache = Cache(head: head, tail: tail, hourStart: (Int64(days) * 24 + Int64(hour)) * 3_600_000)
+        }
+        return t
+    }
+
+    @inline(__always)
+    private static func twoDigits(_ p: UnsafePointer<UInt8>) -> Int? {
+        let a = p[0] &- UInt8(ascii: "0"), b = p[1] &- UInt8(ascii: "0")
+        return a < 10 && b < 10 ? Int(a) * 10 + Int(b) : nil
+    }
+
+    @inline(__always)
+    private static func fourDigits(_ p: UnsafePointer<UInt8>) -> Int? {
+        guard let hi = twoDigits(p), let lo = twoDigits(p + 2) else { return nil }
+        return hi * 100 + lo
+    }
+
+    /// `:MM:SS(.fraction)?(zone)?` after a known date and hour (bytes 13 on).
+    private static func rest(_ p: UnsafePointer<UInt8>, count: Int, hourStart: Int64) -> Int64? {
+        guard p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":"), let minute = twoDigits(p + 14), let second = twoDigits(p + 17),
+            minute <= 59, second <= 60
+        else { return nil }
+        guard let (millis, offsetMinutes) = fractionAndZone(p, count: count) else { return nil }
+        return hourStart + Int64(minute * 60 + second - offsetMinutes * 60) * 1000 + Int64(millis)
+    }
+
+    /// The milliseconds and the zone offset (minutes) from byte 19 to the end.
+    @inline(__always)
+    private static func fractionAndZone(_ p: UnsafePointer<UInt8>, count: Int) -> (Int, Int)? {
+        var i = 19
+        var millis = 0
+        if i < count, p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: ",") {
+            i += 1
+            let start = i
+            while i < count, p[i] &- UInt8(ascii: "0") < 10 {
+                if i - start < 3 { millis = millis * 10 + Int(p[i] &- UInt8(ascii: "0")) }
+                i += 1
+            }
+            guard i > start else { return nil }
+            for _ in min(i - start, 3)..<3 { millis *= 10 }
+        }
+        var offsetMinutes = 0
+        if i < count {
+            switch p[i] {
+            case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+                i += 1
+            case UInt8(ascii: "+"), UInt8(ascii: "-"):
+                let sign = p[i] == UInt8(ascii: "-") ? -1 : 1
+                i += 1
+                guard count - i >= 4, let h = twoDigits(p + i) else { return nil }
+                i += 2
+                if p[i] == UInt8(ascii: ":") { i += 1 }
+                guard count - i >= 2, let m = twoDigits(p + i), h <= 23, m <= 59 else { return nil }
+                i += 2
+                offsetMinutes = sign * (h * 60 + m)
+            default:
+                return nil
+            }
+        }
+        guard i == count else { return nil }
+        return (millis, offsetMinutes)
+    }
+
     /// RFC 3339: `YYYY-MM-DD(T|t| )HH:MM:SS(.fraction)?(Z|z|±HH:MM|±HHMM)?`. No zone is read as
     /// UTC (loggers often omit it). Fraction digits past milliseconds are truncated. Returns nil for
     /// anything else, including impossible dates (`2024-02-30`).
@@ -22,37 +107,7 @@ enum LogTimestampParser {
         guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year: year, month: month),
             hour <= 23, minute <= 59, second <= 60
         else { return nil }
-        var i = 19
-        var millis = 0
-        if i < count, p[i] == UInt8(ascii: ".") || p[i] == UInt8(ascii: ",") {
-            i += 1
-            let start = i
-            while i < count, p[i] &- UInt8(ascii: "0") < 10 {
-                if i - start < 3 { millis = millis * 10 + Int(p[i] &- UInt8(ascii: "0")) }
-                i += 1
-            }
-            guard i > start else { return nil }
-            for _ in min(i - start, 3)..<3 { millis *= 10 }
-        }
-        var offsetMinutes = 0
-        if i < count {
-            switch p[i] {
-            case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-                i += 1
-            case UInt8(ascii: "+"), UInt8(ascii: "-"):
-                let sign = p[i] == UInt8(ascii: "-") ? -1 : 1
-                i += 1
-                guard count - i >= 4, let h = digits(i, 2) else { return nil }
-                i += 2
-                if p[i] == UInt8(ascii: ":") { i += 1 }
-                guard count - i >= 2, let m = digits(i, 2), h <= 23, m <= 59 else { return nil }
-                i += 2
-                offsetMinutes = sign * (h * 60 + m)
-            default:
-                return nil
-            }
-        }
-        guard i == count else { return nil }
+        guard let (millis, offsetMinutes) = fractionAndZone(p, count: count) else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
         return seconds * 1000 + Int64(millis)

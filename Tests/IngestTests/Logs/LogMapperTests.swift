@@ -351,6 +351,25 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
         }
     }
 
+    @Test func theHourCacheGivesWhatAFullParseGives() {
+        var cache = LogTimestampParser.Cache()
+        var rng = LogsTestRandom(seed: 9)
+        let zones = ["Z", "z", "+02:00", "-0130", "", "+00:00"]
+        for i in 0..<20_000 {
+            // Mostly the same hour, as in a real log; sometimes a jump, a bad minute or a bad zone.
+            let hour = i % 500 == 0 ? Int(rng.next() % 24) : 12
+            let minute = rng.next() % 50 == 0 ? 61 : Int(rng.next() % 60)
+            let fraction = ["", ".5", ".123", ".123456789", ","][Int(rng.next() % 5)]
+            let zone = rng.next() % 100 == 0 ? "+2" : zones[Int(rng.next() % UInt64(zones.count))]
+            let text = String(format: "2024-05-%02dT%02d:%02d:%02d", 1 + i / 5000, hour, minute, Int(rng.next() % 61)) + fraction + zone
+            Array(text.utf8).withUnsafeBufferPointer { b in
+                let full = LogTimestampParser.rfc3339(b.baseAddress!, count: b.count)
+                let cached = LogTimestampParser.rfc3339(b.baseAddress!, count: b.count, cache: &cache)
+                #expect(full == cached, "\(text)")
+            }
+        }
+    }
+
     @Test func impossibleDatesAndMalformedTextAreRejected() {
         for text in [
             "2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-00-10T00:00:00Z", "2024-05-01T24:00:00Z",
