@@ -140,9 +140,10 @@ enum ReplayExposition {
     static func render(mapping: LogMapping, store: SeriesStore, into out: inout String) {
         store.read { reader in
             for metric in mapping.metrics {
+                // Sorted by the rendered label pairs, each rendered once.
                 let refs = reader.series(named: metric.name)
-                    .compactMap { ref in reader.labels(of: ref).map { (ref, $0) } }
-                    .sorted { $0.1.description < $1.1.description }
+                    .compactMap { ref in reader.labels(of: ref).map { (ref, pairs($0)) } }
+                    .sorted { $0.1 < $1.1 }
                 guard !refs.isEmpty else { continue }
                 if let help = metric.help { out += "# HELP \(metric.name) \(escapeHelp(help))\n" }
                 let type = switch metric.kind {
@@ -151,41 +152,60 @@ enum ReplayExposition {
                 case .distribution: "summary"
                 }
                 out += "# TYPE \(metric.name) \(type)\n"
-                for (ref, labels) in refs {
+                for (ref, pairs) in refs {
                     switch metric.kind {
                     case .counter, .gauge:
                         guard let latest = reader.latest(of: ref) else { continue }
-                        out += "\(series(metric.name, labels))\(format(latest.value))\n"
+                        out += "\(series(metric.name, pairs))\(format(latest.value))\n"
                     case .distribution:
                         guard let summary = reader.summary(of: ref, from: .min, through: .max) else { continue }
                         for q in quantiles {
-                            out += "\(series(metric.name, labels, extra: ("quantile", format(q))))\(format(summary.quantile(q)))\n"
+                            let withQuantile = pairs.isEmpty ? "quantile=\"\(format(q))\"" : pairs + ",quantile=\"\(format(q))\""
+                            out += "\(series(metric.name, withQuantile))\(format(summary.quantile(q)))\n"
                         }
-                        out += "\(series(metric.name + "_sum", labels))\(format(summary.sum))\n"
-                        out += "\(series(metric.name + "_count", labels))\(summary.count)\n"
+                        out += "\(series(metric.name + "_sum", pairs))\(format(summary.sum))\n"
+                        out += "\(series(metric.name + "_count", pairs))\(summary.count)\n"
                     }
                 }
             }
         }
     }
 
-    /// `name{a="1",b="2"} ` with values escaped.
-    static func series(_ name: String, _ labels: Labels, extra: (String, String)? = nil) -> String {
-        var pairs: [String] = []
-        for label in labels.labels where label.name != Labels.metricName {
-            pairs.append("\(label.name)=\"\(escapeValue(label.value))\"")
+    /// `a="1",b="2"`: the labels but the metric name, in name order, values escaped.
+    static func pairs(_ labels: Labels) -> String {
+        var out = ""
+        labels.forEach { name, value in
+            guard !name.elementsEqual(Labels.metricName.utf8) else { return }
+            if !out.isEmpty { out += "," }
+            out += String(decoding: name, as: UTF8.self)
+            out += "=\""
+            out += escape(String(decoding: value, as: UTF8.self), quotes: true)
+            out += "\""
         }
-        if let extra { pairs.append("\(extra.0)=\"\(extra.1)\"") }
-        return pairs.isEmpty ? name + " " : name + "{" + pairs.joined(separator: ",") + "} "
+        return out
     }
 
-    static func escapeValue(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    /// `name{pairs} ` (no braces without pairs).
+    static func series(_ name: String, _ pairs: String) -> String {
+        pairs.isEmpty ? name + " " : name + "{" + pairs + "} "
     }
 
-    static func escapeHelp(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+    /// Escapes `\`, newline and (in label values) `"`, as the text format requires.
+    static func escape(_ s: String, quotes: Bool) -> String {
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || ($0 == UInt8(ascii: "\"") && quotes) }) else { return s }
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\"" where quotes: out += "\\\""
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
+
+    static func escapeHelp(_ s: String) -> String { escape(s, quotes: false) }
 
     /// Integers without a fraction, others in the shortest form that reads back exactly.
     static func format(_ v: Double) -> String {

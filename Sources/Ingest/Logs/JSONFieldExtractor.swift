@@ -306,12 +306,19 @@ struct JSONFieldScanner {
             let keyStart = p + 1
             let keyEscaped = try string()
             let keyLength = p - 1 - keyStart
-            skipWhitespace()
-            guard p < end else { throw .truncated }
-            guard p.pointee == UInt8(ascii: ":") else { throw .syntax }
-            p += 1
-            skipWhitespace()
-            guard p < end else { throw .truncated }
+            // JSONL is usually compact: `"key":value,` without whitespace takes the short way.
+            if p < end, p.pointee == UInt8(ascii: ":") {
+                p += 1
+            } else {
+                skipWhitespace()
+                guard p < end else { throw .truncated }
+                guard p.pointee == UInt8(ascii: ":") else { throw .syntax }
+                p += 1
+            }
+            if p >= end || p.pointee <= 0x20 {
+                skipWhitespace()
+                guard p < end else { throw .truncated }
+            }
 
             let edge = node >= 0 ? match(node: node, key: keyStart, length: keyLength, escaped: keyEscaped) : -1
             if edge >= 0 {
@@ -335,13 +342,17 @@ struct JSONFieldScanner {
                 _ = try value(depth: depth)
             }
 
-            skipWhitespace()
-            guard p < end else { throw .truncated }
+            if p >= end || p.pointee <= 0x20 {
+                skipWhitespace()
+                guard p < end else { throw .truncated }
+            }
             let c = p.pointee
             if c == UInt8(ascii: ",") {
                 p += 1
-                skipWhitespace()
-                guard p < end else { throw .truncated }
+                if p >= end || p.pointee <= 0x20 {
+                    skipWhitespace()
+                    guard p < end else { throw .truncated }
+                }
                 continue
             }
             if c == UInt8(ascii: "}") {

@@ -225,12 +225,24 @@ struct LogMapperCore {
     let groupLabelCount: [Int]
     let groupMetrics: [[Int]]
     let labelField: [Int]
+    /// Every distinct label field of the log: the line key is their values.
+    let unionFields: [Int]
+    /// Per label (parallel to `labelField`): its position in `unionFields`.
+    let labelPosition: [Int]
     let filterValues: [[UInt8]]
     /// Cold: value maps, regexes and admitted values, used only for new combinations.
     var labelPlans: [LogLabelPlan]
-    /// Raw key (group byte, values joined by 0xFF) → series base; `overflowFlag` when a value overflowed.
+    /// Line key (the raw values of `unionFields`, each followed by 0xFF) → entry: one row of
+    /// `entries`. One hash lookup per line finds the series of every label group.
     var table = LogSeriesKeyTable(capacity: 1024)
-    /// Resolved key → series base.
+    /// Per entry, per group: the series base (with `overflowFlag` when a value became
+    /// `__other__`), or -1 until a line needs that group. Row 0 is scratch for uncached lines.
+    var entries: [Int32]
+    /// The current line's entry row, or -1 before its key was looked up.
+    var lineEntry = -1
+    /// The current line's key length (the key is in `scratch.key`).
+    var lineKeyLength = 0
+    /// Group byte and resolved values → series base.
     var resolved: [[UInt8]: Int32] = [:]
     var series: [LogSeriesAccumulator] = []
     var seriesLabels: [Labels] = []
@@ -318,6 +330,11 @@ struct LogMapperCore {
         self.groupLabelStart = groupLabelStart
         self.groupLabelCount = groupSpecs.map(\.count)
         self.labelField = labelField
+        var unionFields: [Int] = []
+        for f in labelField where !unionFields.contains(f) { unionFields.append(f) }
+        self.unionFields = unionFields
+        self.labelPosition = labelField.map { unionFields.firstIndex(of: $0)! }
+        entries = Array(repeating: -1, count: groupSpecs.count)
         self.labelPlans = labelPlans
         self.filterValues = filterValues
         self.metricNames = mapping.metrics.map(\.name)
@@ -424,6 +441,7 @@ struct LogMapperCore {
         // Then the series of every label group in use, still before anything is applied.
         let bases = scratch.bases
         for g in 0..<groupLabelStart.count { bases[g] = -1 }
+        lineEntry = -1
         for m in 0..<metricKind.count where !values[m].isNaN {
             let g = metricGroup[m]
             guard bases[g] < 0 else { continue }
@@ -472,16 +490,33 @@ struct LogMapperCore {
     /// - Returns: nil when a label value is not usable (`lastLabelError` tells why).
     @inline(__always)
     mutating func seriesBase(group g: Int) -> Int32? {
-        // The key: the group, then each raw value and 0xFF (never in UTF-8: an unambiguous
-        // separator). Values are not checked for UTF-8 here: a key already in the table was
-        // checked when it was added, and a new one is checked on the slow path.
+        if lineEntry < 0 {
+            guard lookUpLine() else { return nil }
+        }
+        let groups = groupLabelStart.count
+        let found = entries[lineEntry * groups + g]
+        if found >= 0 {
+            if found & LogMapperCore.overflowFlag != 0 {
+                stats.overflowLines += 1
+                return found & ~LogMapperCore.overflowFlag
+            }
+            return found
+        }
+        guard let (base, overflow) = resolveGroup(g) else { return nil }
+        entries[lineEntry * groups + g] = overflow ? base | LogMapperCore.overflowFlag : base
+        return base
+    }
+
+    /// Builds the line key and finds (or adds) its entry row.
+    ///
+    /// Values are not checked for UTF-8 here: a group's values are checked when the group is
+    /// resolved for an entry, and until that succeeds the entry has no series for the group.
+    mutating func lookUpLine() -> Bool {
         var key = scratch.key
         var capacity = scratch.keyCapacity
-        var length = 1
-        key[0] = UInt8(g)
-        let start = groupLabelStart[g]
-        for l in start..<(start + groupLabelCount[g]) {
-            switch extractor.uncheckedText(labelField[l]) {
+        var length = 0
+        for field in unionFields {
+            switch extractor.uncheckedText(field) {
             case .absent: break
             case .bytes(let b):
                 if length + b.count + 1 > capacity {
@@ -492,25 +527,82 @@ struct LogMapperCore {
                 length += b.count
             case .invalid(let reason):
                 lastLabelError = reason
-                return nil
+                return false
             }
             if length + 1 > capacity {
                 scratch.growKey(to: length + 1)
                 (key, capacity) = (scratch.key, scratch.keyCapacity)
             }
-            key[length] = 0xFF
+            key[length] = 0xFF  // never in UTF-8: an unambiguous separator
             length += 1
         }
+        lineKeyLength = length
         let keyBytes = UnsafeRawBufferPointer(start: key, count: length)
         let hash = LogSeriesKeyTable.hash(keyBytes)
         if let found = table.find(keyBytes, hash: hash) {
-            if found & LogMapperCore.overflowFlag != 0 {
-                stats.overflowLines += 1
-                return found & ~LogMapperCore.overflowFlag
-            }
-            return found
+            lineEntry = Int(found)
+            return true
         }
-        return newSeries(group: g, key: Array(keyBytes), hash: hash)
+        let groups = groupLabelStart.count
+        if table.count < LogMapperCore.rawKeyLimit {
+            lineEntry = entries.count / groups
+            entries += repeatElement(-1, count: groups)
+            table.insert(keyBytes, hash: hash, value: Int32(lineEntry))
+        } else {
+            // Full: resolve this line in the scratch row, uncached (slow, bounded memory).
+            stats.labelCacheMisses += 1
+            for g in 0..<groups { entries[g] = -1 }
+            lineEntry = 0
+        }
+        return true
+    }
+
+    /// The slow path for one group of the current line: check and resolve its values, find or
+    /// create its series. Nil when a value is not UTF-8.
+    mutating func resolveGroup(_ g: Int) -> (Int32, Bool)? {
+        var values = Array(UnsafeBufferPointer(start: scratch.key, count: lineKeyLength))
+            .split(separator: 0xFF, omittingEmptySubsequences: false)
+        values.removeLast()  // after the final separator
+        let start = groupLabelStart[g]
+        var resolvedKey: [UInt8] = [UInt8(g)]
+        var resolvedValues: [[UInt8]] = []
+        var overflow = false
+        for l in start..<(start + groupLabelCount[g]) {
+            let raw = values[labelPosition[l]]
+            guard raw.withUnsafeBufferPointer({ JSONFieldUTF8Validator.isValid($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }) else {
+                lastLabelError = .invalidUTF8
+                return nil
+            }
+            let (value, overflowed) = labelPlans[l].resolve(raw)
+            if overflowed {
+                overflow = true
+                stats.overflowValues[labelPlans[l].name, default: 0] += 1
+            }
+            resolvedValues.append(value)
+            resolvedKey += value
+            resolvedKey.append(0xFF)
+        }
+        if overflow { stats.overflowLines += 1 }
+        if let existing = resolved[resolvedKey] { return (existing, overflow) }
+        let base = Int32(series.count)
+        var labels: [Labels] = []
+        for m in groupMetrics[g] {
+            var builder = LabelsBuilder()
+            builder.set(Labels.metricName, metricNames[m])
+            if let job { builder.set("job", job) }
+            for (i, value) in resolvedValues.enumerated() {
+                builder.set(bytes: labelPlans[start + i].name.utf8, value)
+            }
+            labels.append(builder.build())
+        }
+        let kinds = groupMetrics[g].map { metricKind[$0] }
+        let refs = store.write { writer in zip(labels, kinds).map { writer.ref(for: $0, kind: $1) } }
+        for i in labels.indices {
+            series.append(LogSeriesAccumulator(ref: refs[i], kind: kinds[i]))
+            seriesLabels.append(labels[i])
+        }
+        resolved[resolvedKey] = base
+        return (base, overflow)
     }
 
     /// Copies a short value without a call to `memmove`.
@@ -527,64 +619,6 @@ struct LogMapperCore {
             target[i] = from.load(fromByteOffset: i, as: UInt8.self)
             i += 1
         }
-    }
-
-    /// The slow path: check and resolve the raw values, find or create the series, cache the raw
-    /// key. Nil when a value is not UTF-8.
-    mutating func newSeries(group g: Int, key: [UInt8], hash: UInt64) -> Int32? {
-        var resolvedKey: [UInt8] = [UInt8(g)]
-        var resolvedValues: [[UInt8]] = []
-        var overflow = false
-        var rawValues = key.dropFirst().split(separator: 0xFF, omittingEmptySubsequences: false)
-        guard rawValues.count == groupLabelCount[g] + 1, rawValues.allSatisfy({ raw in
-            raw.withUnsafeBufferPointer { JSONFieldUTF8Validator.isValid($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }
-        }) else {
-            lastLabelError = .invalidUTF8
-            return nil
-        }
-        rawValues.removeLast()  // after the final separator
-        let start = groupLabelStart[g]
-        for (i, raw) in rawValues.enumerated() {
-            let (value, overflowed) = labelPlans[start + i].resolve(raw)
-            if overflowed {
-                overflow = true
-                stats.overflowValues[labelPlans[start + i].name, default: 0] += 1
-            }
-            resolvedValues.append(value)
-            resolvedKey += value
-            resolvedKey.append(0xFF)
-        }
-        if overflow { stats.overflowLines += 1 }
-        let base: Int32
-        if let existing = resolved[resolvedKey] {
-            base = existing
-        } else {
-            base = Int32(series.count)
-            var labels: [Labels] = []
-            for m in groupMetrics[g] {
-                var builder = LabelsBuilder()
-                builder.set(Labels.metricName, metricNames[m])
-                if let job { builder.set("job", job) }
-                for (i, value) in resolvedValues.enumerated() {
-                    builder.set(bytes: labelPlans[start + i].name.utf8, value)
-                }
-                labels.append(builder.build())
-            }
-            let kinds = groupMetrics[g].map { metricKind[$0] }
-            let refs = store.write { writer in zip(labels, kinds).map { writer.ref(for: $0, kind: $1) } }
-            for i in labels.indices {
-                series.append(LogSeriesAccumulator(ref: refs[i], kind: kinds[i]))
-                seriesLabels.append(labels[i])
-            }
-            resolved[resolvedKey] = base
-        }
-        if table.count < LogMapperCore.rawKeyLimit {
-            let value = overflow ? base | LogMapperCore.overflowFlag : base
-            key.withUnsafeBytes { table.insert($0, hash: hash, value: value) }
-        } else {
-            stats.labelCacheMisses += 1
-        }
-        return base
     }
 
     @inline(__always)
