@@ -90,23 +90,23 @@ public final class JSONFieldExtractor {
         line.pointee.count = bytes.count
         if bytes.count > line.pointee.scratchCapacity { growScratch(to: bytes.count) }
 
-        var scanner = JSONFieldScanner(p: base, end: end, trie: trie, slots: slots, maxDepth: maxDepth, scratch: line.pointee.scratch!, base: base)
+        let scanner = JSONFieldScanner(end: end, trie: trie, slots: slots, maxDepth: maxDepth, scratch: line.pointee.scratch!, base: base)
+        var p = base
         // A UTF-8 byte order mark at the start of a file's first line is not data.
-        if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { scanner.p += 3 }
-        scanner.skipWhitespace()
-        guard scanner.p < end else { return .empty }
-        let first = scanner.p.pointee
-        guard first == UInt8(ascii: "{") else {
-            return .malformed(JSONFieldExtractor.startsLikeJSON(scanner.p, end: end) ? .notObject : .notJSON)
+        if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { p += 3 }
+        scanner.skipWhitespace(&p)
+        guard p < end else { return .empty }
+        guard p.pointee == UInt8(ascii: "{") else {
+            return .malformed(JSONFieldExtractor.startsLikeJSON(p, end: end) ? .notObject : .notJSON)
         }
         do {
-            try scanner.object(node: 0, depth: 1)
+            p = try scanner.object(p, node: 0, depth: 1)
         } catch {
             for i in 0..<fieldCount { slots[i] = JSONFieldSlot() }
             return .malformed(error)
         }
-        scanner.skipWhitespace()
-        guard scanner.p == end else {
+        scanner.skipWhitespace(&p)
+        guard p == end else {
             for i in 0..<fieldCount { slots[i] = JSONFieldSlot() }
             return .malformed(.syntax)
         }
@@ -272,17 +272,20 @@ struct JSONFieldTrie {
 }
 
 /// The validating single-pass scanner behind `JSONFieldExtractor.extract(_:)`.
+///
+/// Written in a functional style — each function takes the position and returns the new one —
+/// so the position lives in a register instead of being stored to memory at every byte.
 struct JSONFieldScanner {
-    var p: UnsafePointer<UInt8>
-    let end: UnsafePointer<UInt8>
+    typealias Position = UnsafePointer<UInt8>
+    let end: Position
     let trie: JSONFieldTrie
     let slots: UnsafeMutablePointer<JSONFieldSlot>
     let maxDepth: Int
     let scratch: UnsafeMutablePointer<UInt8>
-    let base: UnsafePointer<UInt8>
+    let base: Position
 
     @inline(__always)
-    mutating func skipWhitespace() {
+    func skipWhitespace(_ p: inout Position) {
         while p < end {
             let c = p.pointee
             // JSONL rarely has whitespace: one comparison rejects every other byte.
@@ -291,74 +294,80 @@ struct JSONFieldScanner {
         }
     }
 
-    /// An object starting at `p` (on its `{`); `node` is the trie node its keys are matched
-    /// against, or -1 inside an object no configured path reaches.
-    mutating func object(node: Int32, depth: Int) throws(MalformedLineReason) {
-        p += 1
-        skipWhitespace()
+    /// Skips whitespace, then requires a byte: truncated when the line ends first.
+    @inline(__always)
+    func nextByte(_ p: inout Position) throws(MalformedLineReason) -> UInt8 {
+        if p < end, p.pointee > 0x20 { return p.pointee }
+        skipWhitespace(&p)
         guard p < end else { throw .truncated }
-        if p.pointee == UInt8(ascii: "}") {
-            p += 1
-            return
-        }
+        return p.pointee
+    }
+
+    /// An object starting at `p` (on its `{`); `node` is the trie node its keys are matched
+    /// against, or -1 inside an object no configured path reaches. Returns the position after it.
+    func object(_ start: Position, node: Int32, depth: Int) throws(MalformedLineReason) -> Position {
+        var p = start + 1
+        if try nextByte(&p) == UInt8(ascii: "}") { return p + 1 }
         while true {
             guard p.pointee == UInt8(ascii: "\"") else { throw .syntax }
             let keyStart = p + 1
-            let keyEscaped = try string()
+            let (afterKey, keyEscaped) = try string(p)
+            p = afterKey
             let keyLength = p - 1 - keyStart
-            // JSONL is usually compact: `"key":value,` without whitespace takes the short way.
-            if p < end, p.pointee == UInt8(ascii: ":") {
-                p += 1
-            } else {
-                skipWhitespace()
-                guard p < end else { throw .truncated }
-                guard p.pointee == UInt8(ascii: ":") else { throw .syntax }
-                p += 1
-            }
-            if p >= end || p.pointee <= 0x20 {
-                skipWhitespace()
-                guard p < end else { throw .truncated }
-            }
+            guard try nextByte(&p) == UInt8(ascii: ":") else { throw .syntax }
+            p += 1
+            let first = try nextByte(&p)
 
-            let edge = node >= 0 ? match(node: node, key: keyStart, length: keyLength, escaped: keyEscaped) : -1
+            // The key's edge, by the length index (written out here: the compiler would not inline it).
+            var edge = -1
+            if node >= 0 {
+                if !keyEscaped, keyLength > 0, keyLength <= JSONFieldTrie.indexedLength {
+                    var i = Int(trie.heads[Int(node) * (JSONFieldTrie.indexedLength + 1) + keyLength])
+                    while i >= 0 {
+                        let e = trie.edges[i]
+                        if e.firstByte == keyStart.pointee, bytesEqual(trie.keys + Int(e.keyStart), keyStart, count: keyLength) {
+                            edge = i
+                            break
+                        }
+                        i = Int(e.nextSameLength)
+                    }
+                } else {
+                    edge = match(node: node, key: keyStart, length: keyLength, escaped: keyEscaped)
+                }
+            }
             if edge >= 0 {
                 let e = trie.edges[edge]
                 let valueStart = p
-                if e.child >= 0, p.pointee == UInt8(ascii: "{") {
+                if e.child >= 0, first == UInt8(ascii: "{") {
                     guard depth < maxDepth else { throw .tooDeep }
-                    try object(node: e.child, depth: depth + 1)
+                    p = try object(p, node: e.child, depth: depth + 1)
                     if e.field >= 0 {
                         slots[Int(e.field)] = JSONFieldSlot(start: valueStart - base, end: p - base, kind: .object)
                     }
                 } else {
-                    let (kind, escaped) = try value(depth: depth)
+                    let (after, kind, escaped) = try value(p, first: first, depth: depth)
+                    p = after
                     if e.field >= 0 {
                         slots[Int(e.field)] = kind == .string
                             ? JSONFieldSlot(start: valueStart + 1 - base, end: p - 1 - base, kind: kind, escaped: escaped)
                             : JSONFieldSlot(start: valueStart - base, end: p - base, kind: kind)
                     }
                 }
+            } else if first == UInt8(ascii: "\"") {
+                p = try string(p).0  // the common cases without the call to value()
+            } else if isDigit(first) || first == UInt8(ascii: "-") {
+                p = try number(p)
             } else {
-                _ = try value(depth: depth)
+                p = try value(p, first: first, depth: depth).0
             }
 
-            if p >= end || p.pointee <= 0x20 {
-                skipWhitespace()
-                guard p < end else { throw .truncated }
-            }
-            let c = p.pointee
+            let c = try nextByte(&p)
             if c == UInt8(ascii: ",") {
                 p += 1
-                if p >= end || p.pointee <= 0x20 {
-                    skipWhitespace()
-                    guard p < end else { throw .truncated }
-                }
+                _ = try nextByte(&p)
                 continue
             }
-            if c == UInt8(ascii: "}") {
-                p += 1
-                return
-            }
+            if c == UInt8(ascii: "}") { return p + 1 }
             throw .syntax
         }
     }
@@ -398,75 +407,65 @@ struct JSONFieldScanner {
         return -1
     }
 
-    /// Any value starting at `p`; leaves `p` after it. Returns its kind and, for a string,
-    /// whether it holds escapes.
-    mutating func value(depth: Int) throws(MalformedLineReason) -> (JSONFieldKind, Bool) {
-        switch p.pointee {
+    /// Any value starting at `p`, whose first byte is `first`. Returns the position after it, its
+    /// kind and, for a string, whether it holds escapes.
+    @inline(__always)
+    func value(_ p: Position, first: UInt8, depth: Int) throws(MalformedLineReason) -> (Position, JSONFieldKind, Bool) {
+        switch first {
         case UInt8(ascii: "\""):
-            return (.string, try string())
+            let (after, escaped) = try string(p)
+            return (after, .string, escaped)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return (try number(p), .number, false)
         case UInt8(ascii: "{"):
             guard depth < maxDepth else { throw .tooDeep }
-            try object(node: -1, depth: depth + 1)
-            return (.object, false)
+            return (try object(p, node: -1, depth: depth + 1), .object, false)
         case UInt8(ascii: "["):
             guard depth < maxDepth else { throw .tooDeep }
-            try array(depth: depth + 1)
-            return (.array, false)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            try number()
-            return (.number, false)
+            return (try array(p, depth: depth + 1), .array, false)
         case UInt8(ascii: "t"):
-            try literal("true")
-            return (.true, false)
+            return (try literal(p, "true"), .true, false)
         case UInt8(ascii: "f"):
-            try literal("false")
-            return (.false, false)
+            return (try literal(p, "false"), .false, false)
         case UInt8(ascii: "n"):
-            try literal("null")
-            return (.null, false)
+            return (try literal(p, "null"), .null, false)
         default:
             throw .syntax
         }
     }
 
-    mutating func array(depth: Int) throws(MalformedLineReason) {
-        p += 1
-        skipWhitespace()
-        guard p < end else { throw .truncated }
-        if p.pointee == UInt8(ascii: "]") {
-            p += 1
-            return
-        }
+    func array(_ start: Position, depth: Int) throws(MalformedLineReason) -> Position {
+        var p = start + 1
+        var c = try nextByte(&p)
+        if c == UInt8(ascii: "]") { return p + 1 }
         while true {
-            _ = try value(depth: depth)
-            skipWhitespace()
-            guard p < end else { throw .truncated }
-            let c = p.pointee
-            if c == UInt8(ascii: ",") {
+            p = try value(p, first: c, depth: depth).0
+            let next = try nextByte(&p)
+            if next == UInt8(ascii: ",") {
                 p += 1
-                skipWhitespace()
-                guard p < end else { throw .truncated }
+                c = try nextByte(&p)
                 continue
             }
-            if c == UInt8(ascii: "]") {
-                p += 1
-                return
-            }
+            if next == UInt8(ascii: "]") { return p + 1 }
             throw .syntax
         }
     }
 
-    mutating func literal(_ word: StaticString) throws(MalformedLineReason) {
+    func literal(_ start: Position, _ word: StaticString) throws(MalformedLineReason) -> Position {
+        var p = start
         let w = word.utf8Start
         for i in 0..<word.utf8CodeUnitCount {
             guard p < end else { throw .truncated }
             guard p.pointee == w[i] else { throw .syntax }
             p += 1
         }
+        return p
     }
 
     /// A number per RFC 8259's grammar: `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`.
-    mutating func number() throws(MalformedLineReason) {
+    @inline(__always)
+    func number(_ start: Position) throws(MalformedLineReason) -> Position {
+        var p = start
         if p.pointee == UInt8(ascii: "-") {
             p += 1
             guard p < end else { throw .truncated }
@@ -494,15 +493,16 @@ struct JSONFieldScanner {
             guard isDigit(p.pointee) else { throw .syntax }
             while p < end, isDigit(p.pointee) { p += 1 }
         }
+        return p
     }
 
     @inline(__always)
     func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
 
-    /// A string starting at `p` (on its opening quote); leaves `p` after the closing quote.
-    /// Rejects raw control characters and invalid escapes; returns whether it holds escapes.
-    mutating func string() throws(MalformedLineReason) -> Bool {
-        p += 1
+    /// A string starting at `start` (on its opening quote). Returns the position after the closing
+    /// quote and whether it holds escapes; rejects raw control characters and invalid escapes.
+    func string(_ start: Position) throws(MalformedLineReason) -> (Position, Bool) {
+        var p = start + 1
         var escaped = false
         while true {
             // Eight bytes at a time while none is a quote, a backslash or a control character.
@@ -523,10 +523,7 @@ struct JSONFieldScanner {
             }
             guard p < end else { throw .truncated }
             let c = p.pointee
-            if c == UInt8(ascii: "\"") {
-                p += 1
-                return escaped
-            }
+            if c == UInt8(ascii: "\"") { return (p + 1, escaped) }
             if c == UInt8(ascii: "\\") {
                 escaped = true
                 p += 1
