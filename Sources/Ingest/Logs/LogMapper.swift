@@ -63,15 +63,23 @@ public final class LogMapper: LogLineSink {
 
     /// A mapper writing into `store`; `clock` gives the arrival time (ms since the epoch).
     /// - Throws: `LogMappingError` listing every problem of `mapping`.
-    public init(
+    public convenience init(
         mapping: LogMapping, store: SeriesStore, time: TimeSource = .lineTimestamps,
         logger: Logger = Logger(label: "agent.logs"), clock: @escaping @Sendable () -> Timestamp = SeriesStore.systemClock
+    ) throws(LogMappingError) {
+        try self.init(mapping: mapping, store: store, time: time, logger: logger, clock: clock, lineKeyLimit: LogMapperCore.defaultLineKeyLimit)
+    }
+
+    /// With a bound on the line-key cache other than the default (tests).
+    init(
+        mapping: LogMapping, store: SeriesStore, time: TimeSource, logger: Logger,
+        clock: @escaping @Sendable () -> Timestamp, lineKeyLimit: Int
     ) throws(LogMappingError) {
         let problems = mapping.validate()
         guard problems.isEmpty else { throw LogMappingError(problems: problems) }
         self.mapping = mapping
         do {
-            core = try LogMapperCore(mapping: mapping, store: store, time: time, logger: logger, clock: clock)
+            core = try LogMapperCore(mapping: mapping, store: store, time: time, logger: logger, clock: clock, lineKeyLimit: lineKeyLimit)
         } catch {
             throw LogMappingError(problems: [error.description])
         }
@@ -261,11 +269,17 @@ struct LogMapperCore {
     var timestampCache = LogTimestampParser.Cache()
 
     static let opBatch = 8192
-    static let rawKeyLimit = 262_144
+    /// Default bound of the line-key cache (distinct raw label-value combinations).
+    static let defaultLineKeyLimit = 262_144
+    let lineKeyLimit: Int
     static let malformedLogInterval: Int64 = 10_000
     static let overflowFlag: Int32 = 1 << 30
 
-    init(mapping: LogMapping, store: SeriesStore, time: LogMapper.TimeSource, logger: Logger, clock: @escaping @Sendable () -> Timestamp) throws(JSONFieldPathError) {
+    init(
+        mapping: LogMapping, store: SeriesStore, time: LogMapper.TimeSource, logger: Logger,
+        clock: @escaping @Sendable () -> Timestamp, lineKeyLimit: Int = LogMapperCore.defaultLineKeyLimit
+    ) throws(JSONFieldPathError) {
+        self.lineKeyLimit = lineKeyLimit
         var paths: [String] = []
         func field(_ path: String) -> Int {
             if let i = paths.firstIndex(of: path) { return i }
@@ -544,7 +558,7 @@ struct LogMapperCore {
             return true
         }
         let groups = groupLabelStart.count
-        if table.count < LogMapperCore.rawKeyLimit {
+        if table.count < lineKeyLimit {
             lineEntry = entries.count / groups
             entries += repeatElement(-1, count: groups)
             table.insert(keyBytes, hash: hash, value: Int32(lineEntry))

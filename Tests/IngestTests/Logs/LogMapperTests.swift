@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import TimeSeries
 
@@ -12,11 +13,11 @@ private final class MapperHarness {
     let store: SeriesStore
     let mapper: LogMapper
 
-    init(_ mapping: LogMapping, time: LogMapper.TimeSource = .lineTimestamps, seriesLimit: Int = 10_000) throws {
+    init(_ mapping: LogMapping, time: LogMapper.TimeSource = .lineTimestamps, seriesLimit: Int = 10_000, lineKeyLimit: Int = 262_144) throws {
         var config = StoreConfig()
         config.seriesLimit = seriesLimit
         store = SeriesStore(config: config, clock: { now })
-        mapper = try LogMapper(mapping: mapping, store: store, time: time, clock: { now })
+        mapper = try LogMapper(mapping: mapping, store: store, time: time, logger: Logger(label: "test"), clock: { now }, lineKeyLimit: lineKeyLimit)
     }
 
     /// Feeds `lines` as file 0 (or `file`), then flushes.
@@ -309,6 +310,17 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
         #expect(h.values.isEmpty, "no series was touched by a malformed line")
         let counts = h.mapper.malformedCounts().map { "\($0.file.index) \($0.reason) \($0.count)" }
         #expect(Set(counts) == ["0 not_json 1", "0 truncated 1", "0 not_object 1", "0 wrong_type 3", "1 invalid_utf8 1", "1 too_long 1"])
+    }
+
+    @Test func aFullLineKeyCacheSlowsMappingDownButCountsStayExact() throws {
+        let h = try MapperHarness(accessLog(), lineKeyLimit: 2)
+        let lines = (0..<60).map { access("/r\($0 % 5)", $0 % 2 == 0 ? "GET" : "PUT", status: 200 + $0 % 3) }
+        h.feed(lines)
+        let reference = try MapperHarness(accessLog())
+        reference.feed(lines)
+        #expect(h.values == reference.values)
+        #expect(h.mapper.stats.labelCacheMisses > 0)
+        #expect(reference.mapper.stats.labelCacheMisses == 0)
     }
 
     @Test func theSeriesLimitIsCountedNotACrash() throws {
