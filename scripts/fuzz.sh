@@ -26,8 +26,8 @@ for dir in Fuzz/*/; do
     run=("$dir/.build/release/fuzzer" "$work" "$dir/corpus" -max_total_time="$seconds" -max_len=1024
         -artifact_prefix="$root/fuzz-artifacts/$name-" -print_final_stats=1)
     echo "== $name: ${run[*]}"
+    # pipefail: a crash (non-zero exit of the fuzzer) fails the pipeline.
     if ! "${run[@]}" 2>&1 | tail -20; then status=1; fi
-    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
     before="$(ls "$dir/corpus" | wc -l)"
     "$dir/.build/release/fuzzer" -merge=1 -max_len=1024 "$dir/corpus" "$work" >/dev/null 2>&1 || true
     echo "== $name: corpus $before → $(ls "$dir/corpus" | wc -l) inputs"
