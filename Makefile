@@ -1,14 +1,16 @@
 # make run   — installs what is missing, builds a release binary, runs the agent
 # make test  — installs what is missing, builds, runs every test
 # make bench — the benchmarks (figures in README.md's Performance section)
+# make fuzz  — each fuzz package in Fuzz/ for FUZZ_SECONDS (default 600); its corpus is replayed by make test
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev pkg-config
 # Real peers the tests run against on 127.0.0.1.
 TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter systemd
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
+FUZZ_SECONDS ?= 600
 
-.PHONY: all build release run demo test bench deps test-deps bench-deps clean
+.PHONY: all build release run demo test bench fuzz deps test-deps bench-deps clean
 
 all: build
 
@@ -46,5 +48,8 @@ test: test-deps
 bench: bench-deps release
 	scripts/bench.sh
 
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build Benchmarks/.build Fuzz/*/.build
