@@ -1,6 +1,8 @@
 public import TimeSeries
 public import Logging
 public import Foundation
+import Alerting
+import Ingest
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +26,11 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     private var timers: [any DispatchSourceTimer] = []
     private var signalSources: [any DispatchSourceSignal] = []
     private var server: APIServer?
+    /// The components; set once in `run()` before anything starts, then only read.
+    var logs: LogsComponent?
+    var rules: RulesComponent?
+    /// The latest alerts of each rule group, for the API.
+    let latestAlerts = Locked([String: [Alert]]())
     let startedAt: Timestamp
     private let flags = FlagBox()
     /// Checkpoint counters, written on `queue`, read by the API from any thread.
@@ -57,6 +64,12 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             logger.critical("cannot prepare folders: \(error)")
             return 1
         }
+        do {
+            try buildComponents()
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
         restore()
         let restoredSeries = store.stats.series
         do {
@@ -86,6 +99,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining")
         systemd.stopping()
         flags.set(ready: false)
+        rules?.stop()
+        logs?.stop()
         queue.sync {
             for timer in timers { timer.cancel() }
             timers.removeAll()
@@ -99,6 +114,10 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     // MARK: Timers and signals (on `queue`)
 
     private func startTimers() {
+        logs?.start(interval: 1_000)
+        rules?.start(clock: clock) { [weak self] group, alerts in
+            self?.latestAlerts.withLock { $0[group.source] = alerts }
+        }
         recordSelfMetrics()
         every(config.global.scrapeInterval) { [weak self] in self?.recordSelfMetrics() }
         every(config.global.checkpointInterval) { [weak self] in self?.checkpoint(reason: "interval") }
@@ -153,7 +172,10 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
 
     /// The sections of a checkpoint: the store's and every component's.
     func checkpointSections() -> [String: [UInt8]] {
-        [SeriesStore.checkpointSection: store.encodedState()]
+        // With logs, the store is captured together with the tail offsets (see LogsComponent).
+        var sections = logs?.checkpointSections(store: store) ?? [SeriesStore.checkpointSection: store.encodedState()]
+        if let rules { sections[AlertStateCheckpoint.sectionName] = rules.checkpointSection(now: clock()) }
+        return sections
     }
 
     /// Writes a checkpoint; failures are logged and counted, never fatal.
@@ -188,13 +210,26 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             case .corrupt(let reason, let aside):
                 logger.error("checkpoint unreadable (\(reason)); set aside as \(aside); starting empty")
             case .loaded(let checkpoint):
+                var storeRestored = false
                 if let series = checkpoint.sections[SeriesStore.checkpointSection] {
                     do {
                         try store.restore(fromEncodedState: series)
+                        storeRestored = true
                         logger.info("restored \(store.stats.series) series from \(checkpointFile.path)")
                     } catch {
                         logger.error("series in the checkpoint not restored: \(error); starting with an empty store")
                     }
+                }
+                // Offsets without the samples they account for would skip lines: only together.
+                if storeRestored, let logs, let bytes = checkpoint.sections[LogsComponent.offsetsSection] {
+                    do {
+                        logs.restore(try TailOffsets(decoding: bytes))
+                    } catch {
+                        logger.error("tail offsets in the checkpoint not restored: \(error); logs start from their configured position")
+                    }
+                }
+                if let rules, let bytes = checkpoint.sections[AlertStateCheckpoint.sectionName] {
+                    rules.restore(from: bytes, now: clock(), logger: logger)
                 }
             }
         } catch {
@@ -217,6 +252,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         if let answer = queryAPI(path: path, parameters: parameters) { return answer }
         switch path {
         case "/api/v1/status": return .success(statusDocument())
+        case "/api/v1/alerts": return .success(alertsDocument())
         default: return .error(404, type: "not_found", "no such endpoint: \(method) \(path)")
         }
     }
@@ -241,6 +277,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
                        "distributions": stats.distributions, "limit": config.global.store.seriesLimit,
                        "dropped_limit": stats.droppedSeriesLimit, "expired": stats.expiredSeries],
             "checkpoint": checkpoint,
+            "logs": logs?.status() ?? [],
+            "rule_groups": rules?.status() ?? [],
             "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
         ]
     }
