@@ -1,0 +1,7 @@
+import Testing
+@testable import Notify
+import TimeSeries
+
+@Suite struct MatcherTests {
+    @Test func placeholder() {}
+}
