@@ -66,19 +66,20 @@ public struct OutboxEntry: Sendable, Equatable {
         let content = bytes[..<(bytes.count - 8)]
         var tail = ByteReader(Array(bytes.suffix(8)))
         guard try tail.fixed64() == OutboxEntry.checksum(content) else { throw .checksumMismatch }
-        var r = ByteReader(Array(content), position: OutboxEntry.magic.count)
-        let key = try r.string(), receiver = try r.string()
+        let contentBytes = Array(content)
+        var r = ByteReader(contentBytes, position: OutboxEntry.magic.count)
+        let key = try r.checkedString(total: contentBytes.count), receiver = try r.checkedString(total: contentBytes.count)
         let index = try r.count(limit: 1 << 16)
-        let kind = try r.string(), lane = try r.string()
+        let kind = try r.checkedString(total: contentBytes.count), lane = try r.checkedString(total: contentBytes.count)
         let createdAt = try r.signed()
-        let contentType = try r.string()
+        let contentType = try r.checkedString(total: contentBytes.count)
         let queryCount = try r.count(limit: 64)
         var query: [String: String] = [:]
         for _ in 0..<queryCount {
-            let k = try r.string()
-            query[k] = try r.string()
+            let k = try r.checkedString(total: contentBytes.count)
+            query[k] = try r.checkedString(total: contentBytes.count)
         }
-        let body = try r.blob()
+        let body = try r.checkedBlob(total: contentBytes.count)
         guard r.atEnd else { throw .malformed("outbox entry \(name): trailing bytes") }
         self.init(
             name: name, idempotencyKey: key, receiver: receiver, integrationIndex: index, kind: kind, lane: lane,
