@@ -1,0 +1,44 @@
+/// One series: its identity, its kind and its rings (the fine ring first, then the tiers).
+final class Series {
+    let labels: Labels
+    let kind: SeriesKind
+    let scalar: [ScalarRing]
+    let distribution: [DistributionRing]
+    /// Newest sample time written (scalar) or observed (distribution).
+    var lastTimestamp: Timestamp = .min
+    /// Newest value (scalar): the running total of a counter fed by `add`.
+    var lastValue: Double = .nan
+    /// Clock time of the last write, for expiry.
+    var lastWrite: Timestamp
+
+    init(labels: Labels, kind: SeriesKind, rings: [(resolution: Milliseconds, capacity: Int)], now: Timestamp) {
+        self.labels = labels
+        self.kind = kind
+        if kind == .distribution {
+            scalar = []
+            distribution = rings.map { DistributionRing(capacity: $0.capacity, resolution: $0.resolution) }
+        } else {
+            scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
+            distribution = []
+        }
+        lastWrite = now
+    }
+
+    /// Bytes this series owns on the heap (rings, labels, the object itself).
+    var heapBytes: Int {
+        var bytes = 64 + labels.encoded.count + 32
+        for r in scalar { bytes += r.heapBytes + 64 }
+        for r in distribution { bytes += r.heapBytes + 64 }
+        return bytes
+    }
+
+    /// The finest ring index whose span reaches back to `from` (the coarsest when none does).
+    func ringIndex(coveringFrom from: Timestamp) -> Int {
+        let clocks = kind == .distribution ? distribution.map(\.clock) : scalar.map(\.clock)
+        for (i, clock) in clocks.enumerated() {
+            guard let oldest = clock.oldest else { return i }
+            if clock.start(of: oldest) <= from + 1 { return i }
+        }
+        return clocks.count - 1
+    }
+}

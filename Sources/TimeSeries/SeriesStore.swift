@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The time-series store: series indexed by label set, each with its rings, within fixed limits.
+///
+/// Ownership: one lock owns all state. `write` and `read` each hold it for the whole closure, so
+/// a scrape or a batch of log lines costs one lock round trip, and a query sees one consistent
+/// state. Nothing inside does I/O; time comes from the injected clock (used only to refuse
+/// samples from the far future and to expire silent series).
+public final class SeriesStore: @unchecked Sendable {
+    /// The configuration the store was built with.
+    public let config: StoreConfig
+    /// The sketch's bucket mapping (from `config.sketchAccuracy`).
+    public let mapping: SketchMapping
+    private let clock: @Sendable () -> Timestamp
+    private var mutex = pthread_mutex_t()
+    let state: StoreState
+
+    /// A store; the configuration must have no `problems()`.
+    public init(config: StoreConfig = StoreConfig(), clock: @escaping @Sendable () -> Timestamp = SeriesStore.systemClock) {
+        precondition(config.problems().isEmpty, "invalid store configuration: \(config.problems().joined(separator: "; "))")
+        self.config = config
+        self.mapping = SketchMapping(relativeAccuracy: config.sketchAccuracy)
+        self.clock = clock
+        self.state = StoreState(config: config)
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    /// Wall-clock milliseconds since the epoch.
+    public static let systemClock: @Sendable () -> Timestamp = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    @inline(__always)
+    private func locked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+
+    /// Runs `body` with the store locked once, for a batch of writes.
+    public func write<R>(_ body: (inout StoreWriter) throws -> R) rethrows -> R {
+        let now = clock()
+        return try locked {
+            var writer = StoreWriter(state: state, store: self, now: now)
+            return try body(&writer)
+        }
+    }
+
+    /// Runs `body` with the store locked once, for a consistent read.
+    public func read<R>(_ body: (StoreReader) throws -> R) rethrows -> R {
+        try locked { try body(StoreReader(state: state, store: self)) }
+    }
+
+    /// Counters of what the store did and refused.
+    public var stats: StoreStats { locked { state.statsSnapshot() } }
+
+    /// Removes series without a write for `expireAfter`; returns how many went.
+    @discardableResult
+    public func expireSilentSeries() -> Int {
+        let now = clock()
+        return locked { state.expire(olderThan: now - config.effectiveExpiry) }
+    }
+
+    /// Approximate heap bytes held by the series (rings, label sets, index entries).
+    public var heapBytes: Int { locked { state.heapBytes } }
+}
+
+/// The state behind the store's lock.
+final class StoreState {
+    let config: StoreConfig
+    let rings: [(resolution: Milliseconds, capacity: Int)]
+    var series: [Series?] = []
+    var generations: [UInt32] = []
+    var freeIndices: [UInt32] = []
+    var byLabels: [Labels: UInt32] = [:]
+    var byName: [String: [UInt32]] = [:]
+    var stats = StoreStats()
+
+    init(config: StoreConfig) {
+        self.config = config
+        self.rings = config.rings
+    }
+
+    @inline(__always)
+    func lookup(_ ref: SeriesRef) -> Series? {
+        let i = Int(ref.index)
+        guard i < series.count, generations[i] == ref.generation else { return nil }
+        return series[i]
+    }
+
+    func ref(of index: UInt32) -> SeriesRef { SeriesRef(index: index, generation: generations[Int(index)]) }
+
+    /// Finds or creates the series; nil (counted) past the series limit.
+    func findOrCreate(_ labels: Labels, kind: SeriesKind, now: Timestamp) -> SeriesRef? {
+        if let i = byLabels[labels] { return ref(of: i) }
+        guard byLabels.count < config.seriesLimit else {
+            stats.droppedSeriesLimit += 1
+            return nil
+        }
+        return insert(Series(labels: labels, kind: kind, rings: rings, now: now))
+    }
+
+    func insert(_ s: Series) -> SeriesRef {
+        let index: UInt32
+        if let reused = freeIndices.popLast() {
+            index = reused
+            series[Int(index)] = s
+        } else {
+            index = UInt32(series.count)
+            series.append(s)
+            generations.append(0)
+        }
+        byLabels[s.labels] = index
+        byName[s.labels.metricName ?? "", default: []].append(index)
+        return ref(of: index)
+    }
+
+    func remove(at index: UInt32) {
+        guard let s = series[Int(index)] else { return }
+        series[Int(index)] = nil
+        generations[Int(index)] &+= 1  // old refs to this index stop resolving
+        freeIndices.append(index)
+        byLabels[s.labels] = nil
+        let name = s.labels.metricName ?? ""
+        byName[name]?.removeAll { $0 == index }
+        if byName[name]?.isEmpty == true { byName[name] = nil }
+    }
+
+    func expire(olderThan cutoff: Timestamp) -> Int {
+        var removed = 0
+        for (i, s) in series.enumerated() where s != nil && s!.lastWrite < cutoff {
+            remove(at: UInt32(i))
+            removed += 1
+        }
+        stats.expiredSeries += removed
+        return removed
+    }
+
+    func statsSnapshot() -> StoreStats {
+        var s = stats
+        s.series = byLabels.count
+        s.gauges = 0; s.counters = 0; s.distributions = 0
+        for case let series? in series {
+            switch series.kind {
+            case .gauge: s.gauges += 1
+            case .counter: s.counters += 1
+            case .distribution: s.distributions += 1
+            }
+        }
+        return s
+    }
+
+    var heapBytes: Int {
+        var total = series.capacity * 8 + generations.capacity * 4
+        total += byLabels.capacity * (MemoryLayout<Labels>.stride + 8)
+        for case let s? in series { total += s.heapBytes }
+        for (name, ids) in byName { total += name.utf8.count + 32 + ids.capacity * 4 }
+        return total
+    }
+}
