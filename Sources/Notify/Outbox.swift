@@ -283,19 +283,20 @@ public final class Outbox: @unchecked Sendable {
         guard !stopped else { return }
         let now = clock()
         var inFlight = counters.withLock { $0.inFlight }
-        var nextDue: Timestamp?
         laneOrder.removeAll { lanes[$0]?.isEmpty ?? true }
+        for lane in laneOrder where inFlight < configuration.maxInFlight {
+            guard let head = lanes[lane]?.first, !head.inFlight, head.nextAttempt <= now else { continue }
+            lanes[lane]![0].inFlight = true
+            inFlight += 1
+            counters.withLock { $0.inFlight += 1 }
+            attempt(lanes[lane]![0], lane: lane)
+        }
+        // After the attempts (some finish at once: files, unreadable secrets), the next wake-up.
+        var nextDue: Timestamp?
         for lane in laneOrder {
             guard let head = lanes[lane]?.first, !head.inFlight else { continue }
-            if head.nextAttempt <= now, inFlight < configuration.maxInFlight {
-                lanes[lane]![0].inFlight = true
-                inFlight += 1
-                counters.withLock { $0.inFlight += 1 }
-                attempt(lanes[lane]![0], lane: lane)
-            } else {
-                let due = max(head.nextAttempt, now + 1)
-                nextDue = min(nextDue ?? due, due)
-            }
+            let due = max(head.nextAttempt, now + 1)
+            nextDue = min(nextDue ?? due, due)
         }
         schedule(nextDue)
     }
