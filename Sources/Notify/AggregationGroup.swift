@@ -56,7 +56,7 @@ struct AggregationGroup: Sendable {
     mutating func flush(
         at now: Timestamp, repeatInterval: Int64, muted: (NotifiedAlert) -> Bool, makeKey: (UInt64) -> String,
         validFor: Int64, externalURL: String
-    ) -> Notification? {
+    ) -> AlertNotification? {
         urgent = false
         nextFlush = now + route.groupInterval.milliseconds
         var firing: [NotifiedAlert] = []
@@ -77,7 +77,7 @@ struct AggregationGroup: Sendable {
         }
         members = members.filter { $0.value.alert.status == .firing }
 
-        let reason: Notification.Reason?
+        let reason: AlertNotification.Reason?
         if let last {
             if firingTiers.keys.contains(where: { last.firing[$0] == nil }) {
                 reason = .new
@@ -98,7 +98,7 @@ struct AggregationGroup: Sendable {
         last = LogEntry(firing: firingTiers, at: now)
         sequence += 1
         let byLabels: (NotifiedAlert, NotifiedAlert) -> Bool = { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) }
-        return Notification(
+        return AlertNotification(
             receiver: route.receiver, groupKey: key, groupLabels: labels,
             alerts: firing.sorted(by: byLabels) + resolved.sorted(by: byLabels), reason: reason,
             idempotencyKey: makeKey(sequence), createdAt: now, validUntil: now + validFor, externalURL: externalURL)

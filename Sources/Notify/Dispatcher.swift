@@ -44,7 +44,7 @@ public final class Dispatcher: Sendable {
         var memberships: [UInt64: Set<String>] = [:]
         /// The tier last notified for each firing identity (any receiver).
         var notifiedTier: [UInt64: String] = [:]
-        /// Notification log records from a checkpoint or the previous configuration, by
+        /// AlertNotification log records from a checkpoint or the previous configuration, by
         /// `groupKey \u{1} receiver`, waiting for their group to be formed again.
         var restored: [String: LogRecord] = [:]
         var stats = Stats()
@@ -76,7 +76,7 @@ public final class Dispatcher: Sendable {
 
     /// Takes the latest state of these alerts (pending ones are ignored) and returns the
     /// notifications due at once: groups with `group_wait: 0s`, tier changes, and anything else due.
-    public func receive(_ alerts: [Alert]) -> [Notification] {
+    public func receive(_ alerts: [Alert]) -> [AlertNotification] {
         let now = clock()
         return state.withLock { state in
             for alert in alerts { take(alert, now: now, into: &state) }
@@ -85,7 +85,7 @@ public final class Dispatcher: Sendable {
     }
 
     /// Flushes every group whose time has come; the daemon calls it from its timer.
-    public func tick() -> [Notification] {
+    public func tick() -> [AlertNotification] {
         let now = clock()
         return state.withLock { state in flushDue(now: now, state: &state) }
     }
@@ -175,7 +175,7 @@ public final class Dispatcher: Sendable {
         state.memberships[fp] = current
     }
 
-    func flushDue(now: Timestamp, state: inout State) -> [Notification] {
+    func flushDue(now: Timestamp, state: inout State) -> [AlertNotification] {
         let due = state.groups.filter { $0.value.isDue(at: now) }.map(\.key).sorted()
         guard !due.isEmpty else { return [] }
         // Mute decisions for this round: silences as of now, inhibition by every firing alert.
@@ -198,7 +198,7 @@ public final class Dispatcher: Sendable {
             return false
         }
 
-        var out: [Notification] = []
+        var out: [AlertNotification] = []
         for id in due {
             guard var group = state.groups[id] else { continue }
             let repeatEvery = effectiveRepeat(group.route)

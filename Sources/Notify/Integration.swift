@@ -20,7 +20,7 @@ public protocol PayloadBuilder: Sendable {
     /// The service name as written in configuration (`slack`, `pagerduty`, …).
     var kind: String { get }
     /// The body for one notification.
-    func payload(for notification: Notification) -> Payload
+    func payload(for notification: AlertNotification) -> Payload
 }
 
 /// Where an HTTP integration sends, and how it signs.

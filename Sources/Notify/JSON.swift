@@ -78,25 +78,49 @@ public enum JSON: Sendable, Equatable {
 
     static let hex = Array("0123456789abcdef".utf8)
 
+    /// Writes `s` quoted and escaped, working on its UTF-8 bytes (no per-character allocation).
     static func writeString(_ s: String, into out: inout [UInt8], escapeHTML: Bool) {
         out.append(UInt8(ascii: "\""))
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out.append(contentsOf: [0x5C, 0x22])
-            case "\\": out.append(contentsOf: [0x5C, 0x5C])
-            case "\n": out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case "\r": out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case "\t": out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case "\u{2028}", "\u{2029}": unicodeEscape(scalar.value, into: &out)
-            default:
-                if scalar.value < 0x20 || (escapeHTML && (scalar == "<" || scalar == ">" || scalar == "&")) {
-                    unicodeEscape(scalar.value, into: &out)
+        var copy = s
+        copy.withUTF8 { bytes in
+            var i = 0
+            var runStart = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                var escape: [UInt8]? = nil
+                var width = 1
+                switch b {
+                case 0x22: escape = [0x5C, 0x22]
+                case 0x5C: escape = [0x5C, 0x5C]
+                case 0x0A: escape = [0x5C, UInt8(ascii: "n")]
+                case 0x0D: escape = [0x5C, UInt8(ascii: "r")]
+                case 0x09: escape = [0x5C, UInt8(ascii: "t")]
+                case 0x3C, 0x3E, 0x26: escape = escapeHTML ? unicodeEscaped(UInt32(b)) : nil
+                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                    // U+2028 and U+2029 are valid JSON but break JavaScript; Go escapes them too.
+                    escape = unicodeEscaped(bytes[i + 2] == 0xA8 ? 0x2028 : 0x2029)
+                    width = 3
+                default:
+                    if b < 0x20 { escape = unicodeEscaped(UInt32(b)) }
+                }
+                if let escape {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                    out.append(contentsOf: escape)
+                    i += width
+                    runStart = i
                 } else {
-                    out.append(contentsOf: String(scalar).utf8)
+                    i += 1
                 }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    static func unicodeEscaped(_ v: UInt32) -> [UInt8] {
+        var out: [UInt8] = []
+        unicodeEscape(v, into: &out)
+        return out
     }
 
     static func unicodeEscape(_ v: UInt32, into out: inout [UInt8]) {

@@ -136,7 +136,7 @@ public final class Notifier: Sendable {
 
     /// Outbox entries for these notifications: one per integration of each receiver (integrations
     /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else).
-    func render(_ notifications: [Notification], integrations: [String: [Integration]]) -> [OutboxEntry] {
+    func render(_ notifications: [AlertNotification], integrations: [String: [Integration]]) -> [OutboxEntry] {
         var entries: [OutboxEntry] = []
         for n in notifications {
             guard let list = integrations[n.receiver], !list.isEmpty else {

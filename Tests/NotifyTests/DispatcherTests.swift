@@ -20,8 +20,8 @@ import TimeSeries
     }
 
     /// Runs ticks every second for `seconds`, collecting what is notified.
-    func run(_ d: Dispatcher, seconds: Int) -> [Notification] {
-        var out: [Notification] = []
+    func run(_ d: Dispatcher, seconds: Int) -> [AlertNotification] {
+        var out: [AlertNotification] = []
         for _ in 0..<seconds {
             clock.advance(seconds: 1)
             out += d.tick()

@@ -202,7 +202,7 @@ import TimeSeries
             receiver: "pager", index: 0, builder: PagerDutyReceiver(),
             destination: .http(Endpoint(url: .inline("https://events.pagerduty.com/v2/enqueue"), headers: [("X-Team", "ops")], hmacSecret: .inline("k"))),
             bodySecret: (PagerDutyReceiver.routingKeyPlaceholder, .file(dir + "/key")))
-        let n = Notification(
+        let n = AlertNotification(
             receiver: "pager", groupKey: "{}:{alertname=\"A\"}", groupLabels: Labels(["alertname": "A"]),
             alerts: [NotifiedAlert(status: .firing, labels: Labels(["alertname": "A", "summary_hint": PagerDutyReceiver.routingKeyPlaceholder]), annotations: [:], severity: "critical", startsAt: 0, endsAt: nil, value: 1, fingerprint: 1, source: "")],
             reason: .new, idempotencyKey: "key-1", createdAt: 0, validUntil: 0)

@@ -12,7 +12,7 @@ public struct AlertmanagerReceiver: PayloadBuilder {
 
     public init() {}
 
-    public func payload(for n: Notification) -> Payload {
+    public func payload(for n: AlertNotification) -> Payload {
         var items: [JSON] = []
         for alert in n.alerts {
             let endsAt = alert.status == .firing ? n.validUntil : (alert.endsAt ?? n.createdAt)
@@ -24,7 +24,7 @@ public struct AlertmanagerReceiver: PayloadBuilder {
         return Payload(body: JSON.array(items).encoded())
     }
 
-    func item(labels: Labels, alert: NotifiedAlert, endsAt: Int64, n: Notification) -> JSON {
+    func item(labels: Labels, alert: NotifiedAlert, endsAt: Int64, n: AlertNotification) -> JSON {
         .object([
             ("labels", WebhookReceiver.labels(labels)),
             ("annotations", .sortedObject(alert.annotations)),

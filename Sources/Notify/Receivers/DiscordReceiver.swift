@@ -41,7 +41,7 @@ public struct DiscordReceiver: PayloadBuilder {
         }
     }
 
-    public func payload(for n: Notification) -> Payload {
+    public func payload(for n: AlertNotification) -> Payload {
         var shown = n.alerts
         var hidden: [NotifiedAlert] = []
         if shown.count > DiscordReceiver.maxEmbeds {

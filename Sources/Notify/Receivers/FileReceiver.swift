@@ -6,7 +6,7 @@ public struct FileReceiver: PayloadBuilder {
     /// `kind` is `file` or `stdout`, as configured.
     public init(kind: String = "file") { self.kind = kind }
 
-    public func payload(for n: Notification) -> Payload {
+    public func payload(for n: AlertNotification) -> Payload {
         guard case .object(var members) = WebhookReceiver().message(n) else { preconditionFailure() }
         members.append(("idempotencyKey", .string(n.idempotencyKey)))
         members.append(("reason", .string(n.reason.rawValue)))

@@ -17,7 +17,7 @@ public struct GoogleChatReceiver: PayloadBuilder {
 
     public init(format: Format = .card) { self.format = format }
 
-    public func payload(for n: Notification) -> Payload {
+    public func payload(for n: AlertNotification) -> Payload {
         let thread = "agent-" + Hex.bytes(SHA256.hash(Array((n.receiver + "\u{0}" + n.groupKey).utf8)).prefix(12))
         var limit = 4000
         var body = render(n, thread: thread, limit: limit)
@@ -28,7 +28,7 @@ public struct GoogleChatReceiver: PayloadBuilder {
         return Payload(body: body, query: ["messageReplyOption": "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"])
     }
 
-    func render(_ n: Notification, thread: String, limit: Int) -> [UInt8] {
+    func render(_ n: AlertNotification, thread: String, limit: Int) -> [UInt8] {
         var message: [(String, JSON)] = []
         switch format {
         case .text:

@@ -90,7 +90,7 @@ enum MessageText {
     }
 
     /// The plain-text body listing every alert, one block each.
-    static func plainText(_ n: Notification, bullet: String = "•") -> String {
+    static func plainText(_ n: AlertNotification, bullet: String = "•") -> String {
         var lines: [String] = []
         for alert in n.alerts {
             var line = "\(bullet) [\(tierText(alert))] \(summary(alert))"

@@ -42,10 +42,10 @@ public struct PagerDutyReceiver: PayloadBuilder {
         Hex.bytes(SHA256.hash(Array(groupKey.utf8)))
     }
 
-    public func payload(for n: Notification) -> Payload {
+    public func payload(for n: AlertNotification) -> Payload {
         var details: [(String, JSON)] = [
-            ("firing", .string(MessageText.plainText(Notification.subset(n, .firing)))),
-            ("resolved", .string(MessageText.plainText(Notification.subset(n, .resolved)))),
+            ("firing", .string(MessageText.plainText(AlertNotification.subset(n, .firing)))),
+            ("resolved", .string(MessageText.plainText(AlertNotification.subset(n, .resolved)))),
             ("num_firing", .int(Int64(n.firing.count))),
             ("num_resolved", .int(Int64(n.resolved.count))),
             ("group_labels", WebhookReceiver.labels(n.groupLabels)),
@@ -59,7 +59,7 @@ public struct PagerDutyReceiver: PayloadBuilder {
         return Payload(body: body)
     }
 
-    func render(_ n: Notification, details: JSON) -> [UInt8] {
+    func render(_ n: AlertNotification, details: JSON) -> [UInt8] {
         let first = n.firing.first ?? n.alerts.first
         var summary = n.title
         if let first { summary += ": " + MessageText.summary(first) }
@@ -92,9 +92,9 @@ public struct PagerDutyReceiver: PayloadBuilder {
     }
 }
 
-extension Notification {
+extension AlertNotification {
     /// A copy holding only the alerts with this status.
-    static func subset(_ n: Notification, _ status: NotifiedAlert.Status) -> Notification {
+    static func subset(_ n: AlertNotification, _ status: NotifiedAlert.Status) -> AlertNotification {
         var copy = n
         copy.alerts = n.alerts.filter { $0.status == status }
         return copy

@@ -31,7 +31,7 @@ public struct SlackReceiver: PayloadBuilder {
     static let maxTitle = 1024
     static let maxFieldValue = 1000
 
-    public func payload(for n: Notification) -> Payload {
+    public func payload(for n: AlertNotification) -> Payload {
         var shown = n.alerts
         var hidden: [NotifiedAlert] = []
         if shown.count > maxAttachments {
@@ -40,7 +40,7 @@ public struct SlackReceiver: PayloadBuilder {
         }
         var attachments = shown.map { attachment($0) }
         if !hidden.isEmpty {
-            let list = hidden.map { "[\(MessageText.tierText($0))] \(MessageText.summary($0))" }.joined(separator: "\n")
+            let list = hidden.map { escape("[\(MessageText.tierText($0))] \(MessageText.summary($0))") }.joined(separator: "\n")
             attachments.append(
                 .object([
                     ("color", .string(MessageText.hexColor(nil, resolved: false))),
@@ -53,7 +53,7 @@ public struct SlackReceiver: PayloadBuilder {
         var message: [(String, JSON)] = []
         if let channel { message.append(("channel", .string(channel))) }
         if let username { message.append(("username", .string(username))) }
-        message.append(("text", .string(MessageText.truncate(n.title, 2000))))
+        message.append(("text", .string(MessageText.truncate(escape(n.title), 2000))))
         message.append(("attachments", .array(attachments)))
         var json = JSON.object(message)
         // The whole message within the service's limit: shrink attachment texts until it fits.
@@ -67,20 +67,36 @@ public struct SlackReceiver: PayloadBuilder {
         return Payload(body: json.encoded())
     }
 
+    /// Slack reads `<…>` as links and mentions and `&` as an entity: text from alerts is escaped
+    /// (https://api.slack.com/reference/surfaces/formatting#escaping). Mattermost is Markdown.
+    func escape(_ s: String) -> String {
+        guard flavor == .slack else { return s }
+        var out = ""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+
     func link(_ url: String, _ text: String) -> String {
         flavor == .slack ? "<\(url)|\(text)>" : "[\(text)](\(url))"
     }
 
     func attachment(_ a: NotifiedAlert) -> JSON {
         let resolved = a.status == .resolved
-        let title = "[\(MessageText.tierText(a).uppercased())] \(MessageText.summary(a))"
-        var text = MessageText.description(a) ?? ""
+        let title = escape("[\(MessageText.tierText(a).uppercased())] \(MessageText.summary(a))")
+        var text = escape(MessageText.description(a) ?? "")
         if let runbook = MessageText.runbook(a) {
             text += (text.isEmpty ? "" : "\n") + link(runbook, "Runbook")
         }
         var fields: [JSON] = []
         for (name, value) in MessageText.labelPairs(a) {
-            fields.append(field(name, value))
+            fields.append(field(escape(name), escape(value)))
         }
         fields.append(field("value", MessageText.value(a.value)))
         fields.append(field(resolved ? "resolved" : "since", RFC3339.format(resolved ? (a.endsAt ?? a.startsAt) : a.startsAt)))
@@ -118,7 +134,7 @@ public struct SlackReceiver: PayloadBuilder {
 
     static func shrinkText(_ attachment: JSON, to budget: Int) -> JSON {
         guard case .object(var members) = attachment else { return attachment }
-        for i in members.indices where members[i].0 == "text" || members[i].0 == "fields" {
+        for i in members.indices where ["text", "title", "fallback", "fields"].contains(members[i].0) {
             switch members[i].1 {
             case .string(let s): members[i].1 = .string(MessageText.truncate(s, budget))
             case .array(let fields):

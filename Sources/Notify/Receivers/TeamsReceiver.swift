@@ -11,7 +11,7 @@ public struct TeamsReceiver: PayloadBuilder {
 
     public init() {}
 
-    public func payload(for n: Notification) -> Payload {
+    public func payload(for n: AlertNotification) -> Payload {
         var text = MessageText.plainText(n, bullet: "-").replacingNewlinesForTeams
         var body = render(n, text: text)
         var limit = MessageText.scalarCount(text)
@@ -24,7 +24,7 @@ public struct TeamsReceiver: PayloadBuilder {
         return Payload(body: body)
     }
 
-    func render(_ n: Notification, text: String) -> [UInt8] {
+    func render(_ n: AlertNotification, text: String) -> [UInt8] {
         let color: String
         if n.status == .resolved {
             color = "Good"

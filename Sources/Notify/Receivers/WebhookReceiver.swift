@@ -12,12 +12,12 @@ public struct WebhookReceiver: PayloadBuilder {
 
     public init(maxAlerts: Int = 0) { self.maxAlerts = maxAlerts }
 
-    public func payload(for notification: Notification) -> Payload {
+    public func payload(for notification: AlertNotification) -> Payload {
         Payload(body: message(notification).encoded(escapeHTML: true, newline: true))
     }
 
     /// The message as a JSON value (the file receiver adds a field to it).
-    func message(_ n: Notification) -> JSON {
+    func message(_ n: AlertNotification) -> JSON {
         var alerts = n.alerts
         var truncated = 0
         if maxAlerts > 0, alerts.count > maxAlerts {

@@ -50,7 +50,7 @@ public struct NotifiedAlert: Sendable, Equatable {
 }
 
 /// What a group flush produces for one receiver: the group's alerts as the receiver should see them.
-public struct Notification: Sendable, Equatable {
+public struct AlertNotification: Sendable, Equatable {
     /// Why the group was notified now.
     public enum Reason: String, Sendable {
         /// The group's first notification, or new alerts in it.
@@ -128,7 +128,7 @@ public struct Notification: Sendable, Equatable {
     }
 
     /// A copy without resolved alerts (for integrations with `send_resolved: false`); nil when none would remain.
-    public func withoutResolved() -> Notification? {
+    public func withoutResolved() -> AlertNotification? {
         let f = firing
         guard !f.isEmpty else { return nil }
         var copy = self
