@@ -105,6 +105,9 @@ struct MatcherReader {
         let kind: Matcher.Kind
         if consume("=") {
             kind = consume("~") ? .regexMatch : .equal
+            if kind == .equal, position < scalars.count, scalars[position] == "=" {
+                throw error("\"==\" is not an operator; write \"=\"", at: opStart)
+            }
         } else if consume("!") {
             if consume("=") { kind = .notEqual } else if consume("~") { kind = .regexNoMatch } else {
                 throw error("expected \"!=\" or \"!~\" after \(name)", at: opStart)

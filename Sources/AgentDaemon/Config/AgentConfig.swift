@@ -11,6 +11,8 @@ public struct AgentConfig: Sendable {
     public var listen = ListenConfig()
     /// Globs of rule files.
     public var ruleFiles: [String] = []
+    /// Routing, inhibition, receivers and the outbox (`notify:`).
+    public var notify = NotifyConfig()
     /// The file this came from ("(built-in default)" for the default).
     public var source: String = "(built-in default)"
 
@@ -38,6 +40,7 @@ public struct AgentConfig: Sendable {
             if let node = top["global"] { config.global.read(node, &reader) }
             if let node = top["listen"] { config.listen.read(node, &reader) }
             if let node = top["rule_files"], let files = reader.strings(node, "rule_files") { config.ruleFiles = files }
+            if let node = top["notify"] { config.notify.read(node, &reader) }
         }
         guard reader.errors.isEmpty else { throw ConfigErrors(reader.errors) }
         return config
