@@ -283,7 +283,11 @@ public final class Outbox: @unchecked Sendable {
         guard !stopped else { return }
         let now = clock()
         var inFlight = counters.withLock { $0.inFlight }
-        laneOrder.removeAll { lanes[$0]?.isEmpty ?? true }
+        laneOrder.removeAll { lane in
+            guard lanes[lane]?.isEmpty ?? true else { return false }
+            lanes[lane] = nil  // so the next entry of this lane re-registers it
+            return true
+        }
         for lane in laneOrder where inFlight < configuration.maxInFlight {
             guard let head = lanes[lane]?.first, !head.inFlight, head.nextAttempt <= now else { continue }
             lanes[lane]![0].inFlight = true

@@ -237,3 +237,20 @@ import TimeSeries
         #expect(RedactedURL.string("not a url with secret") == "<redacted>")
     }
 }
+
+extension OutboxTests {
+    @Test func aLaneThatEmptiedTakesNewEntries() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        let o = outbox(dir, transport: t)
+        o.enqueue([entry(o, key: "first")])
+        settle(o)
+        o.enqueue([entry(o, key: "second")])
+        settle(o)
+        o.enqueue([entry(o, key: "third")])
+        settle(o)
+        #expect(t.requests.compactMap { $0.header("Idempotency-Key") } == ["first", "second", "third"])
+        #expect(o.stats.pending == 0)
+    }
+}
