@@ -8,11 +8,12 @@ import Glibc
 
 /// The durable queue between "a notification is due" and "the receiver has it".
 ///
-/// Model: every entry is a file in the outbox directory, written (temp, fsync, rename, fsync of
-/// the directory) before its first attempt, and removed only once the receiver answered 2xx, the
-/// failure is permanent, or it gave up. After a crash or restart, `open()` loads the files and
-/// sends them again; each carries its `Idempotency-Key`, so a receiver that saw a delivery whose
-/// file removal did not survive can drop the duplicate.
+/// Model: every entry is written to the outbox directory before its first attempt — the entries
+/// of one `enqueue` (one evaluation's notifications) as one segment file, durably (temp, fsync,
+/// rename, fsync of the directory; see `OutboxSegment`) — and marked done only once the receiver
+/// answered 2xx, the failure is permanent, or it gave up. After a crash or restart, `open()` loads
+/// what is not done and sends it; each entry carries its `Idempotency-Key`, so a receiver that saw
+/// a delivery whose done mark did not survive a power loss can drop the duplicate.
 ///
 /// Delivery: entries of one lane (receiver, integration, group) go in order, one at a time, so a
 /// resolution never overtakes its firing; lanes proceed in parallel up to `maxInFlight`. Outcomes,
@@ -85,8 +86,10 @@ public final class Outbox: @unchecked Sendable {
         var attempts = 0
         var nextAttempt: Timestamp
         var inFlight = false
-        /// False when the entry could not be written to disk (it is still delivered).
-        var persisted = true
+        /// The segment file holding it and its index there; nil when it could not be written
+        /// (it is still delivered, from memory).
+        var segment: String?
+        var index = 0
     }
 
     struct IntegrationKey: Hashable {
@@ -114,6 +117,8 @@ public final class Outbox: @unchecked Sendable {
     /// No new attempts (after `stop`).
     var stopped = false
     var throttle = LogThrottle(interval: 30_000)
+    /// Entries not yet done, per segment file.
+    var remaining: [String: Int] = [:]
 
     public init(
         configuration: Configuration, integrations: [Integration], transport: any Transport, logger: Logger,
@@ -139,29 +144,56 @@ public final class Outbox: @unchecked Sendable {
             try DurableFiles.createDirectory(dir)
             var names = try DurableFiles.list(dir)
             names.sort()
-            var loaded: [OutboxEntry] = []
+            var loaded: [(entry: OutboxEntry, segment: String, index: Int)] = []
+            var counts: [String: Int] = [:]
             var maxSequence: UInt64 = 0
             for name in names {
                 if name.hasPrefix(".tmp-") {
                     DurableFiles.remove(dir + "/" + name)  // an unfinished write from a crash
                     continue
                 }
-                guard name.hasSuffix(".entry") else { continue }
+                guard name.hasSuffix(OutboxSegment.suffix) else { continue }
+                let stem = String(name.dropLast(OutboxSegment.suffix.count))
+                if let seq = UInt64(stem.dropFirst(14).prefix(10)) { maxSequence = max(maxSequence, seq) }
+                let done = OutboxSegment.doneIndexes((try? DurableFiles.read(dir + "/" + stem + OutboxSegment.doneSuffix, limit: 1 << 22)) ?? [])
+                var entries: [OutboxEntry?]
                 do {
-                    let bytes = try DurableFiles.read(dir + "/" + name, limit: OutboxEntry.maxBytes)
-                    loaded.append(try OutboxEntry(name: name, decoding: bytes))
-                    if let seq = UInt64(name.dropFirst(14).prefix(10)) { maxSequence = max(maxSequence, seq) }
+                    entries = try OutboxSegment.decode(try DurableFiles.read(dir + "/" + name, limit: OutboxEntry.maxBytes * 64), name: stem)
                 } catch {
+                    entries = [nil]
+                }
+                let damaged = entries.enumerated().filter { $0.element == nil && !done.contains($0.offset) }.count
+                if damaged > 0 {
                     try? DurableFiles.createDirectory(dir + "/corrupt")
-                    DurableFiles.move(dir + "/" + name, dir + "/corrupt/" + name)
-                    counters.withLock { $0.corrupt += 1 }
-                    logger.error("outbox entry \(name) is damaged (\(error)); moved to \(dir)/corrupt")
+                    if let bytes = try? DurableFiles.read(dir + "/" + name, limit: OutboxEntry.maxBytes * 64) {
+                        try? DurableFiles.write(bytes, directory: dir + "/corrupt", name: name)
+                    }
+                    counters.withLock { $0.corrupt += UInt64(damaged) }
+                    logger.error("outbox segment \(name): \(damaged) damaged notifications cannot be sent; a copy is in \(dir)/corrupt")
+                }
+                var live = 0
+                for (i, entry) in entries.enumerated() where !done.contains(i) {
+                    guard let entry else { continue }
+                    loaded.append((entry, stem, i))
+                    live += 1
+                }
+                if live == 0 {
+                    DurableFiles.remove(dir + "/" + name)
+                    DurableFiles.remove(dir + "/" + stem + OutboxSegment.doneSuffix)
+                } else {
+                    counts[stem] = live
+                    // Damaged entries count as done, so the segment goes once the others are delivered.
+                    if damaged > 0 {
+                        let marks = entries.indices.filter { entries[$0] == nil && !done.contains($0) }.map { "\($0)\n" }.joined()
+                        try? DurableFiles.append(Array(marks.utf8), to: dir + "/" + stem + OutboxSegment.doneSuffix)
+                    }
                 }
             }
             sequence.store(maxSequence, ordering: .relaxed)
             let now = clock()
             queue.sync {
-                for entry in loaded { append(Item(entry: entry, nextAttempt: now)) }
+                remaining = counts
+                for l in loaded { append(Item(entry: l.entry, nextAttempt: now, segment: l.segment, index: l.index)) }
             }
             counters.withLock { $0.pending += loaded.count }
             if !loaded.isEmpty { logger.info("outbox: \(loaded.count) undelivered notifications from the previous run will be sent") }
@@ -207,38 +239,30 @@ public final class Outbox: @unchecked Sendable {
         }
     }
 
-    /// Renders nothing: takes ready entries, writes them durably, then queues them for delivery.
-    /// Entries that cannot be written are still delivered from memory (and counted).
+    /// Takes rendered entries, writes them durably as one segment (two flushes for the batch),
+    /// then queues them for delivery. If the write fails they are still delivered, from memory,
+    /// and the failure is logged and counted.
     public func enqueue(_ entries: [OutboxEntry]) {
         guard !entries.isEmpty else { return }
-        var persisted: [Bool] = []
-        var failure: String?
-        for entry in entries {
-            do {
-                try DurableFiles.write(entry.encoded(), directory: configuration.directory, name: entry.name)
-                persisted.append(true)
-            } catch {
-                failure = "\(error)"
-                persisted.append(false)
-            }
+        var segment: String? = entries[0].name
+        do {
+            try DurableFiles.write(OutboxSegment.encode(entries), directory: configuration.directory, name: segment! + OutboxSegment.suffix)
+            try DurableFiles.syncDirectory(configuration.directory)
+        } catch {
+            logger.error("outbox: \(entries.count) notifications could not be written durably (\(error)); sending them from memory")
+            segment = nil
         }
-        if persisted.contains(true) {
-            do { try DurableFiles.syncDirectory(configuration.directory) } catch { failure = "\(error)" }
-        }
-        let failed = persisted.filter { !$0 }.count
         counters.withLock {
             $0.enqueued += UInt64(entries.count)
             $0.pending += entries.count
-            $0.writeErrors += UInt64(failed)
-        }
-        if let failure {
-            logger.error("outbox: \(failed) notifications could not be written durably (\(failure)); sending them from memory")
+            if segment == nil { $0.writeErrors += UInt64(entries.count) }
         }
         let now = clock()
-        let written = persisted
+        let written = segment
         queue.async {
-            for (entry, ok) in zip(entries, written) {
-                self.append(Item(entry: entry, nextAttempt: now, persisted: ok))
+            if let written { self.remaining[written] = entries.count }
+            for (i, entry) in entries.enumerated() {
+                self.append(Item(entry: entry, nextAttempt: now, segment: written, index: i))
             }
             self.enforceLimit()
             self.pumpOnQueue()
@@ -248,7 +272,7 @@ public final class Outbox: @unchecked Sendable {
     /// A new entry name: creation time and a sequence number, sortable.
     public func nextName(createdAt: Timestamp) -> String {
         let seq = sequence.wrappingAdd(1, ordering: .relaxed).newValue
-        return Outbox.pad(createdAt, 13) + "-" + Outbox.pad(Int64(seq % 10_000_000_000), 10) + ".entry"
+        return Outbox.pad(createdAt, 13) + "-" + Outbox.pad(Int64(seq % 10_000_000_000), 10)
     }
 
     /// Runs due attempts now (the timer does this; tests with a manual clock call it).
@@ -462,8 +486,27 @@ public final class Outbox: @unchecked Sendable {
 
     func remove(lane: String, _ item: Item) {
         lanes[lane]!.removeFirst()
-        if item.persisted { DurableFiles.remove(configuration.directory + "/" + item.entry.name) }
+        markDone(item)
         counters.withLock { $0.pending -= 1 }
+    }
+
+    /// Records that an entry is finished; removes its segment when it was the last one.
+    func markDone(_ item: Item) {
+        guard let segment = item.segment else { return }
+        let dir = configuration.directory
+        let left = (remaining[segment] ?? 1) - 1
+        if left <= 0 {
+            remaining[segment] = nil
+            DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)
+            DurableFiles.remove(dir + "/" + segment + OutboxSegment.doneSuffix)
+        } else {
+            remaining[segment] = left
+            do {
+                try DurableFiles.append(Array("\(item.index)\n".utf8), to: dir + "/" + segment + OutboxSegment.doneSuffix)
+            } catch {
+                logger.warning("outbox: cannot record a finished notification (\(error)); it may be sent again after a restart")
+            }
+        }
     }
 
     /// Drops the oldest waiting entries while more than `maxEntries` are held.
@@ -479,7 +522,7 @@ public final class Outbox: @unchecked Sendable {
             }
             guard let victim = oldest else { return }
             let item = lanes[victim.lane]!.remove(at: victim.index)
-            if item.persisted { DurableFiles.remove(configuration.directory + "/" + item.entry.name) }
+            markDone(item)
             counters.withLock {
                 $0.dropped += 1
                 $0.pending -= 1

@@ -48,7 +48,7 @@ import TimeSeries
         let alerts = body["alerts"] as? [[String: Any]]
         #expect((alerts?.first?["labels"] as? [String: String])?["severity"] == "critical")
         #expect(n.outbox.waitUntilEmpty(timeout: .seconds(5)))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/outbox").filter { $0.hasSuffix(".entry") }.isEmpty, "delivered entries are removed")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/outbox").isEmpty, "delivered entries are removed")
     }
 
     @Test func serverErrorsAreRetriedUntilTheReceiverAccepts() throws {
@@ -166,8 +166,8 @@ import TimeSeries
         #expect(first.outbox.stats.delivered == 0)
         #expect(first.outbox.stats.retries > 0)
         first.stop()
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/outbox").filter { $0.hasSuffix(".entry") }
-        #expect(files.count == 50, "every notification is on disk before its first attempt")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/outbox").filter { $0.hasSuffix(".seg") }
+        #expect(files.count == 50, "every notification is on disk before its first attempt (one segment per evaluation)")
 
         // A new notifier on the same state directory picks them up and produces 50 more.
         let second = try notifier(url: .inline(receiver.url()), stateDir: dir, groupBy: ["alertname", "instance"])

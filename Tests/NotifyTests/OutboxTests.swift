@@ -130,13 +130,14 @@ import TimeSeries
         let t = FakeTransport()
         t.answerAlways(.failure(TransportError(retryable: true, "connection refused")))
         let o = outbox(dir, transport: t)
-        o.enqueue([entry(o, key: "a", body: "{\"n\":1}"), entry(o, lane: "l2", key: "b", body: "{\"n\":2}")])
+        o.enqueue([entry(o, key: "a", body: "{\"n\":1}")])
+        o.enqueue([entry(o, lane: "l2", key: "b", body: "{\"n\":2}")])
         settle(o)
         o.stop()
-        var names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".entry") }.sorted()
-        #expect(names.count == 2)
+        var names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }.sorted()
+        #expect(names.count == 2, "one segment per enqueue")
         // A crash mid-write leaves a temp file; a disk fault flips a byte.
-        try Data("partial".utf8).write(to: URL(fileURLWithPath: dir + "/.tmp-0000000000000-0000000009.entry"))
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: dir + "/.tmp-0000000000000-0000000009.seg"))
         var damaged = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + names[1]))
         damaged[damaged.count / 2] ^= 0xFF
         try damaged.write(to: URL(fileURLWithPath: dir + "/" + names[1]))
@@ -151,8 +152,28 @@ import TimeSeries
         names = try FileManager.default.contentsOfDirectory(atPath: dir)
         #expect(!names.contains { $0.hasPrefix(".tmp-") })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/corrupt").count == 1)
+        #expect(!names.contains { $0.hasSuffix(".seg") }, "delivered and damaged segments are gone: \(names)")
         // New names continue after the loaded ones, so order by name is creation order.
-        #expect(again.nextName(createdAt: clock.value) > names.filter { $0.hasSuffix(".entry") }.max() ?? "")
+        #expect(again.nextName(createdAt: clock.value - 1000) > "0000000000000-0000000002")
+    }
+
+    @Test func aPartlyDeliveredSegmentResumesWithWhatIsLeft() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answer([status(200), status(500), status(200)])
+        t.answerAlways(status(500))
+        let o = outbox(dir, transport: t)
+        o.enqueue([entry(o, lane: "x", key: "a"), entry(o, lane: "y", key: "b"), entry(o, lane: "z", key: "c")])
+        settle(o)
+        o.stop()
+        #expect(o.stats.delivered == 2)
+        let t2 = FakeTransport()
+        let again = outbox(dir, transport: t2)
+        #expect(try again.open() == 1)
+        settle(again)
+        #expect(t2.requests.compactMap { $0.header("Idempotency-Key") } == ["b"], "a and c were done before the restart")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
     @Test func anEntryWhoseIntegrationWasRemovedFailsPermanently() throws {
@@ -181,7 +202,8 @@ import TimeSeries
         settle(o)
         #expect(o.stats.dropped == 2)
         #expect(o.stats.pending == 3)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".entry") }.count == 3)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }
+        #expect(segments.count == 3, "the dropped entries' segments are removed")
     }
 
     @Test func fileDestinationsGetOneLinePerNotification() throws {
