@@ -58,6 +58,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             return 1
         }
         restore()
+        let restoredSeries = store.stats.series
         do {
             let server = try APIServer(api: self, socketPath: config.listen.socket,
                                        http: config.listen.http.flatMap(ListenConfig.hostPort), logger: logger)
@@ -74,7 +75,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             }
         }
         flags.set(ready: true)
-        let summary = "listening on \(config.listen.socket)\(config.listen.http.map { " and http://\($0)" } ?? ""); \(store.stats.series) series restored"
+        let summary = "listening on \(config.listen.socket)\(config.listen.http.map { " and http://\($0)" } ?? ""); \(restoredSeries) series restored"
         logger.info("agent \(AgentVersion.string) started: \(summary)")
         systemd.ready(status: summary)
         var signal: Int32 = SIGTERM

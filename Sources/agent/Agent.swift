@@ -13,6 +13,6 @@ struct Agent: AsyncParsableCommand {
             pushes notifications to webhooks.
             """,
         version: AgentVersion.string,
-        subcommands: [Run.self, QueryCommand.self, Status.self, Version.self]
+        subcommands: [Run.self, QueryCommand.self, Status.self, Check.self, Test.self, Version.self]
     )
 }
