@@ -158,14 +158,14 @@ public final class Outbox: @unchecked Sendable {
                 let done = OutboxSegment.doneIndexes((try? DurableFiles.read(dir + "/" + stem + OutboxSegment.doneSuffix, limit: 1 << 22)) ?? [])
                 var entries: [OutboxEntry?]
                 do {
-                    entries = try OutboxSegment.decode(try DurableFiles.read(dir + "/" + name, limit: OutboxEntry.maxBytes * 64), name: stem)
+                    entries = try OutboxSegment.decode(try DurableFiles.read(dir + "/" + name, limit: OutboxSegment.maxBytes + OutboxEntry.maxBytes + (1 << 20)), name: stem)
                 } catch {
                     entries = [nil]
                 }
                 let damaged = entries.enumerated().filter { $0.element == nil && !done.contains($0.offset) }.count
                 if damaged > 0 {
                     try? DurableFiles.createDirectory(dir + "/corrupt")
-                    if let bytes = try? DurableFiles.read(dir + "/" + name, limit: OutboxEntry.maxBytes * 64) {
+                    if let bytes = try? DurableFiles.read(dir + "/" + name, limit: OutboxSegment.maxBytes + OutboxEntry.maxBytes + (1 << 20)) {
                         try? DurableFiles.write(bytes, directory: dir + "/corrupt", name: name)
                     }
                     counters.withLock { $0.corrupt += UInt64(damaged) }
@@ -244,6 +244,22 @@ public final class Outbox: @unchecked Sendable {
     /// and the failure is logged and counted.
     public func enqueue(_ entries: [OutboxEntry]) {
         guard !entries.isEmpty else { return }
+        // Segments stay well under the size `open()` reads back (a batch of large PagerDuty
+        // events is split into several).
+        var start = 0
+        while start < entries.count {
+            var end = start
+            var bytes = 0
+            while end < entries.count, end == start || (bytes + entries[end].payload.body.count <= OutboxSegment.maxBytes && end - start < OutboxSegment.maxEntries) {
+                bytes += entries[end].payload.body.count
+                end += 1
+            }
+            enqueueSegment(Array(entries[start..<end]))
+            start = end
+        }
+    }
+
+    func enqueueSegment(_ entries: [OutboxEntry]) {
         var segment: String? = entries[0].name
         do {
             try DurableFiles.write(OutboxSegment.encode(entries), directory: configuration.directory, name: segment! + OutboxSegment.suffix)

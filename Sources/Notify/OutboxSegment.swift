@@ -15,6 +15,8 @@ enum OutboxSegment {
     static let doneSuffix = ".done"
     /// Entries per segment at most (one enqueue is one rule evaluation's notifications).
     static let maxEntries = 1 << 16
+    /// Body bytes per segment at most (one entry may exceed it alone, up to `OutboxEntry.maxBytes`).
+    static let maxBytes = 16 << 20
 
     static func encode(_ entries: [OutboxEntry]) -> [UInt8] {
         var w = ByteWriter()

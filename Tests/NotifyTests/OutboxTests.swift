@@ -276,3 +276,20 @@ extension OutboxTests {
         #expect(o.stats.pending == 0)
     }
 }
+
+extension OutboxTests {
+    @Test func largeBatchesAreSplitIntoSegmentsThatReadBack() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(status(503))
+        let o = outbox(dir, transport: t)
+        let big = String(repeating: "x", count: 7 << 20)
+        o.enqueue((0..<3).map { entry(o, lane: "l\($0)", key: "k\($0)", body: big) })
+        settle(o)
+        o.stop()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }.count == 2)
+        let again = outbox(dir, transport: FakeTransport())
+        #expect(try again.open() == 3)
+    }
+}
