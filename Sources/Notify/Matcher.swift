@@ -131,16 +131,36 @@ public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible 
 /// rules it is used under a lock. Matching happens a few times per alert per flush, never in a
 /// per-sample loop, so the lock is never contended in practice.
 final class Pattern: Sendable {
-    let literals: Set<String>?
+    /// Shapes answered without the regex engine.
+    enum Shape: Sendable, Equatable {
+        /// `a|b|c`: one of these literals.
+        case oneOf(Set<String>)
+        /// `abc.*`
+        case prefix(String)
+        /// `.*abc`
+        case suffix(String)
+        /// `.*abc.*`
+        case contains(String)
+        /// `.*`
+        case anything
+        /// `.+`
+        case nonEmpty
+    }
+
+    let shape: Shape?
     let regex: Mutex<Regex<AnyRegexOutput>>?
+    var literals: Set<String>? {
+        if case .oneOf(let set) = shape { return set }
+        return nil
+    }
 
     init(_ source: String) throws(MatcherError) {
-        if let alternatives = Pattern.literalAlternatives(source) {
-            literals = Set(alternatives)
+        if let shape = Pattern.shape(of: source) {
+            self.shape = shape
             regex = nil
             return
         }
-        literals = nil
+        shape = nil
         do {
             regex = Mutex(try Regex("^(?:" + source + ")$"))
         } catch {
@@ -149,8 +169,31 @@ final class Pattern: Sendable {
     }
 
     func matches(_ s: String) -> Bool {
-        if let literals { return literals.contains(s) }
-        return regex!.withLock { s.wholeMatch(of: $0) != nil }
+        switch shape {
+        case .oneOf(let set): return set.contains(s)
+        case .prefix(let p): return s.utf8.starts(with: p.utf8) && !s.utf8.contains(0x0A)
+        case .suffix(let x): return s.utf8.reversed().starts(with: x.utf8.reversed()) && !s.utf8.contains(0x0A)
+        case .contains(let x): return !s.utf8.contains(0x0A) && (x.isEmpty || s.utf8.firstRange(of: x.utf8) != nil)
+        case .anything: return !s.utf8.contains(0x0A)
+        case .nonEmpty: return !s.isEmpty && !s.utf8.contains(0x0A)
+        case nil: return regex!.withLock { s.wholeMatch(of: $0) != nil }
+        }
+    }
+
+    /// The shape of a regex that needs no engine, or nil. `.` does not match a newline (as in
+    /// RE2 and Swift's default), which the shapes above respect.
+    static func shape(of source: String) -> Shape? {
+        if source == ".*" { return .anything }
+        if source == ".+" { return .nonEmpty }
+        if let alternatives = literalAlternatives(source) { return .oneOf(Set(alternatives)) }
+        func plain(_ s: Substring) -> String? {
+            s.utf8.allSatisfy { Matcher.isNameByte($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") } ? String(s) : nil
+        }
+        let starts = source.hasPrefix(".*"), ends = source.hasSuffix(".*")
+        if starts, ends, source.count >= 4, let x = plain(source.dropFirst(2).dropLast(2)) { return .contains(x) }
+        if ends, let x = plain(source.dropLast(2)) { return .prefix(x) }
+        if starts, let x = plain(source.dropFirst(2)) { return .suffix(x) }
+        return nil
     }
 
     /// `a|b|c` made only of letters, digits, `_`, `-`, space and `/` (and the empty alternative):

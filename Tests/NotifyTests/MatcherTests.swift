@@ -67,6 +67,16 @@ import TimeSeries
         }
     }
 
+    @Test(arguments: ["api-.*", ".*-prod", ".*db.*", ".*", ".+", "a|b", "x.*", ".*x"])
+    func shapesAnsweredWithoutTheEngineAgreeWithIt(source: String) throws {
+        let fast = try Matcher(name: "l", .regexMatch, source)
+        #expect(fast.pattern?.shape != nil)
+        let engine = try Regex("^(?:" + source + ")$")
+        for value in ["", "api-1", "api-", "my-api-1", "db-prod", "prod", "x-db-y", "db", "a", "b", "ab", "x", "xx", "line\nbreak", "api-\n1", "日本-prod"] {
+            #expect(fast.matches(value: value) == (value.wholeMatch(of: engine) != nil), "\(source) on \(value.debugDescription)")
+        }
+    }
+
     @Test func aMissingLabelHasTheEmptyValue() throws {
         let labels = Labels(["alertname": "X"])
         #expect(try Matcher.parse("team=\"\"").matches(labels))
