@@ -13,6 +13,6 @@ struct Agent: AsyncParsableCommand {
             pushes notifications to webhooks.
             """,
         version: AgentVersion.string,
-        subcommands: [Run.self, Status.self, Version.self]
+        subcommands: [Run.self, Scrape.self, Status.self, Version.self]
     )
 }
