@@ -25,6 +25,16 @@ let benchmarks: @Sendable () -> Void = {
                   .custom("MB/s", polarity: .prefersLarger, useScalingFactor: false)],
         maxDuration: .seconds(3), maxIterations: 100_000)
 
+    // The harness's own allocations per iteration (the clock and the MB/s measurement), to
+    // subtract from the two below.
+    Benchmark("Baseline: empty iteration with the MB/s measurement") { benchmark in
+        let started = ContinuousClock.now
+        for _ in benchmark.scaledIterations { blackHole(nodeExporterPage.count) }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        benchmark.measurement(.custom("MB/s", polarity: .prefersLarger, useScalingFactor: false), Int(seconds))
+    }
+
     // The parser alone: every entry, every sample's series bytes and value touched.
     Benchmark("Parse node_exporter page (text 0.0.4, 57 KB)") { benchmark in
         let page = nodeExporterPage
