@@ -31,6 +31,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     var logs: LogsComponent?
     var rules: RulesComponent?
     var notifier: Notifier?
+    var scrapes: ScrapeComponent?
     /// The latest alerts of each rule group, for the API.
     let latestAlerts = Locked([String: [Alert]]())
     let startedAt: Timestamp
@@ -102,6 +103,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         systemd.stopping()
         flags.set(ready: false)
         rules?.stop()
+        scrapes?.stop()
         logs?.stop()
         // Deliver what is pending for as long as systemd's stop timeout comfortably allows.
         notifier?.stop(timeout: .seconds(5))
@@ -120,6 +122,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     private func startTimers() {
         logs?.start(interval: 1_000)
         notifier?.start()
+        scrapes?.start()
         rules?.start(clock: clock) { [weak self] group, alerts in
             self?.latestAlerts.withLock { $0[group.source] = alerts }
             self?.forwardAlerts()
@@ -290,6 +293,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
                        "dropped_limit": stats.droppedSeriesLimit, "expired": stats.expiredSeries],
             "checkpoint": checkpoint,
             "logs": logs?.status() ?? [],
+            "targets": scrapes?.status() ?? [],
             "rule_groups": rules?.status() ?? [],
             "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
         ]

@@ -24,6 +24,18 @@ extension Agent {
                 if let e = cp["last_error"] { line += ", last error: \(e)" }
                 print(line)
             }
+            for target in status["targets"] as? [[String: Any]] ?? [] {
+                var line = "target \(target["job"] ?? "?") \(target["url"] ?? "?"): "
+                if let up = target["up"] as? Bool {
+                    line += up ? "up" : "DOWN"
+                    line += String(format: ", %.1f ms, ", ((target["duration_seconds"] as? Double) ?? 0) * 1000) + "\(target["samples"] ?? 0) samples"
+                } else {
+                    line += "not scraped yet"
+                }
+                if let e = target["last_error"] { line += ", last error: \(e)" }
+                if let f = target["consecutive_failures"] as? Int, f > 0 { line += ", \(f) consecutive failures" }
+                print(line)
+            }
             for log in status["logs"] as? [[String: Any]] ?? [] {
                 let paths = (log["paths"] as? [String] ?? []).joined(separator: ", ")
                 let files = (log["files"] as? [[String: Any]] ?? []).map { "\($0["path"] ?? "?") @ \($0["offset"] ?? 0)" }.joined(separator: ", ")

@@ -12,6 +12,8 @@ public struct AgentConfig: Sendable {
     public var listen = ListenConfig()
     /// Globs of rule files (relative ones are relative to the configuration file's folder).
     public var ruleFiles: [String] = []
+    /// The targets to scrape (`scrape:`).
+    public var scrape: [ScrapeTarget] = []
     /// The logs to tail (`logs:`).
     public var logs: [LogMapping] = []
     /// The folder relative rule-file globs are read from.
@@ -47,6 +49,7 @@ public struct AgentConfig: Sendable {
         if let root = reader.parse(text), let top = reader.mapping(root, "configuration", known: topLevelKeys) {
             if let node = top["global"] { config.global.read(node, &reader) }
             if let node = top["listen"] { config.listen.read(node, &reader) }
+            if let node = top["scrape"] { config.scrape = ScrapeConfig.read(node, global: config.global, &reader) }
             if let node = top["rule_files"], let files = reader.strings(node, "rule_files") { config.ruleFiles = files }
             if let node = top["notify"] { config.notify.read(node, &reader) }
         }
