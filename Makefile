@@ -1,4 +1,4 @@
-# make run   — installs what is missing, builds a release binary, runs the agent
+# make run   — installs what is missing, builds a release binary, runs the agent's demo (make daemon CONFIG=FILE: the daemon)
 # make test  — installs what is missing, builds, runs every test
 # make bench — the benchmarks (figures in README.md's Performance section)
 # make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each (default 600); new inputs join its corpus, replayed by make test
@@ -13,7 +13,8 @@ FUZZ_SECONDS ?= 600
 # The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan.
 FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
 
-.PHONY: all build release run demo test bench deps test-deps bench-deps clean fuzz fuzz-exposition
+
+.PHONY: all build release run demo daemon test bench deps test-deps bench-deps clean fuzz fuzz-exposition
 
 all: build
 
@@ -32,11 +33,15 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product agent
 
-run: release
-	.build/release/agent run $(ARGS)
+# The demo: a simulated service, the agent following its log with rules/, alerts escalating
+# through tiers and resolving, notifications printed. `make daemon CONFIG=FILE` runs the daemon.
+run: demo
 
 demo: release
-	.build/release/agent demo
+	.build/release/agent demo --rules rules
+
+daemon: release
+	.build/release/agent run $(if $(CONFIG),--config $(CONFIG))
 
 RULE_FILES = $(filter-out %_test.yaml,$(wildcard rules/*.yaml))
 RULE_TESTS = $(wildcard rules/*_test.yaml)
