@@ -16,6 +16,7 @@ import Glibc
 /// lock; the daemon's own mutable state (timers, lifecycle, counters) belongs to `queue`, and
 /// the few flags the API reads without it sit in `flags` behind a lock.
 public final class Daemon: ControlAPI, @unchecked Sendable {
+    /// The configuration the daemon started with (rules and routing follow SIGHUP reloads).
     public let config: AgentConfig
     /// The series store every component writes into.
     public let store: SeriesStore
@@ -29,7 +30,12 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     private var server: APIServer?
     /// The components; set once in `run()` before anything starts, then only read.
     var logs: LogsComponent?
-    var rules: RulesComponent?
+    /// Replaced by a SIGHUP reload (on `queue`) while the API reads it: behind a lock.
+    private let rulesBox = Locked<RulesComponent?>(nil)
+    var rules: RulesComponent? {
+        get { rulesBox.value }
+        set { rulesBox.withLock { $0 = newValue } }
+    }
     var notifier: Notifier?
     var scrapes: ScrapeComponent?
     /// The latest alerts of each rule group, for the API.
@@ -164,20 +170,54 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         }
     }
 
-    /// SIGHUP: re-reads the configuration file; an invalid one is refused and the running one kept.
+    /// SIGHUP: re-reads the configuration and the rule files. Anything invalid is refused with its
+    /// errors logged and the running configuration kept. Rule groups and notification routing are
+    /// replaced in place (alert states and what was last sent carry over); changes to storage,
+    /// listeners, scrape targets or logs are reported as needing a restart.
     func reload() {
-        guard config.source.hasPrefix("/") || FileManager.default.fileExists(atPath: config.source) else {
+        guard config.source != AgentConfig().source else {
             logger.info("SIGHUP: running on the built-in configuration; nothing to reload")
             return
         }
         systemd.reloading()
         defer { systemd.ready(status: "reloaded") }
+        let next: AgentConfig
+        let files: [(file: String, rules: RuleFile)]
         do {
-            _ = try AgentConfig.load(path: config.source)
-            logger.info("SIGHUP: \(config.source) is valid")
+            next = try AgentConfig.load(path: config.source)
+            files = try RulesComponent.load(globs: next.ruleFiles, relativeTo: next.baseDirectory)
         } catch {
             logger.error("SIGHUP: \(config.source) refused; the running configuration stays:\n\(error)")
+            return
         }
+        if let notifier, next.notify.isEnabled {
+            do {
+                notifier.reload(try next.notify.notifierConfiguration(stateDir: config.global.stateDir))
+            } catch {
+                logger.error("SIGHUP: notify: refused, the running routing stays: \(error)")
+                return
+            }
+        }
+        let newRules = RulesComponent(files: files, store: store, evaluationInterval: next.global.evaluationInterval,
+                                      externalLabels: next.global.externalLabels)
+        if let old = rules {
+            old.stop()
+            // Carry alert states (pending 'for' times, firing alerts) over to the new groups.
+            newRules.restore(from: old.checkpointSection(now: clock()), now: clock(), logger: logger)
+        }
+        rules = newRules
+        latestAlerts.withLock { $0 = [:] }
+        newRules.start(clock: clock) { [weak self] group, alerts in
+            self?.latestAlerts.withLock { $0[group.source] = alerts }
+            self?.forwardAlerts()
+        }
+        var restartNeeded: [String] = []
+        if next.global.store != config.global.store { restartNeeded.append("global storage settings") }
+        if next.listen.socket != config.listen.socket || next.listen.http != config.listen.http { restartNeeded.append("listen") }
+        if next.scrape.map(\.url) != config.scrape.map(\.url) { restartNeeded.append("scrape targets") }
+        if next.logs.map(\.paths) != config.logs.map(\.paths) { restartNeeded.append("logs") }
+        let note = restartNeeded.isEmpty ? "" : "; changes to \(restartNeeded.joined(separator: ", ")) take effect at the next restart"
+        logger.info("SIGHUP: reloaded \(newRules.groups.count) rule groups from \(files.count) files\(note)")
     }
 
     // MARK: Checkpoints (on `queue`)
