@@ -33,12 +33,14 @@ final class Series {
     }
 
     /// The finest ring index whose span reaches back to `from` (the coarsest when none does).
+    /// - Complexity: O(rings), without allocating (this runs for every series of every query).
     func ringIndex(coveringFrom from: Timestamp) -> Int {
-        let clocks = kind == .distribution ? distribution.map(\.clock) : scalar.map(\.clock)
-        for (i, clock) in clocks.enumerated() {
+        let count = kind == .distribution ? distribution.count : scalar.count
+        for i in 0..<count {
+            let clock = kind == .distribution ? distribution[i].clock : scalar[i].clock
             guard let oldest = clock.oldest else { return i }
             if clock.start(of: oldest) <= from + 1 { return i }
         }
-        return clocks.count - 1
+        return count - 1
     }
 }

@@ -11,10 +11,13 @@ final class DaemonProcess {
     let configPath: String
     let process = Process()
     let logURL: URL
+    /// True when this object made `dir` (and so removes it).
+    let ownsDirectory: Bool
 
     /// Writes a config (the given YAML, with state_dir and socket filled in) and starts the agent.
     init(extraConfig: String = "", globalExtra: String = "", dir existing: URL? = nil) throws {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("agent-e2e-\(UUID().uuidString.prefix(8))")
+        ownsDirectory = existing == nil
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         socket = dir.appendingPathComponent("agent.sock").path
         configPath = dir.appendingPathComponent("agent.yaml").path
@@ -77,7 +80,7 @@ final class DaemonProcess {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(at: dir)
+        if ownsDirectory { try? FileManager.default.removeItem(at: dir) }
     }
 
     struct Failure: Error, CustomStringConvertible {
