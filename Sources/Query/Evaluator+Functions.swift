@@ -21,6 +21,17 @@ extension Evaluator {
         return ""
     }
 
+    static func isRangeFunction(_ id: FunctionID) -> Bool {
+        switch id {
+        case .rate, .irate, .increase, .delta, .idelta, .deriv, .predictLinear, .resets, .changes,
+            .avgOverTime, .minOverTime, .maxOverTime, .sumOverTime, .countOverTime, .lastOverTime,
+            .quantileOverTime, .stddevOverTime, .stdvarOverTime, .presentOverTime, .absentOverTime:
+            return true
+        default:
+            return false
+        }
+    }
+
     mutating func call(_ c: Call, at t: Timestamp) throws(QueryError) -> Value {
         let f = c.function
         switch f.id {
@@ -224,13 +235,25 @@ extension Evaluator {
         var parameter: Double
     }
 
-    mutating func rangeFunction(_ c: Call, at t: Timestamp) throws(QueryError) -> [Element] {
+    /// Whether an aggregation may skip dropping `__name__` from this call's results because it
+    /// discards the name anyway: the call reads one metric name (so its series stay distinct
+    /// without names, and Prometheus's duplicate-labelset check cannot fire).
+    static func canDeferNameDrop(_ c: Call) -> Bool {
+        guard !c.function.keepsMetricName, c.function.id != .absentOverTime else { return false }
+        let index = c.function.id == .quantileOverTime ? 1 : 0
+        guard index < c.args.count, case .matrixSelector(let m) = c.args[index].unparenthesized else { return false }
+        return m.selector.name != nil
+    }
+
+    /// A range function over each series of its range argument. With `deferNameDrop` (see
+    /// `canDeferNameDrop`), results keep `__name__` for an aggregation to discard.
+    mutating func rangeFunction(_ c: Call, at t: Timestamp, deferNameDrop: Bool = false) throws(QueryError) -> [Element] {
         let id = c.function.id
         let matrixIndex = id == .quantileOverTime ? 1 : 0
         var parameter = 0.0
         if id == .quantileOverTime { parameter = try scalarArgument(c.args[0], at: t) }
         if id == .predictLinear { parameter = try scalarArgument(c.args[1], at: t) }
-        let keepName = c.function.keepsMetricName
+        let keepName = c.function.keepsMetricName || deferNameDrop
         var out: [Element] = []
         switch c.args[matrixIndex].unparenthesized {
         case .matrixSelector(let m):
@@ -269,7 +292,7 @@ extension Evaluator {
         if id == .absentOverTime {
             return out.isEmpty ? [Element(labels: Evaluator.absentLabels(c.args[0]), value: 1, timestamp: t)] : []
         }
-        try checkUnique(out, c.position)
+        if !deferNameDrop { try checkUnique(out, c.position) }
         return out
     }
 
