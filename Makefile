@@ -36,6 +36,7 @@ demo: release
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/check-deploy.sh .build/debug/agent
 
 bench: bench-deps release
 	scripts/bench.sh

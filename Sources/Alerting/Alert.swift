@@ -1,0 +1,64 @@
+public import TimeSeries
+
+/// An alert as rules produce it and notifications consume it: one rule's verdict on one label set.
+///
+/// Identity is the rule's label set *without* `severity` (`identity`): a move between tiers changes
+/// `severity` on the same alert (an escalation or de-escalation), it does not start a new alert.
+/// `labels` is what receivers see: the identity plus `severity` when the alert has a tier.
+public struct Alert: Sendable, Equatable {
+    /// Where an alert is in its life.
+    public enum State: String, Sendable, Codable {
+        /// The condition holds, but not yet for the rule's `for`.
+        case pending
+        /// The condition has held for `for` (or `keep_firing_for` keeps it firing).
+        case firing
+        /// It fired and no longer holds; kept for notification for a while.
+        case resolved
+    }
+
+    /// The alert's labels without `severity`: `alertname`, the series' labels, the rule's labels.
+    public var identity: Labels
+    /// The current tier (severity label value), or nil for an alert without one.
+    public var severity: String?
+    /// Annotations after templating (`summary`, `description`, `runbook_url`, …).
+    public var annotations: [String: String]
+    public var state: State
+    /// The expression's value at the last evaluation.
+    public var value: Double
+    /// When the condition started to hold (pending since).
+    public var activeAt: Timestamp
+    /// When it started firing.
+    public var firedAt: Timestamp?
+    /// When it resolved.
+    public var resolvedAt: Timestamp?
+    /// The rule group and file it came from, for links and logs.
+    public var source: String
+
+    public init(identity: Labels, severity: String?, annotations: [String: String], state: State, value: Double,
+                activeAt: Timestamp, firedAt: Timestamp? = nil, resolvedAt: Timestamp? = nil, source: String = "") {
+        self.identity = identity
+        self.severity = severity
+        self.annotations = annotations
+        self.state = state
+        self.value = value
+        self.activeAt = activeAt
+        self.firedAt = firedAt
+        self.resolvedAt = resolvedAt
+        self.source = source
+    }
+
+    /// The label that carries the tier.
+    public static let severityLabel = "severity"
+
+    /// What receivers see: the identity plus `severity`.
+    public var labels: Labels {
+        guard let severity else { return identity }
+        return identity.setting(Alert.severityLabel, to: severity)
+    }
+
+    /// The alert's name (`alertname`).
+    public var name: String { identity["alertname"] ?? "" }
+
+    /// A stable fingerprint of the identity, the same across restarts and processes.
+    public var fingerprint: UInt64 { identity.stableHash }
+}

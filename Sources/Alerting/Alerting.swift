@@ -1,1 +1,0 @@
-// Rule files, the alert state machine and rule unit tests land here (issue 4).
