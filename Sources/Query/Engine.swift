@@ -23,6 +23,8 @@ public struct Engine: Sendable {
     public var maxSamples = 5_000_000
     /// Most steps a range query may have.
     public var maxSteps = 11_000
+    /// Most subquery steps one query may evaluate in all (nested subqueries multiply).
+    public var maxSubquerySteps = 200_000
 
     /// An engine over `store` with the given lookback (default 5 minutes).
     public init(store: SeriesStore, lookback: Milliseconds = 300_000) {
@@ -64,7 +66,8 @@ public struct Engine: Sendable {
         }
         guard step > 0 else { throw QueryError(kind: .evaluation, message: "range query step must be positive") }
         guard end >= start else { throw QueryError(kind: .evaluation, message: "range query end is before its start") }
-        guard (end - start) / step < Int64(maxSteps) else {
+        let (span, overflow) = end.subtractingReportingOverflow(start)
+        guard !overflow, span / step < Int64(maxSteps) else {
             throw QueryError(kind: .limit, message: "range query has more than \(maxSteps) steps — raise the step")
         }
         let result: Result<QueryValue, QueryError> = store.read { reader in

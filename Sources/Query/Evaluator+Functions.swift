@@ -258,7 +258,8 @@ extension Evaluator {
         switch c.args[matrixIndex].unparenthesized {
         case .matrixSelector(let m):
             let through = effectiveTime(m.selector.at, offset: m.selector.offset, t)
-            let context = RangeContext(id: id, from: through - m.range, through: through, range: m.range, evalTime: t, parameter: parameter)
+            let range = Evaluator.clamp(m.range)
+            let context = RangeContext(id: id, from: through - range, through: through, range: range, evalTime: t, parameter: parameter)
             let chosen = select(m.selector)
             out.reserveCapacity(chosen.count)
             for s in chosen {
@@ -280,7 +281,8 @@ extension Evaluator {
             }
         case .subquery(let sq):
             let through = effectiveTime(sq.at, offset: sq.offset, t)
-            let context = RangeContext(id: id, from: through - sq.range, through: through, range: sq.range, evalTime: t, parameter: parameter)
+            let range = Evaluator.clamp(sq.range)
+            let context = RangeContext(id: id, from: through - range, through: through, range: range, evalTime: t, parameter: parameter)
             for series in try subquery(sq, at: t) where !series.samples.isEmpty {
                 if let v = Evaluator.rangeValue(series.samples, context, hiddenIncrease: 0) {
                     out.append(Element(labels: keepName ? series.labels : series.labels.droppingMetricName, value: v, timestamp: t))
