@@ -4,7 +4,8 @@ public import TimeSeries
 ///
 /// Evaluation takes its time as an argument and never reads a clock, so rules, tests and
 /// `agent query` agree on what an expression means at a given instant. Each evaluation holds the
-/// store's read lock once, for one consistent view (an instant query over 1 000 series takes well
+/// store's read lock once, for one consistent view (so never evaluate from inside
+/// `SeriesStore.read` or `write`: the lock is not recursive) (an instant query over 1 000 series takes well
 /// under a millisecond; see `make bench`).
 ///
 /// Semantics are Prometheus 3's: instant selectors take the newest sample in `(t − lookback, t]`

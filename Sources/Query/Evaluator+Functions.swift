@@ -49,8 +49,15 @@ extension Evaluator {
             let v = try vectorArgument(c.args[0], at: t)
             return .scalar(v.count == 1 ? v[0].value : .nan)
         case .absent:
-            let v = try vectorArgument(c.args[0], at: t)
-            guard v.isEmpty else { return .vector([]) }
+            // A selector is present when any series it picks has a sample in the lookback window;
+            // a distribution counts too (it has no single value, but it is not absent).
+            let present: Bool
+            if case .vectorSelector(let sel) = c.args[0].unparenthesized {
+                present = hasRecentData(sel, at: t)
+            } else {
+                present = !(try vectorArgument(c.args[0], at: t)).isEmpty
+            }
+            guard !present else { return .vector([]) }
             return .vector([Element(labels: Evaluator.absentLabels(c.args[0]), value: 1, timestamp: t)])
         case .histogramQuantile:
             let q = try scalarArgument(c.args[0], at: t)
@@ -125,6 +132,22 @@ extension Evaluator {
             try checkUnique(v, c.position)
             return .vector(v)
         }
+    }
+
+    /// Whether any series `sel` picks has data in the lookback window at `t`.
+    mutating func hasRecentData(_ sel: VectorSelector, at t: Timestamp) -> Bool {
+        let at = effectiveTime(sel.at, offset: sel.offset, t)
+        for s in select(sel) {
+            switch s.view {
+            case .scalar:
+                if let sample = reader.latestSample(of: s.ref, at: at, lookback: lookback), !sample.value.isStaleMarker { return true }
+            case .distribution, .distributionCount, .distributionSum:
+                cumulative.removeAll(keepingCapacity: true)
+                reader.cumulative(of: s.ref, from: at - lookback, through: at, into: &cumulative)
+                if !cumulative.isEmpty { return true }
+            }
+        }
+        return false
     }
 
     static func mathFunction(_ id: FunctionID, _ x: Double) -> Double {
