@@ -223,10 +223,15 @@ struct Evaluator {
         var out: [SelectedSeries] = []
         let nameMatcher = sel.matchers.first { $0.name == Labels.metricName && $0.op == .equal }
         if let name = nameMatcher?.value {
-            for ref in reader.series(named: name) {
+            // The name index already satisfied the name matcher; check only the others.
+            var others = sel.matchers
+            if let used = others.firstIndex(where: { $0.name == Labels.metricName && $0.op == .equal }) { others.remove(at: used) }
+            let refs = reader.series(named: name)
+            out.reserveCapacity(refs.count)
+            for ref in refs {
                 guard let labels = reader.labels(of: ref), let kind = reader.kind(of: ref) else { continue }
                 let view: SeriesView = kind == .distribution ? .distribution : .scalar(counter: kind == .counter)
-                if matches(sel.matchers, labels) { out.append(SelectedSeries(ref: ref, labels: labels, view: view)) }
+                if others.isEmpty || matches(others, labels) { out.append(SelectedSeries(ref: ref, labels: labels, view: view)) }
             }
             for (suffix, view) in [("_count", SeriesView.distributionCount), ("_sum", .distributionSum)] where name.hasSuffix(suffix) {
                 let base = String(name.dropLast(suffix.count))
