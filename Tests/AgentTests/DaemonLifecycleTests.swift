@@ -80,6 +80,30 @@ import Glibc
         #expect(agent.signal(SIGTERM) == 0)
     }
 
+    @Test func sighupReloadsRulesAndABrokenRuleFileKeepsTheOldOnes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agent-reload-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let rulesPath = dir.appendingPathComponent("up.yaml").path
+        try "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: one\n        expr: vector(1)\n".write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let agent = try DaemonProcess(extraConfig: "rule_files: [\(rulesPath)]", dir: dir)
+        // A valid change: a second recording rule appears.
+        try "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: one\n        expr: vector(1)\n      - record: two\n        expr: vector(2)\n"
+            .write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        for _ in 0..<100 where !agent.log.contains("reloaded 1 rule groups") { usleep(50_000) }
+        usleep(2_500_000)
+        #expect(try agent.cli(["query", "two"]).stdout.contains("2"), "\(agent.log)")
+        // A broken rule file is refused; the running rules go on.
+        try "groups:\n  - name: g\n    rules:\n      - record: three\n        expr: sum(\n".write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        agent.signal(SIGHUP)
+        for _ in 0..<100 where !agent.log.contains("refused") { usleep(50_000) }
+        #expect(agent.log.contains("refused; the running configuration stays"))
+        #expect(agent.log.contains("up.yaml:"))
+        let status = try agent.cli(["status", "--output", "json"])
+        #expect(status.stdout.contains("\"rules\":2"), "\(status.stdout)")
+        #expect(agent.signal(SIGTERM) == 0)
+    }
+
     @Test func theSocketIsGroupReadableOnly() throws {
         let agent = try DaemonProcess()
         var st = stat()

@@ -21,7 +21,7 @@ public struct DemoService: Sendable {
     public static let scenario: [Phase] = [
         Phase(name: "healthy", duration: 150_000, medianLatency: 25, errorRate: 0.002),
         Phase(name: "latency rising, errors at 7 %", duration: 180_000, medianLatency: 90, errorRate: 0.07),
-        Phase(name: "outage: errors at 30 %", duration: 180_000, medianLatency: 160, errorRate: 0.30),
+        Phase(name: "outage: errors at 40 %", duration: 240_000, medianLatency: 160, errorRate: 0.40),
         Phase(name: "recovering", duration: 150_000, medianLatency: 60, errorRate: 0.02),
         Phase(name: "healthy", duration: 240_000, medianLatency: 25, errorRate: 0.001),
     ]

@@ -48,6 +48,9 @@ extension Daemon {
         add("process_open_fds", .gauge, "Open file descriptors.", one(Double(process.openFDs)))
         add("process_threads", .gauge, "Threads of the process.", one(Double(process.threads)))
         add("process_start_time_seconds", .gauge, "Start time of the process since the Unix epoch in seconds.", one(Double(startedAt) / 1000))
+        out += logs?.metrics() ?? []
+        out += rules?.metrics() ?? []
+        out += notifierMetrics()
         return out
     }
 
