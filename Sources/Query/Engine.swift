@@ -4,7 +4,8 @@ public import TimeSeries
 ///
 /// Evaluation takes its time as an argument and never reads a clock, so rules, tests and
 /// `agent query` agree on what an expression means at a given instant. Each evaluation holds the
-/// store's read lock once, for one consistent view (an instant query over 1 000 series takes well
+/// store's read lock once, for one consistent view (so never evaluate from inside
+/// `SeriesStore.read` or `write`: the lock is not recursive) (an instant query over 1 000 series takes well
 /// under a millisecond; see `make bench`).
 ///
 /// Semantics are Prometheus 3's: instant selectors take the newest sample in `(t − lookback, t]`
@@ -23,6 +24,8 @@ public struct Engine: Sendable {
     public var maxSamples = 5_000_000
     /// Most steps a range query may have.
     public var maxSteps = 11_000
+    /// Most subquery steps one query may evaluate in all (nested subqueries multiply).
+    public var maxSubquerySteps = 200_000
 
     /// An engine over `store` with the given lookback (default 5 minutes).
     public init(store: SeriesStore, lookback: Milliseconds = 300_000) {
@@ -64,7 +67,8 @@ public struct Engine: Sendable {
         }
         guard step > 0 else { throw QueryError(kind: .evaluation, message: "range query step must be positive") }
         guard end >= start else { throw QueryError(kind: .evaluation, message: "range query end is before its start") }
-        guard (end - start) / step < Int64(maxSteps) else {
+        let (span, overflow) = end.subtractingReportingOverflow(start)
+        guard !overflow, span / step < Int64(maxSteps) else {
             throw QueryError(kind: .limit, message: "range query has more than \(maxSteps) steps — raise the step")
         }
         let result: Result<QueryValue, QueryError> = store.read { reader in

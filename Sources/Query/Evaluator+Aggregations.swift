@@ -18,7 +18,15 @@ extension Evaluator {
                 parameter = try scalarArgument(p, at: t)
             }
         }
-        let input = try vectorArgument(a.expr, at: t)
+        // sum by (route) (rate(x[5m])): the aggregation drops the name, so the call need not.
+        let input: [Element]
+        if a.op != .topk, a.op != .bottomk, !a.grouping.contains(Labels.metricName),
+            case .call(let c) = a.expr.unparenthesized, Evaluator.isRangeFunction(c.function.id), Evaluator.canDeferNameDrop(c)
+        {
+            input = try rangeFunction(c, at: t, deferNameDrop: true)
+        } else {
+            input = try vectorArgument(a.expr, at: t)
+        }
         if input.isEmpty { return [] }
         let names = sortedLabelNames(a.grouping)
 

@@ -21,6 +21,17 @@ extension Evaluator {
         return ""
     }
 
+    static func isRangeFunction(_ id: FunctionID) -> Bool {
+        switch id {
+        case .rate, .irate, .increase, .delta, .idelta, .deriv, .predictLinear, .resets, .changes,
+            .avgOverTime, .minOverTime, .maxOverTime, .sumOverTime, .countOverTime, .lastOverTime,
+            .quantileOverTime, .stddevOverTime, .stdvarOverTime, .presentOverTime, .absentOverTime:
+            return true
+        default:
+            return false
+        }
+    }
+
     mutating func call(_ c: Call, at t: Timestamp) throws(QueryError) -> Value {
         let f = c.function
         switch f.id {
@@ -38,8 +49,15 @@ extension Evaluator {
             let v = try vectorArgument(c.args[0], at: t)
             return .scalar(v.count == 1 ? v[0].value : .nan)
         case .absent:
-            let v = try vectorArgument(c.args[0], at: t)
-            guard v.isEmpty else { return .vector([]) }
+            // A selector is present when any series it picks has a sample in the lookback window;
+            // a distribution counts too (it has no single value, but it is not absent).
+            let present: Bool
+            if case .vectorSelector(let sel) = c.args[0].unparenthesized {
+                present = hasRecentData(sel, at: t)
+            } else {
+                present = !(try vectorArgument(c.args[0], at: t)).isEmpty
+            }
+            guard !present else { return .vector([]) }
             return .vector([Element(labels: Evaluator.absentLabels(c.args[0]), value: 1, timestamp: t)])
         case .histogramQuantile:
             let q = try scalarArgument(c.args[0], at: t)
@@ -114,6 +132,22 @@ extension Evaluator {
             try checkUnique(v, c.position)
             return .vector(v)
         }
+    }
+
+    /// Whether any series `sel` picks has data in the lookback window at `t`.
+    mutating func hasRecentData(_ sel: VectorSelector, at t: Timestamp) -> Bool {
+        let at = effectiveTime(sel.at, offset: sel.offset, t)
+        for s in select(sel) {
+            switch s.view {
+            case .scalar:
+                if let sample = reader.latestSample(of: s.ref, at: at, lookback: lookback), !sample.value.isStaleMarker { return true }
+            case .distribution, .distributionCount, .distributionSum:
+                cumulative.removeAll(keepingCapacity: true)
+                reader.cumulative(of: s.ref, from: at - lookback, through: at, into: &cumulative)
+                if !cumulative.isEmpty { return true }
+            }
+        }
+        return false
     }
 
     static func mathFunction(_ id: FunctionID, _ x: Double) -> Double {
@@ -224,18 +258,31 @@ extension Evaluator {
         var parameter: Double
     }
 
-    mutating func rangeFunction(_ c: Call, at t: Timestamp) throws(QueryError) -> [Element] {
+    /// Whether an aggregation may skip dropping `__name__` from this call's results because it
+    /// discards the name anyway: the call reads one metric name (so its series stay distinct
+    /// without names, and Prometheus's duplicate-labelset check cannot fire).
+    static func canDeferNameDrop(_ c: Call) -> Bool {
+        guard !c.function.keepsMetricName, c.function.id != .absentOverTime else { return false }
+        let index = c.function.id == .quantileOverTime ? 1 : 0
+        guard index < c.args.count, case .matrixSelector(let m) = c.args[index].unparenthesized else { return false }
+        return m.selector.name != nil
+    }
+
+    /// A range function over each series of its range argument. With `deferNameDrop` (see
+    /// `canDeferNameDrop`), results keep `__name__` for an aggregation to discard.
+    mutating func rangeFunction(_ c: Call, at t: Timestamp, deferNameDrop: Bool = false) throws(QueryError) -> [Element] {
         let id = c.function.id
         let matrixIndex = id == .quantileOverTime ? 1 : 0
         var parameter = 0.0
         if id == .quantileOverTime { parameter = try scalarArgument(c.args[0], at: t) }
         if id == .predictLinear { parameter = try scalarArgument(c.args[1], at: t) }
-        let keepName = c.function.keepsMetricName
+        let keepName = c.function.keepsMetricName || deferNameDrop
         var out: [Element] = []
         switch c.args[matrixIndex].unparenthesized {
         case .matrixSelector(let m):
             let through = effectiveTime(m.selector.at, offset: m.selector.offset, t)
-            let context = RangeContext(id: id, from: through - m.range, through: through, range: m.range, evalTime: t, parameter: parameter)
+            let range = Evaluator.clamp(m.range)
+            let context = RangeContext(id: id, from: through - range, through: through, range: range, evalTime: t, parameter: parameter)
             let chosen = select(m.selector)
             out.reserveCapacity(chosen.count)
             for s in chosen {
@@ -257,7 +304,8 @@ extension Evaluator {
             }
         case .subquery(let sq):
             let through = effectiveTime(sq.at, offset: sq.offset, t)
-            let context = RangeContext(id: id, from: through - sq.range, through: through, range: sq.range, evalTime: t, parameter: parameter)
+            let range = Evaluator.clamp(sq.range)
+            let context = RangeContext(id: id, from: through - range, through: through, range: range, evalTime: t, parameter: parameter)
             for series in try subquery(sq, at: t) where !series.samples.isEmpty {
                 if let v = Evaluator.rangeValue(series.samples, context, hiddenIncrease: 0) {
                     out.append(Element(labels: keepName ? series.labels : series.labels.droppingMetricName, value: v, timestamp: t))
@@ -269,7 +317,7 @@ extension Evaluator {
         if id == .absentOverTime {
             return out.isEmpty ? [Element(labels: Evaluator.absentLabels(c.args[0]), value: 1, timestamp: t)] : []
         }
-        try checkUnique(out, c.position)
+        if !deferNameDrop { try checkUnique(out, c.position) }
         return out
     }
 

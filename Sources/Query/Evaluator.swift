@@ -55,15 +55,18 @@ struct Evaluator {
     var samples: [Sample] = []
     var cumulative: [CumulativeSample] = []
     var selections: [Int: [SelectedSeries]] = [:]
+    /// Subquery steps left for this query: nested subqueries multiply, so they share one budget.
+    var subquerySteps: Int
 
     init(reader: StoreReader, engine: Engine, start: Timestamp, end: Timestamp) {
         self.reader = reader
-        lookback = engine.lookback
-        defaultSubqueryStep = engine.defaultSubqueryStep
+        lookback = Evaluator.clamp(Swift.max(engine.lookback, 1))
+        defaultSubqueryStep = Evaluator.clamp(Swift.max(engine.defaultSubqueryStep, 1))
         maxSamples = engine.maxSamples
         maxSteps = engine.maxSteps
-        queryStart = start
-        queryEnd = end
+        subquerySteps = engine.maxSubquerySteps
+        queryStart = Evaluator.clamp(start)
+        queryEnd = Evaluator.clamp(end)
         samples.reserveCapacity(512)
     }
 
@@ -139,13 +142,16 @@ struct Evaluator {
         return .matrix(series)
     }
 
+    var maxSubqueryStepsMessage: String { "\(subquerySteps)" }
+
     func limitError() -> QueryError {
         QueryError(kind: .limit, message: "query processing would load too many samples into memory (limit \(maxSamples))")
     }
 
     // MARK: Dispatch
 
-    mutating func eval(_ expr: Expr, at t: Timestamp) throws(QueryError) -> Value {
+    mutating func eval(_ expr: Expr, at time: Timestamp) throws(QueryError) -> Value {
+        let t = Evaluator.clamp(time)
         switch expr {
         case .number(let n): return .scalar(n.value)
         case .string(let s): return .string(s.value)
@@ -192,6 +198,12 @@ struct Evaluator {
 
     // MARK: Time
 
+    /// Times, ranges and offsets are held within ±2^60 ms (36 million years), so that sums and
+    /// differences of a few of them cannot overflow, whatever `@`, `offset` and ranges say.
+    static let timeLimit: Int64 = 1 << 60
+
+    static func clamp(_ t: Int64) -> Int64 { Swift.min(Swift.max(t, -timeLimit), timeLimit) }
+
     func effectiveTime(_ at: AtModifier?, offset: Int64, _ t: Timestamp) -> Timestamp {
         var base = t
         switch at {
@@ -200,7 +212,7 @@ struct Evaluator {
         case .end: base = queryEnd
         case nil: break
         }
-        return base &- offset
+        return Evaluator.clamp(Evaluator.clamp(base) - Evaluator.clamp(offset))
     }
 
     // MARK: Selection
@@ -211,10 +223,15 @@ struct Evaluator {
         var out: [SelectedSeries] = []
         let nameMatcher = sel.matchers.first { $0.name == Labels.metricName && $0.op == .equal }
         if let name = nameMatcher?.value {
-            for ref in reader.series(named: name) {
+            // The name index already satisfied the name matcher; check only the others.
+            var others = sel.matchers
+            if let used = others.firstIndex(where: { $0.name == Labels.metricName && $0.op == .equal }) { others.remove(at: used) }
+            let refs = reader.series(named: name)
+            out.reserveCapacity(refs.count)
+            for ref in refs {
                 guard let labels = reader.labels(of: ref), let kind = reader.kind(of: ref) else { continue }
                 let view: SeriesView = kind == .distribution ? .distribution : .scalar(counter: kind == .counter)
-                if matches(sel.matchers, labels) { out.append(SelectedSeries(ref: ref, labels: labels, view: view)) }
+                if others.isEmpty || matches(others, labels) { out.append(SelectedSeries(ref: ref, labels: labels, view: view)) }
             }
             for (suffix, view) in [("_count", SeriesView.distributionCount), ("_sum", .distributionSum)] where name.hasSuffix(suffix) {
                 let base = String(name.dropLast(suffix.count))
@@ -300,7 +317,7 @@ struct Evaluator {
 
     mutating func matrixSelector(_ m: MatrixSelector, at t: Timestamp) throws(QueryError) -> [SeriesSamples] {
         let through = effectiveTime(m.selector.at, offset: m.selector.offset, t)
-        let from = through - m.range
+        let from = through - Evaluator.clamp(m.range)
         var out: [SeriesSamples] = []
         var total = 0
         for s in select(m.selector) {
@@ -318,14 +335,16 @@ struct Evaluator {
 
     mutating func subquery(_ s: Subquery, at t: Timestamp) throws(QueryError) -> [SeriesSamples] {
         let end = effectiveTime(s.at, offset: s.offset, t)
-        let step = s.step ?? defaultSubqueryStep
-        let start = end - s.range
+        let step = Evaluator.clamp(s.step ?? defaultSubqueryStep)
+        let start = end - Evaluator.clamp(s.range)
         // The first step after `start` that is a multiple of the step (left-open, as range selectors).
         var ts = start - ((start % step) + step) % step
         if ts <= start { ts += step }
-        guard (end - ts) / step < Int64(maxSteps) * 10 else {
-            throw QueryError(kind: .limit, message: "subquery has too many steps — raise its resolution", range: s.position, line: 0, column: 0)
+        let steps = ts > end ? 0 : (end - ts) / step + 1
+        guard steps <= Int64(subquerySteps) else {
+            throw QueryError(kind: .limit, message: "subqueries would take more than the \(maxSubqueryStepsMessage) evaluation steps allowed per query — shorten their range or raise their resolution", range: s.position, line: 0, column: 0)
         }
+        subquerySteps -= Int(steps)
         var index: [Labels: Int] = [:]
         var out: [SeriesSamples] = []
         var total = 0

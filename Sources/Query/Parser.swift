@@ -558,9 +558,25 @@ struct Parser {
                 throw error("expected type \(wanted) in call to function \"\(function.name)\", got \(arg.expr.type)", at: arg.expr.position, kind: .type)
             }
         }
+        try checkLabelArguments(function, args.map(\.expr))
         let height = (args.map(\.height).max() ?? 0) + 1
         try checkHeight(height, position)
         return (.call(Call(function: function, args: args.map(\.expr), position: position)), height)
+    }
+
+    /// `label_replace`/`label_join` arguments that are wrong whatever the data: an invalid
+    /// destination label name or regular expression is reported where it is written.
+    func checkLabelArguments(_ function: FunctionSignature, _ args: [Expr]) throws(QueryError) {
+        guard function.name == "label_replace" || function.name == "label_join" else { return }
+        if case .string(let destination) = args[1].unparenthesized, destination.value.isEmpty {
+            throw error("invalid destination label name \(AST.quote(destination.value)) in \(function.name)()", at: destination.position, kind: .type)
+        }
+        guard function.name == "label_replace", case .string(let pattern) = args[4].unparenthesized else { return }
+        do {
+            _ = try AnchoredRegex(pattern.value)
+        } catch {
+            throw self.error("invalid regular expression in label_replace(): \(error.message)", at: pattern.position, kind: error.kind == .unsupported ? .unsupported : .parse)
+        }
     }
 
     mutating func parseAggregation(_ op: AggregationOp) throws(QueryError) -> Node {

@@ -78,6 +78,11 @@ struct DistributionTests {
             #expect(value(v, route: "/b") == b, "\(function)")
         }
         #expect(try instant(store, "absent_over_time(latency_ms[1h])").isEmpty)
+        // A distribution with recent observations is not absent, though it has no single value.
+        var warnings: [String] = []
+        #expect(try instant(store, "absent(latency_ms{route=\"/a\"})", warnings: &warnings).isEmpty)
+        #expect(warnings.isEmpty)
+        #expect(try instant(store, "absent(latency_ms{route=\"/c\"})").map(\.labels) == [Labels(["route": "/c"])])
     }
 
     @Test func windowsCoverWholeSlots() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Query
 import TimeSeries
@@ -95,8 +96,13 @@ struct EngineTests {
             Issue.record("accepted huge k")
         } catch { #expect(error.kind == .evaluation) }
         #expect(throws: QueryError.self) { try normal.instant(PromQL.parse("count_values(\"a\", x) + on() group_left count_values(\"a\", x)"), at: 0) }
-        // A subquery with a tiny step over a long range is refused, not attempted.
+        // A subquery with a tiny step over a long range is refused, not attempted; nested
+        // subqueries share one budget of steps.
         #expect(throws: QueryError.self) { try normal.instant(PromQL.parse("max_over_time(x[10y:1ms])"), at: 0) }
+        do {
+            _ = try normal.instant(PromQL.parse("max_over_time(max_over_time(x[1d:1m])[1d:1m])"), at: 0)
+            Issue.record("accepted 1440 × 1440 subquery steps")
+        } catch { #expect(error.kind == .limit) }
     }
 
     @Test func deeplyNestedButValidExpressionsEvaluate() throws {
@@ -108,5 +114,71 @@ struct EngineTests {
         let chain = Array(repeating: "x", count: 150).joined(separator: " + ")
         guard case .vector(let w, _) = try Engine(store: s).instant(PromQL.parse(chain), at: 0) else { Issue.record("not a vector"); return }
         #expect(w.map(\.value) == [150])
+    }
+}
+
+/// Random expressions built from the grammar, with extreme numbers, durations, offsets and
+/// timestamps: parsing and evaluation may fail, but never crash or hang.
+@Suite("Fuzz")
+struct FuzzTests {
+    struct Generator {
+        var random: SplitMix
+        mutating func pick<T>(_ xs: [T]) -> T { xs[Int(random.next() % UInt64(xs.count))] }
+        mutating func duration() -> String { pick(["1ms", "1s", "5m", "1h", "1d", "292y", "200000000y", "0s", "1h30m"]) }
+        mutating func number() -> String { pick(["0", "1", "-1", "0.5", "1e308", "-1e308", "Inf", "-Inf", "NaN", "3", "1e-320", "0x7fffffffffffffff"]) }
+        mutating func selector() -> String {
+            var s = pick(["m", "c_total", "lat", "lat_count", "{__name__=~\"m|c_total\"}", "m{k=~\"a|b\"}", "nothing", "m{k!=\"a\"}"])
+            if random.next() % 4 == 0 { s += " offset " + pick(["", "-"]) + duration() }
+            if random.next() % 6 == 0 { s += " @ " + pick(["0", "-1e15", "9.2e15", "start()", "end()", "1700000000"]) }
+            return s
+        }
+        mutating func range() -> String {
+            let base = pick(["m", "c_total", "lat", "lat_count", "m{k=\"a\"}"])
+            var s = base + "[" + duration() + "]"
+            if random.next() % 5 == 0 { s = "(" + vector(depth: 2) + ")[" + duration() + ":" + pick(["", "1m", "1ms", "1d"]) + "]" }
+            if random.next() % 4 == 0 { s += " offset " + duration() }
+            return s
+        }
+        mutating func vector(depth: Int) -> String {
+            if depth <= 0 { return selector() }
+            switch random.next() % 9 {
+            case 0: return pick(["rate", "increase", "delta", "irate", "deriv", "resets", "changes", "avg_over_time", "max_over_time", "stddev_over_time", "last_over_time", "count_over_time", "absent_over_time"]) + "(" + range() + ")"
+            case 1: return "quantile_over_time(" + number() + ", " + range() + ")"
+            case 2: return "predict_linear(" + range() + ", " + number() + ")"
+            case 3: return pick(["sum", "avg", "min", "max", "count", "stddev", "group"]) + pick(["", " by (k)", " without (k)", " by (__name__)"]) + " (" + vector(depth: depth - 1) + ")"
+            case 4: return pick(["topk", "bottomk", "quantile"]) + "(" + number() + ", " + vector(depth: depth - 1) + ")"
+            case 5: return vector(depth: depth - 1) + " " + pick(["+", "-", "*", "/", "%", "^", "==", ">", "<= bool", "and", "or", "unless", "atan2"]) + pick(["", " on(k)", " ignoring(k)", " on(k) group_left", " ignoring(k) group_right"]).replacingOccurrences(of: "group", with: random.next() % 2 == 0 ? "group" : "group") + " " + vector(depth: depth - 1)
+            case 6: return vector(depth: depth - 1) + " " + pick(["+", "*", ">", "/"]) + " " + number()
+            case 7: return pick(["abs", "ceil", "sqrt", "ln", "sort", "sort_desc", "timestamp", "absent", "hour", "round", "sgn", "exp"]) + "(" + vector(depth: depth - 1) + ")"
+            default: return pick(["histogram_quantile(0.9, rate(m[5m]))", "label_replace(m, \"x\", \"$1\", \"k\", \"(.*)\")", "count_values(\"v\", m)", "clamp(m, " + number() + ", " + number() + ")", "vector(" + number() + ")", "scalar(m) * m"])
+            }
+        }
+    }
+
+    @Test func randomExpressionsNeverCrash() throws {
+        let store = try TestStore.make([
+            try InputSeries(series: "m{k=\"a\"}", values: "1 2 NaN Inf 5 stale 7 -8 1e308 0"),
+            try InputSeries(series: "m{k=\"b\"}", values: "0+1x9"),
+            try InputSeries(series: "c_total{k=\"a\"}", values: "0+5x4 1+5x4"),
+            try InputSeries(series: "lat{k=\"a\"}", values: "1 2 3 4 5 6 7 8 9 10", kind: .distribution),
+        ], interval: 60_000)
+        var engine = Engine(store: store)
+        engine.maxSamples = 200_000
+        engine.maxSubquerySteps = 5_000
+        var generator = Generator(random: SplitMix(seed: 7))
+        var evaluated = 0
+        let verbose = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] != nil
+        for _ in 0..<700 {
+            let text = generator.vector(depth: 3)
+            guard let expr = try? PromQL.parse(text) else { continue }
+            if verbose { try? text.write(toFile: "/tmp/fuzz-last.txt", atomically: false, encoding: .utf8) }
+            evaluated += 1
+            for t: Timestamp in [0, 300_000, 540_000, -1_000_000_000_000, Timestamp.max, Timestamp.min] {
+                _ = try? engine.instant(expr, at: t)
+            }
+            _ = try? engine.range(expr, start: 0, end: 600_000, step: 60_000)
+            _ = try? PromQL.parse(expr.description)
+        }
+        #expect(evaluated > 450)
     }
 }

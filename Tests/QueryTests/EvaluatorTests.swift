@@ -533,6 +533,7 @@ struct EvaluatorTests {
           req{route="/health", status="200"} 3
         eval instant at 1m req{route=~"(?i)/HEALTH"}
           req{route="/health", status="200"} 3
+        eval instant at 1m {__name__="req", __name__="other"}
         """),
     ]
 

@@ -135,6 +135,8 @@ struct ParserTests {
         ("-\"a\"", "1:2: unary expression only allowed on expressions of type scalar or instant vector, got string"),
         ("x @ start", "1:10: unexpected end of input — expected \"(\" after start"),
         ("5x", "1:1: bad number or duration \"5x\""),
+        ("label_replace(x, \"a\", \"$1\", \"b\", \"(\")", "1:34: invalid regular expression in label_replace(): missing closing )"),
+        ("label_replace(x, \"\", \"$1\", \"b\", \"(.*)\")", "1:18: invalid destination label name \"\" in label_replace()"),
         ("rate(\n  x[5m]\n  ) + (\n", "4:1: unexpected end of input — expected an expression"),
         ("a +\n  foo{b=\"c\" d=\"e\"}", "2:13: unexpected identifier \"d\" — expected \",\" or \"}\""),
     ]

@@ -76,6 +76,23 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The floor under the rate query: the store reads alone (samples and hidden reset increase of
+    // every series), without any query work.
+    Benchmark("floor: store reads of 1 000 series' 5m windows") { benchmark in
+        let refs = counters.read { $0.allSeries() }
+        var buffer: [Sample] = []
+        for _ in benchmark.scaledIterations {
+            counters.read { r in
+                for ref in refs {
+                    buffer.removeAll(keepingCapacity: true)
+                    r.samples(of: ref, from: end - 300_000, through: end, into: &buffer)
+                    blackHole(r.hiddenResetIncrease(of: ref, from: end - 300_000, through: end))
+                }
+            }
+            blackHole(buffer.count)
+        }
+    }
+
     let p95 = try! PromQL.parse("quantile_over_time(0.95, latency_ms[1h])")
     for perSlot in [1, 10] {
         let distributions = distributionStore(perSlot: perSlot)
@@ -89,6 +106,15 @@ let benchmarks: @Sendable () -> Void = {
 
     let p95Short = try! PromQL.parse("quantile_over_time(0.95, latency_ms[5m])")
     let distributions = distributionStore(perSlot: 10)
+    // The floor under the quantile queries: merging the slot sketches in the store.
+    Benchmark("floor: store.summary(1h) + quantile of 100 distributions (10 obs per slot)") { benchmark in
+        let refs = distributions.read { $0.allSeries() }
+        for _ in benchmark.scaledIterations {
+            distributions.read { r in
+                for ref in refs { blackHole(r.summary(of: ref, from: end - 3_600_000, through: end)!.quantile(0.95)) }
+            }
+        }
+    }
     Benchmark("quantile_over_time(0.95, latency_ms[5m]) over 100 distributions (10 obs per slot)") { benchmark in
         let engine = Engine(store: distributions)
         for _ in benchmark.scaledIterations {
