@@ -10,8 +10,9 @@ TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
 
 FUZZ_SECONDS ?= 600
-# The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan.
-FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
+# The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan;
+# linked with lld, as gold fails on this build's debug info ("internal error in format_file_lineno").
+FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -use-ld=lld
 
 .PHONY: all build release run demo test bench deps test-deps bench-deps clean fuzz fuzz-exposition
 
@@ -52,9 +53,10 @@ fuzz: fuzz-exposition
 fuzz-exposition: deps
 	cd Fuzz/Exposition && $(SWIFT) build $(FUZZ_BUILD_FLAGS)
 	mkdir -p fuzz-artifacts/exposition Fuzz/Exposition/.build/work
-	Fuzz/Exposition/.build/release/FuzzExposition -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-		-artifact_prefix=fuzz-artifacts/exposition/ Fuzz/Exposition/.build/work Fuzz/Exposition/corpus
-	Fuzz/Exposition/.build/release/FuzzExposition -merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
+	bin=$$(cd Fuzz/Exposition && $(SWIFT) build $(FUZZ_BUILD_FLAGS) --show-bin-path) && \
+	$$bin/FuzzExposition -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-artifact_prefix=fuzz-artifacts/exposition/ Fuzz/Exposition/.build/work Fuzz/Exposition/corpus && \
+	$$bin/FuzzExposition -merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
 
 clean:
 	rm -rf .build Benchmarks/.build
