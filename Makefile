@@ -56,7 +56,7 @@ fuzz-exposition: deps
 	bin=$$(cd Fuzz/Exposition && $(SWIFT) build $(FUZZ_BUILD_FLAGS) --show-bin-path) && \
 	$$bin/FuzzExposition -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 		-artifact_prefix=fuzz-artifacts/exposition/ Fuzz/Exposition/.build/work Fuzz/Exposition/corpus && \
-	$$bin/FuzzExposition -merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
+	$$bin/FuzzExposition -set_cover_merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
 
 clean:
 	rm -rf .build Benchmarks/.build
