@@ -1,20 +1,19 @@
-# make run   — installs what is missing, builds a release binary, runs the agent
+# make run   — installs what is missing, builds a release binary, runs the agent's demo (make daemon CONFIG=FILE: the daemon)
 # make test  — installs what is missing, builds, runs every test
 # make bench — the benchmarks (figures in README.md's Performance section)
-# make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each; new inputs join its corpus
+# make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each (default 600); new inputs join its corpus, replayed by make test
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev pkg-config
 # Real peers the tests run against on 127.0.0.1.
 TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter systemd
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
-
 FUZZ_SECONDS ?= 600
 # The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan;
 # linked with lld, as gold fails on this build's debug info ("internal error in format_file_lineno").
 FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -use-ld=lld
 
-.PHONY: all build release run demo test bench deps test-deps bench-deps clean fuzz fuzz-exposition
+.PHONY: all build release run demo daemon test bench deps test-deps bench-deps clean fuzz fuzz-exposition
 
 all: build
 
@@ -33,20 +32,31 @@ build: deps
 release: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product agent
 
-run: release
-	.build/release/agent run $(ARGS)
+# The demo: a simulated service, the agent following its log with rules/, alerts escalating
+# through tiers and resolving, notifications printed. `make daemon CONFIG=FILE` runs the daemon.
+run: demo
 
 demo: release
-	.build/release/agent demo
+	.build/release/agent demo --rules rules
+
+daemon: release
+	.build/release/agent run $(if $(CONFIG),--config $(CONFIG))
+
+RULE_FILES = $(filter-out %_test.yaml,$(wildcard rules/*.yaml))
+RULE_TESTS = $(wildcard rules/*_test.yaml)
 
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	"$$($(SWIFT) build --show-bin-path)/agent" check rules $(RULE_FILES)
+	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(RULE_TESTS)
+	scripts/check-deploy.sh .build/debug/agent
 
 bench: bench-deps release
 	scripts/bench.sh
 
-fuzz: fuzz-exposition
+fuzz: deps fuzz-exposition
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # Fuzzes into a scratch corpus seeded from Fuzz/Exposition/corpus, then merges the inputs that add
 # coverage back into it (the corpus FuzzCorpusTests replays). Crashes land in fuzz-artifacts/.
@@ -59,4 +69,4 @@ fuzz-exposition: deps
 	$$bin/FuzzExposition -set_cover_merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build Benchmarks/.build Fuzz/*/.build

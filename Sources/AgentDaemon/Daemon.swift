@@ -1,6 +1,9 @@
 public import TimeSeries
 public import Logging
 public import Foundation
+import Alerting
+import Ingest
+import Notify
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +16,7 @@ import Glibc
 /// lock; the daemon's own mutable state (timers, lifecycle, counters) belongs to `queue`, and
 /// the few flags the API reads without it sit in `flags` behind a lock.
 public final class Daemon: ControlAPI, @unchecked Sendable {
+    /// The configuration the daemon started with (rules and routing follow SIGHUP reloads).
     public let config: AgentConfig
     /// The series store every component writes into.
     public let store: SeriesStore
@@ -24,10 +28,22 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     private var timers: [any DispatchSourceTimer] = []
     private var signalSources: [any DispatchSourceSignal] = []
     private var server: APIServer?
+    /// The components; set once in `run()` before anything starts, then only read.
+    var logs: LogsComponent?
+    /// Replaced by a SIGHUP reload (on `queue`) while the API reads it: behind a lock.
+    private let rulesBox = Locked<RulesComponent?>(nil)
+    var rules: RulesComponent? {
+        get { rulesBox.value }
+        set { rulesBox.withLock { $0 = newValue } }
+    }
+    var notifier: Notifier?
+    var scrapes: ScrapeComponent?
+    /// The latest alerts of each rule group, for the API.
+    let latestAlerts = Locked([String: [Alert]]())
     let startedAt: Timestamp
     private let flags = FlagBox()
-    /// Checkpoint counters, owned by `queue`.
-    private var checkpoints = CheckpointStats()
+    /// Checkpoint counters, written on `queue`, read by the API from any thread.
+    private let checkpoints = Locked(CheckpointStats())
 
     struct CheckpointStats {
         var written = 0, failed = 0, lastBytes = 0
@@ -57,7 +73,14 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             logger.critical("cannot prepare folders: \(error)")
             return 1
         }
+        do {
+            try buildComponents()
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
         restore()
+        let restoredSeries = store.stats.series
         do {
             let server = try APIServer(api: self, socketPath: config.listen.socket,
                                        http: config.listen.http.flatMap(ListenConfig.hostPort), logger: logger)
@@ -74,7 +97,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             }
         }
         flags.set(ready: true)
-        let summary = "listening on \(config.listen.socket)\(config.listen.http.map { " and http://\($0)" } ?? ""); \(store.stats.series) series restored"
+        let summary = "listening on \(config.listen.socket)\(config.listen.http.map { " and http://\($0)" } ?? ""); \(restoredSeries) series restored"
         logger.info("agent \(AgentVersion.string) started: \(summary)")
         systemd.ready(status: summary)
         var signal: Int32 = SIGTERM
@@ -85,6 +108,11 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining")
         systemd.stopping()
         flags.set(ready: false)
+        rules?.stop()
+        scrapes?.stop()
+        logs?.stop()
+        // Deliver what is pending for as long as systemd's stop timeout comfortably allows.
+        notifier?.stop(timeout: .seconds(5))
         queue.sync {
             for timer in timers { timer.cancel() }
             timers.removeAll()
@@ -98,6 +126,18 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     // MARK: Timers and signals (on `queue`)
 
     private func startTimers() {
+        logs?.start(interval: 1_000)
+        notifier?.start()
+        scrapes?.start()
+        rules?.start(clock: clock) { [weak self] group, alerts in
+            self?.latestAlerts.withLock { $0[group.source] = alerts }
+            self?.forwardAlerts()
+        }
+        if let notifier {
+            every(1_000) { notifier.tick() }
+        }
+        recordSelfMetrics()
+        every(config.global.scrapeInterval) { [weak self] in self?.recordSelfMetrics() }
         every(config.global.checkpointInterval) { [weak self] in self?.checkpoint(reason: "interval") }
         every(60_000) { [weak self] in
             guard let self else { return }
@@ -130,27 +170,65 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         }
     }
 
-    /// SIGHUP: re-reads the configuration file; an invalid one is refused and the running one kept.
+    /// SIGHUP: re-reads the configuration and the rule files. Anything invalid is refused with its
+    /// errors logged and the running configuration kept. Rule groups and notification routing are
+    /// replaced in place (alert states and what was last sent carry over); changes to storage,
+    /// listeners, scrape targets or logs are reported as needing a restart.
     func reload() {
-        guard config.source.hasPrefix("/") || FileManager.default.fileExists(atPath: config.source) else {
+        guard config.source != AgentConfig().source else {
             logger.info("SIGHUP: running on the built-in configuration; nothing to reload")
             return
         }
         systemd.reloading()
         defer { systemd.ready(status: "reloaded") }
+        let next: AgentConfig
+        let files: [(file: String, rules: RuleFile)]
         do {
-            _ = try AgentConfig.load(path: config.source)
-            logger.info("SIGHUP: \(config.source) is valid")
+            next = try AgentConfig.load(path: config.source)
+            files = try RulesComponent.load(globs: next.ruleFiles, relativeTo: next.baseDirectory)
         } catch {
             logger.error("SIGHUP: \(config.source) refused; the running configuration stays:\n\(error)")
+            return
         }
+        if let notifier, next.notify.isEnabled {
+            do {
+                notifier.reload(try next.notify.notifierConfiguration(stateDir: config.global.stateDir))
+            } catch {
+                logger.error("SIGHUP: notify: refused, the running routing stays: \(error)")
+                return
+            }
+        }
+        let newRules = RulesComponent(files: files, store: store, evaluationInterval: next.global.evaluationInterval,
+                                      externalLabels: next.global.externalLabels)
+        if let old = rules {
+            old.stop()
+            // Carry alert states (pending 'for' times, firing alerts) over to the new groups.
+            newRules.restore(from: old.checkpointSection(now: clock()), now: clock(), logger: logger)
+        }
+        rules = newRules
+        latestAlerts.withLock { $0 = [:] }
+        newRules.start(clock: clock) { [weak self] group, alerts in
+            self?.latestAlerts.withLock { $0[group.source] = alerts }
+            self?.forwardAlerts()
+        }
+        var restartNeeded: [String] = []
+        if next.global.store != config.global.store { restartNeeded.append("global storage settings") }
+        if next.listen.socket != config.listen.socket || next.listen.http != config.listen.http { restartNeeded.append("listen") }
+        if next.scrape.map(\.url) != config.scrape.map(\.url) { restartNeeded.append("scrape targets") }
+        if next.logs.map(\.paths) != config.logs.map(\.paths) { restartNeeded.append("logs") }
+        let note = restartNeeded.isEmpty ? "" : "; changes to \(restartNeeded.joined(separator: ", ")) take effect at the next restart"
+        logger.info("SIGHUP: reloaded \(newRules.groups.count) rule groups from \(files.count) files\(note)")
     }
 
     // MARK: Checkpoints (on `queue`)
 
     /// The sections of a checkpoint: the store's and every component's.
     func checkpointSections() -> [String: [UInt8]] {
-        [SeriesStore.checkpointSection: store.encodedState()]
+        // With logs, the store is captured together with the tail offsets (see LogsComponent).
+        var sections = logs?.checkpointSections(store: store) ?? [SeriesStore.checkpointSection: store.encodedState()]
+        if let rules { sections[AlertStateCheckpoint.sectionName] = rules.checkpointSection(now: clock()) }
+        sections.merge(notifierSections()) { $1 }
+        return sections
     }
 
     /// Writes a checkpoint; failures are logged and counted, never fatal.
@@ -158,16 +236,22 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         do {
             let bytes = try checkpointFile.save(Checkpoint(sections: checkpointSections()))
-            checkpoints.written += 1
-            checkpoints.lastBytes = bytes
-            checkpoints.lastSuccess = clock()
-            checkpoints.lastError = nil
+            let now = clock()
+            checkpoints.withLock {
+                $0.written += 1
+                $0.lastBytes = bytes
+                $0.lastSuccess = now
+                $0.lastError = nil
+            }
         } catch {
-            checkpoints.failed += 1
-            checkpoints.lastError = "\(error)"
+            checkpoints.withLock {
+                $0.failed += 1
+                $0.lastError = "\(error)"
+            }
             logger.error("checkpoint (\(reason)) failed: \(error)")
         }
-        checkpoints.lastDurationSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        checkpoints.withLock { $0.lastDurationSeconds = seconds }
     }
 
     /// Restores the last checkpoint; a corrupt or incompatible one is set aside and the agent starts empty.
@@ -179,14 +263,28 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             case .corrupt(let reason, let aside):
                 logger.error("checkpoint unreadable (\(reason)); set aside as \(aside); starting empty")
             case .loaded(let checkpoint):
+                var storeRestored = false
                 if let series = checkpoint.sections[SeriesStore.checkpointSection] {
                     do {
                         try store.restore(fromEncodedState: series)
+                        storeRestored = true
                         logger.info("restored \(store.stats.series) series from \(checkpointFile.path)")
                     } catch {
                         logger.error("series in the checkpoint not restored: \(error); starting with an empty store")
                     }
                 }
+                // Offsets without the samples they account for would skip lines: only together.
+                if storeRestored, let logs, let bytes = checkpoint.sections[LogsComponent.offsetsSection] {
+                    do {
+                        logs.restore(try TailOffsets(decoding: bytes))
+                    } catch {
+                        logger.error("tail offsets in the checkpoint not restored: \(error); logs start from their configured position")
+                    }
+                }
+                if let rules, let bytes = checkpoint.sections[AlertStateCheckpoint.sectionName] {
+                    rules.restore(from: bytes, now: clock(), logger: logger)
+                }
+                restoreNotifier(from: checkpoint)
             }
         } catch {
             logger.error("cannot read the checkpoint: \(error); starting empty")
@@ -205,18 +303,21 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     }
 
     public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
+        if let answer = queryAPI(path: path, parameters: parameters) { return answer }
+        if let answer = silencesAPI(method: method, path: path, parameters: parameters) { return answer }
         switch path {
         case "/api/v1/status": return .success(statusDocument())
+        case "/api/v1/alerts": return .success(alertsDocument())
         default: return .error(404, type: "not_found", "no such endpoint: \(method) \(path)")
         }
     }
 
-    func checkpointStatsSnapshot() -> CheckpointStats { checkpoints }
+    func checkpointStatsSnapshot() -> CheckpointStats { checkpoints.value }
 
     /// What `agent status` shows.
     func statusDocument() -> [String: Any] {
         let stats = store.stats
-        let cp = queue.sync { checkpointStatsSnapshot() }
+        let cp = checkpointStatsSnapshot()
         let process = ProcessStats.current()
         var checkpoint: [String: Any] = ["path": checkpointFile.path, "written": cp.written, "failed": cp.failed,
                                          "last_bytes": cp.lastBytes, "last_duration_seconds": cp.lastDurationSeconds,
@@ -231,6 +332,9 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
                        "distributions": stats.distributions, "limit": config.global.store.seriesLimit,
                        "dropped_limit": stats.droppedSeriesLimit, "expired": stats.expiredSeries],
             "checkpoint": checkpoint,
+            "logs": logs?.status() ?? [],
+            "targets": scrapes?.status() ?? [],
+            "rule_groups": rules?.status() ?? [],
             "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
         ]
     }
@@ -238,8 +342,23 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
 
 /// Flags the API reads from any thread.
 final class FlagBox: @unchecked Sendable {
+    private let state = Locked(false)
+    var ready: Bool { state.value }
+    func set(ready: Bool) { state.withLock { $0 = ready } }
+}
+
+/// A value behind a lock: the owner of small pieces of state read from any thread.
+final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var _ready = false
-    var ready: Bool { lock.withLock { _ready } }
-    func set(ready: Bool) { lock.withLock { _ready = ready } }
+    private var _value: Value
+    init(_ value: Value) { _value = value }
+    /// A copy of the value.
+    var value: Value { lock.withLock { _value } }
+    /// Mutates the value under the lock.
+    @discardableResult
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&_value)
+    }
 }

@@ -50,9 +50,10 @@ extension Evaluator {
         }
     }
 
+    /// Arithmetic drops the metric name; comparisons, set operators and (as in Prometheus) `atan2` keep it.
     static func dropsMetricName(_ op: BinaryOp) -> Bool {
         switch op {
-        case .add, .sub, .mul, .div, .mod, .pow, .atan2: true
+        case .add, .sub, .mul, .div, .mod, .pow: true
         default: false
         }
     }

@@ -24,6 +24,29 @@ extension Agent {
                 if let e = cp["last_error"] { line += ", last error: \(e)" }
                 print(line)
             }
+            for target in status["targets"] as? [[String: Any]] ?? [] {
+                var line = "target \(target["job"] ?? "?") \(target["url"] ?? "?"): "
+                if let up = target["up"] as? Bool {
+                    line += up ? "up" : "DOWN"
+                    line += String(format: ", %.1f ms, ", ((target["duration_seconds"] as? Double) ?? 0) * 1000) + "\(target["samples"] ?? 0) samples"
+                } else {
+                    line += "not scraped yet"
+                }
+                if let e = target["last_error"] { line += ", last error: \(e)" }
+                if let f = target["consecutive_failures"] as? Int, f > 0 { line += ", \(f) consecutive failures" }
+                print(line)
+            }
+            for log in status["logs"] as? [[String: Any]] ?? [] {
+                let paths = (log["paths"] as? [String] ?? []).joined(separator: ", ")
+                let files = (log["files"] as? [[String: Any]] ?? []).map { "\($0["path"] ?? "?") @ \($0["offset"] ?? 0)" }.joined(separator: ", ")
+                let malformed = (log["malformed"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                print("log \(paths): \(files.isEmpty ? "no file yet" : files)\(malformed.isEmpty ? "" : "; malformed: \(malformed)")")
+            }
+            for group in status["rule_groups"] as? [[String: Any]] ?? [] {
+                var line = "rule group \(group["name"] ?? "?") (\(group["file"] ?? "?")): \(group["rules"] ?? 0) rules, every \(group["interval_seconds"] ?? 0) s, \(group["evaluations"] ?? 0) evaluations, last took \(String(format: "%.1f", ((group["last_duration_seconds"] as? Double) ?? 0) * 1000)) ms, \(group["active_alerts"] ?? 0) active alerts"
+                if let e = group["last_error"] { line += ", last error: \(e)" }
+                print(line)
+            }
             if let p = status["process"] as? [String: Any], let rss = p["resident_bytes"] as? Int {
                 print("process: \(rss / 1_048_576) MiB resident, \(p["cpu_seconds"] ?? 0) s CPU, \(p["threads"] ?? 0) threads")
             }

@@ -324,6 +324,9 @@ struct EvaluatorTests {
           0.7853981633974483
         eval instant at 1m 1 < bool 2
           1
+        # atan2 keeps the metric name, as in Prometheus.
+        eval instant at 1m method:http_requests:rate5m{method="del"} atan2 0
+          method:http_requests:rate5m{method="del"} 1.5707963267948966
         eval instant at 1m (1 + 2) * 3
           9
         """),

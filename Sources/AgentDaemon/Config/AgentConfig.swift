@@ -1,4 +1,5 @@
 public import TimeSeries
+public import Ingest
 import YAMLSupport
 import Yams
 import Foundation
@@ -9,8 +10,19 @@ public struct AgentConfig: Sendable {
     public var global = GlobalConfig()
     /// Where the API listens.
     public var listen = ListenConfig()
-    /// Globs of rule files.
+    /// Globs of rule files (relative ones are relative to the configuration file's folder).
     public var ruleFiles: [String] = []
+    /// The targets to scrape (`scrape:`).
+    public var scrape: [ScrapeTarget] = []
+    /// The logs to tail (`logs:`).
+    public var logs: [LogMapping] = []
+    /// The folder relative rule-file globs are read from.
+    public var baseDirectory: String {
+        guard source.hasPrefix("/") || source.contains("/") else { return FileManager.default.currentDirectoryPath }
+        return String(source[..<source.lastIndex(of: "/")!])
+    }
+    /// Routing, inhibition, receivers and the outbox (`notify:`).
+    public var notify = NotifyConfig()
     /// The file this came from ("(built-in default)" for the default).
     public var source: String = "(built-in default)"
 
@@ -37,9 +49,17 @@ public struct AgentConfig: Sendable {
         if let root = reader.parse(text), let top = reader.mapping(root, "configuration", known: topLevelKeys) {
             if let node = top["global"] { config.global.read(node, &reader) }
             if let node = top["listen"] { config.listen.read(node, &reader) }
+            if let node = top["scrape"] { config.scrape = ScrapeConfig.read(node, global: config.global, &reader) }
             if let node = top["rule_files"], let files = reader.strings(node, "rule_files") { config.ruleFiles = files }
+            if let node = top["notify"] { config.notify.read(node, &reader) }
         }
-        guard reader.errors.isEmpty else { throw ConfigErrors(reader.errors) }
+        var errors = reader.errors
+        do {
+            config.logs = try LogsConfig.decode(yaml: text, file: file)
+        } catch {
+            errors += error.problems.map { ConfigError(file: $0.file, line: $0.line, column: $0.column, message: $0.message) }
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
         return config
     }
 }

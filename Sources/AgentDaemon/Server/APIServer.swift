@@ -13,6 +13,7 @@ public final class APIServer: Sendable {
     let servers: [HTTPServer]
     let socketPath: String
     let logger: Logger
+    private let stopping = Locked(false)
 
     /// Listeners for `socketPath` and, when given, `http` (`host:port`).
     public init(api: any ControlAPI, socketPath: String, http: (host: String, port: UInt16)?, logger: Logger) throws {
@@ -37,8 +38,9 @@ public final class APIServer: Sendable {
     /// Starts every listener and returns once all listen; the socket is then made mode 0660.
     public func start() async throws {
         for server in servers {
-            Task { [logger] in
+            Task { [logger, stopping] in
                 do { try await server.run() } catch is CancellationError {
+                } catch where stopping.value {
                 } catch { logger.error("listener stopped: \(error)") }
             }
         }
@@ -57,6 +59,7 @@ public final class APIServer: Sendable {
 
     /// Stops listening, letting requests in flight finish for up to `timeout` seconds.
     public func stop(timeout: Double = 1) async {
+        stopping.withLock { $0 = true }
         await withTaskGroup(of: Void.self) { group in
             for server in servers { group.addTask { await server.stop(timeout: timeout) } }
         }

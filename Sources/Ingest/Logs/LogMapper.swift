@@ -1,0 +1,791 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+public import Logging
+public import TimeSeries
+
+/// Counters of what a `LogMapper` did with the lines it was given.
+public struct LogMapperStats: Sendable, Equatable {
+    /// Well-formed JSON object lines.
+    public var lines = 0
+    /// Blank lines (not malformed).
+    public var emptyLines = 0
+    /// Lines dropped by the log's filter.
+    public var filteredLines = 0
+    /// Lines with a timestamp older than the store keeps, skipped.
+    public var tooOld = 0
+    /// Lines with a timestamp further ahead than the store accepts, skipped.
+    public var tooFarAhead = 0
+    /// Lines whose value of some label was replaced by `__other__` (cardinality cap).
+    public var overflowLines = 0
+    /// Distinct values turned into `__other__`, by label name.
+    public var overflowValues: [String: Int] = [:]
+    /// Samples not stored because the store's series limit refused their series.
+    public var seriesLimited = 0
+    /// Samples the store refused for another reason (out of order, too old for the ring).
+    public var storeRefused = 0
+    /// Raw label-value combinations not cached because the per-log cache was full (slow path).
+    public var labelCacheMisses = 0
+}
+
+/// Turns one log's lines into samples in the `SeriesStore`, per its `LogMapping`: the sink a
+/// `LogTailer` delivers to.
+///
+/// Per line: extract the configured fields in one pass (`JSONFieldExtractor`); apply the log's
+/// filter; read the timestamp (else arrival time) and skip lines outside what the store keeps;
+/// compute every metric's value, so that a line with one bad field changes nothing; then find each
+/// metric's series from the raw label values through a hash table (`LogSeriesKeyTable`) and queue
+/// the sample. Only a combination of raw values not seen before takes the slow path: value map,
+/// regex rewrite, cardinality cap (`__other__`), label set, store reference. Counter increments
+/// and gauge values are summed / replaced per series and store slot before they reach the store;
+/// observations are queued. `flush()` (end of each poll) writes everything under one store lock.
+///
+/// Time: with `.lineTimestamps` the line's own time; with `.arrival` (`agent replay`) every line
+/// counts at the time it is read, so a replay sums over the whole file whatever its age.
+///
+/// Ownership: not thread-safe; the owner of the log's tailer calls it. The store is shared and
+/// locks itself.
+public final class LogMapper: LogLineSink {
+    /// Which time a sample gets.
+    public enum TimeSource: Sendable {
+        /// The line's timestamp field when configured and present, else the arrival time.
+        case lineTimestamps
+        /// Always the arrival time (the timestamp field, if any, is still validated).
+        case arrival
+    }
+
+    public let mapping: LogMapping
+    /// Names a file in messages (set by the owner of the tailer).
+    public var fileName: (LogFileID) -> String = { "file #\($0.index)" }
+    var core: LogMapperCore
+
+    /// A mapper writing into `store`; `clock` gives the arrival time (ms since the epoch).
+    /// - Throws: `LogMappingError` listing every problem of `mapping`.
+    public convenience init(
+        mapping: LogMapping, store: SeriesStore, time: TimeSource = .lineTimestamps,
+        logger: Logger = Logger(label: "agent.logs"), clock: @escaping @Sendable () -> Timestamp = SeriesStore.systemClock
+    ) throws(LogMappingError) {
+        try self.init(mapping: mapping, store: store, time: time, logger: logger, clock: clock, lineKeyLimit: LogMapperCore.defaultLineKeyLimit)
+    }
+
+    /// With a bound on the line-key cache other than the default (tests).
+    init(
+        mapping: LogMapping, store: SeriesStore, time: TimeSource, logger: Logger,
+        clock: @escaping @Sendable () -> Timestamp, lineKeyLimit: Int
+    ) throws(LogMappingError) {
+        let problems = mapping.validate()
+        guard problems.isEmpty else { throw LogMappingError(problems: problems) }
+        self.mapping = mapping
+        do {
+            core = try LogMapperCore(mapping: mapping, store: store, time: time, logger: logger, clock: clock, lineKeyLimit: lineKeyLimit)
+        } catch {
+            throw LogMappingError(problems: [error.description])
+        }
+    }
+
+    public var stats: LogMapperStats { core.stats }
+
+    /// Malformed-line counts by file and reason, for the self-metrics and replay's stderr.
+    public func malformedCounts() -> [(file: LogFileID, reason: MalformedLineReason, count: Int)] {
+        var out: [(LogFileID, MalformedLineReason, Int)] = []
+        let reasons = MalformedLineReason.allCases
+        for (i, n) in core.malformed.enumerated() where n > 0 {
+            out.append((LogFileID(index: i / reasons.count), reasons[i % reasons.count], n))
+        }
+        return out
+    }
+
+    public func consume(line: UnsafeRawBufferPointer, file: LogFileID) {
+        if !core.consume(line, file: file) { core.reportMalformed(line, file: file, fileName: fileName) }
+    }
+
+    public func skipped(reason: MalformedLineReason, file: LogFileID) {
+        core.countMalformed(reason, file: file)
+    }
+
+    public func flush() {
+        core.flush()
+    }
+}
+
+/// The mapping's problems.
+public struct LogMappingError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+/// A label as the mapper applies it.
+struct LogLabelPlan {
+    let name: String
+    let field: Int
+    let valueMap: [[UInt8]: [UInt8]]
+    let regex: Regex<AnyRegexOutput>?
+    /// nil: group 1 when the regex has groups, else the whole match.
+    let replacement: String?
+    let maxValues: Int
+    var admitted = Set<[UInt8]>()
+    var overflowed = 0
+
+    /// The value after the value map, the regex rewrite and the cardinality cap.
+    mutating func resolve(_ raw: ArraySlice<UInt8>) -> (value: [UInt8], overflow: Bool) {
+        var value = Array(raw)
+        if let mapped = valueMap[value] {
+            value = mapped
+        } else if let regex, let text = String(validating: value, as: UTF8.self), let match = try? regex.wholeMatch(in: text) {
+            value = Array(LogLabelPlan.expand(replacement ?? (match.output.count > 1 ? "$1" : "$0"), match).utf8)
+        }
+        if value.isEmpty || admitted.contains(value) { return (value, false) }
+        if admitted.count < maxValues {
+            admitted.insert(value)
+            return (value, false)
+        }
+        overflowed += 1
+        return (Array(LogLabelSpec.overflowValue.utf8), true)
+    }
+
+    /// `$1`, `${1}`, `${name}` and `$$` in `template`, from `match`.
+    static func expand(_ template: String, _ match: Regex<AnyRegexOutput>.Match) -> String {
+        var out = ""
+        var chars = template[...]
+        while let c = chars.popFirst() {
+            guard c == "$", let next = chars.first else {
+                out.append(c)
+                continue
+            }
+            if next == "$" {
+                chars.removeFirst()
+                out.append("$")
+                continue
+            }
+            var name = ""
+            if next == "{" {
+                chars.removeFirst()
+                while let d = chars.popFirst(), d != "}" { name.append(d) }
+            } else {
+                while let d = chars.first, d.isNumber { name.append(d); chars.removeFirst() }
+            }
+            let output = match.output
+            if let n = Int(name) {
+                if n < output.count, let sub = output[n].substring { out += sub }
+            } else if !name.isEmpty, let sub = output[name]?.substring {
+                out += sub
+            } else if name.isEmpty {
+                out.append("$")
+            }
+        }
+        return out
+    }
+}
+
+/// One series a metric writes: its store reference and its pending counter increment or gauge value.
+struct LogSeriesAccumulator {
+    var ref: SeriesRef?
+    let kind: SeriesKind
+    var pending: Double = 0
+    var pendingAt: Int64 = .min
+    var pendingSlot: Int64 = .min
+    var dirty = false
+}
+
+/// A queued store operation.
+struct LogStoreOp {
+    var slot: Int32
+    var kind: SeriesKind
+    var value: Double
+    var at: Int64
+}
+
+/// A filter as the mapper applies it: its values are a range of `LogMapperCore.filterValues`.
+struct LogFilterPlan {
+    let field: Int
+    let negated: Bool
+    let first: Int
+    let count: Int
+}
+
+/// All state of a `LogMapper`, mutated through one access per line.
+///
+/// The per-line configuration is in arrays of plain values (no copies with reference counting on
+/// the hot path) and the per-line scratch in raw memory (no uniqueness checks); what only a new
+/// label combination needs (label plans with their maps and regexes, label sets) is kept apart.
+struct LogMapperCore {
+    let extractor: JSONFieldExtractor
+    let store: SeriesStore
+    let logger: Logger
+    let clock: @Sendable () -> Timestamp
+    let time: LogMapper.TimeSource
+    let metricNames: [String]
+    let job: String?
+    let timestampField: Int
+    let timestampFormat: LogTimestampSpec.Format
+    let filter: LogFilterPlan?
+    // Per metric.
+    let metricKind: [SeriesKind]
+    let metricField: [Int]
+    let metricScale: [Double]
+    let metricFilter: [LogFilterPlan?]
+    let metricGroup: [Int]
+    let metricPosition: [Int32]
+    // Per label group: a range of `labelField` (and of `labelPlans`), and its metrics.
+    let groupLabelStart: [Int]
+    let groupLabelCount: [Int]
+    let groupMetrics: [[Int]]
+    let labelField: [Int]
+    /// Every distinct label field of the log: the line key is their values.
+    let unionFields: [Int]
+    /// Per label (parallel to `labelField`): its position in `unionFields`.
+    let labelPosition: [Int]
+    let filterValues: [[UInt8]]
+    /// Cold: value maps, regexes and admitted values, used only for new combinations.
+    var labelPlans: [LogLabelPlan]
+    /// Line key (the raw values of `unionFields`, each followed by 0xFF) → entry: one row of
+    /// `entries`. One hash lookup per line finds the series of every label group.
+    var table = LogSeriesKeyTable(capacity: 1024)
+    /// Per entry, per group: the series base (with `overflowFlag` when a value became
+    /// `__other__`), or -1 until a line needs that group. Row 0 is scratch for uncached lines.
+    var entries: [Int32]
+    /// The current line's entry row, or -1 before its key was looked up.
+    var lineEntry = -1
+    /// The current line's key length (the key is in `scratch.key`).
+    var lineKeyLength = 0
+    /// Group byte and resolved values → series base.
+    var resolved: [[UInt8]: Int32] = [:]
+    var series: [LogSeriesAccumulator] = []
+    var seriesLabels: [Labels] = []
+    var dirty: [Int32] = []
+    var ops: [LogStoreOp] = []
+    let scratch: LogMapperScratch
+    var malformed: [Int] = []
+    var stats = LogMapperStats()
+    var batchNow: Int64?
+    let resolution: Int64
+    let oldestKept: Int64
+    let futureSkew: Int64
+    var malformedLog: [Int: (lastLogged: Int64, suppressed: Int)] = [:]
+    var lastLabelError: MalformedLineReason = .wrongType
+    var lastMalformed: MalformedLineReason = .syntax
+    var timestampCache = LogTimestampParser.Cache()
+
+    static let opBatch = 8192
+    /// Default bound of the line-key cache (distinct raw label-value combinations).
+    static let defaultLineKeyLimit = 262_144
+    let lineKeyLimit: Int
+    static let malformedLogInterval: Int64 = 10_000
+    static let overflowFlag: Int32 = 1 << 30
+
+    init(
+        mapping: LogMapping, store: SeriesStore, time: LogMapper.TimeSource, logger: Logger,
+        clock: @escaping @Sendable () -> Timestamp, lineKeyLimit: Int = LogMapperCore.defaultLineKeyLimit
+    ) throws(JSONFieldPathError) {
+        self.lineKeyLimit = lineKeyLimit
+        var paths: [String] = []
+        func field(_ path: String) -> Int {
+            if let i = paths.firstIndex(of: path) { return i }
+            paths.append(path)
+            return paths.count - 1
+        }
+        var filterValues: [[UInt8]] = []
+        func filterPlan(_ f: LogLineFilter?) -> LogFilterPlan? {
+            guard let f else { return nil }
+            let first = filterValues.count
+            filterValues += f.values.map { Array($0.utf8) }
+            return LogFilterPlan(field: field(f.field), negated: f.negated, first: first, count: f.values.count)
+        }
+        timestampField = mapping.timestamp.map { field($0.field) } ?? -1
+        timestampFormat = mapping.timestamp?.format ?? .auto
+        filter = filterPlan(mapping.filter)
+        var groupSpecs: [[LogLabelSpec]] = []
+        var groupMetrics: [[Int]] = []
+        var groupLabelStart: [Int] = []
+        var labelField: [Int] = []
+        var labelPlans: [LogLabelPlan] = []
+        var metricKind: [SeriesKind] = [], metricField: [Int] = [], metricScale: [Double] = []
+        var metricFilter: [LogFilterPlan?] = [], metricGroup: [Int] = [], metricPosition: [Int32] = []
+        for metric in mapping.metrics {
+            let specs = metric.labels ?? mapping.labels
+            var g = groupSpecs.firstIndex(of: specs) ?? -1
+            if g < 0 {
+                groupSpecs.append(specs)
+                groupMetrics.append([])
+                groupLabelStart.append(labelField.count)
+                for spec in specs {
+                    var map: [[UInt8]: [UInt8]] = [:]
+                    for (k, v) in spec.valueMap { map[Array(k.utf8)] = Array(v.utf8) }
+                    labelField.append(field(spec.field))
+                    labelPlans.append(LogLabelPlan(
+                        name: spec.name, field: field(spec.field), valueMap: map, regex: spec.regex.flatMap { try? Regex($0) },
+                        replacement: spec.replacement, maxValues: spec.maxValues))
+                }
+                g = groupSpecs.count - 1
+            }
+            let kind: SeriesKind = switch metric.kind {
+            case .counter: .counter
+            case .distribution: .distribution
+            case .gauge: .gauge
+            }
+            metricKind.append(kind)
+            metricField.append(metric.field.map(field) ?? -1)
+            metricScale.append(metric.scale)
+            metricFilter.append(filterPlan(metric.filter))
+            metricGroup.append(g)
+            metricPosition.append(Int32(groupMetrics[g].count))
+            groupMetrics[g].append(metricKind.count - 1)
+        }
+        precondition(groupSpecs.count < 255, "at most 254 label sets per log")
+        self.metricKind = metricKind
+        self.metricField = metricField
+        self.metricScale = metricScale
+        self.metricFilter = metricFilter
+        self.metricGroup = metricGroup
+        self.metricPosition = metricPosition
+        self.groupMetrics = groupMetrics
+        self.groupLabelStart = groupLabelStart
+        self.groupLabelCount = groupSpecs.map(\.count)
+        self.labelField = labelField
+        var unionFields: [Int] = []
+        for f in labelField where !unionFields.contains(f) { unionFields.append(f) }
+        self.unionFields = unionFields
+        self.labelPosition = labelField.map { unionFields.firstIndex(of: $0)! }
+        entries = Array(repeating: -1, count: groupSpecs.count)
+        self.labelPlans = labelPlans
+        self.filterValues = filterValues
+        self.metricNames = mapping.metrics.map(\.name)
+        self.job = mapping.job
+        self.extractor = try JSONFieldExtractor(paths: paths)
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        self.time = time
+        scratch = LogMapperScratch(metrics: metricKind.count, groups: groupSpecs.count)
+        ops.reserveCapacity(LogMapperCore.opBatch)
+        resolution = store.config.resolution
+        oldestKept = max(store.config.retention, store.config.tiers.map(\.retention).max() ?? 0)
+        futureSkew = store.config.maxFutureSkew
+    }
+
+    @inline(__always)
+    func passes(_ filter: LogFilterPlan) -> Bool {
+        var found = false
+        if case .bytes(let b) = extractor.text(filter.field) {
+            for i in filter.first..<(filter.first + filter.count) where filterValues[i].count == b.count {
+                if filterValues[i].withUnsafeBytes({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 || b.count == 0 }) {
+                    found = true
+                    break
+                }
+            }
+        }
+        return found != filter.negated
+    }
+
+    /// Maps one line; false when it is malformed (already counted).
+    mutating func consume(_ line: UnsafeRawBufferPointer, file: LogFileID) -> Bool {
+        switch extractor.extract(line) {
+        case .ok: break
+        case .empty:
+            stats.emptyLines += 1
+            return true
+        case .malformed(let reason):
+            countMalformed(reason, file: file)
+            return false
+        }
+        stats.lines += 1
+        if let filter, !passes(filter) {
+            stats.filteredLines += 1
+            return true
+        }
+        let now: Int64
+        if let batchNow {
+            now = batchNow
+        } else {
+            now = clock()
+            batchNow = now
+        }
+        var at = now
+        if timestampField >= 0 {
+            let read = readTimestamp()
+            if case .bad = read {
+                countMalformed(.badTimestamp, file: file)
+                return false
+            }
+            if time == .lineTimestamps, case .value(let t) = read {
+                if t > now + futureSkew {
+                    stats.tooFarAhead += 1
+                    return true
+                }
+                if t < now - oldestKept {
+                    stats.tooOld += 1
+                    return true
+                }
+                at = t
+            }
+        }
+
+        // Every value first: a line with one bad field changes nothing.
+        let values = scratch.values
+        var any = false
+        for m in 0..<metricKind.count {
+            values[m] = .nan
+            if let f = metricFilter[m], !passes(f) { continue }
+            let field = metricField[m]
+            if field < 0 {
+                values[m] = 1
+                any = true
+                continue
+            }
+            switch extractor.number(field) {
+            case .absent:
+                continue
+            case .invalid(let reason):
+                countMalformed(reason, file: file)
+                return false
+            case .value(let v):
+                let scaled = v * metricScale[m]
+                if metricKind[m] == .counter && scaled < 0 {
+                    countMalformed(.wrongType, file: file)
+                    return false
+                }
+                values[m] = scaled
+                any = true
+            }
+        }
+        guard any else { return true }
+
+        // Then the series of every label group in use, still before anything is applied.
+        let bases = scratch.bases
+        for g in 0..<groupLabelStart.count { bases[g] = -1 }
+        lineEntry = -1
+        for m in 0..<metricKind.count where !values[m].isNaN {
+            let g = metricGroup[m]
+            guard bases[g] < 0 else { continue }
+            guard let base = seriesBase(group: g) else {
+                countMalformed(lastLabelError, file: file)
+                return false
+            }
+            bases[g] = base
+        }
+        for m in 0..<metricKind.count where !values[m].isNaN {
+            apply(slot: bases[metricGroup[m]] + metricPosition[m], value: values[m], at: at)
+        }
+        return true
+    }
+
+    enum TimestampRead {
+        case absent, value(Int64), bad
+    }
+
+    /// The line's time in ms from the timestamp field.
+    mutating func readTimestamp() -> TimestampRead {
+        switch extractor.kind(timestampField) {
+        case .absent, .null:
+            return .absent
+        case .string where timestampFormat == .auto || timestampFormat == .rfc3339:
+            guard case .bytes(let b) = extractor.text(timestampField), let base = b.baseAddress else { return .bad }
+            if let t = LogTimestampParser.rfc3339(base.assumingMemoryBound(to: UInt8.self), count: b.count, cache: &timestampCache) {
+                return .value(t)
+            }
+            // "1714564800.5" in a string: an epoch number sent as text.
+            guard timestampFormat == .auto, case .value(let v) = extractor.number(timestampField),
+                let t = LogTimestampParser.epoch(v, format: .auto)
+            else { return .bad }
+            return .value(t)
+        case .number, .string:
+            guard timestampFormat != .rfc3339, case .value(let v) = extractor.number(timestampField),
+                let t = LogTimestampParser.epoch(v, format: timestampFormat)
+            else { return .bad }
+            return .value(t)
+        default:
+            return .bad
+        }
+    }
+
+    /// The base index of the group's series for this line's label values.
+    /// - Returns: nil when a label value is not usable (`lastLabelError` tells why).
+    @inline(__always)
+    mutating func seriesBase(group g: Int) -> Int32? {
+        if lineEntry < 0 {
+            guard lookUpLine() else { return nil }
+        }
+        let groups = groupLabelStart.count
+        let found = entries[lineEntry * groups + g]
+        if found >= 0 {
+            if found & LogMapperCore.overflowFlag != 0 {
+                stats.overflowLines += 1
+                return found & ~LogMapperCore.overflowFlag
+            }
+            return found
+        }
+        guard let (base, overflow) = resolveGroup(g) else { return nil }
+        entries[lineEntry * groups + g] = overflow ? base | LogMapperCore.overflowFlag : base
+        return base
+    }
+
+    /// Builds the line key and finds (or adds) its entry row.
+    ///
+    /// Values are not checked for UTF-8 here: a group's values are checked when the group is
+    /// resolved for an entry, and until that succeeds the entry has no series for the group.
+    mutating func lookUpLine() -> Bool {
+        var key = scratch.key
+        var capacity = scratch.keyCapacity
+        var length = 0
+        for field in unionFields {
+            switch extractor.uncheckedText(field) {
+            case .absent: break
+            case .bytes(let b):
+                if length + b.count + 1 > capacity {
+                    scratch.growKey(to: length + b.count + 1)
+                    (key, capacity) = (scratch.key, scratch.keyCapacity)
+                }
+                copyBytes(b, to: key + length)
+                length += b.count
+            case .invalid(let reason):
+                lastLabelError = reason
+                return false
+            }
+            if length + 1 > capacity {
+                scratch.growKey(to: length + 1)
+                (key, capacity) = (scratch.key, scratch.keyCapacity)
+            }
+            key[length] = 0xFF  // never in UTF-8: an unambiguous separator
+            length += 1
+        }
+        lineKeyLength = length
+        let keyBytes = UnsafeRawBufferPointer(start: key, count: length)
+        let hash = LogSeriesKeyTable.hash(keyBytes)
+        if let found = table.find(keyBytes, hash: hash) {
+            lineEntry = Int(found)
+            return true
+        }
+        let groups = groupLabelStart.count
+        if table.count < lineKeyLimit {
+            lineEntry = entries.count / groups
+            entries += repeatElement(-1, count: groups)
+            table.insert(keyBytes, hash: hash, value: Int32(lineEntry))
+        } else {
+            // Full: resolve this line in the scratch row, uncached (slow, bounded memory).
+            stats.labelCacheMisses += 1
+            for g in 0..<groups { entries[g] = -1 }
+            lineEntry = 0
+        }
+        return true
+    }
+
+    /// The slow path for one group of the current line: check and resolve its values, find or
+    /// create its series. Nil when a value is not UTF-8.
+    mutating func resolveGroup(_ g: Int) -> (Int32, Bool)? {
+        var values = Array(UnsafeBufferPointer(start: scratch.key, count: lineKeyLength))
+            .split(separator: 0xFF, omittingEmptySubsequences: false)
+        values.removeLast()  // after the final separator
+        let start = groupLabelStart[g]
+        var resolvedKey: [UInt8] = [UInt8(g)]
+        var resolvedValues: [[UInt8]] = []
+        var overflow = false
+        for l in start..<(start + groupLabelCount[g]) {
+            let raw = values[labelPosition[l]]
+            guard raw.withUnsafeBufferPointer({ JSONFieldUTF8Validator.isValid($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count) }) else {
+                lastLabelError = .invalidUTF8
+                return nil
+            }
+            let (value, overflowed) = labelPlans[l].resolve(raw)
+            if overflowed {
+                overflow = true
+                stats.overflowValues[labelPlans[l].name, default: 0] += 1
+            }
+            resolvedValues.append(value)
+            resolvedKey += value
+            resolvedKey.append(0xFF)
+        }
+        if overflow { stats.overflowLines += 1 }
+        if let existing = resolved[resolvedKey] { return (existing, overflow) }
+        let base = Int32(series.count)
+        var labels: [Labels] = []
+        for m in groupMetrics[g] {
+            var builder = LabelsBuilder()
+            builder.set(Labels.metricName, metricNames[m])
+            if let job { builder.set("job", job) }
+            for (i, value) in resolvedValues.enumerated() {
+                builder.set(bytes: labelPlans[start + i].name.utf8, value)
+            }
+            labels.append(builder.build())
+        }
+        let kinds = groupMetrics[g].map { metricKind[$0] }
+        let refs = store.write { writer in zip(labels, kinds).map { writer.ref(for: $0, kind: $1) } }
+        for i in labels.indices {
+            series.append(LogSeriesAccumulator(ref: refs[i], kind: kinds[i]))
+            seriesLabels.append(labels[i])
+        }
+        resolved[resolvedKey] = base
+        return (base, overflow)
+    }
+
+    /// Copies a short value without a call to `memmove`.
+    @inline(__always)
+    func copyBytes(_ source: UnsafeRawBufferPointer, to target: UnsafeMutablePointer<UInt8>) {
+        guard let from = source.baseAddress else { return }
+        let n = source.count
+        var i = 0
+        while n - i >= 8 {
+            UnsafeMutableRawPointer(target).storeBytes(of: from.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < n {
+            target[i] = from.load(fromByteOffset: i, as: UInt8.self)
+            i += 1
+        }
+    }
+
+    @inline(__always)
+    mutating func apply(slot: Int32, value: Double, at: Int64) {
+        let i = Int(slot)
+        switch series[i].kind {
+        case .distribution:
+            ops.append(LogStoreOp(slot: slot, kind: .distribution, value: value, at: at))
+            if ops.count >= LogMapperCore.opBatch { writeOps() }
+        case .counter, .gauge:
+            let s = at >= 0 ? at / resolution : (at - resolution + 1) / resolution
+            if series[i].dirty && series[i].pendingSlot != s { emit(i) }
+            if series[i].kind == .counter {
+                series[i].pending += value
+                if at > series[i].pendingAt { series[i].pendingAt = at }
+            } else if at >= series[i].pendingAt {
+                series[i].pending = value
+                series[i].pendingAt = at
+            }
+            series[i].pendingSlot = s
+            if !series[i].dirty {
+                series[i].dirty = true
+                dirty.append(slot)
+            }
+        }
+    }
+
+    /// Queues the pending increment or value of series `i`.
+    mutating func emit(_ i: Int) {
+        ops.append(LogStoreOp(slot: Int32(i), kind: series[i].kind, value: series[i].pending, at: series[i].pendingAt))
+        series[i].pending = 0
+        series[i].pendingAt = .min
+        series[i].dirty = false
+        if ops.count >= LogMapperCore.opBatch { writeOps() }
+    }
+
+    mutating func flush() {
+        for slot in dirty where series[Int(slot)].dirty { emit(Int(slot)) }
+        dirty.removeAll(keepingCapacity: true)
+        writeOps()
+        batchNow = nil
+    }
+
+    /// Writes the queued operations under one store lock.
+    mutating func writeOps() {
+        guard !ops.isEmpty else { return }
+        var refused = 0
+        var limited = 0
+        store.write { writer in
+            for op in ops {
+                let i = Int(op.slot)
+                var attempt = 0
+                while attempt < 2 {
+                    attempt += 1
+                    if series[i].ref == nil { series[i].ref = writer.ref(for: seriesLabels[i], kind: series[i].kind) }
+                    guard let ref = series[i].ref else {
+                        limited += 1
+                        break
+                    }
+                    let result: AppendResult = switch op.kind {
+                    case .distribution: writer.observe(ref, value: op.value, at: op.at)
+                    case .counter: writer.add(ref, delta: op.value, at: op.at)
+                    case .gauge: writer.append(ref, value: op.value, at: op.at)
+                    }
+                    switch result {
+                    case .ok: attempt = 2
+                    case .unknownSeries: series[i].ref = nil  // expired: look it up again once
+                    case .seriesLimit:
+                        limited += 1
+                        attempt = 2
+                    default:
+                        refused += 1
+                        attempt = 2
+                    }
+                }
+            }
+        }
+        stats.storeRefused += refused
+        stats.seriesLimited += limited
+        ops.removeAll(keepingCapacity: true)
+    }
+
+    mutating func countMalformed(_ reason: MalformedLineReason, file: LogFileID) {
+        let i = file.index * MalformedLineReason.allCases.count + Int(reason.rawValue)
+        if i >= malformed.count { malformed += Array(repeating: 0, count: i + 1 - malformed.count) }
+        malformed[i] += 1
+        lastMalformed = reason
+    }
+
+    /// Logs the malformed line just counted, quoted, at most once per file every 10 s.
+    mutating func reportMalformed(_ line: UnsafeRawBufferPointer, file: LogFileID, fileName: (LogFileID) -> String) {
+        let now = LogTailer.monotonicMilliseconds()
+        var entry = malformedLog[file.index] ?? (lastLogged: Int64.min / 2, suppressed: 0)
+        guard now - entry.lastLogged >= LogMapperCore.malformedLogInterval else {
+            entry.suppressed += 1
+            malformedLog[file.index] = entry
+            return
+        }
+        let suppressed = entry.suppressed > 0 ? " (\(entry.suppressed) more malformed lines not shown)" : ""
+        logger.warning("\(fileName(file)): skipped a malformed line (\(lastMalformed)): \(LogMapperCore.quote(line))\(suppressed)")
+        malformedLog[file.index] = (now, 0)
+    }
+
+    /// The first 200 bytes of a line, quoted, with control and invalid bytes escaped.
+    static func quote(_ line: UnsafeRawBufferPointer) -> String {
+        var out = "\""
+        for b in line.prefix(200) {
+            switch b {
+            case UInt8(ascii: "\""): out += "\\\""
+            case UInt8(ascii: "\\"): out += "\\\\"
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(b))
+            default: out += "\\x" + String(b, radix: 16).leftPadded(to: 2)
+            }
+        }
+        return out + (line.count > 200 ? "\"…" : "\"")
+    }
+}
+
+/// Per-line scratch memory of a `LogMapperCore`, in raw memory so writes pay no uniqueness checks.
+final class LogMapperScratch {
+    let values: UnsafeMutablePointer<Double>
+    let bases: UnsafeMutablePointer<Int32>
+    private(set) var key: UnsafeMutablePointer<UInt8>
+    private(set) var keyCapacity: Int
+
+    init(metrics: Int, groups: Int) {
+        values = .allocate(capacity: max(1, metrics))
+        values.initialize(repeating: .nan, count: max(1, metrics))
+        bases = .allocate(capacity: max(1, groups))
+        bases.initialize(repeating: -1, count: max(1, groups))
+        keyCapacity = 1024
+        key = .allocate(capacity: keyCapacity)
+    }
+
+    func growKey(to needed: Int) {
+        var capacity = keyCapacity
+        while capacity < needed { capacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        bigger.update(from: key, count: keyCapacity)
+        key.deallocate()
+        key = bigger
+        keyCapacity = capacity
+    }
+
+    deinit {
+        values.deallocate()
+        bases.deallocate()
+        key.deallocate()
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

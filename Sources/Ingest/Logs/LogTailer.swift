@@ -1,0 +1,483 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+public import Logging
+
+/// Where tailing starts in a file that already exists when its log is first followed.
+public enum TailStartPosition: String, Sendable, CaseIterable {
+    /// Only lines written from now on (the default, as `tail -F` and mtail do).
+    case end
+    /// The whole file.
+    case beginning
+}
+
+/// Bounds and timings of a `LogTailer`.
+public struct LogTailerOptions: Sendable {
+    /// Where a file present at the first poll starts (files that appear later start at 0).
+    public var startAt: TailStartPosition = .end
+    /// Longer lines are skipped without being held in memory and counted as `too_long`.
+    public var maxLineBytes: Int = 64 * 1024
+    /// Bytes per `pread`.
+    public var readChunkBytes: Int = 256 * 1024
+    /// At most this many bytes of one file per poll, so one huge file cannot stall the others;
+    /// `LogPollSummary.morePending` says when to poll again at once.
+    public var maxBytesPerPoll: Int = 64 * 1024 * 1024
+    /// A file that left its path (renamed or deleted) is read until it has not grown for this long
+    /// (ms): a writer keeps writing to the renamed file until it reopens its log.
+    public var rotatedIdleMilliseconds: Int64 = 5_000
+    /// How long a new file that starts like a followed file is held before it is read as a new
+    /// file (ms): enough for copytruncate to truncate the original after copying it.
+    public var copyGraceMilliseconds: Int64 = 5_000
+    /// How many leading bytes identify a file (fingerprint).
+    public var fingerprintBytes: Int = 256
+
+    public init(startAt: TailStartPosition = .end, maxLineBytes: Int = 64 * 1024) {
+        self.startAt = startAt
+        self.maxLineBytes = maxLineBytes
+    }
+}
+
+/// What one `poll()` did.
+public struct LogPollSummary: Sendable, Equatable {
+    /// Complete lines delivered.
+    public var lines = 0
+    /// Bytes read.
+    public var bytes = 0
+    /// Some file had more to read than `maxBytesPerPoll`: poll again without waiting.
+    public var morePending = false
+}
+
+/// Counters of one log file (all generations of one path).
+public struct LogFileStats: Sendable, Equatable {
+    public var lines = 0
+    public var bytes = 0
+    /// The file left its path (rename-and-create or delete).
+    public var rotations = 0
+    /// The file shrank or was rewritten under the same inode (copytruncate): read again from 0.
+    public var truncations = 0
+    /// Failed attempts to open, stat or read it.
+    public var errors = 0
+}
+
+/// Follows log files by path (globs allowed) and hands every complete line to a `LogLineSink`,
+/// once, across rotations and restarts.
+///
+/// Rotation model (after mtail's `internal/tailer`, keyed by file identity instead of path so
+/// that a glob matching the rotated names cannot read a file twice). Each `poll()`:
+/// 1. Expands the globs. Compressed rotations (`.gz`, `.bz2`, `.xz`, `.zst`, `.lz4`, `.zip`) are
+///    never read. A directory, FIFO or unreadable file at a path is reported in `problems` (and
+///    logged at a limited rate); the other files go on. A path that does not exist yet is simply
+///    not followed until it appears.
+/// 2. Recognises each file by device and inode. A followed file found at any matched path keeps
+///    being followed. A followed file found at none was renamed away or deleted (rename-and-create
+///    or delete/re-create rotation): it is *rotated* — read on through its open descriptor, to its
+///    end, until it has not grown for `rotatedIdleMilliseconds` (the writer may still be writing
+///    to it until it reopens its log), then its last partial line is delivered and it is closed.
+/// 3. A file not followed yet is opened. Files present at the very first poll (no restored
+///    offsets) start at `startAt`; every file that appears later starts at 0, since it is new.
+/// 4. Reads every followed file, oldest first, so a rotated file is finished before its successor.
+///    A file smaller than what was read, or whose first bytes changed, was truncated (copytruncate):
+///    it is read again from 0 and counted in `truncations`. Its old fingerprint and position are
+///    remembered for a minute: if a new file appears whose first bytes match (copytruncate's copy,
+///    when the glob also matches it), the copy is read from that position, so the lines written
+///    between the last poll and the truncation are not lost; without such a glob they are lost —
+///    that is copytruncate's nature. A new file that starts like a file still being followed may be
+///    that copy in progress: it is held (not read) until the original is truncated or
+///    `copyGraceMilliseconds` pass, then read from 0.
+/// 5. Splits on `\n`; a partial last line is held until its newline arrives. A line longer than
+///    `maxLineBytes` is skipped without being buffered and reported as `tooLong`.
+/// 6. Calls `sink.flush()`. The offsets (`offsets()`) then match what the sink applied: the daemon
+///    checkpoints them between polls, and `restore(_:)` resumes each file at its offset if device,
+///    inode and fingerprint still match (else a recycled inode or rewritten file: from 0). A file
+///    rotated while the agent was down is looked up by inode in its directory and finished first.
+///
+/// Ownership: not thread-safe. One owner — the daemon's log queue (a Dispatch timer calls `poll()`),
+/// or a test, or `agent replay` — calls every method.
+public final class LogTailer {
+    /// The configured path globs.
+    public let patterns: [String]
+    public let options: LogTailerOptions
+    /// Paths by `LogFileID.index`.
+    public internal(set) var filePaths: [String] = []
+    /// Per `LogFileID.index`.
+    public internal(set) var fileStats: [LogFileStats] = []
+    /// Current problems by path (is a directory, permission denied, ...); cleared when the path works.
+    public internal(set) var problems: [String: String] = [:]
+
+    let now: () -> Int64
+    let logger: Logger
+    let openFile: (String) -> Result<Int32, TailerErrno>
+    var streams: [LogStream] = []
+    var fileIndex: [String: Int] = [:]
+    /// False until the first poll or a restore: decides whether existing files start at `startAt`.
+    var initialized = false
+    var truncations: [(fingerprint: FileFingerprint, offset: Int64, at: Int64)] = []
+    var problemLog: [String: (lastLogged: Int64, suppressed: Int)] = [:]
+    let buffer: UnsafeMutableRawPointer
+    let bufferCapacity: Int
+
+    static let compressedSuffixes = [".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip"]
+    static let problemLogInterval: Int64 = 60_000
+    static let truncationMemory: Int64 = 60_000
+
+    /// A tailer for `patterns`; `now` is a monotonic clock in milliseconds (injected by tests).
+    public convenience init(
+        patterns: [String], options: LogTailerOptions = LogTailerOptions(),
+        logger: Logger = Logger(label: "agent.logs"), now: @escaping () -> Int64 = LogTailer.monotonicMilliseconds
+    ) {
+        self.init(patterns: patterns, options: options, logger: logger, now: now, openFile: LogTailer.openReadOnly)
+    }
+
+    init(
+        patterns: [String], options: LogTailerOptions, logger: Logger, now: @escaping () -> Int64,
+        openFile: @escaping (String) -> Result<Int32, TailerErrno>
+    ) {
+        self.patterns = patterns
+        var options = options
+        options.maxLineBytes = max(1, options.maxLineBytes)
+        options.readChunkBytes = max(4096, options.readChunkBytes)
+        options.maxBytesPerPoll = max(options.readChunkBytes, options.maxBytesPerPoll)
+        options.fingerprintBytes = max(1, options.fingerprintBytes)
+        self.options = options
+        self.logger = logger
+        self.now = now
+        self.openFile = openFile
+        // A held partial line (at most maxLineBytes) plus one chunk read after it.
+        bufferCapacity = options.maxLineBytes + options.readChunkBytes
+        buffer = .allocate(byteCount: bufferCapacity, alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// Milliseconds of `CLOCK_MONOTONIC`.
+    @Sendable public static func monotonicMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    static func openReadOnly(_ path: String) -> Result<Int32, TailerErrno> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        return fd >= 0 ? .success(fd) : .failure(TailerErrno(code: errno))
+    }
+
+    /// The file id of `path`, assigned on first use.
+    func fileID(for path: String) -> LogFileID {
+        if let index = fileIndex[path] { return LogFileID(index: index) }
+        filePaths.append(path)
+        fileStats.append(LogFileStats())
+        fileIndex[path] = filePaths.count - 1
+        return LogFileID(index: filePaths.count - 1)
+    }
+
+    /// How many files are open (followed or being finished after a rotation).
+    public var openFileCount: Int { streams.count }
+
+    // MARK: - Polling
+
+    /// One round: discover files, read every followed file to its current end (bounded by
+    /// `maxBytesPerPoll`), deliver complete lines to `sink`, then `sink.flush()`.
+    @discardableResult
+    public func poll(into sink: some LogLineSink) -> LogPollSummary {
+        let now = self.now()
+        var summary = LogPollSummary()
+        truncations.removeAll { now - $0.at > LogTailer.truncationMemory }
+
+        var seen = Set<FileIdentity>()
+        var fresh: [(path: String, st: stat)] = []
+        for (path, st) in discover() {
+            let identity = FileIdentity(st)
+            guard seen.insert(identity).inserted else { continue }  // a second name of one file
+            if let stream = streams.first(where: { $0.identity == identity }) {
+                stream.path = path
+                stream.rotatedSince = nil
+            } else {
+                fresh.append((path, st))
+            }
+        }
+        for stream in streams where stream.rotatedSince == nil && !seen.contains(stream.identity) {
+            stream.rotatedSince = now
+            fileStats[stream.file.index].rotations += 1
+        }
+        // Older files first, so that in one poll a rotated generation is read before the next.
+        fresh.sort { ($0.st.st_mtim.tv_sec, $0.st.st_mtim.tv_nsec) < ($1.st.st_mtim.tv_sec, $1.st.st_mtim.tv_nsec) }
+        for (path, st) in fresh {
+            guard case .success(let fd) = openFile(path).mapError({ error -> TailerErrno in
+                report(path: path, problem: openProblem(path: path, error: error), now: now)
+                return error
+            }) else { continue }
+            var opened = stat()
+            fstat(fd, &opened)
+            let identity = FileIdentity(opened)
+            if identity != FileIdentity(st), streams.contains(where: { $0.identity == identity }) {
+                close(fd)  // replaced between stat and open by a file already followed
+                continue
+            }
+            clearProblem(path)
+            let startAtEnd = !initialized && options.startAt == .end
+            let stream = LogStream(
+                file: fileID(for: path), path: path, fd: fd, identity: identity, offset: 0, now: now,
+                undecided: !startAtEnd)
+            if startAtEnd {
+                stream.start(at: Int64(opened.st_size))
+                stream.fingerprint = FileFingerprint.read(fd: fd, length: min(Int(opened.st_size), options.fingerprintBytes)) ?? FileFingerprint()
+            }
+            streams.append(stream)
+        }
+        initialized = true
+
+        for stream in streams {
+            read(stream, into: sink, now: now, summary: &summary)
+        }
+        streams.removeAll { stream in
+            guard let rotatedSince = stream.rotatedSince,
+                now - max(rotatedSince, stream.lastGrowth) >= options.rotatedIdleMilliseconds,
+                case .success(let size) = stream.size(), stream.readPosition >= size
+            else { return false }
+            finish(stream, into: sink)
+            return true
+        }
+        sink.flush()
+        return summary
+    }
+
+    /// Treats the end of every file as the end of its last line: delivers held partial lines and
+    /// closes every file. For one-shot reading (`agent replay`); a later poll starts afresh.
+    public func finish(into sink: some LogLineSink) {
+        var summary = LogPollSummary()
+        let now = self.now()
+        for stream in streams {
+            // A file held as a possible copy is read now: there is no later to decide in.
+            if stream.undecided {
+                stream.undecided = false
+                stream.heldSince = nil
+            }
+            while case .success(let size) = stream.size(), stream.readPosition < size {
+                let before = stream.readPosition
+                read(stream, into: sink, now: now, summary: &summary)
+                if stream.readPosition == before { break }
+            }
+            finish(stream, into: sink)
+        }
+        streams.removeAll()
+        sink.flush()
+    }
+
+    private func finish(_ stream: LogStream, into sink: some LogLineSink) {
+        switch stream.skip {
+        case .none:
+            if !stream.carry.isEmpty {
+                stream.carry.withUnsafeBytes { sink.consume(line: $0, file: stream.file) }
+                fileStats[stream.file.index].lines += 1
+            }
+        case .tooLong:
+            sink.skipped(reason: .tooLong, file: stream.file)
+        case .alignment:
+            break
+        }
+        stream.carry.removeAll()
+        stream.skip = .none
+        stream.offset = stream.readPosition
+    }
+
+    /// The paths the globs match now, with their `stat`; reports what cannot be followed.
+    func discover() -> [(String, stat)] {
+        var result: [(String, stat)] = []
+        for pattern in patterns {
+            var g = glob_t()
+            defer { globfree(&g) }
+            let rc = glob(pattern, 0, nil, &g)
+            if rc == GLOB_NOMATCH { continue }
+            if rc != 0 {
+                report(path: pattern, problem: "cannot expand the path glob (a directory on the way is not readable)", now: now())
+                continue
+            }
+            for i in 0..<Int(g.gl_pathc) {
+                guard let cPath = g.gl_pathv[i] else { continue }
+                let path = String(cString: cPath)
+                if LogTailer.compressedSuffixes.contains(where: { path.hasSuffix($0) }) { continue }
+                var st = stat()
+                guard stat(path, &st) == 0 else {
+                    if errno != ENOENT { report(path: path, problem: "cannot stat: \(TailerErrno(code: errno).message)", now: now()) }
+                    continue
+                }
+                switch st.st_mode & S_IFMT {
+                case S_IFREG:
+                    result.append((path, st))
+                case S_IFDIR:
+                    report(path: path, problem: "is a directory, not a log file; make the path or glob name files (e.g. \(path)/*.jsonl)", now: now())
+                default:
+                    report(path: path, problem: "is not a regular file (FIFO, socket or device); only regular files are tailed", now: now())
+                }
+            }
+        }
+        return result
+    }
+
+    /// Reads `stream` from its position to the file's current end (bounded), delivering lines.
+    private func read(_ stream: LogStream, into sink: some LogLineSink, now: Int64, summary: inout LogPollSummary) {
+        guard case .success(let size) = stream.size().mapError({ error -> TailerErrno in
+            report(path: stream.path, problem: "cannot stat the open file: \(error.message)", now: now)
+            return error
+        }) else { return }
+
+        if stream.undecided {
+            guard decideCopy(stream, size: size, now: now) else { return }
+        }
+        if size < stream.readPosition || (size > stream.readPosition && !stream.fingerprintHolds()) {
+            // copytruncate (or a rewrite): remember where the old content was, for its copy.
+            if stream.fingerprint.length > 0 {
+                truncations.append((stream.fingerprint, stream.offset, now))
+            }
+            stream.start(at: 0)
+            stream.fingerprint = FileFingerprint()
+            fileStats[stream.file.index].truncations += 1
+        }
+        if stream.fingerprint.length < options.fingerprintBytes, size > Int64(stream.fingerprint.length) {
+            if let fingerprint = FileFingerprint.read(fd: stream.fd, length: Int(min(size, Int64(options.fingerprintBytes)))) {
+                stream.fingerprint = fingerprint
+            }
+        }
+
+        var budget = options.maxBytesPerPoll
+        while stream.readPosition < size {
+            guard budget > 0 else {
+                summary.morePending = true
+                break
+            }
+            let held = stream.carry.count
+            if held > 0 {
+                stream.carry.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: held) }
+            }
+            let want = Int(min(Int64(min(options.readChunkBytes, budget)), size - stream.readPosition))
+            let n = pread(stream.fd, buffer + held, want, off_t(stream.readPosition))
+            if n < 0 {
+                if errno == EINTR { continue }
+                fileStats[stream.file.index].errors += 1
+                report(path: stream.path, problem: "read failed: \(TailerErrno(code: errno).message)", now: now)
+                break
+            }
+            if n == 0 { break }
+            let bufferPosition = stream.readPosition - Int64(held)
+            stream.readPosition += Int64(n)
+            stream.lastGrowth = now
+            budget -= n
+            summary.bytes += n
+            fileStats[stream.file.index].bytes += n
+            let lines = split(stream, total: held + n, bufferPosition: bufferPosition, into: sink)
+            summary.lines += lines
+            fileStats[stream.file.index].lines += lines
+        }
+    }
+
+    /// Delivers the complete lines in `buffer[0..<total]` (a held partial line, then new bytes)
+    /// and keeps the rest as the new partial line. Returns the number of lines delivered.
+    private func split(_ stream: LogStream, total: Int, bufferPosition: Int64, into sink: some LogLineSink) -> Int {
+        let base = buffer.assumingMemoryBound(to: UInt8.self)
+        let maxLine = options.maxLineBytes
+        let file = stream.file
+        var skip = stream.skip
+        var lineStart = 0
+        var scan = stream.carry.count  // a held partial line holds no newline
+        var lines = 0
+        while scan < total, let hit = memchr(base + scan, 0x0A, total - scan) {
+            let end = hit.assumingMemoryBound(to: UInt8.self) - base
+            switch skip {
+            case .none:
+                if end - lineStart > maxLine {
+                    sink.skipped(reason: .tooLong, file: file)
+                } else {
+                    sink.consume(line: UnsafeRawBufferPointer(start: base + lineStart, count: end - lineStart), file: file)
+                    lines += 1
+                }
+            case .tooLong:
+                sink.skipped(reason: .tooLong, file: file)
+                skip = .none
+            case .alignment:
+                skip = .none
+            }
+            lineStart = end + 1
+            scan = lineStart
+        }
+        if lineStart > 0 || skip == .none {
+            stream.offset = bufferPosition + Int64(lineStart)
+        }
+        let rest = total - lineStart
+        if skip == .none, rest > maxLine { skip = .tooLong }
+        stream.skip = skip
+        if skip == .none {
+            stream.carry.removeAll(keepingCapacity: true)
+            stream.carry.append(contentsOf: UnsafeBufferPointer(start: base + lineStart, count: rest))
+        } else {
+            stream.carry.removeAll(keepingCapacity: false)
+        }
+        return lines
+    }
+
+    /// For a stream opened at 0: is it a copy of a followed file (copytruncate)? Returns true when
+    /// it may be read now (possibly from a copy's position), false while it is held.
+    private func decideCopy(_ stream: LogStream, size: Int64, now: Int64) -> Bool {
+        guard size > 0 else { return false }  // nothing to compare (or read) yet
+        for (i, record) in truncations.enumerated()
+        where record.fingerprint.length > 0 && size >= Int64(record.fingerprint.length)
+            && FileFingerprint.read(fd: stream.fd, length: record.fingerprint.length) == record.fingerprint
+        {
+            guard size >= record.offset else { return false }  // the copy is still being written
+            truncations.remove(at: i)
+            stream.start(at: record.offset)
+            stream.undecided = false
+            return true
+        }
+        let looksLikeACopy = streams.contains { other in
+            guard other !== stream, other.rotatedSince == nil, !other.undecided, other.fingerprint.length > 0 else { return false }
+            let length = Int(min(size, Int64(other.fingerprint.length)))
+            let mine = FileFingerprint.read(fd: stream.fd, length: length)
+            // The other file may be truncated and rewritten by now: compare with what it was.
+            return length == other.fingerprint.length
+                ? mine == other.fingerprint : mine == FileFingerprint.read(fd: other.fd, length: length)
+        }
+        if looksLikeACopy {
+            if stream.heldSince == nil { stream.heldSince = now }
+            if now - stream.heldSince! < options.copyGraceMilliseconds { return false }
+        }
+        stream.undecided = false
+        stream.heldSince = nil
+        return true
+    }
+
+    // MARK: - Problems
+
+    private func openProblem(path: String, error: TailerErrno) -> String {
+        switch error.code {
+        case EACCES, EPERM:
+            "permission denied: the agent's user cannot read it; grant read access (for example add the user to the log's group)"
+        case EISDIR:
+            "is a directory, not a log file"
+        default:
+            "cannot open: \(error.message)"
+        }
+    }
+
+    /// Records a problem for `path` and logs it, at most once a minute per path.
+    func report(path: String, problem: String, now: Int64) {
+        problems[path] = problem
+        if let index = fileIndex[path] { fileStats[index].errors += 1 }
+        var entry = problemLog[path] ?? (lastLogged: Int64.min / 2, suppressed: 0)
+        if now - entry.lastLogged >= LogTailer.problemLogInterval {
+            let suppressed = entry.suppressed > 0 ? " (\(entry.suppressed) similar messages suppressed)" : ""
+            logger.warning("\(path): \(problem)\(suppressed)")
+            entry = (now, 0)
+        } else {
+            entry.suppressed += 1
+        }
+        problemLog[path] = entry
+    }
+
+    func clearProblem(_ path: String) {
+        problems[path] = nil
+    }
+}

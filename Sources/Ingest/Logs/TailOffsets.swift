@@ -1,0 +1,185 @@
+/// The position of a log tailer in every file it follows: the part of the agent's checkpoint that
+/// lets tailing resume after a restart or `kill -9` with no line lost and none counted twice.
+///
+/// An offset is always the start of the first line not yet delivered (a held partial line is read
+/// again after a restart). A file is recognised by device and inode, and a fingerprint of its first
+/// bytes tells a recycled inode (a new file that got the number of a deleted one) from the same file.
+public struct TailOffsets: Sendable, Equatable {
+    /// One followed file.
+    public struct File: Sendable, Equatable {
+        /// The path the file was first opened at (its log's name, also after it was rotated away).
+        public var path: String
+        /// Where the file was last seen: `path`, or a rotated name the glob also matches.
+        public var location: String
+        public var device: UInt64
+        public var inode: UInt64
+        /// The first byte not yet delivered; always the start of a line.
+        public var offset: Int64
+        /// How many leading bytes `fingerprint` covers (0 for an empty file).
+        public var fingerprintLength: Int32
+        /// FNV-1a of the first `fingerprintLength` bytes.
+        public var fingerprint: UInt64
+        /// The file no longer sits at `path` (renamed or deleted): it is being read to its end.
+        public var rotated: Bool
+
+        public init(
+            path: String, location: String? = nil, device: UInt64, inode: UInt64, offset: Int64,
+            fingerprintLength: Int32, fingerprint: UInt64, rotated: Bool
+        ) {
+            self.path = path
+            self.location = location ?? path
+            self.device = device
+            self.inode = inode
+            self.offset = offset
+            self.fingerprintLength = fingerprintLength
+            self.fingerprint = fingerprint
+            self.rotated = rotated
+        }
+    }
+
+    /// Every followed file, oldest first.
+    public var files: [File]
+
+    public init(files: [File] = []) {
+        self.files = files
+    }
+}
+
+/// A checkpoint's tail offsets could not be decoded.
+public struct TailOffsetsDecodingError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Byte position in the encoded offsets where decoding failed.
+    public var position: Int
+    public var message: String
+    public var description: String {
+        "tail offsets, byte \(position): \(message); the checkpoint is damaged — remove it to start tailing afresh (from start_at)"
+    }
+}
+
+extension TailOffsets {
+    static let magic: [UInt8] = Array("TAIL".utf8)
+    static let version: UInt8 = 1
+
+    /// The offsets as bytes: `TAIL`, a version byte, then each file (lengths as LEB128 varints,
+    /// numbers little-endian).
+    public func encoded() -> [UInt8] {
+        var out = TailOffsets.magic
+        out.append(TailOffsets.version)
+        appendVarint(UInt64(files.count), to: &out)
+        for file in files {
+            for name in [file.path, file.location] {
+                let bytes = Array(name.utf8)
+                appendVarint(UInt64(bytes.count), to: &out)
+                out.append(contentsOf: bytes)
+            }
+            appendFixed(file.device, to: &out)
+            appendFixed(file.inode, to: &out)
+            appendVarint(UInt64(file.offset), to: &out)
+            appendVarint(UInt64(file.fingerprintLength), to: &out)
+            appendFixed(file.fingerprint, to: &out)
+            out.append(file.rotated ? 1 : 0)
+        }
+        return out
+    }
+
+    /// Decodes what `encoded()` produced.
+    /// - Throws: `TailOffsetsDecodingError` naming the byte position, for any damage.
+    public init(decoding bytes: [UInt8]) throws(TailOffsetsDecodingError) {
+        var reader = ByteReader(bytes: bytes)
+        guard bytes.starts(with: TailOffsets.magic) else {
+            throw TailOffsetsDecodingError(position: 0, message: "expected the magic \"TAIL\"")
+        }
+        reader.position = 4
+        let version = try reader.byte()
+        guard version == TailOffsets.version else {
+            throw TailOffsetsDecodingError(position: 4, message: "unknown version \(version), expected \(TailOffsets.version)")
+        }
+        let count = try reader.varint()
+        guard count <= UInt64(bytes.count) else {
+            throw TailOffsetsDecodingError(position: reader.position, message: "file count \(count) exceeds the data")
+        }
+        var files: [File] = []
+        for _ in 0..<count {
+            let path = try reader.path()
+            let location = try reader.path()
+            let device = try reader.fixed()
+            let inode = try reader.fixed()
+            let offset = try reader.varint()
+            let fingerprintLength = try reader.varint()
+            guard offset <= UInt64(Int64.max), fingerprintLength <= UInt64(Int32.max) else {
+                throw TailOffsetsDecodingError(position: reader.position, message: "offset or fingerprint length out of range")
+            }
+            let fingerprint = try reader.fixed()
+            let flags = try reader.byte()
+            guard flags <= 1 else { throw TailOffsetsDecodingError(position: reader.position - 1, message: "unknown flags \(flags)") }
+            files.append(File(
+                path: path, location: location, device: device, inode: inode, offset: Int64(offset),
+                fingerprintLength: Int32(fingerprintLength), fingerprint: fingerprint, rotated: flags == 1))
+        }
+        guard reader.position == bytes.count else {
+            throw TailOffsetsDecodingError(position: reader.position, message: "\(bytes.count - reader.position) unexpected trailing bytes")
+        }
+        self.init(files: files)
+    }
+}
+
+private func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
+    var v = value
+    while v >= 0x80 {
+        out.append(UInt8(v & 0x7F) | 0x80)
+        v >>= 7
+    }
+    out.append(UInt8(v))
+}
+
+private func appendFixed(_ value: UInt64, to out: inout [UInt8]) {
+    for shift in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+}
+
+private struct ByteReader {
+    let bytes: [UInt8]
+    var position = 0
+
+    mutating func byte() throws(TailOffsetsDecodingError) -> UInt8 {
+        guard position < bytes.count else { throw TailOffsetsDecodingError(position: position, message: "unexpected end of data") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func varint() throws(TailOffsetsDecodingError) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            guard shift < 64 else { throw TailOffsetsDecodingError(position: position - 1, message: "varint longer than 64 bits") }
+            value |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    mutating func path() throws(TailOffsetsDecodingError) -> String {
+        let length = try varint()
+        let start = position
+        let bytes = try bytes(Int(clamping: length))
+        guard let path = String(validating: bytes, as: UTF8.self), !path.isEmpty else {
+            throw TailOffsetsDecodingError(position: start, message: "a path is empty or not UTF-8")
+        }
+        return path
+    }
+
+    mutating func fixed() throws(TailOffsetsDecodingError) -> UInt64 {
+        guard bytes.count - position >= 8 else { throw TailOffsetsDecodingError(position: position, message: "unexpected end of data") }
+        var value: UInt64 = 0
+        for i in 0..<8 { value |= UInt64(bytes[position + i]) << UInt64(8 * i) }
+        position += 8
+        return value
+    }
+
+    mutating func bytes(_ count: Int) throws(TailOffsetsDecodingError) -> ArraySlice<UInt8> {
+        guard count >= 0, bytes.count - position >= count else {
+            throw TailOffsetsDecodingError(position: position, message: "length \(count) exceeds the data")
+        }
+        defer { position += count }
+        return bytes[position..<(position + count)]
+    }
+}

@@ -1,0 +1,35 @@
+import AgentDaemon
+import ArgumentParser
+import Foundation
+
+extension Agent {
+    /// `agent demo`: the whole loop, on this machine, in under a minute.
+    struct DemoCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "demo",
+            abstract: "Watch a simulated service's alerts escalate through tiers and resolve, in under a minute.")
+
+        @Option(name: .long, help: "How many times faster than real time the scenario runs.")
+        var speed: Double = 20
+
+        @Option(name: .long, help: "Folder holding api.yaml and latency.yaml (default: ./rules, then /etc/agent/rules).")
+        var rules: String?
+
+        func validate() throws {
+            guard speed >= 1 && speed <= 200 else { throw ValidationError("--speed must be between 1 and 200") }
+        }
+
+        func run() throws {
+            let candidates = [rules, "rules", "/etc/agent/rules"].compactMap { $0 }
+            guard let dir = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/api.yaml") }) else {
+                throw CLIError("no rules folder with api.yaml found (tried \(candidates.joined(separator: ", "))); give --rules DIR")
+            }
+            let absolute = dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
+            // One write(2) per line, so the lines show as they happen even through a pipe.
+            let status = try Demo(rulesDirectory: absolute, speed: speed) { line in
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }.run()
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}
