@@ -9,10 +9,9 @@ BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev pkg-config
 TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter systemd
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
 FUZZ_SECONDS ?= 600
-
-# The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan.
-FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
-
+# The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan;
+# linked with lld, as gold fails on this build's debug info ("internal error in format_file_lineno").
+FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -use-ld=lld
 
 .PHONY: all build release run demo daemon test bench deps test-deps bench-deps clean fuzz fuzz-exposition
 
@@ -58,14 +57,16 @@ bench: bench-deps release
 
 fuzz: deps fuzz-exposition
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 # Fuzzes into a scratch corpus seeded from Fuzz/Exposition/corpus, then merges the inputs that add
 # coverage back into it (the corpus FuzzCorpusTests replays). Crashes land in fuzz-artifacts/.
 fuzz-exposition: deps
 	cd Fuzz/Exposition && $(SWIFT) build $(FUZZ_BUILD_FLAGS)
 	mkdir -p fuzz-artifacts/exposition Fuzz/Exposition/.build/work
-	Fuzz/Exposition/.build/release/FuzzExposition -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-		-artifact_prefix=fuzz-artifacts/exposition/ Fuzz/Exposition/.build/work Fuzz/Exposition/corpus
-	Fuzz/Exposition/.build/release/FuzzExposition -merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
+	bin=$$(cd Fuzz/Exposition && $(SWIFT) build $(FUZZ_BUILD_FLAGS) --show-bin-path) && \
+	$$bin/FuzzExposition -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-artifact_prefix=fuzz-artifacts/exposition/ Fuzz/Exposition/.build/work Fuzz/Exposition/corpus && \
+	$$bin/FuzzExposition -set_cover_merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/*/.build

@@ -13,8 +13,8 @@ SCRAPES=${SCRAPES:-100}
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 prometheus-node-exporter --web.listen-address="127.0.0.1:$port" >/dev/null 2>&1 &
-exporter=$!
-trap 'kill "$exporter" 2>/dev/null || true' EXIT
+exporter_pid=$!
+trap 'kill "$exporter_pid" 2>/dev/null || true' EXIT
 url="http://127.0.0.1:$port/metrics"
 for _ in $(seq 50); do
     curl -fsS -o /dev/null "$url" 2>/dev/null && break
@@ -23,7 +23,7 @@ done
 page_bytes=$(curl -fsS "$url" | wc -c)
 samples=$(curl -fsS "$url" | grep -vc '^#')
 ticks=$(getconf CLK_TCK)
-exporter_ticks() { awk '{ print $14 + $15 }' "/proc/$exporter/stat"; }
+exporter_ticks() { awk '{ print $14 + $15 }' "/proc/$exporter_pid/stat"; }
 
 echo "node_exporter $(prometheus-node-exporter --version 2>&1 | head -1 | awk '{print $3}') on $url: $page_bytes bytes, $samples samples"
 echo "+ $AGENT scrape $url --job node --repeat $((SCRAPES + 1))   ($ROUNDS rounds)"

@@ -7,7 +7,7 @@ import PackageDescription
 let package = Package(
     name: "fuzz-exposition",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(path: "../..")],
+    dependencies: [.package(name: "agent", path: "../..")],
     targets: [
         .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
         .executableTarget(

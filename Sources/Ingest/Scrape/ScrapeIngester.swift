@@ -204,19 +204,20 @@ struct ScrapeIngester {
             synthetic.write(report, up: true, writer: &writer)
         }
         generation = gen
-        compactIfSparse()
+        compactIfSparse(succeeded: true)
     }
 
     /// Commits a failed scrape: `up` 0 and staleness markers for the previous scrape's series.
     mutating func commitFailure(into store: SeriesStore, at scrapeTime: Timestamp, report: inout ScrapeReport, duration: () -> Duration) {
         let gen = generation &+ 1
+        for p in pending { cache.entries[Int(p.entry)].lastFailedParse = gen }
         store.write { writer in
             report.staleMarkers = markVanishedStale(writer: &writer, gen: gen, at: scrapeTime, current: false)
             report.duration = duration()
             synthetic.write(report, up: false, writer: &writer)
         }
         generation = gen
-        compactIfSparse()
+        compactIfSparse(succeeded: false)
     }
 
     /// Marks every series of the target stale (the target is going away).
@@ -266,12 +267,21 @@ struct ScrapeIngester {
     }
 
     /// Drops cache entries of vanished series once they outnumber the live ones.
-    mutating func compactIfSparse() {
+    ///
+    /// After a success the live entries are those of the scrape. After a failure they are those
+    /// the failed parse reached or created: a page that keeps failing at its last line keeps its
+    /// series cached instead of rebuilding every label set on each attempt; a failing target whose
+    /// content keeps changing is still bounded, at four sample limits.
+    mutating func compactIfSparse(succeeded: Bool) {
         let gen = generation
+        let keep: (SeriesCache.Entry) -> Bool = succeeded ? { $0.lastSeen == gen } : { $0.lastFailedParse == gen || $0.lastSeen == 0 }
         var live = 0
-        for e in cache.entries where e.lastSeen == gen { live += 1 }
-        if cache.count > 2 * live + 64 {
-            cache.compact { $0.lastSeen == gen }
+        for e in cache.entries where keep(e) { live += 1 }
+        let cap = target.limits.sampleLimit > 0 ? 4 * target.limits.sampleLimit : Int.max
+        if cache.count > cap {
+            cache.compact { _ in false }
+        } else if cache.count > 2 * live + 64 {
+            cache.compact(keeping: keep)
         }
     }
 }

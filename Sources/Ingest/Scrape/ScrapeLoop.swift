@@ -27,6 +27,7 @@ public final class ScrapeLoop: Sendable {
         var lastReport: ScrapeReport? = nil
         var lastBodySize = 0
         var overlaps = 0
+        var failures: [ScrapeError.Kind: Int] = [:]
     }
 
     let state: Mutex<State>
@@ -43,6 +44,9 @@ public final class ScrapeLoop: Sendable {
 
     /// The report of the latest finished scrape.
     public var lastReport: ScrapeReport? { state.withLock { $0.lastReport } }
+
+    /// Failed scrapes by cause since the loop started (for the daemon's self-metrics).
+    public var failures: [ScrapeError.Kind: Int] { state.withLock { $0.failures } }
 
     /// Ticks skipped because the previous scrape was still running.
     public var overlaps: Int { state.withLock { $0.overlaps } }
@@ -141,7 +145,9 @@ public final class ScrapeLoop: Sendable {
                         report = failed
                     } else {
                         var done = response.body.withUnsafeBytes { raw in
-                            ingestExposition(&state, raw, contentType: response.header("Content-Type"), startedAt: startedAt, monotonicStart: monotonicStart)
+                            ingestExposition(
+                                &state, raw, contentType: response.header("Content-Type"), startedAt: startedAt, monotonicStart: monotonicStart,
+                                fromScrape: true)
                         }
                         done.httpStatus = response.status
                         report = done
@@ -149,12 +155,14 @@ public final class ScrapeLoop: Sendable {
                 }
             }
             state.lastReport = report
+            if let error = report.error { state.failures[error.kind, default: 0] += 1 }
             return report
         }
     }
 
     func ingestExposition(
-        _ state: inout State, _ body: UnsafeRawBufferPointer, contentType: String?, startedAt: Timestamp, monotonicStart: Duration
+        _ state: inout State, _ body: UnsafeRawBufferPointer, contentType: String?, startedAt: Timestamp, monotonicStart: Duration,
+        fromScrape: Bool = false
     ) -> ScrapeReport {
         let format = ExpositionFormat(contentType: contentType, fallback: target.fallbackFormat)
         var report = ScrapeReport(timestamp: startedAt)
@@ -167,6 +175,7 @@ public final class ScrapeLoop: Sendable {
             state.ingester.commitFailure(into: store, at: startedAt, report: &report) { clock.monotonic() - monotonicStart }
             report.samplesPostRelabeling = 0
             state.lastReport = report
+            if !fromScrape { state.failures[error.kind, default: 0] += 1 }
             return report
         }
         state.ingester.commit(into: store, at: startedAt, report: &report) { clock.monotonic() - monotonicStart }

@@ -37,6 +37,8 @@ struct SeriesCache {
         var lastSeen: UInt32
         /// The last sample carried its own timestamp: no staleness marker for it, as in Prometheus.
         var explicitTimestamp: Bool
+        /// Generation of the last failed scrape whose parse reached this series (0: none).
+        var lastFailedParse: UInt32 = 0
     }
 
     private(set) var arena: [UInt8] = []

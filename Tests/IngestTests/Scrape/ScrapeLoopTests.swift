@@ -278,6 +278,22 @@ import TimeSeries
         #expect(f.value(#"requests_total{code="200", \#(labels)}"#) == Double(f.clock.now))
     }
 
+    @Test func aPageThatKeepsFailingAtItsEndKeepsItsSeriesCached() {
+        let f = ScrapeFixture(target: Self.node)
+        let good = (0..<100).map { "s\($0) 1\n" }.joined()
+        #expect(f.ingest(good).up)
+        for _ in 0..<3 {
+            f.clock.now += 15_000
+            let report = f.ingest(good + "broken{\n")
+            #expect(report.error?.kind == .parse)
+            #expect(f.loop.state.withLock { $0.ingester.cache.count } == 100)
+        }
+        #expect(f.loop.failures == [.parse: 3])
+        f.clock.now += 15_000
+        let recovered = f.ingest(good)
+        #expect(recovered.up && recovered.seriesAdded == 0, "the series stayed in the store and the cache")
+    }
+
     @Test func theCacheForgetsVanishedSeries() {
         let f = ScrapeFixture(target: Self.node)
         for round in 0..<20 {
