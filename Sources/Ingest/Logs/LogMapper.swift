@@ -481,7 +481,8 @@ struct LogMapperCore {
         case .absent, .null:
             return .absent
         case .string where timestampFormat == .auto || timestampFormat == .rfc3339:
-            guard case .bytes(let b) = extractor.text(timestampField), let base = b.baseAddress else { return .bad }
+            // Unchecked: the parser accepts nothing but ASCII digits and separators anyway.
+            guard case .bytes(let b) = extractor.uncheckedText(timestampField), let base = b.baseAddress else { return .bad }
             if let t = LogTimestampParser.rfc3339(base.assumingMemoryBound(to: UInt8.self), count: b.count, cache: &timestampCache) {
                 return .value(t)
             }
@@ -624,14 +625,23 @@ struct LogMapperCore {
     func copyBytes(_ source: UnsafeRawBufferPointer, to target: UnsafeMutablePointer<UInt8>) {
         guard let from = source.baseAddress else { return }
         let n = source.count
-        var i = 0
-        while n - i >= 8 {
-            UnsafeMutableRawPointer(target).storeBytes(of: from.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < n {
-            target[i] = from.load(fromByteOffset: i, as: UInt8.self)
-            i += 1
+        let to = UnsafeMutableRawPointer(target)
+        if n >= 8 {
+            var i = 0
+            while n - i > 8 {
+                to.storeBytes(of: from.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            // The last word may overlap the one before: no byte loop for the tail.
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self), toByteOffset: n - 4, as: UInt32.self)
+        } else if n >= 2 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt16.self), as: UInt16.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self), toByteOffset: n - 2, as: UInt16.self)
+        } else if n == 1 {
+            target[0] = from.load(as: UInt8.self)
         }
     }
 
