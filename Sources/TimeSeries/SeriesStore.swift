@@ -82,6 +82,9 @@ final class StoreState {
     var freeIndices: [UInt32] = []
     var byLabels: [Labels: UInt32] = [:]
     var byName: [String: [UInt32]] = [:]
+    /// Inverted index: label name → value → series holding it (unordered). Lets a selector start
+    /// from its most selective equality matcher instead of every series of a name.
+    var postings: [String: [String: [UInt32]]] = [:]
     var stats = StoreStats()
 
     init(config: StoreConfig) {
@@ -120,6 +123,11 @@ final class StoreState {
         }
         byLabels[s.labels] = index
         byName[s.labels.metricName ?? "", default: []].append(index)
+        s.labels.forEach { n, v in
+            let name = String(decoding: n, as: UTF8.self)
+            guard name != Labels.metricName else { return }
+            postings[name, default: [:]][String(decoding: v, as: UTF8.self), default: []].append(index)
+        }
         return ref(of: index)
     }
 
@@ -132,6 +140,12 @@ final class StoreState {
         let name = s.labels.metricName ?? ""
         byName[name]?.removeAll { $0 == index }
         if byName[name]?.isEmpty == true { byName[name] = nil }
+        s.labels.forEach { n, v in
+            let label = String(decoding: n, as: UTF8.self), value = String(decoding: v, as: UTF8.self)
+            postings[label]?[value]?.removeAll { $0 == index }
+            if postings[label]?[value]?.isEmpty == true { postings[label]?[value] = nil }
+            if postings[label]?.isEmpty == true { postings[label] = nil }
+        }
     }
 
     func expire(olderThan cutoff: Timestamp) -> Int {
@@ -163,6 +177,10 @@ final class StoreState {
         total += byLabels.capacity * (MemoryLayout<Labels>.stride + 8)
         for case let s? in series { total += s.heapBytes }
         for (name, ids) in byName { total += name.utf8.count + 32 + ids.capacity * 4 }
+        for (name, values) in postings {
+            total += name.utf8.count + 32
+            for (value, ids) in values { total += value.utf8.count + 32 + ids.capacity * 4 }
+        }
         return total
     }
 }

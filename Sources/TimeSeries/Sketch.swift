@@ -73,6 +73,7 @@ public struct QuantileSketch<Count: FixedWidthInteger & UnsignedInteger & Sendab
     }
 
     /// Adds every value of `other` (which must use the same mapping); reports a collapse if one happened.
+    @inlinable
     @discardableResult
     public mutating func merge<Other>(_ other: QuantileSketch<Other>, maxBuckets: Int) -> SketchInsertOutcome {
         guard other.count > 0 else { return .inserted }

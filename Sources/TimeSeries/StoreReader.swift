@@ -19,6 +19,22 @@ public struct StoreReader {
         (state.byName[metricName] ?? []).map { state.ref(of: $0) }
     }
 
+    /// The series (of any name) whose label `name` has exactly `value`; empty `value` is not indexed.
+    public func series(withLabel name: String, equalTo value: String) -> [SeriesRef] {
+        (state.postings[name]?[value] ?? []).map { state.ref(of: $0) }
+    }
+
+    /// How many series `series(withLabel:equalTo:)` would return, without building the list.
+    public func seriesCount(withLabel name: String, equalTo value: String) -> Int {
+        state.postings[name]?[value]?.count ?? 0
+    }
+
+    /// How many series `series(named:)` would return.
+    public func seriesCount(named metricName: String) -> Int { state.byName[metricName]?.count ?? 0 }
+
+    /// Every value label `name` has across the store (for regex matchers over a small value set).
+    public func values(ofLabel name: String) -> [String] { state.postings[name].map { Array($0.keys) } ?? [] }
+
     /// The series of exactly this label set.
     public func ref(for labels: Labels) -> SeriesRef? { state.byLabels[labels].map { state.ref(of: $0) } }
 

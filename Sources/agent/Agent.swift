@@ -3,7 +3,7 @@ import AgentDaemon
 
 /// The `agent` command line: one binary for the daemon and the tools that talk to it.
 @main
-struct Agent: ParsableCommand {
+struct Agent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "A lightweight metrics collector and alerting agent.",
@@ -13,6 +13,6 @@ struct Agent: ParsableCommand {
             pushes notifications to webhooks.
             """,
         version: AgentVersion.string,
-        subcommands: [Run.self, Replay.self, Version.self]
+        subcommands: [Run.self, QueryCommand.self, Alerts.self, Status.self, Check.self, Test.self, Replay.self, Version.self]
     )
 }

@@ -1,20 +1,45 @@
 import ArgumentParser
 import AgentDaemon
+import Foundation
+import Logging
 
 extension Agent {
     /// `agent run`: the daemon.
-    struct Run: ParsableCommand {
+    struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the agent daemon.",
-            discussion: "Without --config a built-in default monitors the agent itself.")
+            discussion: """
+                Without --config a built-in default serves: it monitors the agent itself. \
+                SIGHUP reloads the configuration (an invalid one is refused and the running one kept); \
+                SIGTERM drains: a final checkpoint, then exit.
+                """)
 
         @Option(name: .long, help: "Path of the YAML configuration file.")
         var config: String?
 
-        func run() throws {
-            // The daemon itself arrives with issue 8; until then say exactly what would run.
-            print("agent run --config \(config ?? "(built-in default)"): the daemon is not built yet (issue 8)")
-            throw ExitCode(3)
+        @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+        var logLevel: String = "info"
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            let journald = environment["JOURNAL_STREAM"] != nil
+            LoggingSystem.bootstrap { ConsoleLogHandler(label: $0, level: level, journald: journald) }
+            let logger = Logger(label: "agent")
+            let loaded: AgentConfig
+            do {
+                loaded = try config.map(AgentConfig.load(path:)) ?? AgentConfig()
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            let status = await Daemon(config: loaded, logger: logger, environment: environment).run()
+            if status != 0 { throw ExitCode(status) }
         }
     }
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

@@ -142,3 +142,41 @@ import Foundation
         #expect(restored.stats.droppedSeriesLimit == 6)
     }
 }
+
+@Suite struct ByteReaderTests {
+    @Test func aLengthPastTheEndIsTruncationNotACrash() throws {
+        // A blob announcing 3 bytes with only 2 left after its one-byte length.
+        var r = ByteReader([3, 0xAA, 0xBB])
+        #expect(throws: CheckpointError.truncated) { try r.blob() }
+        // Exactly enough is fine.
+        var ok = ByteReader([2, 0xAA, 0xBB])
+        #expect(try ok.blob() == [0xAA, 0xBB])
+        #expect(ok.atEnd)
+    }
+
+    @Test func everyPrefixOfEveryEncodingThrowsInsteadOfCrashing() {
+        var w = ByteWriter()
+        w.blob([1, 2, 3, 4, 5])
+        w.varint(UInt64.max)
+        w.signed(-42)
+        w.double(3.5)
+        w.string("série")
+        let bytes = w.bytes
+        for cut in 0..<bytes.count {
+            var r = ByteReader(Array(bytes[..<cut]))
+            #expect(throws: CheckpointError.self) {
+                _ = try r.blob(); _ = try r.varint(); _ = try r.signed(); _ = try r.double(); _ = try r.string()
+            }
+        }
+        var r = ByteReader(bytes)
+        do {
+            #expect(try r.blob() == [1, 2, 3, 4, 5])
+            #expect(try r.varint() == UInt64.max)
+            #expect(try r.signed() == -42)
+            #expect(try r.double() == 3.5)
+            #expect(try r.string() == "série")
+        } catch {
+            Issue.record("the whole encoding must read back: \(error)")
+        }
+    }
+}

@@ -196,3 +196,38 @@ import Foundation
         #expect(s.stats.samplesAppended == 8_000)
     }
 }
+
+@Suite struct PostingsTests {
+    @Test func postingsFollowSeriesInAndOut() {
+        let clock = TestClock(1_700_000_000_000)
+        var config = StoreConfig()
+        config.expireAfter = 60_000
+        let store = SeriesStore(config: config, clock: clock.function)
+        store.write { w in
+            for route in ["/a", "/b"] {
+                for status in ["200", "500"] {
+                    _ = w.append(Labels(name: "req", ["route": route, "status": status]), kind: .counter, value: 1, at: clock.now)
+                }
+            }
+            _ = w.append(Labels(name: "other", ["route": "/a"]), kind: .gauge, value: 1, at: clock.now)
+        }
+        store.read { r in
+            #expect(r.seriesCount(withLabel: "route", equalTo: "/a") == 3)
+            #expect(r.seriesCount(withLabel: "status", equalTo: "500") == 2)
+            #expect(r.seriesCount(withLabel: "__name__", equalTo: "req") == 0)  // names live in their own index
+            #expect(r.seriesCount(named: "req") == 4)
+            #expect(Set(r.values(ofLabel: "status")) == ["200", "500"])
+            let refs = r.series(withLabel: "route", equalTo: "/b")
+            #expect(Set(refs.compactMap { r.labels(of: $0)?["status"] }) == ["200", "500"])
+        }
+        clock.now += 30_000
+        store.write { w in _ = w.append(Labels(name: "other", ["route": "/a"]), kind: .gauge, value: 2, at: clock.now) }
+        clock.now += 40_000
+        #expect(store.expireSilentSeries() == 4)
+        store.read { r in
+            #expect(r.seriesCount(withLabel: "route", equalTo: "/a") == 1)
+            #expect(r.seriesCount(withLabel: "status", equalTo: "500") == 0)
+            #expect(r.values(ofLabel: "status").isEmpty)
+        }
+    }
+}

@@ -1,4 +1,98 @@
+import Alerting
 import Benchmark
+import Foundation
+import Query
+import TimeSeries
 
-// Benchmarks of this area land with its issue.
-let benchmarks: @Sendable () -> Void = {}
+let t0: Timestamp = 1_699_999_980_000
+let hour: Milliseconds = 3_600_000
+
+/// 2 000 counter series (5 jobs × 20 routes × 5 instances × 4 statuses), an hour of 10 s samples.
+func requestStore() -> SeriesStore {
+    var config = StoreConfig()
+    config.seriesLimit = 20_000
+    let store = SeriesStore(config: config, clock: { t0 + 2 * hour })
+    store.write { w in
+        var n = 0
+        for job in 0..<5 {
+            for route in 0..<20 {
+                for instance in 0..<5 {
+                    for (s, status) in ["200", "404", "500", "503"].enumerated() {
+                        let labels = Labels(name: "http_requests_total", [
+                            "job": "j\(job)", "route": "/r\(route)", "instance": "10.0.0.\(instance):9090", "status": status,
+                        ])
+                        let ref = w.ref(for: labels, kind: .counter)!
+                        let perStep = Double(s == 0 ? 100 : (s == 1 ? 5 : 1 + (route % 7)))
+                        for i in 0..<360 { _ = w.append(ref, value: perStep * Double(i), at: t0 + Int64(i) * 10_000) }
+                        n += 1
+                    }
+                }
+            }
+        }
+        precondition(n == 2_000)
+    }
+    return store
+}
+
+/// 200 rules in one group: 100 recording rules (rate by job and route) and 100 tiered error-rate alerts.
+func twoHundredRules() -> String {
+    var yaml = "groups:\n  - name: bench\n    rules:\n"
+    for k in 0..<100 {
+        yaml += """
+                  - record: job_route:http_requests:rate5m_\(k)
+                    expr: sum by (job, route) (rate(http_requests_total{job="j\(k % 5)", route="/r\(k % 20)"}[5m]))
+
+            """
+    }
+    for k in 0..<100 {
+        yaml += """
+                  - alert: ErrorRate\(k)
+                    expr: |
+                      sum by (job) (rate(http_requests_total{status=~"5..", route="/r\(k % 20)"}[5m]))
+                        / sum by (job) (rate(http_requests_total{route="/r\(k % 20)"}[5m]))
+                    for: 2m
+                    tiers:
+                      - {severity: critical, above: 0.25}
+                      - {severity: high, above: 0.05}
+                      - {severity: medium, above: 0.01}
+                      - {severity: low, above: 0.005}
+                    recover_below: 0.004
+                    annotations:
+                      summary: "{{ $labels.job }} error rate {{ $value | humanizePercentage }}"
+
+            """
+    }
+    return yaml
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark("Rule group: 200 rules over 2000 series, one full evaluation",
+              configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(10))) { benchmark in
+        let store = requestStore()
+        let file = try! RuleFile.parse(twoHundredRules(), path: "bench.yaml")
+        let group = RuleGroup(file.groups[0], file: "bench.yaml", engine: Engine(store: store))
+        var t = t0 + hour - 600_000
+        let first = group.evaluate(at: t)
+        precondition(first.errors.isEmpty, "\(first.errors)")
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            t += 1_000
+            blackHole(group.evaluate(at: t))
+        }
+    }
+
+    Benchmark("Rule file: load and validate 200 rules", configuration: .init(metrics: [.wallClock, .mallocCountTotal])) { benchmark in
+        let yaml = twoHundredRules()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(try! RuleFile.parse(yaml, path: "bench.yaml"))
+        }
+    }
+
+    Benchmark("Template: render a summary with humanizePercentage", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let template = try! Template.parse("{{ $labels.job }} error rate {{ $value | humanizePercentage }} on {{ $labels.instance }}")
+        let context = TemplateContext(labels: Labels(["job": "api", "instance": "10.0.0.1:9090"]), value: 0.0534)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(template.render(context)) }
+    }
+}

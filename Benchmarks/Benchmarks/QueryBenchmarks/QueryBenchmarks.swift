@@ -1,4 +1,98 @@
 import Benchmark
+import Query
+import TimeSeries
 
-// Benchmarks of this area land with its issue.
-let benchmarks: @Sendable () -> Void = {}
+// The query engine's hot paths (issue 3): parsing a typical alert expression, and the two
+// evaluations rules run most: a per-route request rate over 1 000 counters, and a p95 over an
+// hour of 100 distribution series. Targets: each evaluation ≤ 1 ms.
+
+let end: Timestamp = 1_700_000_000_000 - 1_700_000_000_000 % 10_000
+
+/// Deterministic latencies (ms) with a long tail, so sketches hold realistic bucket counts.
+func latency(_ i: Int) -> Double {
+    var z = UInt64(truncatingIfNeeded: i) &* 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    let u = Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    return 5 + 20 * u + (u > 0.95 ? 400 * (u - 0.95) * 20 : 0)
+}
+
+/// 1 000 counters `http_requests_total{route, instance}` (50 routes × 20 instances), one sample
+/// per 10 s slot for an hour, as a scrape would leave them.
+func counterStore() -> SeriesStore {
+    var config = StoreConfig()
+    config.seriesLimit = 20_000
+    let store = SeriesStore(config: config, clock: { end })
+    store.write { w in
+        for i in 0..<1_000 {
+            let labels = Labels(name: "http_requests_total", ["route": "/api/r\(i % 50)", "instance": "10.0.0.\(i / 50):8080", "job": "api"])
+            let ref = w.ref(for: labels, kind: .counter)!
+            for slot in 0..<360 {
+                _ = w.append(ref, value: Double(slot * (i % 7 + 1)), at: end - 3_600_000 + Int64(slot + 1) * 10_000 - 1)
+            }
+        }
+    }
+    return store
+}
+
+/// 100 distributions `latency_ms{route}` with `perSlot` observations in every 10 s slot of the hour.
+func distributionStore(perSlot: Int) -> SeriesStore {
+    let store = SeriesStore(config: StoreConfig(), clock: { end })
+    store.write { w in
+        for r in 0..<100 {
+            let ref = w.ref(for: Labels(name: "latency_ms", ["route": "/api/r\(r)"]), kind: .distribution)!
+            for slot in 0..<360 {
+                for k in 0..<perSlot {
+                    let t = end - 3_600_000 + Int64(slot) * 10_000 + 1 + Int64(k) * (9_999 / Int64(perSlot))
+                    _ = w.observe(ref, value: latency(r * 1_000_003 + slot * perSlot + k), at: t)
+                }
+            }
+        }
+    }
+    return store
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .mallocCountTotal, .instructions],
+        maxDuration: .seconds(3), maxIterations: 100_000)
+
+    let alert = """
+        sum by (route) (rate(http_requests_total{job="api", status=~"5.."}[5m]))
+          / sum by (route) (rate(http_requests_total{job="api"}[5m])) > 0.05
+        """
+    Benchmark("Parse a typical alert expression") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try PromQL.parse(alert))
+        }
+    }
+
+    let counters = counterStore()
+    let rate = try! PromQL.parse("sum by (route) (rate(http_requests_total[5m]))")
+    Benchmark("sum by (route) (rate(http_requests_total[5m])) over 1 000 series") { benchmark in
+        let engine = Engine(store: counters)
+        for _ in benchmark.scaledIterations {
+            blackHole(try engine.instant(rate, at: end))
+        }
+    }
+
+    let p95 = try! PromQL.parse("quantile_over_time(0.95, latency_ms[1h])")
+    for perSlot in [1, 10] {
+        let distributions = distributionStore(perSlot: perSlot)
+        Benchmark("quantile_over_time(0.95, latency_ms[1h]) over 100 distributions (\(perSlot) obs per 10 s slot)") { benchmark in
+            let engine = Engine(store: distributions)
+            for _ in benchmark.scaledIterations {
+                blackHole(try engine.instant(p95, at: end))
+            }
+        }
+    }
+
+    let p95Short = try! PromQL.parse("quantile_over_time(0.95, latency_ms[5m])")
+    let distributions = distributionStore(perSlot: 10)
+    Benchmark("quantile_over_time(0.95, latency_ms[5m]) over 100 distributions (10 obs per slot)") { benchmark in
+        let engine = Engine(store: distributions)
+        for _ in benchmark.scaledIterations {
+            blackHole(try engine.instant(p95Short, at: end))
+        }
+    }
+}

@@ -18,8 +18,9 @@ func latencies(_ n: Int, seed: UInt64 = 1) -> [Double] {
     }
 }
 
-/// Resident memory of this process in bytes (from /proc/self/statm).
-func residentBytes() -> Int {
+/// Resident memory of this process in bytes (from /proc/self/statm). Measured once, without a
+/// warm-up run, so memory freed by an earlier run cannot be reused and hide the growth.
+func heapInUse() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -114,13 +115,13 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("Memory per series at 10 s × 1 h", configuration: .init(
         metrics: [.custom("bytes per scalar series", useScalingFactor: false), .custom("bytes per distribution series (10 obs/s)", useScalingFactor: false)],
-        maxIterations: 1)) { benchmark in
-        let before = residentBytes()
+        warmupIterations: 0, maxIterations: 1)) { benchmark in
+        let before = heapInUse()
         let scalar = filledStore(kind: .gauge, count: 10_000)
-        let afterScalar = residentBytes()
+        let afterScalar = heapInUse()
         benchmark.measurement(.custom("bytes per scalar series", useScalingFactor: false), (afterScalar - before) / 10_000)
         let distribution = filledStore(kind: .distribution, count: 100, perSlot: 100)
-        benchmark.measurement(.custom("bytes per distribution series (10 obs/s)", useScalingFactor: false), (residentBytes() - afterScalar) / 100)
+        benchmark.measurement(.custom("bytes per distribution series (10 obs/s)", useScalingFactor: false), (heapInUse() - afterScalar) / 100)
         blackHole(scalar.stats.series + distribution.stats.series)
     }
 

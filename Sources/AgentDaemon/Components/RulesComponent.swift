@@ -1,0 +1,106 @@
+import Alerting
+import Dispatch
+import Foundation
+import Logging
+import Query
+import TimeSeries
+
+/// The rule groups of the configured rule files, each evaluated on its own aligned timer.
+///
+/// Ownership: each `RuleGroup` keeps its state behind its own lock; the timers run on `queue`
+/// (serial), so groups never evaluate concurrently with each other.
+final class RulesComponent: @unchecked Sendable {
+    let queue = DispatchQueue(label: "agent.rules")
+    let groups: [RuleGroup]
+    private var timers: [RuleGroupTimer] = []
+
+    /// Expands the globs, loads and validates every file; throws every error of every file.
+    static func load(globs: [String], relativeTo base: String) throws -> [(file: String, rules: RuleFile)] {
+        var files: [String] = []
+        for pattern in globs {
+            let absolute = pattern.hasPrefix("/") ? pattern : base + "/" + pattern
+            var g = glob_t()
+            defer { globfree(&g) }
+            if glob(absolute, 0, nil, &g) == 0 {
+                for i in 0..<Int(g.gl_pathc) { if let p = g.gl_pathv[i] { files.append(String(cString: p)) } }
+            }
+        }
+        var loaded: [(String, RuleFile)] = []
+        var errors: [String] = []
+        for file in files.sorted() where !file.hasSuffix("_test.yaml") {
+            do { loaded.append((file, try RuleFile.load(path: file))) } catch { errors.append("\(error)") }
+        }
+        if !errors.isEmpty { throw RuleLoadError(description: errors.joined(separator: "\n")) }
+        return loaded
+    }
+
+    struct RuleLoadError: Error, CustomStringConvertible { let description: String }
+
+    init(files: [(file: String, rules: RuleFile)], store: SeriesStore, evaluationInterval: Milliseconds, externalLabels: [String: String]) {
+        let engine = Engine(store: store)
+        groups = files.flatMap { file, rules in
+            rules.groups.map { RuleGroup($0, file: file, engine: engine, defaultInterval: evaluationInterval, externalLabels: Labels(externalLabels)) }
+        }
+    }
+
+    func restore(from bytes: [UInt8], now: Timestamp, logger: Logger) {
+        do {
+            let checkpoint = try AlertStateCheckpoint(decoding: bytes)
+            let restored = groups.reduce(0) { $0 + $1.restore(from: checkpoint, now: now) }
+            if restored > 0 { logger.info("restored \(restored) alert states (pending 'for' times and firing alerts)") }
+        } catch {
+            logger.error("alert states in the checkpoint not restored: \(error)")
+        }
+    }
+
+    /// Starts every group's timer; `onAlerts` receives each group's alerts after each evaluation.
+    func start(clock: @escaping @Sendable () -> Timestamp, onAlerts: @escaping @Sendable (RuleGroup, [Alert]) -> Void) {
+        for group in groups {
+            let timer = RuleGroupTimer(group: group, queue: queue, clock: clock) { _, alerts in onAlerts(group, alerts) }
+            timer.start()
+            timers.append(timer)
+        }
+    }
+
+    func stop() {
+        for timer in timers { timer.stop() }
+        timers.removeAll()
+    }
+
+    func checkpointSection(now: Timestamp) -> [UInt8] {
+        var checkpoint = AlertStateCheckpoint(savedAt: now)
+        for group in groups { group.checkpoint(into: &checkpoint) }
+        return checkpoint.encoded()
+    }
+
+    /// Every active alert (pending and firing; resolved ones while they are kept for notification).
+    func alerts() -> [Alert] { groups.flatMap { $0.alerts() } }
+
+    func status() -> [[String: Any]] {
+        groups.map { group in
+            let s = group.status
+            var doc: [String: Any] = ["name": s.name, "file": s.file, "interval_seconds": Double(s.interval) / 1000,
+                                      "evaluations": s.evaluations, "last_duration_seconds": Self.seconds(s.lastEvaluationDuration),
+                                      "rules": s.rules.count, "active_alerts": s.rules.reduce(0) { $0 + $1.activeAlerts }]
+            if let t = s.lastEvaluatedAt { doc["last_evaluation"] = Double(t) / 1000 }
+            if let e = s.lastError { doc["last_error"] = e }
+            return doc
+        }
+    }
+
+    func metrics() -> [SelfMetricFamily] {
+        let statuses = groups.map(\.status)
+        return [
+            SelfMetricFamily(name: "agent_rule_group_last_duration_seconds", kind: .gauge, help: "Duration of each rule group's last evaluation.",
+                             samples: statuses.map { ([("group", $0.name), ("file", $0.file)], Self.seconds($0.lastEvaluationDuration)) }),
+            SelfMetricFamily(name: "agent_rule_group_evaluations_total", kind: .counter, help: "Evaluations of each rule group.",
+                             samples: statuses.map { ([("group", $0.name), ("file", $0.file)], Double($0.evaluations)) }),
+            SelfMetricFamily(name: "agent_rule_evaluation_failures_total", kind: .counter, help: "Rule evaluations that failed, per group.",
+                             samples: statuses.map { ([("group", $0.name), ("file", $0.file)], Double($0.failedRuleEvaluations)) }),
+        ]
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,308 @@
+public import TimeSeries
+public import Logging
+public import Foundation
+import Alerting
+import Ingest
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The running agent: it owns the store and the components, drives them with Dispatch timers,
+/// checkpoints their state and serves the API.
+///
+/// Ownership: the store has its own lock; each component owns its state behind its own queue or
+/// lock; the daemon's own mutable state (timers, lifecycle, counters) belongs to `queue`, and
+/// the few flags the API reads without it sit in `flags` behind a lock.
+public final class Daemon: ControlAPI, @unchecked Sendable {
+    public let config: AgentConfig
+    /// The series store every component writes into.
+    public let store: SeriesStore
+    let logger: Logger
+    let systemd: SystemdNotifier
+    let checkpointFile: CheckpointFile
+    let clock: @Sendable () -> Timestamp
+    let queue = DispatchQueue(label: "agent.daemon")
+    private var timers: [any DispatchSourceTimer] = []
+    private var signalSources: [any DispatchSourceSignal] = []
+    private var server: APIServer?
+    /// The components; set once in `run()` before anything starts, then only read.
+    var logs: LogsComponent?
+    var rules: RulesComponent?
+    /// The latest alerts of each rule group, for the API.
+    let latestAlerts = Locked([String: [Alert]]())
+    let startedAt: Timestamp
+    private let flags = FlagBox()
+    /// Checkpoint counters, written on `queue`, read by the API from any thread.
+    private let checkpoints = Locked(CheckpointStats())
+
+    struct CheckpointStats {
+        var written = 0, failed = 0, lastBytes = 0
+        var lastDurationSeconds = 0.0
+        var lastSuccess: Timestamp = 0
+        var lastError: String?
+    }
+
+    /// A daemon for `config`; nothing starts until `run()`.
+    public init(config: AgentConfig, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment,
+                clock: @escaping @Sendable () -> Timestamp = SeriesStore.systemClock) {
+        self.config = config
+        self.logger = logger
+        self.clock = clock
+        self.store = SeriesStore(config: config.global.store, clock: clock)
+        self.systemd = SystemdNotifier(environment: environment)
+        self.checkpointFile = CheckpointFile(stateDir: config.global.stateDir)
+        self.startedAt = clock()
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains: final checkpoint, listeners closed. Returns the exit status.
+    public func run() async -> Int32 {
+        do {
+            try AtomicFile.makeDirectory(config.global.stateDir)
+            try AtomicFile.makeDirectory(String(config.listen.socket[..<(config.listen.socket.lastIndex(of: "/") ?? config.listen.socket.startIndex)]))
+        } catch {
+            logger.critical("cannot prepare folders: \(error)")
+            return 1
+        }
+        do {
+            try buildComponents()
+        } catch {
+            logger.critical("\(error)")
+            return 1
+        }
+        restore()
+        let restoredSeries = store.stats.series
+        do {
+            let server = try APIServer(api: self, socketPath: config.listen.socket,
+                                       http: config.listen.http.flatMap(ListenConfig.hostPort), logger: logger)
+            try await server.start()
+            self.server = server
+        } catch {
+            logger.critical("cannot listen on \(config.listen.socket)\(config.listen.http.map { " or \($0)" } ?? ""): \(error)")
+            return 1
+        }
+        let stopped = AsyncStream<Int32> { continuation in
+            queue.sync {
+                startTimers()
+                installSignalHandlers { signal in continuation.yield(signal) }
+            }
+        }
+        flags.set(ready: true)
+        let summary = "listening on \(config.listen.socket)\(config.listen.http.map { " and http://\($0)" } ?? ""); \(restoredSeries) series restored"
+        logger.info("agent \(AgentVersion.string) started: \(summary)")
+        systemd.ready(status: summary)
+        var signal: Int32 = SIGTERM
+        for await s in stopped {
+            signal = s
+            break
+        }
+        logger.info("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining")
+        systemd.stopping()
+        flags.set(ready: false)
+        rules?.stop()
+        logs?.stop()
+        queue.sync {
+            for timer in timers { timer.cancel() }
+            timers.removeAll()
+            checkpoint(reason: "shutdown")
+        }
+        await server?.stop(timeout: 1)
+        logger.info("stopped")
+        return 0
+    }
+
+    // MARK: Timers and signals (on `queue`)
+
+    private func startTimers() {
+        logs?.start(interval: 1_000)
+        rules?.start(clock: clock) { [weak self] group, alerts in
+            self?.latestAlerts.withLock { $0[group.source] = alerts }
+        }
+        recordSelfMetrics()
+        every(config.global.scrapeInterval) { [weak self] in self?.recordSelfMetrics() }
+        every(config.global.checkpointInterval) { [weak self] in self?.checkpoint(reason: "interval") }
+        every(60_000) { [weak self] in
+            guard let self else { return }
+            let removed = store.expireSilentSeries()
+            if removed > 0 { logger.info("expired \(removed) series without data") }
+        }
+        if let interval = systemd.watchdogInterval {
+            every(interval) { [weak self] in self?.systemd.watchdog() }
+        }
+    }
+
+    /// Runs `body` on `queue` every `interval` ms, the first time after one interval.
+    func every(_ interval: Int64, _ body: @escaping @Sendable () -> Void) {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + .milliseconds(Int(interval)), repeating: .milliseconds(Int(interval)), leeway: .milliseconds(Int(min(interval / 10, 1000))))
+        timer.setEventHandler(handler: body)
+        timer.resume()
+        timers.append(timer)
+    }
+
+    private func installSignalHandlers(_ stop: @escaping @Sendable (Int32) -> Void) {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { [weak self] in
+                if sig == SIGHUP { self?.reload() } else { stop(sig) }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// SIGHUP: re-reads the configuration file; an invalid one is refused and the running one kept.
+    func reload() {
+        guard config.source.hasPrefix("/") || FileManager.default.fileExists(atPath: config.source) else {
+            logger.info("SIGHUP: running on the built-in configuration; nothing to reload")
+            return
+        }
+        systemd.reloading()
+        defer { systemd.ready(status: "reloaded") }
+        do {
+            _ = try AgentConfig.load(path: config.source)
+            logger.info("SIGHUP: \(config.source) is valid")
+        } catch {
+            logger.error("SIGHUP: \(config.source) refused; the running configuration stays:\n\(error)")
+        }
+    }
+
+    // MARK: Checkpoints (on `queue`)
+
+    /// The sections of a checkpoint: the store's and every component's.
+    func checkpointSections() -> [String: [UInt8]] {
+        // With logs, the store is captured together with the tail offsets (see LogsComponent).
+        var sections = logs?.checkpointSections(store: store) ?? [SeriesStore.checkpointSection: store.encodedState()]
+        if let rules { sections[AlertStateCheckpoint.sectionName] = rules.checkpointSection(now: clock()) }
+        return sections
+    }
+
+    /// Writes a checkpoint; failures are logged and counted, never fatal.
+    func checkpoint(reason: String) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        do {
+            let bytes = try checkpointFile.save(Checkpoint(sections: checkpointSections()))
+            let now = clock()
+            checkpoints.withLock {
+                $0.written += 1
+                $0.lastBytes = bytes
+                $0.lastSuccess = now
+                $0.lastError = nil
+            }
+        } catch {
+            checkpoints.withLock {
+                $0.failed += 1
+                $0.lastError = "\(error)"
+            }
+            logger.error("checkpoint (\(reason)) failed: \(error)")
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        checkpoints.withLock { $0.lastDurationSeconds = seconds }
+    }
+
+    /// Restores the last checkpoint; a corrupt or incompatible one is set aside and the agent starts empty.
+    private func restore() {
+        do {
+            switch try checkpointFile.load(now: clock()) {
+            case .none:
+                logger.info("no checkpoint in \(config.global.stateDir): starting empty")
+            case .corrupt(let reason, let aside):
+                logger.error("checkpoint unreadable (\(reason)); set aside as \(aside); starting empty")
+            case .loaded(let checkpoint):
+                var storeRestored = false
+                if let series = checkpoint.sections[SeriesStore.checkpointSection] {
+                    do {
+                        try store.restore(fromEncodedState: series)
+                        storeRestored = true
+                        logger.info("restored \(store.stats.series) series from \(checkpointFile.path)")
+                    } catch {
+                        logger.error("series in the checkpoint not restored: \(error); starting with an empty store")
+                    }
+                }
+                // Offsets without the samples they account for would skip lines: only together.
+                if storeRestored, let logs, let bytes = checkpoint.sections[LogsComponent.offsetsSection] {
+                    do {
+                        logs.restore(try TailOffsets(decoding: bytes))
+                    } catch {
+                        logger.error("tail offsets in the checkpoint not restored: \(error); logs start from their configured position")
+                    }
+                }
+                if let rules, let bytes = checkpoint.sections[AlertStateCheckpoint.sectionName] {
+                    rules.restore(from: bytes, now: clock(), logger: logger)
+                }
+            }
+        } catch {
+            logger.error("cannot read the checkpoint: \(error); starting empty")
+        }
+    }
+
+    // MARK: ControlAPI
+
+    public func isHealthy() -> Bool { true }
+    public func isReady() -> Bool { flags.ready }
+
+    public func metricsPage() -> [UInt8] {
+        var w = ExpositionWriter(capacity: 16_384)
+        writeSelfMetrics(into: &w)
+        return w.bytes
+    }
+
+    public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
+        if let answer = queryAPI(path: path, parameters: parameters) { return answer }
+        switch path {
+        case "/api/v1/status": return .success(statusDocument())
+        case "/api/v1/alerts": return .success(alertsDocument())
+        default: return .error(404, type: "not_found", "no such endpoint: \(method) \(path)")
+        }
+    }
+
+    func checkpointStatsSnapshot() -> CheckpointStats { checkpoints.value }
+
+    /// What `agent status` shows.
+    func statusDocument() -> [String: Any] {
+        let stats = store.stats
+        let cp = checkpointStatsSnapshot()
+        let process = ProcessStats.current()
+        var checkpoint: [String: Any] = ["path": checkpointFile.path, "written": cp.written, "failed": cp.failed,
+                                         "last_bytes": cp.lastBytes, "last_duration_seconds": cp.lastDurationSeconds,
+                                         "last_success": cp.lastSuccess]
+        if let e = cp.lastError { checkpoint["last_error"] = e }
+        return [
+            "version": AgentVersion.string,
+            "started_at": startedAt,
+            "config": config.source,
+            "ready": flags.ready,
+            "series": ["total": stats.series, "gauges": stats.gauges, "counters": stats.counters,
+                       "distributions": stats.distributions, "limit": config.global.store.seriesLimit,
+                       "dropped_limit": stats.droppedSeriesLimit, "expired": stats.expiredSeries],
+            "checkpoint": checkpoint,
+            "logs": logs?.status() ?? [],
+            "rule_groups": rules?.status() ?? [],
+            "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
+        ]
+    }
+}
+
+/// Flags the API reads from any thread.
+final class FlagBox: @unchecked Sendable {
+    private let state = Locked(false)
+    var ready: Bool { state.value }
+    func set(ready: Bool) { state.withLock { $0 = ready } }
+}
+
+/// A value behind a lock: the owner of small pieces of state read from any thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _value: Value
+    init(_ value: Value) { _value = value }
+    /// A copy of the value.
+    var value: Value { lock.withLock { _value } }
+    /// Mutates the value under the lock.
+    @discardableResult
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&_value)
+    }
+}

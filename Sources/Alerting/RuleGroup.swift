@@ -1,0 +1,333 @@
+import Foundation
+public import Query
+import Synchronization
+public import TimeSeries
+
+/// A rule group at run time: evaluates its rules in order at a given time through the query
+/// engine, writes recording-rule results and the `ALERTS`/`ALERTS_FOR_STATE` series back into the
+/// store, and keeps each alerting rule's `AlertStateMachine`.
+///
+/// As in Prometheus (`rules/group.go`): rules run in file order, so a rule sees what the recording
+/// rules before it wrote in the same evaluation; a rule that fails (query error, duplicate label
+/// sets, limit exceeded) is marked unhealthy with its error and the group goes on with the next;
+/// a series a rule produced in the previous evaluation but not in this one gets a staleness
+/// marker, so it disappears from queries at once.
+///
+/// Evaluation takes its time as an argument and never reads a clock; the `RuleGroupTimer` decides
+/// when. State is owned by a `Mutex` held for a whole evaluation, so status readers on other
+/// threads always see a finished evaluation.
+public final class RuleGroup: Sendable {
+    /// The group's name.
+    public let name: String
+    /// The file the group came from.
+    public let file: String
+    /// How often the group is evaluated.
+    public let interval: Milliseconds
+    /// The group as loaded.
+    public let definition: RuleFile.Group
+    let engine: Engine
+    let externalLabels: Labels
+    let externalURL: String
+    let state: Mutex<State>
+
+    /// What one rule is at run time.
+    struct RuleState: Sendable {
+        var rule: RuleFile.Rule
+        var machine: AlertStateMachine?
+        var health: RuleHealth = .unknown
+        var lastEvaluationDuration: Duration = .zero
+        var lastEvaluatedAt: Timestamp?
+        /// Series this rule wrote in its last evaluation (for staleness markers).
+        var written: Set<Labels> = []
+    }
+
+    struct State: Sendable {
+        var rules: [RuleState]
+        var lastEvaluatedAt: Timestamp?
+        var lastEvaluationDuration: Duration = .zero
+        var lastError: String?
+        var evaluations = 0
+        var failedRuleEvaluations = 0
+    }
+
+    /// A group from its definition; `defaultInterval` applies when the group gives none.
+    public init(_ group: RuleFile.Group, file: String, engine: Engine, defaultInterval: Milliseconds = 60_000,
+                externalLabels: Labels = Labels(), externalURL: String = "") {
+        name = group.name
+        self.file = file
+        interval = group.interval ?? defaultInterval
+        definition = group
+        self.engine = engine
+        self.externalLabels = externalLabels
+        self.externalURL = externalURL
+        let rules = group.rules.map { rule in
+            RuleState(rule: rule, machine: rule.kind == .alerting ? AlertStateMachine(rule: rule, limit: group.limit) : nil)
+        }
+        state = Mutex(State(rules: rules))
+    }
+
+    /// `file:group`, the `source` of this group's alerts.
+    public var source: String { "\(file):\(name)" }
+
+    /// Evaluates every rule at time `t` and returns what the evaluation did.
+    @discardableResult
+    public func evaluate(at t: Timestamp) -> GroupEvaluation {
+        state.withLock { state in
+            let clock = ContinuousClock()
+            let start = clock.now
+            var errors: [String] = []
+            for i in state.rules.indices {
+                let ruleStart = clock.now
+                var ruleState = state.rules[i]
+                if let message = evaluateCatching(&ruleState, at: t) {
+                    ruleState.health = .error(message)
+                    errors.append("rule \"\(ruleState.rule.name)\": \(message)")
+                    state.failedRuleEvaluations += 1
+                } else {
+                    ruleState.health = .ok
+                }
+                ruleState.lastEvaluatedAt = t
+                ruleState.lastEvaluationDuration = clock.now - ruleStart
+                state.rules[i] = ruleState
+            }
+            state.lastEvaluatedAt = t
+            state.lastEvaluationDuration = clock.now - start
+            state.lastError = errors.first
+            state.evaluations += 1
+            return GroupEvaluation(at: t, duration: state.lastEvaluationDuration, errors: errors)
+        }
+    }
+
+    struct RuleEvaluationError: Error {
+        var message: String
+    }
+
+    /// Evaluates one rule; returns its error message when it failed.
+    func evaluateCatching(_ r: inout RuleState, at t: Timestamp) -> String? {
+        do {
+            try evaluate(&r, at: t)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    func evaluate(_ r: inout RuleState, at t: Timestamp) throws(RuleEvaluationError) {
+        let evalTime = t - definition.queryOffset
+        let value: QueryValue
+        do {
+            value = try engine.instant(r.rule.query, at: evalTime)
+        } catch {
+            throw RuleEvaluationError(message: error.message)
+        }
+        let samples: [VectorSample]
+        switch value {
+        case .vector(let v, _): samples = v
+        case .scalar(let v, _): samples = [VectorSample(labels: Labels(), value: v)]
+        case .string, .matrix: throw RuleEvaluationError(message: "rule result is not a vector or scalar")
+        }
+        switch r.rule.kind {
+        case .recording: try record(&r, samples, at: t)
+        case .alerting: try alert(&r, samples, at: t)
+        }
+    }
+
+    /// A recording rule: each sample under the recorded name with the group's and rule's labels.
+    func record(_ r: inout RuleState, _ samples: [VectorSample], at t: Timestamp) throws(RuleEvaluationError) {
+        var output: [(Labels, Double)] = []
+        output.reserveCapacity(samples.count)
+        var seen = Set<Labels>()
+        for s in samples {
+            var b = LabelsBuilder(s.labels)
+            b.set(Labels.metricName, r.rule.name)
+            for l in definition.labels { b.set(l.name, l.value) }
+            for l in r.rule.labels { b.set(l.name, l.template.source) }
+            let labels = b.build()
+            guard seen.insert(labels).inserted else {
+                throw RuleEvaluationError(message: "vector contains metrics with the same labelset after applying rule labels: \(labels)")
+            }
+            output.append((labels, s.value))
+        }
+        if definition.limit > 0, output.count > definition.limit {
+            writeStale(&r, keeping: [], at: t)
+            throw RuleEvaluationError(message: "exceeded limit of \(definition.limit) with \(output.count) series")
+        }
+        try write(&r, output, at: t)
+    }
+
+    /// An alerting rule: the state machine, annotations, and the `ALERTS` series.
+    func alert(_ r: inout RuleState, _ samples: [VectorSample], at t: Timestamp) throws(RuleEvaluationError) {
+        guard var machine = r.machine else { return }
+        var results: [(labels: Labels, value: Double)] = []
+        results.reserveCapacity(samples.count)
+        var seriesLabels: [Labels: (Labels, Double)] = [:]
+        for s in samples {
+            let context = TemplateContext(labels: s.labels, value: s.value, externalLabels: externalLabels, externalURL: externalURL)
+            var b = LabelsBuilder(s.labels)
+            b.set(Labels.metricName, "")
+            for l in definition.labels { b.set(l.name, l.value) }
+            for l in r.rule.labels { b.set(l.name, l.template.render(context)) }
+            b.set("alertname", r.rule.name)
+            let labels = b.build()
+            results.append((labels, s.value))
+            seriesLabels[labels.removing([Alert.severityLabel])] = (s.labels, s.value)
+        }
+        do {
+            try machine.evaluate(results, at: t)
+        } catch {
+            r.machine = machine
+            writeStale(&r, keeping: [], at: t)
+            throw RuleEvaluationError(message: error.description)
+        }
+        // Annotations are rendered with the series' labels (plus the tier of a tiered rule) and value.
+        if !r.rule.annotations.isEmpty {
+            for a in machine.activeAlerts() {
+                guard let (labels, value) = seriesLabels[a.identity] else { continue }
+                var templateLabels = labels
+                if r.rule.isTiered, let severity = a.severity { templateLabels = labels.setting(Alert.severityLabel, to: severity) }
+                let context = TemplateContext(labels: templateLabels, value: value, externalLabels: externalLabels, externalURL: externalURL)
+                var annotations: [String: String] = [:]
+                for field in r.rule.annotations { annotations[field.name] = field.template.render(context) }
+                machine.setAnnotations(annotations, for: a.identity)
+            }
+        }
+        r.machine = machine
+        var output: [(Labels, Double)] = []
+        for a in machine.activeAlerts() {
+            let labels = a.labels
+            var b = LabelsBuilder(labels)
+            b.set(Labels.metricName, "ALERTS")
+            b.set("alertstate", a.state.rawValue)
+            output.append((b.build(), 1))
+            var f = LabelsBuilder(labels)
+            f.set(Labels.metricName, "ALERTS_FOR_STATE")
+            output.append((f.build(), Double(a.activeAt) / 1000))
+        }
+        try write(&r, output, at: t)
+    }
+
+    /// Writes a rule's output at `t` in one batch, and staleness markers for what it no longer produces.
+    func write(_ r: inout RuleState, _ output: [(Labels, Double)], at t: Timestamp) throws(RuleEvaluationError) {
+        var written = Set<Labels>()
+        written.reserveCapacity(output.count)
+        var refused = 0
+        var problem: AppendResult?
+        engine.store.write { writer in
+            for (labels, value) in output {
+                guard let ref = writer.ref(for: labels, kind: .gauge) else {
+                    refused += 1
+                    continue
+                }
+                let result = writer.append(ref, value: value, at: t)
+                if result != .ok, problem == nil { problem = result }
+                written.insert(labels)
+            }
+            for labels in r.written where !written.contains(labels) {
+                if let ref = writer.ref(for: labels, kind: .gauge) { _ = writer.append(ref, value: .staleMarker, at: t) }
+            }
+        }
+        r.written = written
+        if refused > 0 { throw RuleEvaluationError(message: "\(refused) series refused by the store's series limit") }
+        if let problem { throw RuleEvaluationError(message: "the store refused a sample at \(t): \(problem)") }
+    }
+
+    func writeStale(_ r: inout RuleState, keeping: Set<Labels>, at t: Timestamp) {
+        guard !r.written.isEmpty else { return }
+        let previous = r.written
+        engine.store.write { writer in
+            for labels in previous where !keeping.contains(labels) {
+                if let ref = writer.ref(for: labels, kind: .gauge) { _ = writer.append(ref, value: .staleMarker, at: t) }
+            }
+        }
+        r.written = keeping
+    }
+
+    /// Every alert of the group: pending, firing and recently resolved.
+    public func alerts() -> [Alert] {
+        state.withLock { state in
+            state.rules.flatMap { $0.machine?.alerts(source: source) ?? [] }
+        }
+    }
+
+    /// The group's status: last evaluation, its duration and error, and each rule's health.
+    public var status: GroupStatus {
+        state.withLock { state in
+            GroupStatus(
+                name: name, file: file, interval: interval, lastEvaluatedAt: state.lastEvaluatedAt,
+                lastEvaluationDuration: state.lastEvaluationDuration, lastError: state.lastError,
+                evaluations: state.evaluations, failedRuleEvaluations: state.failedRuleEvaluations,
+                rules: state.rules.map {
+                    RuleStatus(name: $0.rule.name, kind: $0.rule.kind, health: $0.health, lastEvaluatedAt: $0.lastEvaluatedAt,
+                               lastEvaluationDuration: $0.lastEvaluationDuration, activeAlerts: $0.machine?.activeAlerts().count ?? 0)
+                })
+        }
+    }
+
+    /// Adds this group's alert states to a checkpoint.
+    public func checkpoint(into checkpoint: inout AlertStateCheckpoint) {
+        state.withLock { state in
+            for r in state.rules {
+                if let m = r.machine { checkpoint.add(m, key: RuleKey(file: file, group: name, rule: r.rule.name)) }
+            }
+        }
+    }
+
+    /// Restores this group's alert states from a checkpoint at time `now`; returns the alerts restored.
+    @discardableResult
+    public func restore(from checkpoint: AlertStateCheckpoint, now: Timestamp,
+                        forGracePeriod: Milliseconds = AlertStateMachine.defaultForGracePeriod) -> Int {
+        state.withLock { state in
+            var restored = 0
+            for i in state.rules.indices {
+                guard var m = state.rules[i].machine else { continue }
+                restored += checkpoint.restore(into: &m, key: RuleKey(file: file, group: name, rule: state.rules[i].rule.name),
+                                               now: now, forGracePeriod: forGracePeriod)
+                state.rules[i].machine = m
+            }
+            return restored
+        }
+    }
+}
+
+/// What one evaluation of a group did.
+public struct GroupEvaluation: Sendable {
+    /// The evaluation time.
+    public var at: Timestamp
+    /// How long the evaluation took.
+    public var duration: Duration
+    /// Errors of the rules that failed (`rule "X": message`), in rule order.
+    public var errors: [String]
+}
+
+/// A rule's health after its last evaluation.
+public enum RuleHealth: Sendable, Equatable {
+    /// Not evaluated yet.
+    case unknown
+    case ok
+    /// The last evaluation failed with this error.
+    case error(String)
+}
+
+/// The status of a group, for `agent status` and `/metrics`.
+public struct GroupStatus: Sendable {
+    public var name: String
+    public var file: String
+    public var interval: Milliseconds
+    public var lastEvaluatedAt: Timestamp?
+    public var lastEvaluationDuration: Duration
+    /// The first error of the last evaluation, if any rule failed.
+    public var lastError: String?
+    public var evaluations: Int
+    public var failedRuleEvaluations: Int
+    public var rules: [RuleStatus]
+}
+
+/// The status of one rule.
+public struct RuleStatus: Sendable {
+    public var name: String
+    public var kind: RuleFile.Rule.Kind
+    public var health: RuleHealth
+    public var lastEvaluatedAt: Timestamp?
+    public var lastEvaluationDuration: Duration
+    public var activeAlerts: Int
+}

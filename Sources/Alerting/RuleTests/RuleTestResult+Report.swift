@@ -1,0 +1,160 @@
+import Query
+import TimeSeries
+
+extension RuleTestResult {
+    /// What `agent test rules` prints for this file: one line when it passed; otherwise every
+    /// failure with the expected and the actual alerts or samples side by side, lines that differ
+    /// marked with `≠`.
+    public func report(width: Int = 120) -> String {
+        if !loadErrors.isEmpty {
+            return "\(path): FAILED to load the rule files\n" + loadErrors.map { "  " + $0 }.joined(separator: "\n")
+        }
+        if passed {
+            return "\(path): PASS, \(count(testCount, "test")) (\(count(alertChecks, "alert check")), \(count(exprChecks, "expression check")))"
+        }
+        var out = "\(path): FAIL, \(failedTests) of \(count(testCount, "test")) failed"
+        for f in failures { out += "\n" + f.report(width: width) }
+        return out
+    }
+
+    func count(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }
+}
+
+extension RuleTestFailure {
+    /// The failure as readable text, expected on the left and actual on the right.
+    public func report(width: Int = 100) -> String {
+        let head = "  \(test) (\(location))"
+        switch kind {
+        case .error(let message):
+            return head + ": " + message
+        case .exprError(let index, let expr, let evalTime, let message):
+            return head + ", promql_expr_test \(index): expr \(GoFormat.quote(expr)) at \(PrometheusDuration.format(evalTime)) failed: \(message)"
+        case .alerts(let index, let alertname, let evalTime, let expected, let got):
+            let title = head + ", alert_rule_test \(index): firing alerts of \(alertname) at \(PrometheusDuration.format(evalTime))"
+            let pairs = Self.pair(expected, got)
+            var left: [String] = []
+            var right: [String] = []
+            var differs: [Bool] = []
+            func row(_ l: String, _ r: String, _ d: Bool) {
+                left.append(l)
+                right.append(r)
+                differs.append(d)
+            }
+            for (k, pair) in pairs.enumerated() {
+                if k > 0 { row("", "", false) }
+                let e = pair.0, g = pair.1
+                row(e == nil ? "(no alert)" : "alert", g == nil ? "(no alert)" : "alert", (e == nil) != (g == nil))
+                Self.rows(e?.labels, g?.labels, indent: "  ", row)
+                if !(e?.annotations.isEmpty ?? true) || !(g?.annotations.isEmpty ?? true) {
+                    row(e == nil ? "" : "  annotations:", g == nil ? "" : "  annotations:", false)
+                    Self.rows(e?.annotations, g?.annotations, indent: "    ", row)
+                }
+            }
+            return title + "\n" + Self.columns(
+                header: ("expected: \(count(expected.count, "alert"))", "got: \(count(got.count, "alert"))"),
+                left: left, right: right, differs: differs, width: width)
+        case .samples(let index, let expr, let evalTime, let expected, let got):
+            let title = head + ", promql_expr_test \(index): \(GoFormat.quote(expr)) at \(PrometheusDuration.format(evalTime))"
+            var left: [String] = [], right: [String] = [], differs: [Bool] = []
+            var e = 0, g = 0
+            while e < expected.count || g < got.count {
+                let el = e < expected.count ? expected[e] : nil
+                let gl = g < got.count ? got[g] : nil
+                if let el, let gl, el.labels == gl.labels {
+                    left.append(Self.sample(el))
+                    right.append(Self.sample(gl))
+                    differs.append(!ExpressionTester.valuesEqual(el.value, gl.value))
+                    e += 1
+                    g += 1
+                } else if let el, gl == nil || el.labels.encoded.lexicographicallyPrecedes(gl!.labels.encoded) {
+                    left.append(Self.sample(el))
+                    right.append("")
+                    differs.append(true)
+                    e += 1
+                } else if let gl {
+                    left.append("")
+                    right.append(Self.sample(gl))
+                    differs.append(true)
+                    g += 1
+                }
+            }
+            if left.isEmpty {
+                left.append("(nothing)")
+                right.append("(nothing)")
+                differs.append(false)
+            }
+            return title + "\n" + Self.columns(
+                header: ("expected: \(count(expected.count, "sample"))", "got: \(count(got.count, "sample"))"),
+                left: left, right: right, differs: differs, width: width)
+        }
+    }
+
+    func count(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }
+
+    static func sample(_ s: VectorSample) -> String {
+        "\(s.labels) \(PrometheusFormat.sampleValue(s.value))"
+    }
+
+    /// Label lines of two label sets, aligned by name.
+    static func rows(_ a: Labels?, _ b: Labels?, indent: String, _ row: (String, String, Bool) -> Void) {
+        var names: [String] = []
+        for l in (a?.labels ?? []) + (b?.labels ?? []) where !names.contains(l.name) { names.append(l.name) }
+        names.sort()
+        for n in names {
+            let av = a?[n], bv = b?[n]
+            row(av.map { "\(indent)\(n)=\(GoFormat.quote($0))" } ?? "", bv.map { "\(indent)\(n)=\(GoFormat.quote($0))" } ?? "", av != bv)
+        }
+    }
+
+    /// Pairs expected and actual alerts: identical ones first, then the closest (most shared labels).
+    static func pair(_ expected: [AlertSummary], _ got: [AlertSummary]) -> [(AlertSummary?, AlertSummary?)] {
+        var remaining = got
+        var pairs: [(AlertSummary?, AlertSummary?)] = []
+        var unmatched: [AlertSummary] = []
+        for e in expected {
+            if let i = remaining.firstIndex(of: e) {
+                pairs.append((e, remaining.remove(at: i)))
+            } else {
+                unmatched.append(e)
+            }
+        }
+        for e in unmatched {
+            let scored = remaining.enumerated().map { (i, g) -> (Int, Int) in
+                (i, g.labels.labels.filter { e.labels[$0.name] == $0.value }.count)
+            }
+            if let best = scored.max(by: { $0.1 < $1.1 }) {
+                pairs.append((e, remaining.remove(at: best.0)))
+            } else {
+                pairs.append((e, nil))
+            }
+        }
+        for g in remaining { pairs.append((nil, g)) }
+        return pairs
+    }
+
+    /// Two columns, `≠` in the gutter where the sides differ. When a line does not fit its column,
+    /// the expected and the actual lines are printed one block after the other instead (same marks).
+    static func columns(header: (String, String), left: [String], right: [String], differs: [Bool], width: Int) -> String {
+        let columnWidth = max(24, (width - 9) / 2)
+        let widest = max(header.0.count, header.1.count, left.map(\.count).max() ?? 0, right.map(\.count).max() ?? 0)
+        if widest > columnWidth {
+            var out = "      " + header.0
+            for i in left.indices where !left[i].isEmpty || differs[i] {
+                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + (left[i].isEmpty ? "(none)" : left[i])
+            }
+            out += "\n      " + header.1
+            for i in right.indices where !right[i].isEmpty || differs[i] {
+                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + (right[i].isEmpty ? "(none)" : right[i])
+            }
+            return out
+        }
+        let w = max(header.0.count, left.map(\.count).max() ?? 0)
+        func fit(_ s: String) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+        var out = "      " + fit(header.0) + " │ " + header.1 + "\n"
+        out += "      " + String(repeating: "─", count: w) + "─┼─" + String(repeating: "─", count: max(header.1.count, right.map(\.count).max() ?? 0))
+        for i in left.indices {
+            out += "\n    " + (differs[i] ? "≠ " : "  ") + fit(left[i]) + " │ " + right[i]
+        }
+        return out
+    }
+}

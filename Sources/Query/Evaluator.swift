@@ -1,0 +1,365 @@
+import TimeSeries
+
+/// A value during evaluation.
+enum Value {
+    case scalar(Double)
+    case string(String)
+    case vector([Element])
+    case matrix([SeriesSamples])
+}
+
+/// An instant-vector element; `timestamp` is the sample's own time for selector results (what
+/// `timestamp()` reports) and the evaluation time otherwise.
+struct Element {
+    var labels: Labels
+    var value: Double
+    var timestamp: Timestamp
+}
+
+/// How a selected series is read.
+enum SeriesView {
+    /// A gauge or counter, read as samples.
+    case scalar(counter: Bool)
+    /// A distribution, read as merged sketches (only `*_over_time` functions can use it).
+    case distribution
+    /// A distribution read as its cumulative `_count` counter.
+    case distributionCount
+    /// A distribution read as its cumulative `_sum` counter.
+    case distributionSum
+}
+
+/// A series chosen by a selector: its reference, its labels as the query sees them (with
+/// `_count`/`_sum` names for distribution views) and how to read it.
+struct SelectedSeries {
+    var ref: SeriesRef
+    var labels: Labels
+    var view: SeriesView
+}
+
+/// Evaluates one query inside one read of the store; holds scratch buffers reused across series.
+///
+/// Instant evaluation walks the tree once per evaluation time. Range queries and subqueries
+/// evaluate their expression at each step and gather the results into series; selections are
+/// cached per selector (keyed by its position in the text), so the index is consulted once per query.
+struct Evaluator {
+    let reader: StoreReader
+    let lookback: Milliseconds
+    let defaultSubqueryStep: Milliseconds
+    let maxSamples: Int
+    let maxSteps: Int
+    /// Start and end of the query, for `@ start()` and `@ end()`.
+    let queryStart: Timestamp
+    let queryEnd: Timestamp
+    var warnings: [String] = []
+    var warned: Set<String> = []
+    var samples: [Sample] = []
+    var cumulative: [CumulativeSample] = []
+    var selections: [Int: [SelectedSeries]] = [:]
+
+    init(reader: StoreReader, engine: Engine, start: Timestamp, end: Timestamp) {
+        self.reader = reader
+        lookback = engine.lookback
+        defaultSubqueryStep = engine.defaultSubqueryStep
+        maxSamples = engine.maxSamples
+        maxSteps = engine.maxSteps
+        queryStart = start
+        queryEnd = end
+        samples.reserveCapacity(512)
+    }
+
+    mutating func warn(_ message: String) {
+        if warned.insert(message).inserted { warnings.append(message) }
+    }
+
+    // MARK: Entry points
+
+    mutating func evaluate(_ expr: Expr, at t: Timestamp) throws(QueryError) -> Value {
+        try eval(expr, at: t)
+    }
+
+    /// Converts the internal value for the caller: vectors sorted by labels unless the expression
+    /// orders them itself (`sort`, `sort_desc`, `topk`, `bottomk`).
+    func publicValue(_ value: Value, at t: Timestamp, expr: Expr) -> QueryValue {
+        switch value {
+        case .scalar(let v): return .scalar(v, at: t)
+        case .string(let s): return .string(s, at: t)
+        case .vector(let elements):
+            var out = elements.map { VectorSample(labels: $0.labels, value: $0.value) }
+            if !Evaluator.keepsOrder(expr) {
+                out.sort { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) }
+            }
+            return .vector(out, at: t)
+        case .matrix(let series):
+            return .matrix(series.sorted { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) })
+        }
+    }
+
+    static func keepsOrder(_ expr: Expr) -> Bool {
+        switch expr.unparenthesized {
+        case .call(let c): return c.function.id == .sort || c.function.id == .sortDesc
+        case .aggregation(let a): return a.op == .topk || a.op == .bottomk
+        default: return false
+        }
+    }
+
+    mutating func evaluateRange(_ expr: Expr, start: Timestamp, end: Timestamp, step: Milliseconds) throws(QueryError) -> QueryValue {
+        var index: [Labels: Int] = [:]
+        var series: [SeriesSamples] = []
+        var total = 0
+        var t = start
+        while t <= end {
+            switch try eval(expr, at: t) {
+            case .scalar(let v):
+                if index[Labels()] == nil {
+                    index[Labels()] = series.count
+                    series.append(SeriesSamples(labels: Labels(), samples: []))
+                }
+                series[index[Labels()]!].samples.append(Sample(timestamp: t, value: v))
+                total += 1
+            case .vector(let elements):
+                for e in elements {
+                    let i: Int
+                    if let existing = index[e.labels] {
+                        i = existing
+                    } else {
+                        i = series.count
+                        index[e.labels] = i
+                        series.append(SeriesSamples(labels: e.labels, samples: []))
+                    }
+                    series[i].samples.append(Sample(timestamp: t, value: e.value))
+                }
+                total += elements.count
+            default:
+                throw QueryError(kind: .type, message: "range query needs a scalar or instant vector expression")
+            }
+            if total > maxSamples { throw limitError() }
+            t += step
+        }
+        series.sort { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) }
+        return .matrix(series)
+    }
+
+    func limitError() -> QueryError {
+        QueryError(kind: .limit, message: "query processing would load too many samples into memory (limit \(maxSamples))")
+    }
+
+    // MARK: Dispatch
+
+    mutating func eval(_ expr: Expr, at t: Timestamp) throws(QueryError) -> Value {
+        switch expr {
+        case .number(let n): return .scalar(n.value)
+        case .string(let s): return .string(s.value)
+        case .parenthesized(let p): return try eval(p.expr, at: t)
+        case .unary(let u):
+            let v = try eval(u.expr, at: t)
+            guard u.negate else { return v }
+            switch v {
+            case .scalar(let x): return .scalar(-x)
+            case .vector(var elements):
+                for i in elements.indices {
+                    elements[i].value = -elements[i].value
+                    elements[i].labels = elements[i].labels.droppingMetricName
+                    elements[i].timestamp = t
+                }
+                try checkUnique(elements, expr.position)
+                return .vector(elements)
+            default: return v
+            }
+        case .vectorSelector(let sel):
+            return .vector(try instantSelector(sel, at: t))
+        case .matrixSelector(let m):
+            return .matrix(try matrixSelector(m, at: t))
+        case .subquery(let s):
+            return .matrix(try subquery(s, at: t))
+        case .call(let c):
+            return try call(c, at: t)
+        case .aggregation(let a):
+            return .vector(try aggregate(a, at: t))
+        case .binary(let b):
+            return try binary(b, at: t)
+        }
+    }
+
+    /// Prometheus refuses a vector with two elements of one label set (e.g. after a function
+    /// dropped the names that told them apart).
+    func checkUnique(_ elements: [Element], _ position: Range<Int>) throws(QueryError) {
+        guard elements.count > 1 else { return }
+        var seen = Set<Labels>(minimumCapacity: elements.count)
+        for e in elements where !seen.insert(e.labels).inserted {
+            throw QueryError(kind: .evaluation, message: "vector cannot contain metrics with the same labelset: \(e.labels)", range: position, line: 0, column: 0)
+        }
+    }
+
+    // MARK: Time
+
+    func effectiveTime(_ at: AtModifier?, offset: Int64, _ t: Timestamp) -> Timestamp {
+        var base = t
+        switch at {
+        case .timestamp(let fixed): base = fixed
+        case .start: base = queryStart
+        case .end: base = queryEnd
+        case nil: break
+        }
+        return base &- offset
+    }
+
+    // MARK: Selection
+
+    /// The series a selector picks, cached for the query.
+    mutating func select(_ sel: VectorSelector) -> [SelectedSeries] {
+        if let cached = selections[sel.position.lowerBound] { return cached }
+        var out: [SelectedSeries] = []
+        let nameMatcher = sel.matchers.first { $0.name == Labels.metricName && $0.op == .equal }
+        if let name = nameMatcher?.value {
+            for ref in reader.series(named: name) {
+                guard let labels = reader.labels(of: ref), let kind = reader.kind(of: ref) else { continue }
+                let view: SeriesView = kind == .distribution ? .distribution : .scalar(counter: kind == .counter)
+                if matches(sel.matchers, labels) { out.append(SelectedSeries(ref: ref, labels: labels, view: view)) }
+            }
+            for (suffix, view) in [("_count", SeriesView.distributionCount), ("_sum", .distributionSum)] where name.hasSuffix(suffix) {
+                let base = String(name.dropLast(suffix.count))
+                for ref in reader.series(named: base) where reader.kind(of: ref) == .distribution {
+                    guard let labels = reader.labels(of: ref)?.setting(Labels.metricName, to: name) else { continue }
+                    if matches(sel.matchers, labels) { out.append(SelectedSeries(ref: ref, labels: labels, view: view)) }
+                }
+            }
+        } else {
+            for ref in reader.allSeries() {
+                guard let labels = reader.labels(of: ref), let kind = reader.kind(of: ref) else { continue }
+                if kind == .distribution {
+                    if matches(sel.matchers, labels) { out.append(SelectedSeries(ref: ref, labels: labels, view: .distribution)) }
+                    let base = labels.metricName ?? ""
+                    for (suffix, view) in [("_count", SeriesView.distributionCount), ("_sum", .distributionSum)] {
+                        let viewLabels = labels.setting(Labels.metricName, to: base + suffix)
+                        if matches(sel.matchers, viewLabels) { out.append(SelectedSeries(ref: ref, labels: viewLabels, view: view)) }
+                    }
+                } else if matches(sel.matchers, labels) {
+                    out.append(SelectedSeries(ref: ref, labels: labels, view: .scalar(counter: kind == .counter)))
+                }
+            }
+        }
+        selections[sel.position.lowerBound] = out
+        return out
+    }
+
+    func matches(_ matchers: [LabelMatcher], _ labels: Labels) -> Bool {
+        for m in matchers {
+            let v = labels.value(of: m.nameBytes) ?? []
+            if !m.matches(v) { return false }
+        }
+        return true
+    }
+
+    func distributionWarning(_ labels: Labels) -> String {
+        let name = labels.metricName ?? "series"
+        return "\(name) is a distribution: read it with quantile_over_time, count/sum/avg/min/max_over_time, or as \(name)_count and \(name)_sum; \(labels) was skipped here"
+    }
+
+    mutating func instantSelector(_ sel: VectorSelector, at t: Timestamp) throws(QueryError) -> [Element] {
+        let at = effectiveTime(sel.at, offset: sel.offset, t)
+        let chosen = select(sel)
+        var out: [Element] = []
+        out.reserveCapacity(chosen.count)
+        for s in chosen {
+            switch s.view {
+            case .scalar:
+                guard let sample = reader.latestSample(of: s.ref, at: at, lookback: lookback), !sample.value.isStaleMarker else { continue }
+                out.append(Element(labels: s.labels, value: sample.value, timestamp: sample.timestamp))
+            case .distributionCount, .distributionSum:
+                cumulative.removeAll(keepingCapacity: true)
+                reader.cumulative(of: s.ref, from: at - lookback, through: at, into: &cumulative)
+                guard let last = cumulative.last else { continue }
+                out.append(Element(labels: s.labels, value: s.view.isCount ? last.count : last.sum, timestamp: last.timestamp))
+            case .distribution:
+                warn(distributionWarning(s.labels))
+            }
+        }
+        if out.count > maxSamples { throw limitError() }
+        return out
+    }
+
+    /// Reads the samples of `s` in `(from, through]` into `samples` (stale markers dropped, as range
+    /// vectors do). Returns false for a plain distribution (no samples).
+    mutating func readRange(_ s: SelectedSeries, from: Timestamp, through: Timestamp) -> Bool {
+        samples.removeAll(keepingCapacity: true)
+        switch s.view {
+        case .scalar:
+            reader.samples(of: s.ref, from: from, through: through, into: &samples)
+            if samples.contains(where: { $0.value.isStaleMarker }) { samples.removeAll { $0.value.isStaleMarker } }
+            return true
+        case .distributionCount, .distributionSum:
+            cumulative.removeAll(keepingCapacity: true)
+            reader.cumulative(of: s.ref, from: from, through: through, into: &cumulative)
+            let isCount = s.view.isCount
+            for c in cumulative { samples.append(Sample(timestamp: c.timestamp, value: isCount ? c.count : c.sum)) }
+            return true
+        case .distribution:
+            return false
+        }
+    }
+
+    mutating func matrixSelector(_ m: MatrixSelector, at t: Timestamp) throws(QueryError) -> [SeriesSamples] {
+        let through = effectiveTime(m.selector.at, offset: m.selector.offset, t)
+        let from = through - m.range
+        var out: [SeriesSamples] = []
+        var total = 0
+        for s in select(m.selector) {
+            guard readRange(s, from: from, through: through) else {
+                warn(distributionWarning(s.labels))
+                continue
+            }
+            guard !samples.isEmpty else { continue }
+            total += samples.count
+            if total > maxSamples { throw limitError() }
+            out.append(SeriesSamples(labels: s.labels, samples: samples))
+        }
+        return out
+    }
+
+    mutating func subquery(_ s: Subquery, at t: Timestamp) throws(QueryError) -> [SeriesSamples] {
+        let end = effectiveTime(s.at, offset: s.offset, t)
+        let step = s.step ?? defaultSubqueryStep
+        let start = end - s.range
+        // The first step after `start` that is a multiple of the step (left-open, as range selectors).
+        var ts = start - ((start % step) + step) % step
+        if ts <= start { ts += step }
+        guard (end - ts) / step < Int64(maxSteps) * 10 else {
+            throw QueryError(kind: .limit, message: "subquery has too many steps — raise its resolution", range: s.position, line: 0, column: 0)
+        }
+        var index: [Labels: Int] = [:]
+        var out: [SeriesSamples] = []
+        var total = 0
+        while ts <= end {
+            switch try eval(s.expr, at: ts) {
+            case .vector(let elements):
+                for e in elements {
+                    let i: Int
+                    if let existing = index[e.labels] {
+                        i = existing
+                    } else {
+                        i = out.count
+                        index[e.labels] = i
+                        out.append(SeriesSamples(labels: e.labels, samples: []))
+                    }
+                    out[i].samples.append(Sample(timestamp: ts, value: e.value))
+                }
+                total += elements.count
+            case .scalar(let v):
+                if out.isEmpty { out.append(SeriesSamples(labels: Labels(), samples: [])) }
+                out[0].samples.append(Sample(timestamp: ts, value: v))
+                total += 1
+            default: break
+            }
+            if total > maxSamples { throw limitError() }
+            ts += step
+        }
+        return out
+    }
+}
+
+extension SeriesView {
+    var isCount: Bool {
+        if case .distributionCount = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+extension Agent {
+    /// `agent test`: runs unit tests of configuration (`agent test rules FILE...`).
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run unit tests of rules.",
+            subcommands: [TestRules.self])
+    }
+}

@@ -1,0 +1,190 @@
+import Dispatch
+import Synchronization
+import Query
+import Testing
+import TimeSeries
+@testable import Alerting
+
+@Suite("Rule group evaluation")
+struct RuleGroupTests {
+    /// A store with `errors` as a gauge per job, one sample per minute for an hour.
+    func store(_ values: [String: [Double]]) -> SeriesStore {
+        let store = SeriesStore(config: StoreConfig(resolution: 15_000, retention: 7_200_000), clock: { 7_200_000 })
+        store.write { w in
+            for (job, series) in values {
+                let ref = w.ref(for: Labels(name: "errors", ["job": job]), kind: .gauge)!
+                for (i, v) in series.enumerated() { _ = w.append(ref, value: v, at: Int64(i) * 60_000) }
+            }
+        }
+        return store
+    }
+
+    func group(_ yaml: String, _ store: SeriesStore) throws -> RuleGroup {
+        let file = try RuleFile.parse(yaml, path: "g.yaml")
+        return RuleGroup(file.groups[0], file: "g.yaml", engine: Engine(store: store), externalLabels: Labels(["host": "h1"]))
+    }
+
+    func read(_ store: SeriesStore, _ expr: String, at t: Timestamp) throws -> [String] {
+        let value = try Engine(store: store).instant(try PromQL.parse(expr), at: t)
+        guard case .vector(let samples, _) = value else { return [] }
+        return samples.map { "\($0.labels) \($0.value)" }.sorted()
+    }
+
+    @Test("recording rules write their results back, and later rules of the group read them")
+    func recordingWritesBack() throws {
+        let s = store(["a": Array(repeating: 2, count: 10), "b": Array(repeating: 3, count: 10)])
+        let g = try group("""
+            groups:
+              - name: g
+                labels: {team: core}
+                rules:
+                  - record: job:errors:doubled
+                    expr: errors * 2
+                    labels: {source: rule}
+                  - record: total:errors:doubled
+                    expr: sum(job:errors:doubled)
+            """, s)
+        let evaluation = g.evaluate(at: 120_000)
+        #expect(evaluation.errors.isEmpty)
+        #expect(try read(s, "job:errors:doubled", at: 120_000) == [
+            "job:errors:doubled{job=\"a\", source=\"rule\", team=\"core\"} 4.0",
+            "job:errors:doubled{job=\"b\", source=\"rule\", team=\"core\"} 6.0",
+        ])
+        #expect(try read(s, "total:errors:doubled", at: 120_000) == ["total:errors:doubled{team=\"core\"} 10.0"])
+    }
+
+    @Test("alerts write ALERTS and ALERTS_FOR_STATE; a series that goes away gets a staleness marker")
+    func alertsSeries() throws {
+        let s = store(["a": [0, 5, 5, 5, 0, 0]])
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - alert: E
+                    expr: errors > 1
+                    for: 1m
+                    labels: {severity: high}
+                    annotations: {summary: "{{ $labels.job }} {{ $value }} on {{ $externalLabels.host }}"}
+            """, s)
+        for m in 0...3 { g.evaluate(at: Int64(m) * 60_000) }
+        #expect(try read(s, "ALERTS", at: 180_000) == ["ALERTS{alertname=\"E\", alertstate=\"firing\", job=\"a\", severity=\"high\"} 1.0"])
+        #expect(try read(s, "ALERTS", at: 60_000) == ["ALERTS{alertname=\"E\", alertstate=\"pending\", job=\"a\", severity=\"high\"} 1.0"])
+        #expect(try read(s, "ALERTS_FOR_STATE", at: 180_000) == ["ALERTS_FOR_STATE{alertname=\"E\", job=\"a\", severity=\"high\"} 60.0"])
+        let alert = try #require(g.alerts().first)
+        #expect(alert.annotations == ["summary": "a 5 on h1"])
+        #expect(alert.source == "g.yaml:g")
+        g.evaluate(at: 240_000)
+        #expect(try read(s, "ALERTS", at: 240_000).isEmpty)  // stale at once, not after the 5-minute lookback
+        #expect(g.alerts().first?.state == .resolved)
+    }
+
+    @Test("a failing rule is marked unhealthy with its error and the group goes on")
+    func failingRuleDoesNotStopTheGroup() throws {
+        let s = store(["a": [1, 1, 1], "b": [1, 1, 1]])
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - record: bad
+                    expr: errors + on() errors
+                  - alert: StillEvaluated
+                    expr: errors > 0
+            """, s)
+        let evaluation = g.evaluate(at: 60_000)
+        #expect(evaluation.errors.count == 1)
+        let status = g.status
+        #expect(status.lastError?.contains("bad") == true)
+        #expect(status.evaluations == 1 && status.lastEvaluatedAt == 60_000)
+        guard case .error = status.rules[0].health else {
+            Issue.record("the failing rule is not marked unhealthy")
+            return
+        }
+        #expect(status.rules[1].health == .ok && status.rules[1].activeAlerts == 2)
+    }
+
+    @Test("tiered rules carry the tier in severity, and annotations can read it")
+    func tieredRule() throws {
+        let s = store(["a": [0.02, 0.3]])
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - alert: E
+                    expr: errors
+                    tiers:
+                      - {severity: critical, above: 0.25}
+                      - {severity: medium, above: 0.01}
+                    annotations: {summary: "{{ $labels.severity }}: {{ $value | humanizePercentage }}"}
+            """, s)
+        g.evaluate(at: 0)
+        #expect(g.alerts().map { "\($0.severity ?? "") \($0.annotations["summary"] ?? "")" } == ["medium medium: 2%"])
+        g.evaluate(at: 60_000)
+        let a = try #require(g.alerts().first)
+        #expect(a.severity == "critical" && a.previousSeverity == "medium" && a.annotations["summary"] == "critical: 30%")
+    }
+
+    @Test("the group limit fails the rule when it is exceeded")
+    func limit() throws {
+        let s = store(["a": [1], "b": [1], "c": [1]])
+        let g = try group("groups:\n  - name: g\n    limit: 2\n    rules:\n      - alert: E\n        expr: errors > 0\n", s)
+        let evaluation = g.evaluate(at: 0)
+        #expect(evaluation.errors == ["rule \"E\": exceeded limit of 2 with 3 alerts"])
+        #expect(g.alerts().isEmpty)
+    }
+
+    @Test("checkpoint and restore through the group keep a pending alert's progress")
+    func groupCheckpoint() throws {
+        let s = store(["a": Array(repeating: 5, count: 60)])
+        let yaml = "groups:\n  - name: g\n    rules:\n      - alert: E\n        expr: errors > 1\n        for: 10m\n"
+        let g = try group(yaml, s)
+        g.evaluate(at: 0)
+        g.evaluate(at: 240_000)
+        var checkpoint = AlertStateCheckpoint(savedAt: 240_000)
+        g.checkpoint(into: &checkpoint)
+        let restarted = try group(yaml, s)
+        #expect(restarted.restore(from: try AlertStateCheckpoint(decoding: checkpoint.encoded()), now: 300_000, forGracePeriod: 0) == 1)
+        restarted.evaluate(at: 300_000)
+        #expect(restarted.alerts().first?.state == .pending)
+        restarted.evaluate(at: 660_000)  // 4 minutes before + 6 after the 1-minute outage
+        #expect(restarted.alerts().first?.state == .firing)
+    }
+}
+
+@Suite("Rule group timer")
+struct RuleGroupTimerTests {
+    @Test("ticks are aligned to the interval with a stable per-group offset, and a tick is evaluated once")
+    func alignedTicks() throws {
+        let store = SeriesStore(config: StoreConfig(resolution: 1_000, retention: 600_000), clock: { 0 })
+        let file = try RuleFile.parse("groups:\n  - name: g\n    interval: 30s\n    rules:\n      - record: r\n        expr: vector(1)\n", path: "t.yaml")
+        let group = RuleGroup(file.groups[0], file: "t.yaml", engine: Engine(store: store))
+        let now = Mutex<Timestamp>(1_000_000)
+        let evaluations = Mutex<[Timestamp]>([])
+        let timer = RuleGroupTimer(group: group, queue: DispatchQueue(label: "t"), clock: { now.withLock { $0 } }) { e, _ in
+            evaluations.withLock { $0.append(e.at) }
+        }
+        let offset = timer.tick(atOrBefore: 1_000_000)
+        #expect((1_000_000 - offset) < 30_000 && (1_000_000 - offset) >= 0)
+        #expect(timer.tick(atOrBefore: offset + 29_999) == offset)
+        #expect(timer.tick(atOrBefore: offset + 30_000) == offset + 30_000)
+        timer.fire()
+        timer.fire()  // the same tick again: not evaluated twice
+        now.withLock { $0 += 30_000 }
+        timer.fire()
+        #expect(evaluations.withLock { $0 } == [offset, offset + 30_000])
+        let other = RuleGroupTimer(group: group, queue: DispatchQueue(label: "u"), clock: { 0 }) { _, _ in }
+        #expect(other.tick(atOrBefore: 1_000_000) == offset)  // stable across instances and processes
+    }
+
+    @Test("a started timer evaluates on its own")
+    func startedTimerRuns() async throws {
+        let store = SeriesStore(config: StoreConfig(resolution: 1_000, retention: 600_000))
+        let file = try RuleFile.parse("groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - record: r\n        expr: vector(1)\n", path: "t.yaml")
+        let group = RuleGroup(file.groups[0], file: "t.yaml", engine: Engine(store: store))
+        let count = Mutex(0)
+        let timer = RuleGroupTimer(group: group, queue: DispatchQueue(label: "t")) { _, _ in count.withLock { $0 += 1 } }
+        timer.start()
+        for _ in 0..<50 where count.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(50)) }
+        timer.stop()
+        #expect(count.withLock { $0 } >= 2)
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Checks deploy/: the unit verifies clean, its systemd exposure is at most 2.0, and install.sh is
+# idempotent (run twice into a scratch root, the second run changes nothing an operator edited).
+# Usage: scripts/check-deploy.sh path/to/agent
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary=$(realpath "${1:?usage: $0 path/to/agent}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+pass() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# verify resolves ExecStart, so point it at the built binary.
+sed "s|/usr/local/bin/agent|$binary|g" deploy/agent.service > "$work/agent.service"
+if out=$(systemd-analyze verify "$work/agent.service" 2>&1) && [ -z "$out" ]; then
+    pass "systemd-analyze verify deploy/agent.service: clean"
+else
+    fail "systemd-analyze verify deploy/agent.service:"$'\n'"$out"
+fi
+
+exposure=$(systemd-analyze security --offline=true "$work/agent.service" 2>/dev/null | sed -n 's/.*Overall exposure level for agent.service: \([0-9.]*\).*/\1/p')
+if [ -n "$exposure" ] && awk "BEGIN { exit !($exposure <= 2.0) }"; then
+    pass "systemd-analyze security: exposure $exposure (at most 2.0)"
+else
+    fail "systemd-analyze security: exposure '${exposure:-unknown}', expected at most 2.0"
+fi
+
+# install.sh into a scratch root, twice; an edited config survives and gets a .new beside it.
+export PREFIX="$work/root/usr/local" ETC="$work/root/etc/agent" UNITDIR="$work/root/etc/systemd/system"
+if [ "$(id -u)" -eq 0 ]; then
+    deploy/install.sh "$binary" > "$work/first.log" 2>&1 || fail "install.sh (first run): $(cat "$work/first.log")"
+    echo "# edited by an operator" >> "$ETC/agent.yaml"
+    deploy/install.sh "$binary" > "$work/second.log" 2>&1 || fail "install.sh (second run): $(cat "$work/second.log")"
+    if grep -q "edited by an operator" "$ETC/agent.yaml" && [ -e "$ETC/agent.yaml.new" ] && [ -x "$PREFIX/bin/agent" ] \
+        && [ -e "$UNITDIR/agent.service" ] && [ -z "$(find "$ETC/rules" -name '*.new')" ]; then
+        pass "install.sh is idempotent and keeps edited configuration"
+    else
+        fail "install.sh did not install or keep files as expected"
+    fi
+else
+    echo "skip: install.sh check needs root"
+fi
+
+[ "$failures" -eq 0 ] || { echo "$failures deploy check(s) failed"; exit 1; }
