@@ -1,7 +1,7 @@
 # make run   — installs what is missing, builds a release binary, runs the agent
 # make test  — installs what is missing, builds, runs every test
 # make bench — the benchmarks (figures in README.md's Performance section)
-# make fuzz  — each fuzz package in Fuzz/ for FUZZ_SECONDS (default 600); its corpus is replayed by make test
+# make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each (default 600); new inputs join its corpus, replayed by make test
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev pkg-config
@@ -10,7 +10,10 @@ TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build release run demo test bench fuzz deps test-deps bench-deps clean
+# The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan.
+FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g
+
+.PHONY: all build release run demo test bench deps test-deps bench-deps clean fuzz fuzz-exposition
 
 all: build
 
@@ -48,8 +51,16 @@ test: test-deps
 bench: bench-deps release
 	scripts/bench.sh
 
-fuzz: deps
+fuzz: deps fuzz-exposition
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+# Fuzzes into a scratch corpus seeded from Fuzz/Exposition/corpus, then merges the inputs that add
+# coverage back into it (the corpus FuzzCorpusTests replays). Crashes land in fuzz-artifacts/.
+fuzz-exposition: deps
+	cd Fuzz/Exposition && $(SWIFT) build $(FUZZ_BUILD_FLAGS)
+	mkdir -p fuzz-artifacts/exposition Fuzz/Exposition/.build/work
+	Fuzz/Exposition/.build/release/FuzzExposition -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+		-artifact_prefix=fuzz-artifacts/exposition/ Fuzz/Exposition/.build/work Fuzz/Exposition/corpus
+	Fuzz/Exposition/.build/release/FuzzExposition -merge=1 Fuzz/Exposition/corpus Fuzz/Exposition/.build/work
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/*/.build

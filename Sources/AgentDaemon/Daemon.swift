@@ -3,6 +3,7 @@ public import Logging
 public import Foundation
 import Alerting
 import Ingest
+import Notify
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -29,6 +30,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     /// The components; set once in `run()` before anything starts, then only read.
     var logs: LogsComponent?
     var rules: RulesComponent?
+    var notifier: Notifier?
     /// The latest alerts of each rule group, for the API.
     let latestAlerts = Locked([String: [Alert]]())
     let startedAt: Timestamp
@@ -101,6 +103,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         flags.set(ready: false)
         rules?.stop()
         logs?.stop()
+        // Deliver what is pending for as long as systemd's stop timeout comfortably allows.
+        notifier?.stop(timeout: .seconds(5))
         queue.sync {
             for timer in timers { timer.cancel() }
             timers.removeAll()
@@ -115,8 +119,13 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
 
     private func startTimers() {
         logs?.start(interval: 1_000)
+        notifier?.start()
         rules?.start(clock: clock) { [weak self] group, alerts in
             self?.latestAlerts.withLock { $0[group.source] = alerts }
+            self?.forwardAlerts()
+        }
+        if let notifier {
+            every(1_000) { notifier.tick() }
         }
         recordSelfMetrics()
         every(config.global.scrapeInterval) { [weak self] in self?.recordSelfMetrics() }
@@ -175,6 +184,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         // With logs, the store is captured together with the tail offsets (see LogsComponent).
         var sections = logs?.checkpointSections(store: store) ?? [SeriesStore.checkpointSection: store.encodedState()]
         if let rules { sections[AlertStateCheckpoint.sectionName] = rules.checkpointSection(now: clock()) }
+        sections.merge(notifierSections()) { $1 }
         return sections
     }
 
@@ -231,6 +241,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
                 if let rules, let bytes = checkpoint.sections[AlertStateCheckpoint.sectionName] {
                     rules.restore(from: bytes, now: clock(), logger: logger)
                 }
+                restoreNotifier(from: checkpoint)
             }
         } catch {
             logger.error("cannot read the checkpoint: \(error); starting empty")
@@ -250,6 +261,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
 
     public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
         if let answer = queryAPI(path: path, parameters: parameters) { return answer }
+        if let answer = silencesAPI(method: method, path: path, parameters: parameters) { return answer }
         switch path {
         case "/api/v1/status": return .success(statusDocument())
         case "/api/v1/alerts": return .success(alertsDocument())

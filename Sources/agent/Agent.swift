@@ -13,6 +13,6 @@ struct Agent: AsyncParsableCommand {
             pushes notifications to webhooks.
             """,
         version: AgentVersion.string,
-        subcommands: [Run.self, QueryCommand.self, Alerts.self, Status.self, Check.self, Test.self, Replay.self, Version.self]
+        subcommands: [Run.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, Check.self, Test.self, Replay.self, Scrape.self, Version.self]
     )
 }

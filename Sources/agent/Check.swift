@@ -6,6 +6,6 @@ extension Agent {
         static let configuration = CommandConfiguration(
             abstract: "Check files for errors without running anything.",
             discussion: "Exit status 0 when every file is valid, 1 when any has an error (printed as file:line:column: message).",
-            subcommands: [CheckRules.self])
+            subcommands: [CheckRules.self, CheckConfig.self])
     }
 }

@@ -12,6 +12,7 @@ extension Daemon {
         if !files.isEmpty {
             logger.info("loaded \(rules!.groups.count) rule groups from \(files.count) files")
         }
+        notifier = try buildNotifier()
     }
 
     /// `/api/v1/alerts`: the active alerts in Prometheus's shape, plus the tier.

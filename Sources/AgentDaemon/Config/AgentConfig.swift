@@ -19,6 +19,8 @@ public struct AgentConfig: Sendable {
         guard source.hasPrefix("/") || source.contains("/") else { return FileManager.default.currentDirectoryPath }
         return String(source[..<source.lastIndex(of: "/")!])
     }
+    /// Routing, inhibition, receivers and the outbox (`notify:`).
+    public var notify = NotifyConfig()
     /// The file this came from ("(built-in default)" for the default).
     public var source: String = "(built-in default)"
 
@@ -46,6 +48,7 @@ public struct AgentConfig: Sendable {
             if let node = top["global"] { config.global.read(node, &reader) }
             if let node = top["listen"] { config.listen.read(node, &reader) }
             if let node = top["rule_files"], let files = reader.strings(node, "rule_files") { config.ruleFiles = files }
+            if let node = top["notify"] { config.notify.read(node, &reader) }
         }
         var errors = reader.errors
         do {

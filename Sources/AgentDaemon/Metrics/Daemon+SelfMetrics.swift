@@ -50,6 +50,7 @@ extension Daemon {
         add("process_start_time_seconds", .gauge, "Start time of the process since the Unix epoch in seconds.", one(Double(startedAt) / 1000))
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
+        out += notifierMetrics()
         return out
     }
 

@@ -1,0 +1,98 @@
+import Alerting
+import Foundation
+import Ingest
+import Notify
+import TimeSeries
+
+extension Daemon {
+    /// The notifier of `notify:`, or nil when no receiver is configured.
+    func buildNotifier() throws -> Notifier? {
+        guard config.notify.isEnabled else { return nil }
+        let notifier = Notifier(configuration: try config.notify.notifierConfiguration(stateDir: config.global.stateDir),
+                                transport: CurlTransport(client: HTTPClient()), logger: logger, clock: clock)
+        let pending = try notifier.open()
+        if pending > 0 { logger.info("outbox: \(pending) notifications from before the restart will be delivered") }
+        return notifier
+    }
+
+    /// Every rule group's alerts, as the notifier wants them after each evaluation.
+    func forwardAlerts() {
+        guard let notifier else { return }
+        notifier.receive(latestAlerts.value.values.flatMap { $0 })
+    }
+
+    /// Checkpoint sections of the notifier: silences and what each group last sent.
+    func notifierSections() -> [String: [UInt8]] {
+        guard let notifier else { return [:] }
+        return [Silences.checkpointSection: notifier.silences.encoded(), Dispatcher.checkpointSection: notifier.dispatcher.encodedLog()]
+    }
+
+    func restoreNotifier(from checkpoint: Checkpoint) {
+        guard let notifier else { return }
+        do {
+            if let bytes = checkpoint.sections[Silences.checkpointSection] { try notifier.silences.restore(from: bytes) }
+            if let bytes = checkpoint.sections[Dispatcher.checkpointSection] { try notifier.dispatcher.restoreLog(from: bytes) }
+        } catch {
+            logger.error("silences or notification log in the checkpoint not restored: \(error)")
+        }
+    }
+
+    /// `/api/v1/silences` (GET list, POST add) and `/api/v1/silences/expire` (POST id).
+    func silencesAPI(method: String, path: String, parameters p: [String: String]) -> APIResponse? {
+        guard path == "/api/v1/silences" || path == "/api/v1/silences/expire" else { return nil }
+        guard let notifier else { return .error(409, type: "unavailable", "no notification receivers are configured (notify: in the configuration)") }
+        if path == "/api/v1/silences/expire" {
+            guard method == "POST", let id = p["id"] else { return .error(400, type: "bad_data", "POST an id") }
+            do {
+                let silence = try notifier.silences.expire(id: id)
+                queue.async { self.checkpoint(reason: "silence expired") }
+                return .success(silenceDocument(silence))
+            } catch {
+                return .error(404, type: "not_found", error.description)
+            }
+        }
+        if method == "GET" {
+            return .success(notifier.silences.list().map(silenceDocument))
+        }
+        guard let text = p["matchers"], !text.isEmpty else { return .error(400, type: "bad_data", "give matchers, e.g. alertname=\"ApiLatency\" route=\"/api\"") }
+        let matchers: [Matcher]
+        do { matchers = try Matcher.parseList(text) } catch { return .error(400, type: "bad_data", error.description) }
+        guard let duration = p["duration"].flatMap(Daemon.parseStep), duration > 0 else {
+            return .error(400, type: "bad_data", "give a duration (--for 2h)")
+        }
+        do {
+            let silence = try notifier.silences.add(matchers: matchers, endsAt: clock() + duration,
+                                                    createdBy: p["author"] ?? "", comment: p["comment"] ?? "")
+            queue.async { self.checkpoint(reason: "silence added") }
+            return .success(silenceDocument(silence))
+        } catch {
+            return .error(400, type: "bad_data", error.description)
+        }
+    }
+
+    func silenceDocument(_ s: Silence) -> [String: Any] {
+        ["id": s.id, "matchers": s.matchers.map(\.description), "startsAt": Double(s.startsAt) / 1000, "endsAt": Double(s.endsAt) / 1000,
+         "createdBy": s.createdBy, "comment": s.comment, "state": s.state(at: clock()).rawValue]
+    }
+
+    func notifierMetrics() -> [SelfMetricFamily] {
+        guard let notifier else { return [] }
+        let s = notifier.outbox.stats
+        func counter(_ name: String, _ help: String, _ v: UInt64) -> SelfMetricFamily {
+            SelfMetricFamily(name: name, kind: .counter, help: help, samples: [([], Double(v))])
+        }
+        return [
+            SelfMetricFamily(name: "agent_notifications_total", kind: .counter, help: "Notifications by result.", samples: [
+                ([("result", "enqueued")], Double(s.enqueued)), ([("result", "delivered")], Double(s.delivered)),
+                ([("result", "failed_permanently")], Double(s.failedPermanently)), ([("result", "gave_up")], Double(s.gaveUp)),
+                ([("result", "dropped")], Double(s.dropped)),
+            ]),
+            SelfMetricFamily(name: "agent_notifications_delivered_total", kind: .counter, help: "Notifications delivered, by receiver integration.",
+                             samples: s.deliveredByIntegration.sorted { $0.key < $1.key }.map { ([("integration", $0.key)], Double($0.value)) }),
+            counter("agent_notification_attempts_total", "Delivery attempts, retries included.", s.attempts),
+            counter("agent_notification_retries_total", "Delivery retries (network errors, 5xx, 429).", s.retries),
+            counter("agent_outbox_write_errors_total", "Outbox writes that failed.", s.writeErrors),
+            SelfMetricFamily(name: "agent_outbox_pending", kind: .gauge, help: "Notifications waiting in the outbox.", samples: [([], Double(s.pending))]),
+        ]
+    }
+}

@@ -1,0 +1,91 @@
+public import TimeSeries
+
+/// What a group last told its receiver: kept across restarts (checkpoint) and reloads, so the
+/// agent does not notify again about alerts the receivers already know, as Alertmanager's
+/// notification log does.
+public struct LogRecord: Sendable, Equatable {
+    public var groupKey: String
+    public var receiver: String
+    /// Notifications sent for the group so far.
+    public var sequence: UInt64
+    /// When the last one was sent.
+    public var at: Timestamp
+    /// The firing alerts it contained (fingerprint → tier, `""` for none).
+    public var firing: [UInt64: String]
+}
+
+extension Dispatcher {
+    /// The checkpoint section the daemon stores `encodedLog()` under.
+    public static let checkpointSection = "notify.log"
+    static let logVersion: UInt8 = 1
+    /// Records older than this are not kept: after a week the receivers' view is stale anyway.
+    static let logRetention: Int64 = 7 * 24 * 3600 * 1000
+
+    /// Every group's notification log (and restored records not yet used).
+    public func exportLog() -> [LogRecord] {
+        let now = clock()
+        return state.withLock { state in
+            var records = state.restored.filter { now - $0.value.at < Dispatcher.logRetention }
+            for group in state.groups.values {
+                guard let last = group.last else { continue }
+                records[group.key + "\u{1}" + group.route.receiver] = LogRecord(
+                    groupKey: group.key, receiver: group.route.receiver, sequence: group.sequence, at: last.at, firing: last.firing)
+            }
+            return records.values.sorted { ($0.groupKey, $0.receiver) < ($1.groupKey, $1.receiver) }
+        }
+    }
+
+    /// Takes records from `exportLog()` (of a previous run or configuration): groups formed again
+    /// with the same key and receiver continue from them.
+    public func importLog(_ records: [LogRecord]) {
+        state.withLock { state in
+            for record in records {
+                state.restored[record.groupKey + "\u{1}" + record.receiver] = record
+                for (fp, tier) in record.firing where state.notifiedTier[fp] == nil { state.notifiedTier[fp] = tier }
+            }
+        }
+    }
+
+    /// `exportLog()` as bytes for the checkpoint.
+    public func encodedLog() -> [UInt8] {
+        let records = exportLog()
+        var w = ByteWriter()
+        w.byte(Dispatcher.logVersion)
+        w.varint(records.count)
+        for r in records {
+            w.string(r.groupKey)
+            w.string(r.receiver)
+            w.varint(r.sequence)
+            w.signed(r.at)
+            w.varint(r.firing.count)
+            for (fp, tier) in r.firing.sorted(by: { $0.key < $1.key }) {
+                w.fixed64(fp)
+                w.string(tier)
+            }
+        }
+        return w.bytes
+    }
+
+    /// Reads `encodedLog()` bytes and imports them; on any error nothing is imported.
+    public func restoreLog(from bytes: [UInt8]) throws(CheckpointError) {
+        var r = ByteReader(bytes)
+        let version = try r.byte()
+        guard version == Dispatcher.logVersion else { throw .malformed("notification log: unknown version \(version)") }
+        let n = try r.count(limit: 1 << 20)
+        var records: [LogRecord] = []
+        for _ in 0..<n {
+            let key = try r.checkedString(total: bytes.count), receiver = try r.checkedString(total: bytes.count)
+            let sequence = try r.varint()
+            let at = try r.signed()
+            let m = try r.count(limit: 1 << 20)
+            var firing: [UInt64: String] = [:]
+            for _ in 0..<m {
+                let fp = try r.fixed64()
+                firing[fp] = try r.checkedString(total: bytes.count)
+            }
+            records.append(LogRecord(groupKey: key, receiver: receiver, sequence: sequence, at: at, firing: firing))
+        }
+        guard r.atEnd else { throw .malformed("notification log: trailing bytes") }
+        importLog(records)
+    }
+}

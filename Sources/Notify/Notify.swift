@@ -1,1 +1,0 @@
-// The notification pipeline lands here (issue 7).

@@ -1,0 +1,228 @@
+import Alerting
+import Testing
+import TimeSeries
+@testable import Notify
+
+@Suite struct DispatcherTests {
+    let clock = ManualClock()
+
+    func dispatcher(
+        _ spec: Route.Spec = Route.severityDefault(chat: "chat", pager: "pager"), inhibit: [InhibitRule] = [],
+        silences: Silences? = nil, timings: [String: Dispatcher.ReceiverTiming] = [:]
+    ) throws -> Dispatcher {
+        try Dispatcher(
+            route: Route(root: spec), inhibitor: Inhibitor(rules: inhibit), silences: silences ?? Silences(clock: clock.read),
+            timings: timings, clock: clock.read)
+    }
+
+    func alert(_ name: String, _ severity: String? = "high", _ state: Alert.State = .firing, instance: String = "a") -> Alert {
+        makeAlert(name, severity: severity, state: state, labels: ["instance": instance], at: clock.value)
+    }
+
+    /// Runs ticks every second for `seconds`, collecting what is notified.
+    func run(_ d: Dispatcher, seconds: Int) -> [AlertNotification] {
+        var out: [AlertNotification] = []
+        for _ in 0..<seconds {
+            clock.advance(seconds: 1)
+            out += d.tick()
+        }
+        return out
+    }
+
+    @Test func aNewGroupWaitsGroupWaitAndCollectsItsAlerts() throws {
+        let d = try dispatcher()
+        #expect(d.receive([alert("Latency", instance: "a")]).isEmpty)
+        clock.advance(seconds: 5)
+        #expect(d.receive([alert("Latency", instance: "b")]).isEmpty)
+        #expect(run(d, seconds: 4).isEmpty, "9 s after the first alert")
+        let sent = run(d, seconds: 1)
+        #expect(sent.count == 1)
+        #expect(sent[0].receiver == "chat")
+        #expect(sent[0].reason == .new)
+        #expect(sent[0].alerts.map { $0.labels["instance"] } == ["a", "b"])
+        #expect(sent[0].groupKey == "{}/{severity=~\"critical|high|medium\"}:{alertname=\"Latency\"}")
+        #expect(sent[0].groupLabels == Labels(["alertname": "Latency"]))
+    }
+
+    @Test func changesWaitForGroupIntervalAndUnchangedGroupsRepeatAfterRepeatInterval() throws {
+        let d = try dispatcher(.init(receiver: "chat", groupBy: .labels(["alertname"]), groupWait: .seconds(10), groupInterval: .seconds(60), repeatInterval: .seconds(600)))
+        _ = d.receive([alert("Latency", instance: "a")])
+        #expect(run(d, seconds: 10).count == 1)
+        clock.advance(seconds: 10)
+        _ = d.receive([alert("Latency", instance: "b")])
+        #expect(run(d, seconds: 49).isEmpty, "group_interval not over")
+        let second = run(d, seconds: 1)
+        #expect(second.map(\.reason) == [.new])
+        #expect(second.first?.alerts.count == 2)
+        // Nothing changes: the next notification is the repeat, on the first flush 600 s after the last.
+        let quiet = run(d, seconds: 599)
+        #expect(quiet.isEmpty)
+        let repeated = run(d, seconds: 1)
+        #expect(repeated.map(\.reason) == [.repeat])
+        #expect(Set([second[0].idempotencyKey, repeated[0].idempotencyKey]).count == 2)
+    }
+
+    @Test func resolvedAlertsAreAnnouncedOnceAtTheNextFlushAndTheGroupEnds() throws {
+        let d = try dispatcher(.init(receiver: "chat", groupBy: .labels(["alertname"]), groupWait: .seconds(10), groupInterval: .seconds(60)))
+        _ = d.receive([alert("Latency", instance: "a"), alert("Latency", instance: "b")])
+        #expect(run(d, seconds: 10).count == 1)
+        clock.advance(seconds: 20)
+        _ = d.receive([alert("Latency", .some("high"), .resolved, instance: "a")])
+        let partly = run(d, seconds: 40)
+        #expect(partly.count == 1)
+        #expect(partly[0].reason == .resolved)
+        #expect(partly[0].status == .firing)
+        #expect(partly[0].firing.count == 1)
+        #expect(partly[0].resolved.map { $0.labels["instance"] } == ["a"])
+        #expect(partly[0].resolved[0].endsAt == clock.value - 40_000)
+        _ = d.receive([alert("Latency", .some("high"), .resolved, instance: "b")])
+        let all = run(d, seconds: 60)
+        #expect(all.count == 1)
+        #expect(all[0].status == .resolved)
+        #expect(all[0].alerts.map { $0.labels["instance"] } == ["b"], "a was announced already")
+        #expect(d.stats.groups == 0)
+        #expect(run(d, seconds: 600).isEmpty)
+    }
+
+    @Test func anAlertThatResolvesWithinGroupWaitIsNeverNotified() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Blip")])
+        clock.advance(seconds: 3)
+        _ = d.receive([alert("Blip", "high", .resolved)])
+        #expect(run(d, seconds: 120).isEmpty)
+        #expect(d.stats.groups == 0)
+    }
+
+    @Test func pendingAlertsAreIgnored() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Soon", "high", .pending)])
+        #expect(run(d, seconds: 30).isEmpty)
+        #expect(d.stats.alerts == 0)
+    }
+
+    @Test func groupWaitZeroNotifiesWithinReceive() throws {
+        let d = try dispatcher(.init(receiver: "hook", groupWait: .zero))
+        let now = d.receive([alert("Down", "critical")])
+        #expect(now.count == 1)
+        #expect(now[0].createdAt == clock.value)
+    }
+
+    @Test func criticalInhibitsLowerTiersOfTheSameAlertname() throws {
+        let d = try dispatcher(.init(receiver: "chat", groupBy: .labels(["alertname", "instance"])), inhibit: [InhibitRule.severityDefault])
+        _ = d.receive([alert("Latency", "critical", instance: "a"), alert("Latency", "high", instance: "b"), alert("Errors", "high", instance: "b")])
+        let sent = run(d, seconds: 10)
+        #expect(Set(sent.map { $0.groupLabels.description }) == ["{alertname=\"Latency\", instance=\"a\"}", "{alertname=\"Errors\", instance=\"b\"}"])
+        #expect(d.stats.inhibited == 1)
+        // The source resolves: the muted alert is notified at its group's next flush.
+        _ = d.receive([alert("Latency", "critical", .resolved, instance: "a")])
+        let after = run(d, seconds: 60)
+        #expect(after.contains { $0.groupLabels["instance"] == "b" && $0.groupLabels["alertname"] == "Latency" && $0.reason == .new })
+    }
+
+    @Test func silencedAlertsAreLeftOutUntilTheSilenceEnds() throws {
+        let silences = Silences(clock: clock.read)
+        let d = try dispatcher(.init(receiver: "chat", groupBy: .labels(["alertname"])), silences: silences)
+        let s = try silences.add(matchers: [m("instance=\"a\"")], endsAt: clock.value + 300_000, createdBy: "ops", comment: "maintenance")
+        _ = d.receive([alert("Latency", instance: "a"), alert("Latency", instance: "b")])
+        let first = run(d, seconds: 10)
+        #expect(first.count == 1)
+        #expect(first[0].alerts.map { $0.labels["instance"] } == ["b"])
+        #expect(run(d, seconds: 120).isEmpty)
+        try silences.expire(id: s.id)
+        let after = run(d, seconds: 60)
+        #expect(after.count == 1)
+        #expect(after[0].alerts.map { $0.labels["instance"] } == ["a", "b"])
+        #expect(d.stats.silenced >= 1)
+    }
+
+    @Test func aSilenceCoveringTheWholeGroupSendsNothing() throws {
+        let silences = Silences(clock: clock.read)
+        let d = try dispatcher(silences: silences)
+        try silences.add(matchers: [m("alertname=\"Latency\"")], endsAt: clock.value + 3_600_000, createdBy: "ops", comment: "known")
+        _ = d.receive([alert("Latency")])
+        #expect(run(d, seconds: 600).isEmpty)
+    }
+
+    @Test func escalationNotifiesAtOnceAndPagesTheNewTier() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Latency", "high")])
+        let first = run(d, seconds: 10)
+        #expect(first.map(\.receiver) == ["chat"])
+        clock.advance(seconds: 5)
+        let escalated = d.receive([alert("Latency", "critical")])
+        #expect(Set(escalated.map(\.receiver)) == ["pager", "chat"], "at once, without waiting for group_wait or group_interval")
+        let chat = try #require(escalated.first { $0.receiver == "chat" })
+        #expect(chat.reason == .severityChanged)
+        #expect(chat.alerts[0].severity == "critical")
+        #expect(chat.alerts[0].previousSeverity == "high")
+        #expect(escalated.first { $0.receiver == "pager" }?.reason == .new)
+        #expect(d.stats.escalations == 1)
+    }
+
+    @Test func deEscalationResolvesThePageAndUpdatesTheChatAtOnce() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Latency", "critical")])
+        #expect(Set(run(d, seconds: 10).map(\.receiver)) == ["pager", "chat"])
+        clock.advance(seconds: 3)
+        let lowered = d.receive([alert("Latency", "medium")])
+        let pager = try #require(lowered.first { $0.receiver == "pager" })
+        #expect(pager.status == .resolved)
+        #expect(pager.reason == .resolved)
+        let chat = try #require(lowered.first { $0.receiver == "chat" })
+        #expect(chat.reason == .severityChanged)
+        #expect(chat.alerts[0].severity == "medium")
+        #expect(chat.alerts[0].previousSeverity == "critical")
+    }
+
+    @Test func aTierChangeBeforeTheFirstNotificationWaitsForGroupWait() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Latency", "high")])
+        clock.advance(seconds: 2)
+        #expect(d.receive([alert("Latency", "critical")]).isEmpty, "nobody was told about high yet")
+        let sent = run(d, seconds: 10)
+        #expect(Set(sent.map(\.receiver)) == ["pager", "chat"])
+        #expect(sent.allSatisfy { $0.alerts.map(\.severity) == ["critical"] })
+    }
+
+    @Test func resendIntervalShortensTheRepeatForForwardingReceivers() throws {
+        let d = try dispatcher(.init(receiver: "am", groupWait: .zero, groupInterval: .seconds(10)), timings: ["am": .init(resendInterval: .seconds(30))])
+        #expect(d.receive([alert("Latency")]).count == 1)
+        let repeats = run(d, seconds: 90)
+        #expect(repeats.map(\.reason) == [.repeat, .repeat, .repeat])
+        #expect(repeats[0].validUntil - repeats[0].createdAt == 4 * 30_000)
+    }
+
+    @Test func theNotificationLogCarriesOverSoRestartsDoNotRenotify() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Latency", "high")])
+        let first = run(d, seconds: 10)
+        #expect(first.count == 1)
+        let bytes = d.encodedLog()
+
+        clock.advance(seconds: 30)
+        let restarted = try dispatcher()
+        try restarted.restoreLog(from: bytes)
+        _ = restarted.receive([alert("Latency", "high")])
+        #expect(run(restarted, seconds: 120).isEmpty, "the receiver already knows")
+        // A tier change after the restart is still seen as one, and notified at once.
+        let escalated = restarted.receive([alert("Latency", "critical")])
+        #expect(escalated.first { $0.receiver == "chat" }?.reason == .severityChanged)
+        let key = try #require(escalated.first { $0.receiver == "chat" }?.idempotencyKey)
+        #expect(key.hasSuffix("-2"), "the sequence continues: \(key)")
+        #expect(throws: CheckpointError.self) { try restarted.restoreLog(from: Array(bytes.prefix(bytes.count - 1))) }
+    }
+
+    @Test func alertsBeyondTheBoundAreDroppedAndCounted() throws {
+        let d = try Dispatcher(route: Route(root: .init(receiver: "chat")), silences: Silences(clock: clock.read), maxAlerts: 3, clock: clock.read)
+        _ = d.receive((0..<5).map { alert("A", instance: "\($0)") })
+        #expect(d.stats.alerts == 3)
+        #expect(d.stats.alertsDropped == 2)
+    }
+
+    @Test func nextDeadlineIsTheEarliestFlush() throws {
+        let d = try dispatcher()
+        #expect(d.nextDeadline() == nil)
+        _ = d.receive([alert("A")])
+        #expect(d.nextDeadline() == clock.value + 10_000)
+    }
+}

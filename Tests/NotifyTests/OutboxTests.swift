@@ -1,0 +1,295 @@
+import Foundation
+import Testing
+import TimeSeries
+@testable import Notify
+
+/// The outbox under a manual clock and a scripted transport: every decision, deterministic.
+@Suite struct OutboxTests {
+    let clock = ManualClock()
+
+    func integration(_ receiver: String = "hook", index: Int = 0, destination: Integration.Destination? = nil) -> Integration {
+        Integration(
+            receiver: receiver, index: index, builder: WebhookReceiver(),
+            destination: destination ?? .http(Endpoint(url: .inline("http://127.0.0.1:9/hook?token=abc"))))
+    }
+
+    func outbox(_ dir: String, transport: FakeTransport, integrations: [Integration]? = nil, maxEntries: Int = 100, log: CapturingLog? = nil) -> Outbox {
+        Outbox(
+            configuration: .init(directory: dir, maxAge: .seconds(3600), initialBackoff: .seconds(1), maxBackoff: .seconds(60), maxEntries: maxEntries),
+            integrations: integrations ?? [integration()], transport: transport, logger: log?.logger ?? quietLogger, clock: clock.read,
+            random: { $0.upperBound })  // no jitter: the top of each range
+    }
+
+    func entry(_ o: Outbox, lane: String = "hook/webhook[0]\u{1}g", key: String = UUID().uuidString, body: String = "{}", receiver: String = "hook", kind: String = "webhook") -> OutboxEntry {
+        OutboxEntry(
+            name: o.nextName(createdAt: clock.value), idempotencyKey: key, receiver: receiver, integrationIndex: 0, kind: kind, lane: lane,
+            createdAt: clock.value, payload: Payload(body: Array(body.utf8)))
+    }
+
+    /// Pumps, then lets the outbox's queue run what `enqueue` and the (synchronous) fake
+    /// transport's completions scheduled, and what those scheduled in turn.
+    func settle(_ o: Outbox) {
+        o.pump()
+        for _ in 0..<20 { o.queue.sync {} }
+    }
+
+    @Test func backoffDoublesUpToItsCapAndRetryAfterWinsWhenLonger() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(status(503))
+        let o = outbox(dir, transport: t)
+        o.enqueue([entry(o)])
+        settle(o)
+        var attemptsAt: [Timestamp] = [clock.value]
+        for _ in 0..<1000 {
+            clock.advance(ms: 250)
+            let before = t.requests.count
+            settle(o)
+            if t.requests.count > before { attemptsAt.append(clock.value) }
+            if attemptsAt.count == 9 { break }
+        }
+        let gaps = zip(attemptsAt.dropFirst(), attemptsAt).map { $0 - $1 }
+        #expect(gaps == [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000], "\(gaps)")
+
+        t.answer([status(429, headers: [("Retry-After", "120")])])
+        clock.advance(ms: 60_000)
+        settle(o)
+        let at = clock.value
+        clock.advance(ms: 119_750)
+        let count = t.requests.count
+        settle(o)
+        #expect(t.requests.count == count, "still within Retry-After")
+        clock.advance(ms: 250)
+        settle(o)
+        #expect(t.requests.count == count + 1)
+        #expect(clock.value - at == 120_000)
+    }
+
+    @Test func jitterDrawsFromTheUpperHalfOfTheDelay() {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let o = Outbox(
+            configuration: .init(directory: dir, initialBackoff: .seconds(10), maxBackoff: .seconds(100)), integrations: [],
+            transport: FakeTransport(), logger: quietLogger, clock: clock.read)
+        for attempt in 1...6 {
+            let d = Double(min(100_000, 10_000 * (1 << (attempt - 1))))
+            for _ in 0..<50 {
+                let b = Double(o.backoff(attempts: attempt))
+                #expect(b >= d / 2 && b <= d)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        (200, "delivered"), (202, "delivered"), (204, "delivered"), (408, "retry"), (429, "retry"), (500, "retry"),
+        (502, "retry"), (503, "retry"), (504, "retry"), (301, "permanent"), (400, "permanent"), (401, "permanent"),
+        (403, "permanent"), (404, "permanent"), (410, "permanent"), (413, "permanent"),
+    ])
+    func statusCodesAreClassifiedAsAlertmanagerDoes(code: Int, expected: String) {
+        let outcome = Outbox.classify(status(code), url: "http://x/<redacted>", now: 0)
+        switch (outcome, expected) {
+        case (.delivered, "delivered"), (.retry, "retry"), (.permanent, "permanent"): break
+        default: Issue.record("\(code) gave \(outcome)")
+        }
+    }
+
+    @Test func networkErrorsRetryUnlessTheRequestCannotBeMade() {
+        if case .retry = Outbox.classify(.failure(TransportError(retryable: true, "connection refused")), url: "u", now: 0) {} else { Issue.record("refused") }
+        if case .permanent = Outbox.classify(.failure(TransportError(retryable: false, "bad URL")), url: "u", now: 0) {} else { Issue.record("bad URL") }
+    }
+
+    @Test(arguments: [
+        ("120", 120_000 as Int64?), ("0", 0), (" 7 ", 7000), ("-1", nil), ("soon", nil), ("1.5", nil),
+        ("Tue, 14 Nov 2023 22:15:20 GMT", 120_000), ("Tue, 14 Nov 2023 22:00:00 GMT", 0), ("Tue, 14 Nov 2023 22:15 GMT", nil),
+    ])
+    func retryAfterIsReadAsSecondsOrAnHTTPDate(value: String, ms: Int64?) {
+        // 1_700_000_000_000 ms is Tue, 14 Nov 2023 22:13:20 GMT.
+        #expect(RetryAfter.milliseconds(value, now: 1_700_000_000_000) == ms)
+    }
+
+    @Test func entriesOfOneLaneGoInOrderOneAtATime() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answer([status(500), status(200), status(200), status(200)])
+        let o = outbox(dir, transport: t)
+        o.enqueue([entry(o, key: "k1"), entry(o, key: "k2"), entry(o, lane: "other", key: "k3")])
+        settle(o)
+        #expect(t.requests.map { $0.header("Idempotency-Key") } == ["k1", "k3"], "k2 waits behind the failed k1")
+        clock.advance(ms: 1000)
+        settle(o)
+        #expect(t.requests.compactMap { $0.header("Idempotency-Key") } == ["k1", "k3", "k1", "k2"])
+        #expect(o.stats.delivered == 3)
+        #expect(o.stats.pending == 0)
+    }
+
+    @Test func pendingEntriesSurviveARestartAndDamagedFilesAreSetAside() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(.failure(TransportError(retryable: true, "connection refused")))
+        let o = outbox(dir, transport: t)
+        o.enqueue([entry(o, key: "a", body: "{\"n\":1}")])
+        o.enqueue([entry(o, lane: "l2", key: "b", body: "{\"n\":2}")])
+        settle(o)
+        o.stop()
+        var names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }.sorted()
+        #expect(names.count == 2, "one segment per enqueue")
+        // A crash mid-write leaves a temp file; a disk fault flips a byte.
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: dir + "/.tmp-0000000000000-0000000009.seg"))
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + names[1]))
+        damaged[damaged.count / 2] ^= 0xFF
+        try damaged.write(to: URL(fileURLWithPath: dir + "/" + names[1]))
+
+        let t2 = FakeTransport()
+        let again = outbox(dir, transport: t2)
+        #expect(try again.open() == 1)
+        #expect(again.stats.corrupt == 1)
+        settle(again)
+        #expect(t2.requests.map { String(decoding: $0.body, as: UTF8.self) } == ["{\"n\":1}"])
+        #expect(t2.requests.first?.header("Idempotency-Key") == "a")
+        names = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(!names.contains { $0.hasPrefix(".tmp-") })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/corrupt").count == 1)
+        #expect(!names.contains { $0.hasSuffix(".seg") }, "delivered and damaged segments are gone: \(names)")
+        // New names continue after the loaded ones, so order by name is creation order.
+        #expect(again.nextName(createdAt: clock.value - 1000) > "0000000000000-0000000002")
+    }
+
+    @Test func aPartlyDeliveredSegmentResumesWithWhatIsLeft() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answer([status(200), status(500), status(200)])
+        t.answerAlways(status(500))
+        let o = outbox(dir, transport: t)
+        o.enqueue([entry(o, lane: "x", key: "a"), entry(o, lane: "y", key: "b"), entry(o, lane: "z", key: "c")])
+        settle(o)
+        o.stop()
+        #expect(o.stats.delivered == 2)
+        let t2 = FakeTransport()
+        let again = outbox(dir, transport: t2)
+        #expect(try again.open() == 1)
+        settle(again)
+        #expect(t2.requests.compactMap { $0.header("Idempotency-Key") } == ["b"], "a and c were done before the restart")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test func anEntryWhoseIntegrationWasRemovedFailsPermanently() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        let log = CapturingLog()
+        let o = outbox(dir, transport: t, integrations: [], log: log)
+        o.enqueue([entry(o)])
+        settle(o)
+        #expect(t.requests.isEmpty)
+        #expect(o.stats.failedPermanently == 1)
+        #expect(log.all.contains { $0.contains("has no webhook integration") })
+    }
+
+    @Test func theOldestEntriesAreDroppedBeyondTheBound() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(status(500))
+        let o = outbox(dir, transport: t, maxEntries: 3)
+        for i in 0..<5 {
+            o.enqueue([entry(o, lane: "lane-\(i)", key: "k\(i)")])
+            clock.advance(ms: 10)
+        }
+        settle(o)
+        #expect(o.stats.dropped == 2)
+        #expect(o.stats.pending == 3)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }
+        #expect(segments.count == 3, "the dropped entries' segments are removed")
+    }
+
+    @Test func fileDestinationsGetOneLinePerNotification() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let path = dir + "/notifications.jsonl"
+        let o = outbox(dir, transport: FakeTransport(), integrations: [integration(destination: .file(path: path))])
+        o.enqueue([entry(o, key: "a", body: "{\"a\":1}\n"), entry(o, key: "b", body: "{\"b\":2}\n")])
+        settle(o)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "{\"a\":1}\n{\"b\":2}\n")
+    }
+
+    @Test func requestsCarryTheKeyTheSignatureAndTheSecretsReadAtSendTime() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        try "R0UT1NG\"KEY\n".write(toFile: dir + "/key", atomically: true, encoding: .utf8)
+        let pd = Integration(
+            receiver: "pager", index: 0, builder: PagerDutyReceiver(),
+            destination: .http(Endpoint(url: .inline("https://events.pagerduty.com/v2/enqueue"), headers: [("X-Team", "ops")], hmacSecret: .inline("k"))),
+            bodySecret: (PagerDutyReceiver.routingKeyPlaceholder, .file(dir + "/key")))
+        let n = AlertNotification(
+            receiver: "pager", groupKey: "{}:{alertname=\"A\"}", groupLabels: Labels(["alertname": "A"]),
+            alerts: [NotifiedAlert(status: .firing, labels: Labels(["alertname": "A", "summary_hint": PagerDutyReceiver.routingKeyPlaceholder]), annotations: [:], severity: "critical", startsAt: 0, endsAt: nil, value: 1, fingerprint: 1, source: "")],
+            reason: .new, idempotencyKey: "key-1", createdAt: 0, validUntil: 0)
+        let payload = pd.builder.payload(for: n)
+        #expect(!String(decoding: payload.body, as: UTF8.self).contains("R0UT1NG"), "the stored body holds no secret")
+        let e = OutboxEntry(name: "x", idempotencyKey: "key-1", receiver: "pager", integrationIndex: 0, kind: "pagerduty", lane: "l", createdAt: 0, payload: payload)
+        let request = try Outbox.request(for: e, integration: pd, endpoint: Endpoint(url: .inline("https://events.pagerduty.com/v2/enqueue"), headers: [("X-Team", "ops")], hmacSecret: .inline("k")))
+        let body = String(decoding: request.body, as: UTF8.self)
+        #expect(body.hasPrefix("{\"routing_key\":\"R0UT1NG\\\"KEY\","), "spliced in, JSON-escaped")
+        #expect(body.contains(PagerDutyReceiver.routingKeyPlaceholder), "only the first occurrence is replaced; label text is not")
+        #expect(request.header("Idempotency-Key") == "key-1")
+        #expect(request.header("X-Signature-256") == HMACSHA256.signatureHeader(key: Array("k".utf8), body: request.body))
+        #expect(request.header("X-Team") == "ops")
+        #expect(request.header("Content-Type") == "application/json")
+    }
+
+    @Test func entryFilesRoundTripAndRejectEveryTruncation() throws {
+        let e = OutboxEntry(
+            name: "n.entry", idempotencyKey: "k", receiver: "r", integrationIndex: 3, kind: "googlechat", lane: "l\u{1}g", createdAt: -5,
+            payload: Payload(body: Array("{\"x\":\"é\"}".utf8), contentType: "application/json", query: ["a": "1", "b": "2"]))
+        let bytes = e.encoded()
+        #expect(try OutboxEntry(name: "n.entry", decoding: bytes) == e)
+        for cut in 0..<bytes.count {
+            #expect(throws: CheckpointError.self) { try OutboxEntry(name: "n", decoding: Array(bytes.prefix(cut))) }
+        }
+    }
+
+    @Test func urlsAreRedactedToSchemeHostAndPort() {
+        #expect(RedactedURL.string("https://hooks.slack.com/services/T0/B0/XXXX") == "https://hooks.slack.com/<redacted>")
+        #expect(RedactedURL.string("http://user:pw@127.0.0.1:5001/alerts?token=1") == "http://127.0.0.1:5001/<redacted>")
+        #expect(RedactedURL.string("http://127.0.0.1:5001") == "http://127.0.0.1:5001")
+        #expect(RedactedURL.string("not a url with secret") == "<redacted>")
+    }
+}
+
+extension OutboxTests {
+    @Test func aLaneThatEmptiedTakesNewEntries() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        let o = outbox(dir, transport: t)
+        o.enqueue([entry(o, key: "first")])
+        settle(o)
+        o.enqueue([entry(o, key: "second")])
+        settle(o)
+        o.enqueue([entry(o, key: "third")])
+        settle(o)
+        #expect(t.requests.compactMap { $0.header("Idempotency-Key") } == ["first", "second", "third"])
+        #expect(o.stats.pending == 0)
+    }
+}
+
+extension OutboxTests {
+    @Test func largeBatchesAreSplitIntoSegmentsThatReadBack() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(status(503))
+        let o = outbox(dir, transport: t)
+        let big = String(repeating: "x", count: 7 << 20)
+        o.enqueue((0..<3).map { entry(o, lane: "l\($0)", key: "k\($0)", body: big) })
+        settle(o)
+        o.stop()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }.count == 2)
+        let again = outbox(dir, transport: FakeTransport())
+        #expect(try again.open() == 3)
+    }
+}
