@@ -5,17 +5,17 @@ import Testing
 
 /// The fuzzer's corpus (Fuzz/JSONL/corpus, grown by `make fuzz`) as regression inputs: every input
 /// goes through the same entry as under libFuzzer, whose invariant checks trap on a regression.
-@Suite struct FuzzCorpusTests {
+@Suite struct JSONLFuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz/JSONL/corpus")
 
     @Test func everyCorpusInputRunsThroughTheLogPathWithItsInvariantsHolding() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: FuzzCorpusTests.corpus.path).sorted()
-        #expect(files.count >= 100, "the corpus is missing or was emptied: \(FuzzCorpusTests.corpus.path)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: JSONLFuzzCorpusTests.corpus.path).sorted()
+        #expect(files.count >= 100, "the corpus is missing or was emptied: \(JSONLFuzzCorpusTests.corpus.path)")
         #expect(files.contains("seed-access-lines"))
         for name in files {
-            let data = try Data(contentsOf: FuzzCorpusTests.corpus.appendingPathComponent(name))
+            let data = try Data(contentsOf: JSONLFuzzCorpusTests.corpus.appendingPathComponent(name))
             data.withUnsafeBytes { LogsFuzzEntry.run($0) }
         }
         // The mapper saw the seeds' access lines and wrote series.
