@@ -3,9 +3,10 @@
 # one-shot mode on a generated access log (BENCH_LOG_LINES lines, default 1 000 000, ≈177 bytes a
 # line, 20 routes), both counting requests by route and status, bytes by route and method and
 # latency by route and method (agent: a quantile sketch; mtail: a 12-bucket histogram, three
-# regexes). Prints each command, the medians of BENCH_RUNS runs (default 5; mtail 3) of wall time,
-# CPU time (user+sys: one core's work, robust to a busy machine) and peak RSS, lines/s and MB/s,
-# and the ratios. Checks that both counted every line.
+# regexes). Both run pinned to the same single core (taskset -c BENCH_CPU, default the last CPU):
+# the issue's "on one core", and unpinned runs on a 2-vCPU VM swing by 2x as the process migrates.
+# Prints each command, the medians of BENCH_RUNS runs (default 5; mtail 3) of wall time, CPU time
+# (user+sys) and peak RSS, lines/s and MB/s, and the ratios. Checks that both counted every line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lines="${BENCH_LOG_LINES:-1000000}"
@@ -13,6 +14,8 @@ runs="${BENCH_RUNS:-5}"
 mtail_runs="${BENCH_MTAIL_RUNS:-3}"
 agent="${AGENT:-.build/release/agent}"
 [ -x "$agent" ] || { echo "bench-logs: $agent is missing: run make release first" >&2; exit 1; }
+pin=()
+if command -v taskset > /dev/null; then pin=(taskset -c "${BENCH_CPU:-$(( $(nproc) - 1 ))}"); fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -32,11 +35,11 @@ measure() {
     done
 }
 
-measure agent "$runs" "$agent" replay --config scripts/bench-logs/agent.yaml "$work/access.jsonl"
+measure agent "$runs" "${pin[@]}" "$agent" replay --config scripts/bench-logs/agent.yaml "$work/access.jsonl"
 if command -v mtail > /dev/null; then
     mkdir -p "$work/progs"
     cp scripts/bench-logs/access.mtail "$work/progs/"
-    measure mtail "$mtail_runs" mtail --one_shot --one_shot_format=prometheus --progs "$work/progs" --logs "$work/access.jsonl"
+    measure mtail "$mtail_runs" "${pin[@]}" mtail --one_shot --one_shot_format=prometheus --progs "$work/progs" --logs "$work/access.jsonl"
 else
     echo "mtail: not installed (apt-get install mtail); no comparison"
 fi

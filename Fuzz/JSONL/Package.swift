@@ -7,7 +7,7 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 
 // The fuzz target of the JSONL log path (the field extractor, timestamps, the mapping, tail
 // offsets), built with libFuzzer: `make fuzz` (FUZZ_SECONDS=600 by default). The corpus in
-// corpus/ is replayed by Tests/IngestTests/Logs/FuzzCorpusTests.swift in `make test`.
+// corpus/ is replayed by Tests/IngestTests/Logs/JSONLFuzzCorpusTests.swift in `make test`.
 let package = Package(
     name: "fuzz-jsonl",
     platforms: [.macOS(.v15)],

@@ -344,6 +344,13 @@ struct JSONFieldScanner {
                     if e.field >= 0 {
                         slots[Int(e.field)] = JSONFieldSlot(start: valueStart - base, end: p - base, kind: .object)
                     }
+                } else if first == UInt8(ascii: "\""), e.field >= 0 {
+                    let (after, escaped) = try string(p)
+                    p = after
+                    slots[Int(e.field)] = JSONFieldSlot(start: valueStart + 1 - base, end: p - 1 - base, kind: .string, escaped: escaped)
+                } else if isDigit(first) || first == UInt8(ascii: "-"), e.field >= 0 {
+                    p = try number(p)
+                    slots[Int(e.field)] = JSONFieldSlot(start: valueStart - base, end: p - base, kind: .number)
                 } else {
                     let (after, kind, escaped) = try value(p, first: first, depth: depth)
                     p = after
@@ -501,6 +508,7 @@ struct JSONFieldScanner {
 
     /// A string starting at `start` (on its opening quote). Returns the position after the closing
     /// quote and whether it holds escapes; rejects raw control characters and invalid escapes.
+    @inline(__always)
     func string(_ start: Position) throws(MalformedLineReason) -> (Position, Bool) {
         var p = start + 1
         var escaped = false

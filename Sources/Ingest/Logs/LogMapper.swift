@@ -87,6 +87,10 @@ public final class LogMapper: LogLineSink {
 
     public var stats: LogMapperStats { core.stats }
 
+    deinit {
+        core.release()
+    }
+
     /// Malformed-line counts by file and reason, for the self-metrics and replay's stderr.
     public func malformedCounts() -> [(file: LogFileID, reason: MalformedLineReason, count: Int)] {
         var out: [(LogFileID, MalformedLineReason, Int)] = []
@@ -252,10 +256,16 @@ struct LogMapperCore {
     var lineKeyLength = 0
     /// Group byte and resolved values → series base.
     var resolved: [[UInt8]: Int32] = [:]
-    var series: [LogSeriesAccumulator] = []
+    /// The series accumulators, in raw memory (no uniqueness checks per write); `seriesCount` used
+    /// of `seriesCapacity`, grown on the slow path. Freed by `release()`.
+    var series: UnsafeMutablePointer<LogSeriesAccumulator>
+    var seriesCount = 0
+    var seriesCapacity = 256
     var seriesLabels: [Labels] = []
     var dirty: [Int32] = []
-    var ops: [LogStoreOp] = []
+    /// Queued store operations (`opCount` of `opBatch`), in raw memory.
+    let ops: UnsafeMutablePointer<LogStoreOp>
+    var opCount = 0
     let scratch: LogMapperScratch
     var malformed: [Int] = []
     var stats = LogMapperStats()
@@ -359,7 +369,8 @@ struct LogMapperCore {
         self.clock = clock
         self.time = time
         scratch = LogMapperScratch(metrics: metricKind.count, groups: groupSpecs.count)
-        ops.reserveCapacity(LogMapperCore.opBatch)
+        ops = .allocate(capacity: LogMapperCore.opBatch)
+        series = .allocate(capacity: seriesCapacity)
         resolution = store.config.resolution
         oldestKept = max(store.config.retention, store.config.tiers.map(\.retention).max() ?? 0)
         futureSkew = store.config.maxFutureSkew
@@ -481,7 +492,8 @@ struct LogMapperCore {
         case .absent, .null:
             return .absent
         case .string where timestampFormat == .auto || timestampFormat == .rfc3339:
-            guard case .bytes(let b) = extractor.text(timestampField), let base = b.baseAddress else { return .bad }
+            // Unchecked: the parser accepts nothing but ASCII digits and separators anyway.
+            guard case .bytes(let b) = extractor.uncheckedText(timestampField), let base = b.baseAddress else { return .bad }
             if let t = LogTimestampParser.rfc3339(base.assumingMemoryBound(to: UInt8.self), count: b.count, cache: &timestampCache) {
                 return .value(t)
             }
@@ -598,7 +610,7 @@ struct LogMapperCore {
         }
         if overflow { stats.overflowLines += 1 }
         if let existing = resolved[resolvedKey] { return (existing, overflow) }
-        let base = Int32(series.count)
+        let base = Int32(seriesCount)
         var labels: [Labels] = []
         for m in groupMetrics[g] {
             var builder = LabelsBuilder()
@@ -612,7 +624,15 @@ struct LogMapperCore {
         let kinds = groupMetrics[g].map { metricKind[$0] }
         let refs = store.write { writer in zip(labels, kinds).map { writer.ref(for: $0, kind: $1) } }
         for i in labels.indices {
-            series.append(LogSeriesAccumulator(ref: refs[i], kind: kinds[i]))
+            if seriesCount == seriesCapacity {
+                let bigger = UnsafeMutablePointer<LogSeriesAccumulator>.allocate(capacity: seriesCapacity * 2)
+                bigger.moveInitialize(from: series, count: seriesCount)
+                series.deallocate()
+                series = bigger
+                seriesCapacity *= 2
+            }
+            (series + seriesCount).initialize(to: LogSeriesAccumulator(ref: refs[i], kind: kinds[i]))
+            seriesCount += 1
             seriesLabels.append(labels[i])
         }
         resolved[resolvedKey] = base
@@ -624,14 +644,23 @@ struct LogMapperCore {
     func copyBytes(_ source: UnsafeRawBufferPointer, to target: UnsafeMutablePointer<UInt8>) {
         guard let from = source.baseAddress else { return }
         let n = source.count
-        var i = 0
-        while n - i >= 8 {
-            UnsafeMutableRawPointer(target).storeBytes(of: from.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < n {
-            target[i] = from.load(fromByteOffset: i, as: UInt8.self)
-            i += 1
+        let to = UnsafeMutableRawPointer(target)
+        if n >= 8 {
+            var i = 0
+            while n - i > 8 {
+                to.storeBytes(of: from.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            // The last word may overlap the one before: no byte loop for the tail.
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self), toByteOffset: n - 4, as: UInt32.self)
+        } else if n >= 2 {
+            to.storeBytes(of: from.loadUnaligned(as: UInt16.self), as: UInt16.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self), toByteOffset: n - 2, as: UInt16.self)
+        } else if n == 1 {
+            target[0] = from.load(as: UInt8.self)
         }
     }
 
@@ -640,8 +669,9 @@ struct LogMapperCore {
         let i = Int(slot)
         switch series[i].kind {
         case .distribution:
-            ops.append(LogStoreOp(slot: slot, kind: .distribution, value: value, at: at))
-            if ops.count >= LogMapperCore.opBatch { writeOps() }
+            ops[opCount] = LogStoreOp(slot: slot, kind: .distribution, value: value, at: at)
+            opCount += 1
+            if opCount == LogMapperCore.opBatch { writeOps() }
         case .counter, .gauge:
             let s = at >= 0 ? at / resolution : (at - resolution + 1) / resolution
             if series[i].dirty && series[i].pendingSlot != s { emit(i) }
@@ -662,11 +692,12 @@ struct LogMapperCore {
 
     /// Queues the pending increment or value of series `i`.
     mutating func emit(_ i: Int) {
-        ops.append(LogStoreOp(slot: Int32(i), kind: series[i].kind, value: series[i].pending, at: series[i].pendingAt))
+        ops[opCount] = LogStoreOp(slot: Int32(i), kind: series[i].kind, value: series[i].pending, at: series[i].pendingAt)
+        opCount += 1
         series[i].pending = 0
         series[i].pendingAt = .min
         series[i].dirty = false
-        if ops.count >= LogMapperCore.opBatch { writeOps() }
+        if opCount == LogMapperCore.opBatch { writeOps() }
     }
 
     mutating func flush() {
@@ -678,11 +709,12 @@ struct LogMapperCore {
 
     /// Writes the queued operations under one store lock.
     mutating func writeOps() {
-        guard !ops.isEmpty else { return }
+        guard opCount > 0 else { return }
         var refused = 0
         var limited = 0
         store.write { writer in
-            for op in ops {
+            for k in 0..<opCount {
+                let op = ops[k]
                 let i = Int(op.slot)
                 var attempt = 0
                 while attempt < 2 {
@@ -712,7 +744,14 @@ struct LogMapperCore {
         }
         stats.storeRefused += refused
         stats.seriesLimited += limited
-        ops.removeAll(keepingCapacity: true)
+        opCount = 0
+    }
+
+    /// Frees the raw memory; called once, by the owning `LogMapper`'s deinit.
+    func release() {
+        series.deinitialize(count: seriesCount)
+        series.deallocate()
+        ops.deallocate()
     }
 
     mutating func countMalformed(_ reason: MalformedLineReason, file: LogFileID) {

@@ -6,21 +6,29 @@ import Darwin
 
 /// An open-addressing hash table from byte keys (label values joined by 0xFF) to an Int32, with
 /// the keys stored in one arena: the per-line series lookup of `LogMapper` without allocating.
+///
+/// A slot holds the upper half of the key's hash and its entry number, so a probe that misses
+/// touches one word; a hit reads one entry (arena offset, length, value) and compares the bytes.
 struct LogSeriesKeyTable {
-    private var slots: [Int32]
+    struct Entry {
+        var keyStart: Int32
+        var keyLength: Int32
+        var value: Int32
+    }
+
+    /// 0 when empty, else `hash >> 32 << 32 | (entry + 1)`.
+    private var slots: [UInt64]
+    private var entries: [Entry] = []
     private var hashes: [UInt64] = []
-    private var keyStarts: [Int32] = []
-    private var keyLengths: [Int32] = []
-    private(set) var values: [Int32] = []
     private var arena: [UInt8] = []
 
     init(capacity: Int = 64) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: -1, count: size)
+        slots = Array(repeating: 0, count: size)
     }
 
-    var count: Int { values.count }
+    var count: Int { entries.count }
 
     /// A fast 64-bit hash of `key`, eight bytes at a time.
     @inline(__always)
@@ -49,16 +57,19 @@ struct LogSeriesKeyTable {
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32? {
         let mask = slots.count - 1
+        let tag = hash & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
-            let entry = slots[i]
-            if entry < 0 { return nil }
-            let e = Int(entry)
-            if hashes[e] == hash, Int(keyLengths[e]) == key.count {
-                let equal = arena.withUnsafeBytes { a in
-                    key.count == 0 || bytesEqual(a.baseAddress! + Int(keyStarts[e]), key.baseAddress!, count: key.count)
+            let slot = slots[i]
+            if slot == 0 { return nil }
+            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                let e = entries[Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1]
+                if Int(e.keyLength) == key.count {
+                    let equal = arena.withUnsafeBytes { a in
+                        key.count == 0 || bytesEqual(a.baseAddress! + Int(e.keyStart), key.baseAddress!, count: key.count)
+                    }
+                    if equal { return e.value }
                 }
-                if equal { return values[e] }
             }
             i = (i + 1) & mask
         }
@@ -66,30 +77,27 @@ struct LogSeriesKeyTable {
 
     /// Adds `key` → `value`; the key must not be present.
     mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, value: Int32) {
-        if (values.count + 1) * 2 > slots.count { grow() }
-        let e = Int32(values.count)
+        if (entries.count + 1) * 2 > slots.count { grow() }
+        entries.append(Entry(keyStart: Int32(arena.count), keyLength: Int32(key.count), value: value))
         hashes.append(hash)
-        keyStarts.append(Int32(arena.count))
-        keyLengths.append(Int32(key.count))
-        values.append(value)
         arena.append(contentsOf: key)
-        place(e, hash: hash)
+        place(entries.count - 1, hash: hash)
     }
 
-    private mutating func place(_ e: Int32, hash: UInt64) {
+    private mutating func place(_ e: Int, hash: UInt64) {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
-        while slots[i] >= 0 { i = (i + 1) & mask }
-        slots[i] = e
+        while slots[i] != 0 { i = (i + 1) & mask }
+        slots[i] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(e + 1)
     }
 
     private mutating func grow() {
-        slots = Array(repeating: -1, count: slots.count * 2)
-        for e in 0..<values.count { place(Int32(e), hash: hashes[e]) }
+        slots = Array(repeating: 0, count: slots.count * 2)
+        for e in 0..<entries.count { place(e, hash: hashes[e]) }
     }
 
     /// Bytes held, for memory accounting.
-    var heapBytes: Int { slots.capacity * 4 + hashes.capacity * 8 + (keyStarts.capacity + keyLengths.capacity + values.capacity) * 4 + arena.capacity }
+    var heapBytes: Int { slots.capacity * 8 + entries.capacity * MemoryLayout<Entry>.stride + hashes.capacity * 8 + arena.capacity }
 }
 
 /// Whether `count` bytes at `a` and `b` are equal: inline, with a few (overlapping) wide loads,
