@@ -32,7 +32,8 @@ final class LogsComponent: @unchecked Sendable {
         queue.sync {
             for (mapping, pipeline) in pipelines {
                 let mine = offsets.files.filter { entry in mapping.paths.contains { fnmatch($0, entry.path, 0) == 0 } }
-                pipeline.tailer.restore(TailOffsets(files: mine))
+                // A log the checkpoint does not know (added since) starts at its configured position.
+                if !mine.isEmpty { pipeline.tailer.restore(TailOffsets(files: mine)) }
             }
         }
     }
