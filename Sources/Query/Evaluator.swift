@@ -226,7 +226,19 @@ struct Evaluator {
             // The name index already satisfied the name matcher; check only the others.
             var others = sel.matchers
             if let used = others.firstIndex(where: { $0.name == Labels.metricName && $0.op == .equal }) { others.remove(at: used) }
-            let refs = reader.series(named: name)
+            // Start from the smallest candidate list: the name's, or an equality matcher's postings
+            // (those hold series of every name, so then the name is checked like the rest).
+            var refs = reader.series(named: name)
+            var best = refs.count
+            var byPostings: LabelMatcher?
+            for m in others where m.op == .equal && !m.value.isEmpty {
+                let n = reader.seriesCount(withLabel: m.name, equalTo: m.value)
+                if n < best { best = n; byPostings = m }
+            }
+            if let m = byPostings {
+                refs = reader.series(withLabel: m.name, equalTo: m.value)
+                others = sel.matchers
+            }
             out.reserveCapacity(refs.count)
             for ref in refs {
                 guard let labels = reader.labels(of: ref), let kind = reader.kind(of: ref) else { continue }
