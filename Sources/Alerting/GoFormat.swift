@@ -1,3 +1,4 @@
+import Query
 import Foundation
 
 /// A value inside a template: Go's types as far as the supported templates can produce them.
@@ -233,29 +234,8 @@ enum GoFormat {
 
     /// The shortest round-tripping digits of |v| and the decimal point's position (|v| = 0.d₁d₂… × 10^point).
     static func shortestDigits(_ v: Double) -> (digits: [UInt8], point: Int) {
-        var text = Array(abs(v).description.utf8)
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-            exponent = Int(String(decoding: text[(e + 1)...], as: UTF8.self)) ?? 0
-            text = Array(text[..<e])
-        }
-        var digits: [UInt8] = []
-        var point = 0
-        var seenPoint = false
-        for c in text {
-            if c == UInt8(ascii: ".") {
-                seenPoint = true
-                continue
-            }
-            digits.append(c)
-            if !seenPoint { point += 1 }
-        }
-        while digits.count > 1, digits[0] == UInt8(ascii: "0") {
-            digits.removeFirst()
-            point -= 1
-        }
-        while digits.count > 1, digits[digits.count - 1] == UInt8(ascii: "0") { digits.removeLast() }
-        return (digits, point + exponent)
+        let d = PrometheusFormat.decompose(v)
+        return (d.digits, d.point)
     }
 
     static func padInt(_ magnitude: String, negative: Bool, _ spec: Spec) -> String {

@@ -53,8 +53,8 @@ public enum PrometheusFormat {
     }
 
     /// Digits of the shortest round-tripping representation and the position of the decimal point
-    /// (value = 0.d1d2… × 10^point).
-    static func decompose(_ v: Double) -> (negative: Bool, digits: [UInt8], point: Int) {
+    /// (value = 0.d1d2… × 10^point); Go's and Prometheus's number formats are built from these.
+    public static func decompose(_ v: Double) -> (negative: Bool, digits: [UInt8], point: Int) {
         var text = Array(abs(v).description.utf8)
         var exponent = 0
         if let e = text.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
