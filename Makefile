@@ -3,7 +3,7 @@
 # make bench — the benchmarks (figures in README.md's Performance section)
 # make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each (default 600); new inputs join its corpus, replayed by make test
 SWIFT ?= swift
-RELEASE_FLAGS = -c release --static-swift-stdlib
+RELEASE_FLAGS = -c release --static-swift-stdlib -Xlinker -s
 BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev pkg-config
 # Real peers the tests run against on 127.0.0.1.
 TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter systemd
