@@ -66,7 +66,7 @@ public struct AlertStateCheckpoint: Sendable, Equatable {
         let n = try r.count(limit: 1 << 20)
         rules = [:]
         for _ in 0..<n {
-            let key = try r.checkedString()
+            let key = try r.string()
             let count = try r.count(limit: Self.maxAlertsPerRule)
             var alerts: [AlertStateMachine.Tracked] = []
             alerts.reserveCapacity(min(count, 1024))
@@ -158,7 +158,7 @@ extension AlertStateMachine.Tracked {
     }
 
     init(decoding r: inout ByteReader) throws(CheckpointError) {
-        guard let identity = Labels(encoded: try r.checkedBlob()) else { throw .malformed("an alert's labels are not a valid label set") }
+        guard let identity = Labels(encoded: try r.blob()) else { throw .malformed("an alert's labels are not a valid label set") }
         self.identity = identity
         switch try r.byte() {
         case 0: state = .pending
@@ -182,8 +182,8 @@ extension AlertStateMachine.Tracked {
         let m = try r.count(limit: 4096)
         var annotations: [String: String] = [:]
         for _ in 0..<m {
-            let key = try r.checkedString()
-            annotations[key] = try r.checkedString()
+            let key = try r.string()
+            annotations[key] = try r.string()
         }
         self.annotations = annotations
         lastEvaluatedAt = try r.signed()
@@ -220,23 +220,8 @@ extension AlertStateMachine.Tracked {
     static func string(_ r: inout ByteReader) throws(CheckpointError) -> String? {
         switch try r.byte() {
         case 0: return nil
-        case 1: return try r.checkedString()
+        case 1: return try r.string()
         case let b: throw .malformed("bad presence byte \(b)")
         }
-    }
-}
-
-extension ByteReader {
-    /// A length-prefixed byte string, bounds-checked after the length is read. (`ByteReader.blob()`
-    /// checks the length against the bytes left *before* reading the length's own varint, so a
-    /// corrupt length near the end can index past the buffer; reported on the TimeSeries issue.)
-    mutating func checkedBlob() throws(CheckpointError) -> [UInt8] {
-        let n = try count(limit: 1 << 30)
-        return Array(try raw(n))
-    }
-
-    /// A length-prefixed UTF-8 string (see `checkedBlob`).
-    mutating func checkedString() throws(CheckpointError) -> String {
-        String(decoding: try checkedBlob(), as: UTF8.self)
     }
 }

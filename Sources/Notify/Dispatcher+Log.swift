@@ -74,14 +74,14 @@ extension Dispatcher {
         let n = try r.count(limit: 1 << 20)
         var records: [LogRecord] = []
         for _ in 0..<n {
-            let key = try r.checkedString(total: bytes.count), receiver = try r.checkedString(total: bytes.count)
+            let key = try r.string(), receiver = try r.string()
             let sequence = try r.varint()
             let at = try r.signed()
             let m = try r.count(limit: 1 << 20)
             var firing: [UInt64: String] = [:]
             for _ in 0..<m {
                 let fp = try r.fixed64()
-                firing[fp] = try r.checkedString(total: bytes.count)
+                firing[fp] = try r.string()
             }
             records.append(LogRecord(groupKey: key, receiver: receiver, sequence: sequence, at: at, firing: firing))
         }

@@ -68,18 +68,18 @@ public struct OutboxEntry: Sendable, Equatable {
         guard try tail.fixed64() == OutboxEntry.checksum(content) else { throw .checksumMismatch }
         let contentBytes = Array(content)
         var r = ByteReader(contentBytes, position: OutboxEntry.magic.count)
-        let key = try r.checkedString(total: contentBytes.count), receiver = try r.checkedString(total: contentBytes.count)
+        let key = try r.string(), receiver = try r.string()
         let index = try r.count(limit: 1 << 16)
-        let kind = try r.checkedString(total: contentBytes.count), lane = try r.checkedString(total: contentBytes.count)
+        let kind = try r.string(), lane = try r.string()
         let createdAt = try r.signed()
-        let contentType = try r.checkedString(total: contentBytes.count)
+        let contentType = try r.string()
         let queryCount = try r.count(limit: 64)
         var query: [String: String] = [:]
         for _ in 0..<queryCount {
-            let k = try r.checkedString(total: contentBytes.count)
-            query[k] = try r.checkedString(total: contentBytes.count)
+            let k = try r.string()
+            query[k] = try r.string()
         }
-        let body = try r.checkedBlob(total: contentBytes.count)
+        let body = try r.blob()
         guard r.atEnd else { throw .malformed("outbox entry \(name): trailing bytes") }
         self.init(
             name: name, idempotencyKey: key, receiver: receiver, integrationIndex: index, kind: kind, lane: lane,

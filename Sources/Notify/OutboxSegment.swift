@@ -33,7 +33,7 @@ enum OutboxSegment {
         let n = try r.count(limit: maxEntries)
         var out: [OutboxEntry?] = []
         for i in 0..<n {
-            guard let blob = try? r.checkedBlob(total: bytes.count) else {
+            guard let blob = try? r.blob() else {
                 // The rest cannot be framed: every remaining entry is lost.
                 out.append(contentsOf: [OutboxEntry?](repeating: nil, count: n - i))
                 return out

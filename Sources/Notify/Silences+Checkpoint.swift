@@ -35,13 +35,13 @@ extension Silences {
         let n = try r.count(limit: Silences.maxSilences)
         var restored: [String: Silence] = [:]
         for _ in 0..<n {
-            let id = try r.checkedString(total: bytes.count)
+            let id = try r.string()
             let matcherCount = try r.count(limit: Silences.maxMatchers)
             var matchers: [Matcher] = []
             for _ in 0..<matcherCount {
-                let name = try r.checkedString(total: bytes.count)
+                let name = try r.string()
                 let kindIndex = Int(try r.byte())
-                let value = try r.checkedString(total: bytes.count)
+                let value = try r.string()
                 guard kindIndex < Matcher.Kind.allCases.count else { throw .malformed("silence \(id): matcher kind \(kindIndex)") }
                 do {
                     matchers.append(try Matcher(name: name, Matcher.Kind.allCases[kindIndex], value))
@@ -50,7 +50,7 @@ extension Silences {
                 }
             }
             let startsAt = try r.signed(), endsAt = try r.signed(), updatedAt = try r.signed()
-            let createdBy = try r.checkedString(total: bytes.count), comment = try r.checkedString(total: bytes.count)
+            let createdBy = try r.string(), comment = try r.string()
             restored[id] = Silence(
                 id: id, matchers: matchers, startsAt: startsAt, endsAt: endsAt, createdBy: createdBy, comment: comment,
                 updatedAt: updatedAt)
