@@ -1,3 +1,4 @@
+import YAMLSupport
 public import TimeSeries
 
 /// A label or annotation template in the subset of Prometheus's (Go `text/template`) language that

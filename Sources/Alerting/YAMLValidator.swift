@@ -1,3 +1,4 @@
+import YAMLSupport
 import Foundation
 import Yams
 

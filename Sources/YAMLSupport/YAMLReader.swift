@@ -50,7 +50,7 @@ public struct YAMLReader {
             }
             if !known.contains(name) {
                 var message = "\(what): unknown key \"\(name)\""
-                if let suggestion = YAMLReader.closest(name, in: known) { message += " (did you mean \"\(suggestion)\"?)" }
+                if let suggestion = Suggestion.closest(to: name, among: known) { message += " (did you mean \"\(suggestion)\"?)" }
                 error(key, message)
                 continue
             }
@@ -189,26 +189,5 @@ public struct YAMLReader {
             rest %= size
         }
         return out
-    }
-
-    /// The known key closest to `word` by edit distance, when close enough to be a typo.
-    static func closest(_ word: String, in candidates: [String]) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var row = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in stride(from: 1, through: b.count, by: 1) {
-                    let current = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = current
-                }
-            }
-            return a.isEmpty ? b.count : row[b.count]
-        }
-        let w = Array(word.lowercased())
-        let best = candidates.map { ($0, distance(w, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
-        guard let best, best.1 <= max(2, w.count / 3) else { return nil }
-        return best.0
     }
 }

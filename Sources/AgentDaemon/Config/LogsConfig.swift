@@ -1,6 +1,7 @@
 import Foundation
 public import Ingest
 import Yams
+import YAMLSupport
 
 /// The `logs:` section of the configuration: YAML → `LogMapping`s, with every error at its
 /// `file:line:column` and unknown keys rejected (with a suggestion when one is close).
@@ -141,7 +142,7 @@ struct LogsConfigDecoder {
                 continue
             }
             guard allowed.contains(name) else {
-                let hint = LogsConfigDecoder.closest(to: name, among: allowed).map { " (did you mean \"\($0)\"?)" } ?? ""
+                let hint = Suggestion.closest(to: name, among: allowed).map { " (did you mean \"\($0)\"?)" } ?? ""
                 fail(key, "\(context): unknown key \"\(name)\"\(hint); expected one of \(allowed.joined(separator: ", "))")
                 continue
             }
@@ -377,24 +378,5 @@ struct LogsConfigDecoder {
     static func isLabelName(_ s: String) -> Bool {
         guard !s.hasPrefix("__"), let first = s.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic || first == "_" else { return false }
         return s.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0 == "_" || ("0"..."9").contains($0)) }
-    }
-
-    /// The allowed word within edit distance 2 of `word`, if any.
-    static func closest(to word: String, among words: [String]) -> String? {
-        func distance(_ a: [Character], _ b: [Character]) -> Int {
-            var row = Array(0...b.count)
-            for i in 1...max(1, a.count) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in 1...max(1, b.count) where !b.isEmpty {
-                    let current = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = current
-                }
-            }
-            return row[b.count]
-        }
-        let scored = words.map { ($0, distance(Array(word), Array($0))) }.filter { $0.1 <= 2 }
-        return scored.min { $0.1 < $1.1 }?.0
     }
 }

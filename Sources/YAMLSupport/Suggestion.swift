@@ -1,8 +1,8 @@
 /// "Did you mean …?": the closest known word to a misspelt one.
-enum Suggestion {
+public enum Suggestion {
     /// The candidate nearest to `word` by edit distance, if it is close enough to be a likely typo
     /// (at most 2 edits, and fewer than half the word's length).
-    static func closest(to word: String, among candidates: [String]) -> String? {
+    public static func closest(to word: String, among candidates: [String]) -> String? {
         let w = Array(word.lowercased().unicodeScalars)
         var best: (String, Int)?
         for candidate in candidates {
