@@ -47,7 +47,7 @@ RULE_TESTS = $(wildcard rules/*_test.yaml)
 
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --no-parallel
+	SWIFT=$(SWIFT) scripts/run-tests.sh
 	"$$($(SWIFT) build --show-bin-path)/agent" check rules $(RULE_FILES)
 	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(RULE_TESTS)
 	scripts/check-deploy.sh .build/debug/agent
