@@ -39,6 +39,8 @@ public final class RuleGroup: Sendable {
         var lastEvaluatedAt: Timestamp?
         /// Series this rule wrote in its last evaluation (for staleness markers).
         var written: Set<Labels> = []
+        /// What the rule's selectors picked, reused until a series is created or removed.
+        let selections = SelectionCache()
     }
 
     struct State: Sendable {
@@ -116,7 +118,8 @@ public final class RuleGroup: Sendable {
         let evalTime = t - definition.queryOffset
         let value: QueryValue
         do {
-            value = try engine.instant(r.rule.query, at: evalTime)
+            var warnings: [String] = []
+            value = try engine.instant(r.rule.query, at: evalTime, cache: r.selections, warnings: &warnings)
         } catch {
             throw RuleEvaluationError(message: error.message)
         }
