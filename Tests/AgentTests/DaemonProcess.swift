@@ -106,18 +106,6 @@ final class DaemonProcess {
     }
 }
 
-/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass; true when it held.
-/// Generous timeouts: the CI machine has two cores shared with builds.
-@discardableResult
-func eventually(within timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(50_000)
-    }
-    return try condition()
-}
-
 /// A TCP port on 127.0.0.1 nothing listens on now (bind to 0, read it, close).
 func freeTCPPort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
