@@ -72,7 +72,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         self.checkpointFile = CheckpointFile(stateDir: config.global.stateDir)
         self.startedAt = clock()
         self.runningBox = Locked(config)
-        self.fileWatcher = ConfigFileWatcher(baseline: Daemon.watchedFiles(of: config))
+        self.fileWatcher = ConfigFileWatcher(config: config)
     }
 
     /// Runs until SIGTERM or SIGINT, then drains: final checkpoint, listeners closed. Returns the exit status.
@@ -187,16 +187,10 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     /// False for the built-in configuration: there is no file to re-read.
     private var isReloadable: Bool { config.source != AgentConfig().source }
 
-    /// The files a configuration is read from: the file itself and the rule files its globs match.
-    static func watchedFiles(of config: AgentConfig) -> [ConfigFileWatcher.FileState] {
-        guard config.source != AgentConfig().source else { return [] }
-        return ConfigFileWatcher.snapshot(configPath: config.source, ruleGlobs: config.ruleFiles, base: config.baseDirectory)
-    }
-
     /// The periodic check: a change of the configuration or of a rule file that has rested for one
     /// interval reloads (see `ConfigFileWatcher`).
     private func checkFiles() {
-        if fileWatcher.shouldReload(Daemon.watchedFiles(of: running)) { reload(trigger: "file change") }
+        if fileWatcher.shouldReload(fileWatcher.snapshot()) { reload(trigger: "file change") }
     }
 
     /// SIGHUP or a file change: re-reads the configuration and the rule files. Anything invalid is
@@ -212,14 +206,19 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             return
         }
         let current = running
-        // Taken before reading, so that a write during the read is seen by the next check.
-        fileWatcher.loaded(Daemon.watchedFiles(of: current))
+        // Each file's state is taken before it is read, so a write during the read is seen by the
+        // next check; a state is recorded whatever the outcome, so it is not tried again.
+        let before = fileWatcher.snapshot()
+        fileWatcher.loaded(before)
         let next: AgentConfig
         let files: [(file: String, rules: RuleFile)]
         let logPlan: LogsComponent.Plan?
         var notifierConfiguration: Notifier.Configuration?
         do {
             next = try AgentConfig.load(path: current.source)
+            // The new configuration's rule globs may name other files: those are the ones to watch.
+            let ruleFiles = RulesComponent.files(globs: next.ruleFiles, relativeTo: next.baseDirectory)
+            fileWatcher.loaded(before.prefix(1) + ruleFiles.map(ConfigFileWatcher.state(of:)), ruleGlobs: next.ruleFiles, base: next.baseDirectory)
             files = try RulesComponent.load(globs: next.ruleFiles, relativeTo: next.baseDirectory)
             logPlan = try logs?.plan(next.logs)
             if notifier != nil, next.notify.isEnabled {
@@ -229,8 +228,6 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             logger.error("\(trigger): \(current.source) refused; the running configuration stays:\n\(error)")
             return
         }
-        // The rule globs may have changed: watch what the new configuration names.
-        fileWatcher.loaded(Daemon.watchedFiles(of: next))
         systemd.reloading()
         defer { systemd.ready(status: "reloaded") }
 

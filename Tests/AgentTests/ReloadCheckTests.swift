@@ -39,7 +39,10 @@ import Glibc
 
     @Test func aChangeReloadsOnceItHasRestedForOneCheckAndIsNeverTriedTwice() {
         let loaded = [Self.state("/etc/agent.yaml", size: 100)]
-        let watcher = ConfigFileWatcher(baseline: loaded)
+        var config = AgentConfig()
+        config.source = "/nonexistent/agent.yaml"
+        let watcher = ConfigFileWatcher(config: config)
+        watcher.loaded(loaded)
         // (snapshot seen at each check, reload expected)
         let half = [Self.state("/etc/agent.yaml", size: 40)]
         let whole = [Self.state("/etc/agent.yaml", size: 120)]

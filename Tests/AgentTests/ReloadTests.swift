@@ -77,6 +77,25 @@ import Glibc
         agent.signal(SIGKILL)
     }
 
+    @Test func aConfigNamingABrokenRuleFileIsRefusedOnceAndLoadsWhenTheRuleFileIsFixed() throws {
+        let dir = try Self.scratch("brokenrule")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let agent = try DaemonProcess(globalExtra: Self.fastCheck, dir: dir)
+        let rules = dir.appendingPathComponent("extra")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        let rulePath = rules.appendingPathComponent("four.yaml").path
+        try "groups:\n  - name: four\n    rules:\n      - record: four\n        expr: sum(\n".write(toFile: rulePath, atomically: true, encoding: .utf8)
+        try agent.writeConfig(extraConfig: "rule_files: [extra/*.yaml]\n")
+        #expect(eventually { agent.log.contains("four.yaml:") }, "\(agent.log)")
+        usleep(3_500_000)  // more checks: nothing changed, nothing is retried
+        #expect(agent.logCount("refused; the running configuration stays") == 1, "\(agent.log)")
+        // The fix is in the rule file the refused configuration named: that is watched.
+        try Self.rule("four", 4).write(toFile: rulePath, atomically: true, encoding: .utf8)
+        #expect(eventually { Self.value(agent, "four") == 4 }, "\(agent.log)")
+        #expect(agent.logCount("refused; the running configuration stays") == 1, "\(agent.log)")
+        agent.signal(SIGKILL)
+    }
+
     @Test func targetsAreAddedChangedAndRemovedByAReload() throws {
         let dir = try Self.scratch("targets")
         defer { try? FileManager.default.removeItem(at: dir) }

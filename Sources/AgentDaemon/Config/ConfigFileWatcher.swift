@@ -20,6 +20,10 @@ import Glibc
 /// on any file system, for a few `stat` calls per interval. A rewrite in place that keeps the size
 /// within the file system's timestamp granularity can go unnoticed; SIGHUP remains for that.
 ///
+/// After a refused reload the watcher follows the rule globs of the refused configuration, not the
+/// running one's: those name the files whose fix should trigger the next attempt, and watching the
+/// running globs would see a "change" at every check and retry the refused file forever.
+///
 /// Ownership: the daemon's queue (not thread-safe).
 final class ConfigFileWatcher {
     /// One file's state.
@@ -30,12 +34,29 @@ final class ConfigFileWatcher {
         var modifiedSeconds: Int = 0, modifiedNanoseconds: Int = 0
     }
 
+    /// The configuration file.
+    let configPath: String
+    /// The rule globs of the configuration last read (accepted or refused), and their base folder:
+    /// the files a fix would touch.
+    private(set) var ruleGlobs: [String]
+    private(set) var base: String
     /// The files the running configuration was read from (or last tried).
-    private(set) var baseline: [FileState]
+    private(set) var baseline: [FileState] = []
     /// A changed snapshot seen by the last poll, waiting to be seen once more.
     private var candidate: [FileState]?
 
-    init(baseline: [FileState]) { self.baseline = baseline }
+    /// A watcher of `config`'s file and rule files, as they are now.
+    init(config: AgentConfig) {
+        configPath = config.source
+        ruleGlobs = config.ruleFiles
+        base = config.baseDirectory
+        baseline = snapshot()
+    }
+
+    /// The files' states now.
+    func snapshot() -> [FileState] {
+        ConfigFileWatcher.snapshot(configPath: configPath, ruleGlobs: ruleGlobs, base: base)
+    }
 
     /// True when `snapshot` is a change that has rested since the previous poll.
     func shouldReload(_ snapshot: [FileState]) -> Bool {
@@ -51,10 +72,13 @@ final class ConfigFileWatcher {
         return false
     }
 
-    /// Records the snapshot a reload read (whatever its outcome).
-    func loaded(_ snapshot: [FileState]) {
+    /// Records the states a reload read (whatever its outcome), and the rule globs of the
+    /// configuration it read when it got that far.
+    func loaded(_ snapshot: [FileState], ruleGlobs: [String]? = nil, base: String? = nil) {
         baseline = snapshot
         candidate = nil
+        if let ruleGlobs { self.ruleGlobs = ruleGlobs }
+        if let base { self.base = base }
     }
 
     /// The state of `configPath` and of the files `ruleGlobs` match (relative ones under `base`).
