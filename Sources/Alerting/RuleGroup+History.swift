@@ -1,0 +1,82 @@
+public import Query
+public import TimeSeries
+
+extension RuleGroup {
+    /// The recent values of some of an alerting rule's alerts, for notifications.
+    ///
+    /// The rule's *value expression* (see `RuleFile.Rule.valueExpression`) is evaluated at each
+    /// earlier point of the grid (`steps − 1` instant queries, each holding the store's lock once
+    /// and only for its own evaluation, so ingestion waits at most one rule evaluation at a time);
+    /// each result series is turned into an alert identity exactly as an evaluation does, and kept
+    /// when it is one of `alerts`. The grid's last point is the alert's own value: it *is* the
+    /// expression at that time, and a re-evaluation could differ by data that arrived since.
+    ///
+    /// - Parameters:
+    ///   - rule: the alerting rule's name (`alertname`); when the group has several alerting rules
+    ///     of that name (Prometheus allows it), each is tried for the alerts the previous ones did not match.
+    ///   - alerts: identities (labels without `severity`) and their current values.
+    ///   - evaluatedAt: the evaluation that produced those values (`Alert.evaluatedAt`).
+    /// - Returns: a history per identity found; empty when the rule is unknown.
+    /// - Throws: the query's error when the value expression fails (the rule itself then fails too).
+    /// - Complexity: `steps − 1` evaluations of the value expression, about as many rule evaluations.
+    public func valueHistory(
+        rule: String, alerts: [Labels: Double], evaluatedAt: Timestamp, step: Milliseconds = ValueHistory.defaultStep,
+        steps: Int = ValueHistory.defaultSteps
+    ) throws(QueryError) -> [Labels: ValueHistory] {
+        let end = evaluatedAt - definition.queryOffset
+        let candidates = definition.rules.filter { $0.kind == .alerting && $0.name == rule }
+        guard !candidates.isEmpty else { return [:] }
+        var found: [Labels: [Sample]] = [:]
+        for candidate in candidates where steps > 1 && step > 0 {
+            let wanted = Set(alerts.keys.filter { found[$0] == nil })
+            guard !wanted.isEmpty else { break }
+            let expr = candidate.valueExpression
+            for k in stride(from: steps - 1, through: 1, by: -1) {
+                let t = end - Int64(k) * step
+                let samples: [VectorSample]
+                switch try engine.instant(expr, at: t) {
+                case .vector(let v, _): samples = v
+                case .scalar(let v, _): samples = [VectorSample(labels: Labels(), value: v)]
+                case .string, .matrix: samples = []
+                }
+                for s in samples where s.value.isFinite {
+                    let identity = alertLabels(candidate, series: s.labels, value: s.value).removing([Alert.severityLabel])
+                    if wanted.contains(identity) { found[identity, default: []].append(Sample(timestamp: t, value: s.value)) }
+                }
+            }
+        }
+        var out: [Labels: ValueHistory] = [:]
+        for (identity, value) in alerts {
+            var points = found[identity] ?? []
+            if value.isFinite { points.append(Sample(timestamp: end, value: value)) }
+            out[identity] = ValueHistory(end: end, step: step, steps: steps, points: points)
+        }
+        return out
+    }
+}
+
+extension RuleFile.Rule {
+    /// The expression whose value an alert of this rule carries, over time.
+    ///
+    /// A tiered rule's `expr` is already its value (the thresholds are its tiers). A rule whose
+    /// `expr` ends in a filtering comparison with a scalar (`error_ratio > 0.05`, `0.7 > hit_rate`)
+    /// has the vector side as its value: the comparison keeps that side's samples and values, so
+    /// the alert's value is the same, and the history also shows the times the condition did not
+    /// hold. Any other `expr` (`a > b`, `… and …`, `absent(…)`) is its own value.
+    public var valueExpression: Expr {
+        guard !isTiered else { return query }
+        var e = query
+        while case .parenthesized(let p) = e { e = p.expr }
+        guard case .binary(let b) = e, !b.returnBool, Self.filters(b.op) else { return query }
+        if b.rhs.type == .scalar, b.lhs.type == .instantVector { return b.lhs }
+        if b.lhs.type == .scalar, b.rhs.type == .instantVector { return b.rhs }
+        return query
+    }
+
+    static func filters(_ op: BinaryOp) -> Bool {
+        switch op {
+        case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual: true
+        default: false
+        }
+    }
+}
