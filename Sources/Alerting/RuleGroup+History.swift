@@ -12,24 +12,21 @@ extension RuleGroup {
     /// expression at that time, and a re-evaluation could differ by data that arrived since.
     ///
     /// - Parameters:
-    ///   - rule: the alerting rule's name (`alertname`); when the group has several alerting rules
-    ///     of that name (Prometheus allows it), each is tried for the alerts the previous ones did not match.
+    ///   - rule: the alerting rule's name (`alertname`).
     ///   - alerts: identities (labels without `severity`) and their current values.
     ///   - evaluatedAt: the evaluation that produced those values (`Alert.evaluatedAt`).
     /// - Returns: a history per identity found; empty when the rule is unknown.
-    /// - Throws: the query's error when the value expression fails (the rule itself then fails too).
+    /// - Throws: the query's error when the value expression fails at an earlier time (a limit, say).
     /// - Complexity: `steps − 1` evaluations of the value expression, about as many rule evaluations.
     public func valueHistory(
         rule: String, alerts: [Labels: Double], evaluatedAt: Timestamp, step: Milliseconds = ValueHistory.defaultStep,
         steps: Int = ValueHistory.defaultSteps
     ) throws(QueryError) -> [Labels: ValueHistory] {
         let end = evaluatedAt - definition.queryOffset
-        let candidates = definition.rules.filter { $0.kind == .alerting && $0.name == rule }
-        guard !candidates.isEmpty else { return [:] }
+        // Names are unique among a group's alerting rules (the validator refuses duplicates).
+        guard let candidate = definition.rules.first(where: { $0.kind == .alerting && $0.name == rule }) else { return [:] }
         var found: [Labels: [Sample]] = [:]
-        for candidate in candidates where steps > 1 && step > 0 {
-            let wanted = Set(alerts.keys.filter { found[$0] == nil })
-            guard !wanted.isEmpty else { break }
+        if steps > 1, step > 0, !alerts.isEmpty {
             let expr = candidate.valueExpression
             for k in stride(from: steps - 1, through: 1, by: -1) {
                 let t = end - Int64(k) * step
@@ -41,7 +38,7 @@ extension RuleGroup {
                 }
                 for s in samples where s.value.isFinite {
                     let identity = alertLabels(candidate, series: s.labels, value: s.value).removing([Alert.severityLabel])
-                    if wanted.contains(identity) { found[identity, default: []].append(Sample(timestamp: t, value: s.value)) }
+                    if alerts[identity] != nil { found[identity, default: []].append(Sample(timestamp: t, value: s.value)) }
                 }
             }
         }
