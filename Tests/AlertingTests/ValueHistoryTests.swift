@@ -192,6 +192,34 @@ struct ValueHistoryTests {
         #expect(nan.points.count == 29, "a NaN value is a gap, not a point")
     }
 
+    @Test(arguments: [
+        ("critical", false), ("{{ $labels.route }}", false), ("{{ $externalLabels.host }}-{{ $labels.job }}", false),
+        ("{{ $value }}", true), ("{{ .Value }}", true), ("{{ if gt $value 300.0 }}hot{{ end }}", true),
+        ("{{ . }}", true), ("{{ .Labels.route }}", true), ("{{ printf \"%.1f\" 1.5 }}", false),
+    ])
+    func labelTemplatesThatMayReadTheValueAreRecognised(source: String, reads: Bool) {
+        #expect(RuleFile.Rule.mayReadValue(source) == reads)
+    }
+
+    @Test func aRuleLabelThatReadsTheValueKeepsOnlyTheStepsWithTheAlertsIdentity() throws {
+        // A plateau at 500 from minute 25: the label `level="500"` names the alert only there.
+        let s = store(["/a": Self.ramp.enumerated().map { $0.offset >= 25 ? 500 : $0.element }])
+        let g = try group("""
+            groups:
+              - name: api
+                rules:
+                  - alert: Slow
+                    expr: latency_ms > 100
+                    labels: {level: "{{ $value }}"}
+            """, s)
+        let t = 39 * Self.minute
+        g.evaluate(at: t)
+        let alert = try #require(firing(g).first)
+        #expect(alert.identity["level"] == "500")
+        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t)[alert.identity])
+        #expect(h.points.map(\.timestamp) == (25...39).map { Int64($0) * Self.minute }, "minutes 10–24 had other identities")
+    }
+
     @Test func theGridPlacesOnlyPointsOnIt() {
         let h = ValueHistory(end: 600_000, step: 60_000, steps: 4, points: [
             Sample(timestamp: 420_000, value: 1), Sample(timestamp: 450_000, value: 9), Sample(timestamp: 600_000, value: 3),
