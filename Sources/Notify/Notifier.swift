@@ -14,6 +14,8 @@ import Glibc
 /// least every second). Notifications that are due are rendered for each integration of their
 /// receiver and written to the outbox before `receive`/`tick` return; delivery then proceeds on
 /// the outbox's own queue. `silences` is the library API of `agent silence add|list|expire`.
+/// With a `history` source, each round of due notifications asks it once for the firing alerts'
+/// last 30 minutes, which every payload then shows (a sparkline line or raw points).
 ///
 /// Owner: lock-protected final class. The dispatcher and integrations are swapped whole on
 /// `reload`, which keeps silences, the notification log and undelivered entries.
