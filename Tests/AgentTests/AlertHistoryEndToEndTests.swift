@@ -58,7 +58,7 @@ import Glibc
                   webhook: {url: http://127.0.0.1:\(peer.port)/alerts}
             """, dir: dir)
 
-        for _ in 0..<600 where peer.webhooks.isEmpty { usleep(50_000) }
+        eventually(within: 60) { !peer.webhooks.isEmpty }
         let hook = try #require(peer.webhooks.first, "no webhook arrived:\n\(agent.log)")
         let payload = try #require(try JSONSerialization.jsonObject(with: Data(hook.utf8)) as? [String: Any])
         let alert = try #require((payload["alerts"] as? [[String: Any]])?.first)
