@@ -165,13 +165,7 @@ public final class RuleGroup: Sendable {
         results.reserveCapacity(samples.count)
         var seriesLabels: [Labels: (Labels, Double)] = [:]
         for s in samples {
-            let context = TemplateContext(labels: s.labels, value: s.value, externalLabels: externalLabels, externalURL: externalURL)
-            var b = LabelsBuilder(s.labels)
-            b.set(Labels.metricName, "")
-            for l in definition.labels { b.set(l.name, l.value) }
-            for l in r.rule.labels { b.set(l.name, l.template.render(context)) }
-            b.set("alertname", r.rule.name)
-            let labels = b.build()
+            let labels = alertLabels(r.rule, series: s.labels, value: s.value)
             results.append((labels, s.value))
             seriesLabels[labels.removing([Alert.severityLabel])] = (s.labels, s.value)
         }
@@ -207,6 +201,21 @@ public final class RuleGroup: Sendable {
             output.append((f.build(), Double(a.activeAt) / 1000))
         }
         try write(&r, output, at: t)
+    }
+
+    /// The labels of the alert a series of an alerting rule's result makes: the series' labels
+    /// without `__name__`, the group's labels, the rule's (rendered with the series and value),
+    /// and `alertname`.
+    func alertLabels(_ rule: RuleFile.Rule, series: Labels, value: Double) -> Labels {
+        var b = LabelsBuilder(series)
+        b.set(Labels.metricName, "")
+        for l in definition.labels { b.set(l.name, l.value) }
+        if !rule.labels.isEmpty {
+            let context = TemplateContext(labels: series, value: value, externalLabels: externalLabels, externalURL: externalURL)
+            for l in rule.labels { b.set(l.name, l.template.render(context)) }
+        }
+        b.set("alertname", rule.name)
+        return b.build()
     }
 
     /// Writes a rule's output at `t` in one batch, and staleness markers for what it no longer produces.
