@@ -33,10 +33,13 @@ extension RuleGroup {
             // 2,000 series builds 2,000 label sets instead of 58,000).
             let memoize = !candidate.labels.contains { RuleFile.Rule.mayReadValue($0.template.source) }
             var identities: [Labels: Labels?] = [:]
+            // The steps select the same series unless one appears meanwhile (the cache knows).
+            let selections = SelectionCache()
+            var warnings: [String] = []
             for k in stride(from: steps - 1, through: 1, by: -1) {
                 let t = end - Int64(k) * step
                 let samples: [VectorSample]
-                switch try engine.instant(expr, at: t) {
+                switch try engine.instant(expr, at: t, cache: selections, warnings: &warnings) {
                 case .vector(let v, _): samples = v
                 case .scalar(let v, _): samples = [VectorSample(labels: Labels(), value: v)]
                 case .string, .matrix: samples = []
