@@ -72,7 +72,7 @@ public struct Demo {
         var notifyConfig = try NotifyConfig.parse(Demo.notifyYAML.replacingOccurrences(of: "PATH", with: notificationsPath), file: "demo")
         notifyConfig.externalURL = "https://ops.example.org"
         let notifier = Notifier(configuration: try notifyConfig.notifierConfiguration(stateDir: dir), transport: CurlTransport(client: HTTPClient()),
-                                logger: quiet, clock: clock)
+                                logger: quiet, clock: clock, history: RuleValueHistory(groups: { rules.groups }, logger: quiet))
         try notifier.open()
         notifier.start()
         defer { notifier.stop(timeout: .seconds(2)) }
@@ -170,6 +170,11 @@ public struct Demo {
             let reason = doc["reason"] as? String ?? ""
             print("         ↳ notification (\(reason)): \(status) \(common["alertname"] ?? "") [\(common["severity"] ?? "mixed")] — "
                   + (summaries.count == 1 ? summaries[0] : "\(alerts.count) alerts: " + summaries.prefix(3).joined(separator: "; ")))
+            // The firing alert's last 30 minutes, as chat receivers show them.
+            if let points = alerts.lazy.compactMap({ $0["history"] as? [[Any]] }).first,
+               let line = Sparkline(points.map { ($0.last as? Double) ?? ($0.last as? Int).map(Double.init) ?? .nan }, maxWidth: 30) {
+                print("           \(line.bars)  min \(String(format: "%.4g", line.min)) max \(String(format: "%.4g", line.max)) last \(String(format: "%.4g", line.last)) (30m)")
+            }
         }
         return lines.count
     }
