@@ -30,6 +30,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product agent-daemon
 	$(SWIFT) build $(RELEASE_FLAGS) --product agent
 
 # The demo: a simulated service, the agent following its log with rules/, alerts escalating

@@ -6,7 +6,10 @@ let package = Package(
     name: "agent",
     platforms: [.macOS(.v15)],
     products: [
+        // `agent`: the command people type, small and Foundation-free so that `agent query` starts in a
+        // few milliseconds; it runs `agent-daemon` (installed beside it) for run/check/test/demo/….
         .executable(name: "agent", targets: ["agent"]),
+        .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
         .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon"]),
@@ -26,6 +29,10 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        // One-line charts, shared by `agent query --range` and chat notifications.
+        .target(name: "Sparkline"),
+        // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
+        .target(name: "AgentClient"),
         .target(name: "Query", dependencies: ["TimeSeries"]),
         // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
         .target(name: "YAMLSupport", dependencies: ["Yams"]),
@@ -37,18 +44,21 @@ let package = Package(
             dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
-            dependencies: ["Alerting", "Ingest", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Alerting", "Ingest", "Sparkline", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams",
+                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "Sparkline",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         .executableTarget(
             name: "agent",
+            dependencies: ["AgentClient", "Sparkline", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "agent-daemon",
             dependencies: [
-                "AgentDaemon", "TimeSeries", "Query", "Ingest", "Alerting", "Notify",
+                "AgentDaemon", "AgentClient", "TimeSeries", "Query", "Ingest", "Alerting", "Notify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -56,8 +66,8 @@ let package = Package(
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "YAMLSupport", "agent"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "Sparkline"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
     ]
 )
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the agent as a systemd service: the release binary, the unit, an example
+# Installs the agent as a systemd service: the release binaries (`agent` and the
+# `agent-daemon` it runs for run/check/test/demo, side by side), the unit, an example
 # configuration and the rules. Idempotent: an existing configuration or rule file is kept
 # (the new one is written beside it as .new), so re-running it upgrades only the binary and unit.
 # Usage: sudo deploy/install.sh [path/to/agent]   (default: .build/release/agent)
@@ -11,12 +12,15 @@ prefix=${PREFIX:-/usr/local}
 etc=${ETC:-/etc/agent}
 unitdir=${UNITDIR:-/etc/systemd/system}
 
+daemon="$(dirname "$binary")/agent-daemon"
 [ -x "$binary" ] || { echo "no binary at $binary: run 'make release' first" >&2; exit 1; }
+[ -x "$daemon" ] || { echo "no agent-daemon beside $binary: run 'make release' first" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
 
 install -d -m 0755 "$prefix/bin" "$etc" "$etc/rules" "$prefix/share/doc/agent" "$unitdir"
 install -d -m 0700 "$etc/credentials"
 install -m 0755 "$binary" "$prefix/bin/agent"
+install -m 0755 "$daemon" "$prefix/bin/agent-daemon"
 install -m 0644 README.md "$prefix/share/doc/agent/README.md"
 
 keep_or_install() {  # source, destination: never overwrite what an operator edited
@@ -44,3 +48,4 @@ else
     echo "installed (systemd is not running here: enable the unit on the target host)"
 fi
 "$prefix/bin/agent" version
+"$prefix/bin/agent" check --help > /dev/null  # agent finds agent-daemon beside it

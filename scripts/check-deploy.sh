@@ -32,7 +32,7 @@ if [ "$(id -u)" -eq 0 ]; then
     deploy/install.sh "$binary" > "$work/first.log" 2>&1 || fail "install.sh (first run): $(cat "$work/first.log")"
     echo "# edited by an operator" >> "$ETC/agent.yaml"
     deploy/install.sh "$binary" > "$work/second.log" 2>&1 || fail "install.sh (second run): $(cat "$work/second.log")"
-    if grep -q "edited by an operator" "$ETC/agent.yaml" && [ -e "$ETC/agent.yaml.new" ] && [ -x "$PREFIX/bin/agent" ] \
+    if grep -q "edited by an operator" "$ETC/agent.yaml" && [ -e "$ETC/agent.yaml.new" ] && [ -x "$PREFIX/bin/agent" ] && [ -x "$PREFIX/bin/agent-daemon" ] \
         && [ -e "$UNITDIR/agent.service" ] && [ -z "$(find "$ETC/rules" -name '*.new')" ]; then
         pass "install.sh is idempotent and keeps edited configuration"
     else

@@ -1,3 +1,4 @@
+import AgentClient
 public import TimeSeries
 public import Logging
 public import Foundation

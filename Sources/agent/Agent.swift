@@ -1,9 +1,17 @@
+import AgentClient
 import ArgumentParser
-import AgentDaemon
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The `agent` command line: one binary for the daemon and the tools that talk to it.
+/// The `agent` command line.
+///
+/// Two binaries, one command: this one is small (no Foundation, no libcurl) and answers the
+/// commands that talk to the running daemon — `query`, `alerts`, `status`, `silence` — in a few
+/// milliseconds; for `run`, `check`, `test`, `replay`, `scrape` and `demo` it replaces itself
+/// (`execv`, same process) with `agent-daemon`, installed beside it, which holds everything else.
 @main
-struct Agent: AsyncParsableCommand {
+struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "A lightweight metrics collector and alerting agent.",
@@ -13,6 +21,106 @@ struct Agent: AsyncParsableCommand {
             pushes notifications to webhooks.
             """,
         version: AgentVersion.string,
-        subcommands: [Run.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, Check.self, Test.self, Replay.self, Scrape.self, DemoCommand.self, Version.self]
+        subcommands: [
+            RunCommand.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, CheckCommand.self, TestCommand.self,
+            ReplayCommand.self, ScrapeCommand.self, DemoCommand.self, Version.self,
+        ]
     )
+
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if DaemonBinary.handles(arguments) { DaemonBinary.exec(arguments) }
+        main(arguments)
+    }
+}
+
+/// `agent-daemon`, beside this binary, which runs the commands that need the whole agent.
+enum DaemonBinary {
+    static let commands: Set<String> = ["run", "check", "test", "replay", "scrape", "demo"]
+
+    /// True for `agent run …` and `agent help run` (and the other delegated commands).
+    static func handles(_ arguments: [String]) -> Bool {
+        guard let first = arguments.first else { return false }
+        if commands.contains(first) { return true }
+        return first == "help" && arguments.count > 1 && commands.contains(arguments[1])
+    }
+
+    /// `agent-daemon` in this executable's folder (symlinks resolved), else on `$PATH`.
+    static func path() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if n > 0 {
+            let own = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let slash = own.lastIndex(of: "/") {
+                let candidate = String(own[..<slash]) + "/agent-daemon"
+                if access(candidate, X_OK) == 0 { return candidate }
+            }
+        }
+        for dir in (TextFormat.environment("PATH") ?? "").split(separator: ":") {
+            let candidate = String(dir) + "/agent-daemon"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// Replaces this process with `agent-daemon ARGUMENTS` (same pid: systemd's `Type=notify`
+    /// and signals reach the daemon); exits 1 with one line when it cannot.
+    static func exec(_ arguments: [String]) -> Never {
+        guard let binary = path() else {
+            printError("agent: cannot find agent-daemon beside this binary or on PATH (install both: deploy/install.sh)")
+            exit(1)
+        }
+        let argv = (["agent"] + arguments).map { strdup($0) } + [nil]
+        execv(binary, argv)
+        printError("agent: cannot run \(binary): \(String(cString: strerror(errno)))")
+        exit(1)
+    }
+}
+
+/// What `agent --help` lists for a command `agent-daemon` runs; never run itself (`main` hands
+/// these commands over before parsing).
+protocol DelegatedCommand: ParsableCommand {
+    var arguments: [String] { get }
+}
+
+extension DelegatedCommand {
+    func run() throws { DaemonBinary.exec([Self._commandName] + arguments) }
+}
+
+extension Agent {
+    struct RunCommand: DelegatedCommand {
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent daemon.")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+
+    struct CheckCommand: DelegatedCommand {
+        static let configuration = CommandConfiguration(commandName: "check", abstract: "Check files for errors without running anything.")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+
+    struct TestCommand: DelegatedCommand {
+        static let configuration = CommandConfiguration(commandName: "test", abstract: "Run unit tests of rules.")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+
+    struct ReplayCommand: DelegatedCommand {
+        static let configuration = CommandConfiguration(commandName: "replay", abstract: "Read logs once through their mapping and print the resulting series.")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+
+    struct ScrapeCommand: DelegatedCommand {
+        static let configuration = CommandConfiguration(commandName: "scrape", abstract: "Scrape a target once and print what the agent would store.")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+
+    struct DemoCommand: DelegatedCommand {
+        static let configuration = CommandConfiguration(commandName: "demo", abstract: "Watch a simulated service's alerts escalate through tiers and resolve, in under a minute.")
+        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    }
+}
+
+/// One line on standard error.
+func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }

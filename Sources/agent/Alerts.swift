@@ -1,5 +1,5 @@
+import AgentClient
 import ArgumentParser
-import Foundation
 
 extension Agent {
     /// `agent alerts`: the active alerts of the running daemon.
@@ -14,22 +14,22 @@ extension Agent {
                 printJSON(data)
                 return
             }
-            let alerts = (data as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
+            let alerts = data["alerts"]?.array ?? []
             if alerts.isEmpty {
                 print("no active alerts")
                 return
             }
             let rows: [[String]] = alerts.map { alert in
-                let labels = alert["labels"] as? [String: String] ?? [:]
+                let labels = (alert["labels"]?.object ?? [:]).compactMapValues(\.string)
                 let rest = labels.filter { $0.key != "alertname" && $0.key != "severity" }.sorted { $0.key < $1.key }
                     .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                return [labels["alertname"] ?? "?", alert["severity"] as? String ?? "-", alert["state"] as? String ?? "?",
-                        (alert["firedAt"] ?? alert["activeAt"]) as? String ?? "", ResultTable.format(alert["value"] as? String ?? ""), rest]
+                return [labels["alertname"] ?? "?", alert["severity"]?.string ?? "-", alert["state"]?.string ?? "?",
+                        (alert["firedAt"] ?? alert["activeAt"])?.string ?? "", ResultTable.format(alert["value"]?.string ?? ""), rest]
             }
             let header = ["ALERT", "TIER", "STATE", "SINCE", "VALUE", "LABELS"]
             let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
             for row in [header] + rows {
-                print(row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+                print(row.indices.map { i in i == row.count - 1 ? row[i] : TextFormat.pad(row[i], widths[i]) }.joined(separator: "  "))
             }
         }
     }

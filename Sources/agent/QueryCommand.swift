@@ -1,6 +1,7 @@
+import AgentClient
 import ArgumentParser
-import Foundation
-import Notify
+import FoundationEssentials
+import Sparkline
 
 extension Agent {
     /// `agent query`: ask the running daemon.
@@ -45,7 +46,7 @@ extension Agent {
         }
 
         func run() throws {
-            let data: Any
+            let data: JSONValue
             if words.count == 2 {
                 var form = ["stat": words[0], "metric": words[1], "window": window]
                 if let by { form["by"] = by }
@@ -96,36 +97,37 @@ extension Agent {
 
 /// Renders a Prometheus `data` field as a table (vectors, scalars) or sparklines (matrices).
 enum ResultTable {
-    static func render(_ data: Any) -> String {
-        guard let doc = data as? [String: Any], let type = doc["resultType"] as? String else { return "\(data)\n" }
+    static func render(_ data: JSONValue) -> String {
+        guard let type = data["resultType"]?.string else { return "\(data.json)\n" }
         switch type {
         case "scalar", "string":
-            let pair = doc["result"] as? [Any] ?? []
-            return "\(pair.count > 1 ? pair[1] : "")\n"
+            let pair = data["result"]?.array ?? []
+            return "\(pair.count > 1 ? pair[1].text : "")\n"
         case "vector":
-            let rows = (doc["result"] as? [[String: Any]] ?? []).map { item -> (String, String) in
-                let value = (item["value"] as? [Any])?.last as? String ?? ""
+            let rows = (data["result"]?.array ?? []).map { item -> (String, String) in
+                let value = item["value"]?.array.last?.string ?? ""
                 return (labelText(item["metric"]), format(value))
             }
             if rows.isEmpty { return "(no data)\n" }
             let width = rows.map(\.0.count).max() ?? 0
-            return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n") + "\n"
+            return rows.map { TextFormat.pad($0.0, width) + "  " + $0.1 }.joined(separator: "\n") + "\n"
         case "matrix":
-            let series = doc["result"] as? [[String: Any]] ?? []
+            let series = data["result"]?.array ?? []
             if series.isEmpty { return "(no data)\n" }
             let rows = series.map { item -> (String, String) in
-                let values = (item["values"] as? [[Any]] ?? []).compactMap { ($0.last as? String).flatMap(Double.init) }
+                let values = (item["values"]?.array ?? []).compactMap { $0.array.last?.string.flatMap(Double.init) }
                 return (labelText(item["metric"]), sparkline(values))
             }
             let width = rows.map(\.0.count).max() ?? 0
-            return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n") + "\n"
+            return rows.map { TextFormat.pad($0.0, width) + "  " + $0.1 }.joined(separator: "\n") + "\n"
         default:
-            return "\(data)\n"
+            return "\(data.json)\n"
         }
     }
 
-    static func labelText(_ metric: Any?) -> String {
-        guard let labels = metric as? [String: String] else { return "{}" }
+    static func labelText(_ metric: JSONValue?) -> String {
+        guard let metric, case .object(let members) = metric else { return "{}" }
+        let labels = members.compactMapValues(\.string)
         let name = labels["__name__"] ?? ""
         let rest = labels.filter { $0.key != "__name__" }.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
         if rest.isEmpty { return name.isEmpty ? "{}" : name }
@@ -141,7 +143,7 @@ enum ResultTable {
     static func format(_ v: Double) -> String {
         guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf") }
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
-        return String(format: "%.6g", v)
+        return TextFormat.printf("%.6g", v)
     }
 
     /// ▁▂▃▄▅▆▇█ scaled between the series' min and max, with min, max and last beside it (the

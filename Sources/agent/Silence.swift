@@ -1,5 +1,6 @@
+import AgentClient
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 
 extension Agent {
     /// `agent silence add|list|expire`.
@@ -22,7 +23,7 @@ extension Agent {
             var comment: String
 
             @Option(name: .long, help: "Who creates it (default: $USER).")
-            var author: String = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+            var author: String = TextFormat.environment("USER") ?? "unknown"
 
             @OptionGroup var client: ClientOptions
 
@@ -30,8 +31,7 @@ extension Agent {
                 let data = try client.get("/api/v1/silences", form: ["matchers": matchers.joined(separator: ","), "duration": duration,
                                                                    "comment": comment, "author": author], method: "POST")
                 if client.output == .json { printJSON(data); return }
-                let doc = data as? [String: Any] ?? [:]
-                print("silence \(doc["id"] ?? "?") until \(Silence.time(doc["endsAt"]))")
+                print("silence \(data["id"]?.text ?? "?") until \(Silence.time(data["endsAt"]))")
             }
         }
 
@@ -42,11 +42,11 @@ extension Agent {
             func run() throws {
                 let data = try client.get("/api/v1/silences")
                 if client.output == .json { printJSON(data); return }
-                let silences = data as? [[String: Any]] ?? []
+                let silences = data.array
                 if silences.isEmpty { print("no silences"); return }
                 for s in silences {
-                    let matchers = (s["matchers"] as? [String] ?? []).joined(separator: " ")
-                    print("\(s["id"] ?? "?")  \(s["state"] ?? "?")  until \(Silence.time(s["endsAt"]))  \(matchers)  by \(s["createdBy"] ?? "?"): \(s["comment"] ?? "")")
+                    let matchers = s["matchers"]?.array.compactMap(\.string).joined(separator: " ") ?? ""
+                    print("\(s["id"]?.text ?? "?")  \(s["state"]?.text ?? "?")  until \(Silence.time(s["endsAt"]))  \(matchers)  by \(s["createdBy"]?.text ?? "?"): \(s["comment"]?.text ?? "")")
                 }
             }
         }
@@ -64,10 +64,9 @@ extension Agent {
             }
         }
 
-        static func time(_ seconds: Any?) -> String {
-            guard let s = seconds as? Double else { return "?" }
-            let f = ISO8601DateFormatter()
-            return f.string(from: Date(timeIntervalSince1970: s))
+        static func time(_ seconds: JSONValue?) -> String {
+            guard let s = seconds?.double else { return "?" }
+            return Date(timeIntervalSince1970: s).formatted(.iso8601)
         }
     }
 }

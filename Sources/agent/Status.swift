@@ -1,5 +1,5 @@
+import AgentClient
 import ArgumentParser
-import Foundation
 
 extension Agent {
     /// `agent status`: what the running daemon is doing.
@@ -14,41 +14,42 @@ extension Agent {
                 printJSON(data)
                 return
             }
-            guard let status = data as? [String: Any] else { throw CLIError("unexpected status document") }
-            print("agent \(status["version"] ?? "?")  config: \(status["config"] ?? "?")  ready: \((status["ready"] as? Bool) == true ? "yes" : "no")")
-            if let series = status["series"] as? [String: Any] {
-                print("series: \(series["total"] ?? 0) of \(series["limit"] ?? 0) (gauges \(series["gauges"] ?? 0), counters \(series["counters"] ?? 0), distributions \(series["distributions"] ?? 0)); dropped at the limit: \(series["dropped_limit"] ?? 0)")
+            guard case .object = data else { throw CLIError("unexpected status document") }
+            let status = data
+            print("agent \(status["version"]?.text ?? "?")  config: \(status["config"]?.text ?? "?")  ready: \(status["ready"]?.bool == true ? "yes" : "no")")
+            if let series = status["series"], case .object = series {
+                print("series: \(series["total"]?.text ?? "0") of \(series["limit"]?.text ?? "0") (gauges \(series["gauges"]?.text ?? "0"), counters \(series["counters"]?.text ?? "0"), distributions \(series["distributions"]?.text ?? "0")); dropped at the limit: \(series["dropped_limit"]?.text ?? "0")")
             }
-            if let cp = status["checkpoint"] as? [String: Any] {
-                var line = "checkpoint: \(cp["path"] ?? "?"), \(cp["written"] ?? 0) written, \(cp["failed"] ?? 0) failed, last \(cp["last_bytes"] ?? 0) bytes"
-                if let e = cp["last_error"] { line += ", last error: \(e)" }
+            if let cp = status["checkpoint"], case .object = cp {
+                var line = "checkpoint: \(cp["path"]?.text ?? "?"), \(cp["written"]?.text ?? "0") written, \(cp["failed"]?.text ?? "0") failed, last \(cp["last_bytes"]?.text ?? "0") bytes"
+                if let e = cp["last_error"] { line += ", last error: \(e.text)" }
                 print(line)
             }
-            for target in status["targets"] as? [[String: Any]] ?? [] {
-                var line = "target \(target["job"] ?? "?") \(target["url"] ?? "?"): "
-                if let up = target["up"] as? Bool {
+            for target in status["targets"]?.array ?? [] {
+                var line = "target \(target["job"]?.text ?? "?") \(target["url"]?.text ?? "?"): "
+                if let up = target["up"]?.bool {
                     line += up ? "up" : "DOWN"
-                    line += String(format: ", %.1f ms, ", ((target["duration_seconds"] as? Double) ?? 0) * 1000) + "\(target["samples"] ?? 0) samples"
+                    line += ", " + TextFormat.printf("%.1f", (target["duration_seconds"]?.double ?? 0) * 1000) + " ms, " + "\(target["samples"]?.text ?? "0") samples"
                 } else {
                     line += "not scraped yet"
                 }
-                if let e = target["last_error"] { line += ", last error: \(e)" }
-                if let f = target["consecutive_failures"] as? Int, f > 0 { line += ", \(f) consecutive failures" }
+                if let e = target["last_error"] { line += ", last error: \(e.text)" }
+                if let f = target["consecutive_failures"]?.int, f > 0 { line += ", \(f) consecutive failures" }
                 print(line)
             }
-            for log in status["logs"] as? [[String: Any]] ?? [] {
-                let paths = (log["paths"] as? [String] ?? []).joined(separator: ", ")
-                let files = (log["files"] as? [[String: Any]] ?? []).map { "\($0["path"] ?? "?") @ \($0["offset"] ?? 0)" }.joined(separator: ", ")
-                let malformed = (log["malformed"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            for log in status["logs"]?.array ?? [] {
+                let paths = (log["paths"]?.array ?? []).compactMap(\.string).joined(separator: ", ")
+                let files = (log["files"]?.array ?? []).map { "\($0["path"]?.text ?? "?") @ \($0["offset"]?.text ?? "0")" }.joined(separator: ", ")
+                let malformed = (log["malformed"]?.object ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.text)" }.joined(separator: ", ")
                 print("log \(paths): \(files.isEmpty ? "no file yet" : files)\(malformed.isEmpty ? "" : "; malformed: \(malformed)")")
             }
-            for group in status["rule_groups"] as? [[String: Any]] ?? [] {
-                var line = "rule group \(group["name"] ?? "?") (\(group["file"] ?? "?")): \(group["rules"] ?? 0) rules, every \(group["interval_seconds"] ?? 0) s, \(group["evaluations"] ?? 0) evaluations, last took \(String(format: "%.1f", ((group["last_duration_seconds"] as? Double) ?? 0) * 1000)) ms, \(group["active_alerts"] ?? 0) active alerts"
-                if let e = group["last_error"] { line += ", last error: \(e)" }
+            for group in status["rule_groups"]?.array ?? [] {
+                var line = "rule group \(group["name"]?.text ?? "?") (\(group["file"]?.text ?? "?")): \(group["rules"]?.text ?? "0") rules, every \(group["interval_seconds"]?.text ?? "0") s, \(group["evaluations"]?.text ?? "0") evaluations, last took \(TextFormat.printf("%.1f", (group["last_duration_seconds"]?.double ?? 0) * 1000)) ms, \(group["active_alerts"]?.text ?? "0") active alerts"
+                if let e = group["last_error"] { line += ", last error: \(e.text)" }
                 print(line)
             }
-            if let p = status["process"] as? [String: Any], let rss = p["resident_bytes"] as? Int {
-                print("process: \(rss / 1_048_576) MiB resident, \(p["cpu_seconds"] ?? 0) s CPU, \(p["threads"] ?? 0) threads")
+            if let p = status["process"], let rss = p["resident_bytes"]?.int {
+                print("process: \(rss / 1_048_576) MiB resident, \(p["cpu_seconds"]?.text ?? "0") s CPU, \(p["threads"]?.text ?? "0") threads")
             }
         }
     }

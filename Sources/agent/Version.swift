@@ -1,5 +1,5 @@
+import AgentClient
 import ArgumentParser
-import AgentDaemon
 
 extension Agent {
     /// `agent version`: prints the version and exits.

@@ -1,3 +1,4 @@
+import AgentClient
 import AgentDaemon
 import Foundation
 import Testing

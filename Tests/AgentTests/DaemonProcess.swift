@@ -1,3 +1,4 @@
+import AgentClient
 import Foundation
 import AgentDaemon
 #if canImport(Glibc)

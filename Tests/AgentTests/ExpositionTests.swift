@@ -1,3 +1,4 @@
+import AgentClient
 import Foundation
 import Ingest
 import Testing

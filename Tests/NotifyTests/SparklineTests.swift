@@ -1,3 +1,4 @@
+import Sparkline
 import Alerting
 import Testing
 import TimeSeries

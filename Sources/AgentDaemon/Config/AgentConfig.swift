@@ -1,3 +1,4 @@
+import AgentClient
 public import TimeSeries
 public import Ingest
 import YAMLSupport
@@ -126,7 +127,7 @@ public struct GlobalConfig: Sendable {
 /// `listen:` — the control API's Unix socket and the optional loopback HTTP listener.
 public struct ListenConfig: Sendable {
     /// The CLI's socket (HTTP over a Unix socket, mode 0660).
-    public var socket = "/run/agent/agent.sock"
+    public var socket = ControlClient.defaultSocket
     /// `host:port` for /metrics and the Prometheus-compatible API; nil disables it.
     public var http: String? = "127.0.0.1:9464"
     /// What /metrics exposes: the agent's own metrics, or every stored series too.

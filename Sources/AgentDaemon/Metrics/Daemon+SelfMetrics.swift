@@ -1,3 +1,4 @@
+import AgentClient
 import TimeSeries
 
 /// A metric family of the agent's own: rendered on /metrics and stored as `job="agent"` series.

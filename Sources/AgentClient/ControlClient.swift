@@ -1,4 +1,4 @@
-public import Foundation
+public import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,6 +12,9 @@ public struct ControlClient: Sendable {
     public let socketPath: String
     /// Seconds to wait for an answer.
     public let timeout: Double
+
+    /// Where the daemon listens unless configured otherwise (systemd's `RuntimeDirectory`).
+    public static let defaultSocket = "/run/agent/agent.sock"
 
     public init(socketPath: String, timeout: Double = 30) {
         self.socketPath = socketPath
@@ -91,7 +94,7 @@ public struct ControlClient: Sendable {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = raw.firstRange(of: separator) else { return nil }
         let head = String(decoding: raw[..<end.lowerBound], as: UTF8.self)
-        let lines = head.components(separatedBy: "\r\n")
+        let lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { return nil }
         var contentLength: Int?
@@ -100,7 +103,7 @@ public struct ControlClient: Sendable {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { continue }
             let name = parts[0].lowercased()
-            let value = parts[1].trimmingCharacters(in: .whitespaces)
+            let value = String(parts[1].drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
             if name == "content-length" { contentLength = Int(value) }
             if name == "transfer-encoding", value.lowercased().contains("chunked") { chunked = true }
         }
@@ -125,10 +128,22 @@ public struct ControlClient: Sendable {
     }
 
     static func formEncode(_ form: [String: String]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return form.sorted { $0.key < $1.key }.map {
-            "\($0.key.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.value)"
-        }.joined(separator: "&")
+        form.sorted { $0.key < $1.key }.map { "\(percentEncode($0.key))=\(percentEncode($0.value))" }.joined(separator: "&")
+    }
+
+    /// RFC 3986 percent-encoding of everything but unreserved ASCII (letters, digits, `-._~`).
+    static func percentEncode(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(b)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 15)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

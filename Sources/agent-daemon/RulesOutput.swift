@@ -1,3 +1,4 @@
+import AgentClient
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,4 @@
+import AgentClient
 import ArgumentParser
 import Foundation
 import AgentDaemon

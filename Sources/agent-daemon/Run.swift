@@ -1,3 +1,4 @@
+import AgentClient
 import ArgumentParser
 import AgentDaemon
 import Foundation
