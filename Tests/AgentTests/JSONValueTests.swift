@@ -1,0 +1,36 @@
+import AgentClient
+import Foundation
+import Testing
+
+/// The CLI reads the daemon's answers into `JSONValue` (no JSONSerialization in FoundationEssentials).
+@Suite struct JSONValueTests {
+    @Test func documentsReadAndPrintAsJSONSerializationWould() throws {
+        let text = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"api","__name__":"up"},"value":[1700000000.5,"1"]}],"n":3,"f":0.25,"ok":true,"none":null,"url":"http://a/b","s":"a\"b\\c\n\u0001é"}}"#
+        let doc = try #require(JSONValue(parsing: Data(text.utf8)))
+        #expect(doc["status"]?.string == "success")
+        let data = try #require(doc["data"])
+        #expect(data["n"]?.int == 3 && data["f"]?.double == 0.25 && data["ok"]?.bool == true && data["none"] == .null)
+        #expect(data["result"]?.array.first?["metric"]?["job"]?.string == "api")
+        #expect(data["result"]?.array.first?["value"]?.array.first?.double == 1_700_000_000.5)
+        // --output json: what JSONSerialization printed with sorted keys and unescaped slashes.
+        let reference = try JSONSerialization.data(
+            withJSONObject: JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed), options: [.sortedKeys, .withoutEscapingSlashes])
+        let back = try #require(JSONValue(parsing: Data(data.json.utf8)))
+        #expect(back == data, "printing and reading again gives the same value")
+        let referenceData = try #require(JSONValue(parsing: reference)?["data"])
+        #expect(referenceData == data)
+        #expect(data.json.contains(#""url":"http://a/b""#))
+        #expect(data["n"]?.text == "3" && data["f"]?.text == "0.25")
+    }
+
+    @Test(arguments: ["", "{", "{\"a\":", "[1,2", "{\"a\" 1}", "nul", "\"unterminated", "{\"a\":1}}", String(repeating: "[", count: 100_000)])
+    func malformedTruncatedAndHostileAnswersAreNotJSON(text: String) {
+        #expect(JSONValue(parsing: Data(text.utf8)) == nil)
+    }
+
+    @Test func aLargeAnswerParses() throws {
+        let items = (0..<50_000).map { "{\"metric\":{\"i\":\"\($0)\"},\"value\":[1,\"\($0)\"]}" }.joined(separator: ",")
+        let doc = try #require(JSONValue(parsing: Data("{\"result\":[\(items)]}".utf8)))
+        #expect(doc["result"]?.array.count == 50_000)
+    }
+}
