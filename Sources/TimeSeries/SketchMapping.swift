@@ -41,3 +41,24 @@ public struct SketchMapping: Hashable, Sendable {
         2 * exp(Double(i) / multiplier) / (gamma + 1)
     }
 }
+
+/// Where one value goes in a sketch: its sign and, for a non-zero magnitude, its bucket index.
+///
+/// Computed once per observation (one logarithm) and applied to every ring of a series.
+struct SketchBucket {
+    /// −1, 0 (a magnitude below `minIndexableValue`) or +1.
+    let sign: Int8
+    let index: Int32
+
+    @inline(__always)
+    init(of v: Double, mapping: SketchMapping) {
+        let magnitude = Swift.abs(v)
+        if magnitude < mapping.minIndexableValue {
+            sign = 0
+            index = 0
+        } else {
+            sign = v > 0 ? 1 : -1
+            index = mapping.index(of: magnitude)
+        }
+    }
+}

@@ -5,12 +5,17 @@ public struct StoreWriter {
     /// The clock's time when the batch began.
     public let now: Timestamp
     let futureLimit: Timestamp
+    // Copied from the store once per batch, so the per-observation path reads no class property.
+    let mapping: SketchMapping
+    let maxBuckets: Int
 
     init(state: StoreState, store: SeriesStore, now: Timestamp) {
         self.state = state
         self.store = store
         self.now = now
         self.futureLimit = now &+ store.config.maxFutureSkew
+        self.mapping = store.mapping
+        self.maxBuckets = store.config.sketchMaxBuckets
     }
 
     /// Finds or creates the series of `labels`; nil when the series limit refuses it (counted).
@@ -90,20 +95,25 @@ public struct StoreWriter {
         guard s.kind == .distribution else { return refuse(.wrongKind) }
         guard !value.isNaN else { return refuse(.invalidValue) }
         guard t <= futureLimit else { return refuse(.tooFarAhead) }
-        let mapping = store.mapping
-        let maxBuckets = store.config.sketchMaxBuckets
+        // One logarithm for every ring of the series.
+        let bucket = SketchBucket(of: value, mapping: mapping)
         var accepted = false
         for ring in s.distribution {
-            let (ok, outcome) = ring.observe(value, at: t, mapping: mapping, maxBuckets: maxBuckets)
+            let (ok, outcome) = ring.observe(value, bucket: bucket, at: t, maxBuckets: maxBuckets)
             accepted = accepted || ok
-            if outcome == .collapsed { state.stats.sketchCollapses += 1 }
-            if outcome == .saturated { state.stats.sketchSaturations += 1 }
+            if outcome != .inserted { count(outcome) }
         }
         guard accepted else { return refuse(.tooOld) }
         if t > s.lastTimestamp { s.lastTimestamp = t }
         s.lastWrite = now
         state.stats.samplesAppended += 1
         return .ok
+    }
+
+    @inline(never)
+    private func count(_ outcome: SketchInsertOutcome) {
+        if outcome == .collapsed { state.stats.sketchCollapses += 1 }
+        if outcome == .saturated { state.stats.sketchSaturations += 1 }
     }
 
     /// Looks up (or creates) the series and appends in one call; for tests and low-rate callers.
