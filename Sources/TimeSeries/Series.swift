@@ -1,15 +1,20 @@
 /// One series: its identity, its kind and its rings (the fine ring first, then the tiers).
+///
+/// Owned by the store's lock (see `SeriesStore`), which is why its hot fields skip exclusivity checks.
 final class Series {
     let labels: Labels
     let kind: SeriesKind
     let scalar: [ScalarRing]
     let distribution: [DistributionRing]
+    /// `scalar` and `distribution` without ownership, for the write paths (no retain per ring).
+    let scalarHandles: [Unmanaged<ScalarRing>]
+    let distributionHandles: [Unmanaged<DistributionRing>]
     /// Newest sample time written (scalar) or observed (distribution).
-    var lastTimestamp: Timestamp = .min
+    @exclusivity(unchecked) var lastTimestamp: Timestamp = .min
     /// Newest value (scalar): the running total of a counter fed by `add`.
-    var lastValue: Double = .nan
+    @exclusivity(unchecked) var lastValue: Double = .nan
     /// Clock time of the last write, for expiry.
-    var lastWrite: Timestamp
+    @exclusivity(unchecked) var lastWrite: Timestamp
 
     init(labels: Labels, kind: SeriesKind, rings: [(resolution: Milliseconds, capacity: Int)], now: Timestamp) {
         self.labels = labels
@@ -21,6 +26,8 @@ final class Series {
             scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
             distribution = []
         }
+        scalarHandles = scalar.map { Unmanaged.passUnretained($0) }
+        distributionHandles = distribution.map { Unmanaged.passUnretained($0) }
         lastWrite = now
     }
 
