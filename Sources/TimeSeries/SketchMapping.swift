@@ -30,9 +30,13 @@ public struct SketchMapping: Hashable, Sendable {
     /// The bucket index of a positive value `v ≥ minIndexableValue`.
     @inlinable
     public func index(of v: Double) -> Int32 {
-        let i = (log(v) * multiplier).rounded(.up)
+        let x = log(v) * multiplier
         // Huge values saturate into the top bucket rather than trap.
-        return i >= Double(Int32.max) ? Int32.max : Int32(i)
+        guard x < Double(Int32.max) else { return Int32.max }
+        // ⌈x⌉ without a call to ceil (x86-64's baseline has no rounding instruction): truncation
+        // is ⌈x⌉ for x ≤ 0 and ⌊x⌋ for x > 0, one less than ⌈x⌉ unless x is whole.
+        let t = Int32(x)
+        return Double(t) < x ? t + 1 : t
     }
 
     /// The representative value of bucket `i`.
