@@ -2,7 +2,7 @@
 /// bucket spans of each sign) and the time of its newest observation.
 ///
 /// Layout: one raw array per field, indexed by position (`slot mod capacity`), and per position
-/// a `RawBuckets` span of `UInt32` counts per sign. Slots are cleared in place when the head moves
+/// the `SlotBuckets` of each sign (sparse while few buckets are used, then a dense span). Slots are cleared in place when the head moves
 /// over them, keeping their bucket storage, so steady-state inserts do not allocate; the insert
 /// path touches no Swift array, so it pays for no reference counting, uniqueness or exclusivity
 /// check (everything here is owned by the store's lock).
@@ -15,7 +15,7 @@
 /// Window reads (`summary`) are answered one of three ways, all with the same result as merging
 /// the window's slots one by one (`mergeSlotBySlot`, kept as the reference):
 /// - directly: the window's buckets summed into one array sized to their union (one allocation,
-///   no per-slot growth);
+///   no per-slot growth; a sparse slot costs its used buckets, not its span);
 /// - from the running total `total`, the buckets of every held slot except the head, kept up to
 ///   date as the head moves (the old head is added, evicted slots subtracted) and as late
 ///   observations arrive: a window covering most of the ring costs a copy of the total minus the
@@ -35,8 +35,8 @@ final class DistributionRing {
     let maximums: UnsafeMutablePointer<Double>
     let zeroCounts: UnsafeMutablePointer<UInt64>
     let lastAt: UnsafeMutablePointer<Timestamp>
-    let positive: UnsafeMutablePointer<RawBuckets<UInt32>>
-    let negative: UnsafeMutablePointer<RawBuckets<UInt32>>
+    let positive: UnsafeMutablePointer<SlotBuckets>
+    let negative: UnsafeMutablePointer<SlotBuckets>
     /// Start time and position of the head slot, so the common observation (into the head slot)
     /// needs no division. `headStart` is `.max` while the ring is empty.
     @exclusivity(unchecked) private var headStart: Timestamp = .max
@@ -65,9 +65,9 @@ final class DistributionRing {
         lastAt = .allocate(capacity: capacity)
         lastAt.initialize(repeating: 0, count: capacity)
         positive = .allocate(capacity: capacity)
-        positive.initialize(repeating: RawBuckets(), count: capacity)
+        positive.initialize(repeating: SlotBuckets(), count: capacity)
         negative = .allocate(capacity: capacity)
-        negative.initialize(repeating: RawBuckets(), count: capacity)
+        negative.initialize(repeating: SlotBuckets(), count: capacity)
     }
 
     deinit {
@@ -89,7 +89,7 @@ final class DistributionRing {
 
     /// Bytes this ring owns on the heap.
     var heapBytes: Int {
-        var bytes = capacity * (6 * 8 + 2 * MemoryLayout<RawBuckets<UInt32>>.stride)
+        var bytes = capacity * (6 * 8 + 2 * MemoryLayout<SlotBuckets>.stride)
         for p in 0..<capacity { bytes += positive[p].heapBytes + negative[p].heapBytes }
         return bytes + total.positive.heapBytes + total.negative.heapBytes
     }
@@ -133,7 +133,7 @@ final class DistributionRing {
             return (true, .inserted)
         }
         let buckets = bucket.sign > 0 ? positive + p : negative + p
-        let flags = buckets.pointee.add(1, at: bucket.index, maxBuckets: maxBuckets)
+        let flags = buckets.pointee.increment(at: bucket.index, maxBuckets: maxBuckets)
         if late && totalValid { addLate(to: bucket, flags: flags) }
         if flags.saturated { return (true, .saturated) }
         return (true, flags.collapsed ? .collapsed : .inserted)
@@ -256,13 +256,13 @@ final class DistributionRing {
             sketch.zeroCount &+= zeroCounts[p]
             let a = positive[p]
             if !a.isEmpty {
-                if a.offset < posLo { posLo = a.offset }
-                if a.maxIndex > posHi { posHi = a.maxIndex }
+                posLo = Swift.min(posLo, a.lowest)
+                posHi = Swift.max(posHi, a.highest)
             }
             let b = negative[p]
             if !b.isEmpty {
-                if b.offset < negLo { negLo = b.offset }
-                if b.maxIndex > negHi { negHi = b.maxIndex }
+                negLo = Swift.min(negLo, b.lowest)
+                negHi = Swift.max(negHi, b.highest)
             }
         }
         guard occupied > 0 else { return (Sketch(), 0) }
@@ -294,16 +294,10 @@ final class DistributionRing {
     }
 
     /// Sums the spans of the slots in `range` into `out`, whose first bucket is `lowest`.
-    private func direct(_ buckets: UnsafeMutablePointer<RawBuckets<UInt32>>, _ range: ClosedRange<Int64>,
+    private func direct(_ buckets: UnsafeMutablePointer<SlotBuckets>, _ range: ClosedRange<Int64>,
                         into out: UnsafeMutableBufferPointer<UInt64>, lowest: Int32) {
         guard out.count > 0, let base = out.baseAddress else { return }
-        forEachPosition(range) { p in
-            let span = buckets[p]
-            guard !span.isEmpty else { return }
-            let target = base + (Int(span.offset) - Int(lowest))
-            let source = span.counts
-            for k in 0..<source.count { target[k] &+= UInt64(source[k]) }
-        }
+        forEachPosition(range) { p in buckets[p].add(into: base, first: lowest) }
     }
 
     /// The held slots outside `range` (other than the head) when reading through the total is
@@ -344,7 +338,7 @@ final class DistributionRing {
 
     /// The window's buckets as the total, plus the head when the window holds it, minus the
     /// `excluded` slots; only the part `out` covers (the window's union, starting at `lowest`).
-    private func fromTotal(_ sum: RawBuckets<UInt64>, buckets: UnsafeMutablePointer<RawBuckets<UInt32>>,
+    private func fromTotal(_ sum: RawBuckets<UInt64>, buckets: UnsafeMutablePointer<SlotBuckets>,
                            _ range: ClosedRange<Int64>, _ excluded: [ClosedRange<Int64>],
                            into out: UnsafeMutableBufferPointer<UInt64>, lowest: Int32) {
         guard out.count > 0, let base = out.baseAddress else { return }
@@ -359,24 +353,11 @@ final class DistributionRing {
         }
         // The head slot is not in the total.
         if let head = clock.head, range.contains(head) {
-            let span = buckets[clock.position(of: head)]
-            if !span.isEmpty {
-                let target = base + (Int(span.offset) - Int(lowest))
-                let source = span.counts
-                for k in 0..<source.count { target[k] &+= UInt64(source[k]) }
-            }
+            buckets[clock.position(of: head)].add(into: base, first: lowest)
         }
         // Subtract what lies outside the window, clipped to the union: outside it the result is 0 anyway.
         for part in excluded {
-            forEachPosition(part) { p in
-                let span = buckets[p]
-                guard !span.isEmpty else { return }
-                let lo = Swift.max(Int(span.offset), Int(lowest)), hi = Swift.min(Int(span.maxIndex), highest)
-                guard lo <= hi else { return }
-                let source = span.storage.unsafelyUnwrapped + (Int(span.start) + lo - Int(span.offset))
-                let target = base + (lo - Int(lowest))
-                for k in 0..<(hi - lo + 1) { target[k] &-= UInt64(source[k]) }
-            }
+            forEachPosition(part) { p in buckets[p].subtract(from: base, first: lowest, last: Int32(highest)) }
         }
     }
 
@@ -406,14 +387,8 @@ final class DistributionRing {
         sketch._min = minimums[p]
         sketch._max = maximums[p]
         sketch.zeroCount = zeroCounts[p]
-        if !positive[p].isEmpty {
-            sketch.positive.offset = positive[p].offset
-            sketch.positive.counts = Array(positive[p].counts)
-        }
-        if !negative[p].isEmpty {
-            sketch.negative.offset = negative[p].offset
-            sketch.negative.counts = Array(negative[p].counts)
-        }
+        if !positive[p].isEmpty { (sketch.positive.offset, sketch.positive.counts) = positive[p].denseCounts() }
+        if !negative[p].isEmpty { (sketch.negative.offset, sketch.negative.counts) = negative[p].denseCounts() }
         return sketch
     }
 
@@ -482,10 +457,8 @@ final class DistributionRing {
         maximums[p] = sketch.max
         zeroCounts[p] = sketch.zeroCount
         lastAt[p] = t
-        for (side, target) in [(sketch.positive, positive + p), (sketch.negative, negative + p)] where !side.isEmpty {
-            target.pointee.widen(to: side.offset, side.maxIndex)
-            _ = side.counts.withUnsafeBufferPointer { target.pointee.counts.update(fromContentsOf: $0) }
-        }
+        positive[p].restore(offset: sketch.positive.offset, counts: sketch.positive.counts)
+        negative[p].restore(offset: sketch.negative.offset, counts: sketch.negative.counts)
     }
 }
 

@@ -6,8 +6,8 @@ import Darwin
 
 /// Bucket counts of one sign in raw memory: bucket `offset + k` is `storage[start + k]`.
 ///
-/// The ring's slot sketches and its running window total live in these rather than in Swift
-/// arrays: no reference counting, uniqueness or exclusivity checks on the insert path, and the
+/// The dense form of the ring's slot buckets (`SlotBuckets`) and its running window total live
+/// in these rather than in Swift arrays: no reference counting, uniqueness or exclusivity checks on the insert path, and the
 /// span can grow at either end without moving (the storage keeps slack on both sides). The owner
 /// frees the storage with `deallocate()`; a value copy shares the storage, so only the owner may
 /// keep one. Spans grow and collapse exactly as `BucketCounts` does, so a slot answers the same
@@ -208,25 +208,6 @@ struct RawBuckets<Count: FixedWidthInteger & UnsignedInteger> {
 }
 
 extension RawBuckets where Count == UInt64 {
-    /// Adds every bucket of `source`, widening the span as needed; false (nothing added) when
-    /// the span would pass `limit` buckets even without its zero ends.
-    mutating func add(_ source: RawBuckets<UInt32>, limit: Int) -> Bool {
-        guard !source.isEmpty else { return true }
-        if !cover(source.offset, source.maxIndex, limit: limit) { return false }
-        let target = storage.unsafelyUnwrapped + (Int(start) + Int(source.offset) - Int(offset))
-        let from = source.counts
-        for k in 0..<from.count { target[k] &+= UInt64(from[k]) }
-        return true
-    }
-
-    /// Subtracts every bucket of `source`, which this span holds (it was added before).
-    mutating func subtract(_ source: RawBuckets<UInt32>) {
-        guard !source.isEmpty else { return }
-        let target = storage.unsafelyUnwrapped + (Int(start) + Int(source.offset) - Int(offset))
-        let from = source.counts
-        for k in 0..<from.count { target[k] &-= UInt64(from[k]) }
-    }
-
     /// Makes the span cover `lo...hi`; false when it would pass `limit` buckets.
     mutating func cover(_ lo: Int32, _ hi: Int32, limit: Int) -> Bool {
         if isEmpty {

@@ -100,9 +100,10 @@ extension SeriesStore {
         w.double(ring.maximums[p])
         w.varint(ring.zeroCounts[p])
         for side in [ring.positive[p], ring.negative[p]] {
-            w.signed(side.isEmpty ? 0 : Int64(side.offset))
-            w.varint(Int(side.length))
-            for c in side.counts { w.varint(UInt64(c)) }
+            let (offset, counts) = side.denseCounts()
+            w.signed(Int64(offset))
+            w.varint(counts.count)
+            for c in counts { w.varint(UInt64(c)) }
         }
     }
 
