@@ -6,9 +6,10 @@ final class Series {
     let kind: SeriesKind
     let scalar: [ScalarRing]
     let distribution: [DistributionRing]
-    /// `scalar` and `distribution` without ownership, for the write paths (no retain per ring).
-    let scalarHandles: [Unmanaged<ScalarRing>]
-    let distributionHandles: [Unmanaged<DistributionRing>]
+    /// `scalar` and `distribution` without ownership, in raw memory: the write paths reach a
+    /// ring without retaining it or the array.
+    let scalarHandles: UnsafeMutableBufferPointer<Unmanaged<ScalarRing>>
+    let distributionHandles: UnsafeMutableBufferPointer<Unmanaged<DistributionRing>>
     /// Newest sample time written (scalar) or observed (distribution).
     @exclusivity(unchecked) var lastTimestamp: Timestamp = .min
     /// Newest value (scalar): the running total of a counter fed by `add`.
@@ -26,14 +27,21 @@ final class Series {
             scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
             distribution = []
         }
-        scalarHandles = scalar.map { Unmanaged.passUnretained($0) }
-        distributionHandles = distribution.map { Unmanaged.passUnretained($0) }
+        scalarHandles = .allocate(capacity: scalar.count)
+        _ = scalarHandles.initialize(from: scalar.map { Unmanaged.passUnretained($0) })
+        distributionHandles = .allocate(capacity: distribution.count)
+        _ = distributionHandles.initialize(from: distribution.map { Unmanaged.passUnretained($0) })
         lastWrite = now
+    }
+
+    deinit {
+        scalarHandles.deallocate()
+        distributionHandles.deallocate()
     }
 
     /// Bytes this series owns on the heap (rings, labels, the object itself).
     var heapBytes: Int {
-        var bytes = 64 + labels.encoded.count + 32
+        var bytes = 64 + labels.encoded.count + 32 + 32  // the object, its labels, the ring handles
         for r in scalar { bytes += r.heapBytes + 64 }
         for r in distribution { bytes += r.heapBytes + 64 }
         return bytes

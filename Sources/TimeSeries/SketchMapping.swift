@@ -28,7 +28,7 @@ public struct SketchMapping: Hashable, Sendable {
     }
 
     /// The bucket index of a positive value `v ≥ minIndexableValue`.
-    @inlinable
+    @inlinable @inline(__always)
     public func index(of v: Double) -> Int32 {
         let x = log(v) * multiplier
         // Huge values saturate into the top bucket rather than trap.
