@@ -59,7 +59,8 @@ public final class LogMapper: LogLineSink {
     public let mapping: LogMapping
     /// Names a file in messages (set by the owner of the tailer).
     public var fileName: (LogFileID) -> String = { "file #\($0.index)" }
-    var core: LogMapperCore
+    // One owner at a time (see above): the per-line mutation of the core needs no exclusivity check.
+    @exclusivity(unchecked) var core: LogMapperCore
 
     /// A mapper writing into `store`; `clock` gives the arrival time (ms since the epoch).
     /// - Throws: `LogMappingError` listing every problem of `mapping`.
