@@ -113,6 +113,20 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
         #expect(h.malformed.isEmpty)
     }
 
+    @Test func theCachedStoreSlotIsTheSlotOfEveryTimeInAnyOrder() throws {
+        let h = try MapperHarness(accessLog())
+        let resolution = h.store.config.resolution
+        var rng = LogsTestRandom(seed: 5)
+        var t: Int64 = -3 * resolution
+        for _ in 0..<20_000 {
+            // Mostly small steps both ways across slot edges, sometimes a jump; before and after 1970.
+            let step = Int64(rng.next() % UInt64(3 * resolution)) - resolution
+            t = rng.next() % 50 == 0 ? Int64(rng.next() % 1_000_000_000_000) - 500_000_000_000 : t + step
+            let expected = t >= 0 ? t / resolution : (t - resolution + 1) / resolution
+            #expect(h.mapper.core.storeSlot(of: t) == expected, "time \(t)")
+        }
+    }
+
     @Test func countsAccumulateAcrossFlushesAndSamplesCarryTheLineTime() throws {
         let h = try MapperHarness(accessLog())
         h.feed([access("/a", ts: "2024-05-01T11:00:00Z")])
