@@ -247,7 +247,7 @@ struct LogMapperCore {
     var labelPlans: [LogLabelPlan]
     /// Line key (the raw values of `unionFields`, each followed by 0xFF) → entry: one row of
     /// `entries`. One hash lookup per line finds the series of every label group.
-    var table = LogSeriesKeyTable(capacity: 1024)
+    let table = LogSeriesKeyTable(capacity: 1024)
     /// Per entry, per group: the series base (with `overflowFlag` when a value became
     /// `__other__`), or -1 until a line needs that group. Row 0 is scratch for uncached lines.
     var entries: [Int32]

@@ -113,6 +113,26 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
         #expect(h.malformed.isEmpty)
     }
 
+    @Test func theLineKeyTableFindsEveryKeyItHoldsAcrossGrowthAndNothingElse() {
+        let table = LogSeriesKeyTable(capacity: 4)
+        var rng = LogsTestRandom(seed: 9)
+        var keys: [[UInt8]] = [[]]  // the empty key too
+        var seen = Set<[UInt8]>([[]])
+        while keys.count < 5_000 {
+            let key = (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 5 == 0 ? 0xFF : rng.next() % 4 + 97) }
+            if seen.insert(key).inserted { keys.append(key) }
+        }
+        for (i, key) in keys.enumerated() {
+            key.withUnsafeBytes { table.insert($0, hash: LogSeriesKeyTable.hash($0), value: Int32(i)) }
+            // Everything inserted so far is found; a key not yet inserted is not.
+            if i % 500 == 0 || i == keys.count - 1 {
+                for j in 0...i { #expect(keys[j].withUnsafeBytes { table.find($0, hash: LogSeriesKeyTable.hash($0)) } == Int32(j)) }
+                if i + 1 < keys.count { #expect(keys[i + 1].withUnsafeBytes { table.find($0, hash: LogSeriesKeyTable.hash($0)) } == nil) }
+            }
+        }
+        #expect(table.count == keys.count)
+    }
+
     @Test func theCachedStoreSlotIsTheSlotOfEveryTimeInAnyOrder() throws {
         let h = try MapperHarness(accessLog())
         let resolution = h.store.config.resolution
