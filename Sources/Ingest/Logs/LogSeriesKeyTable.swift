@@ -4,12 +4,14 @@ import Glibc
 import Darwin
 #endif
 
-/// An open-addressing hash table from byte keys (label values joined by 0xFF) to an Int32, with
-/// the keys stored in one arena: the per-line series lookup of `LogMapper` without allocating.
+/// An open-addressing hash table from byte keys (label values joined by 0xFF) to a row of
+/// `rowLength` Int32s, with keys and rows stored in one arena: the per-line series lookup of
+/// `LogMapper` without allocating.
 ///
 /// A slot holds the upper half of the key's hash and the offset of its record in the arena, so a
-/// probe that misses touches one word; a hit reads one record (key length, value, key bytes, side
-/// by side in memory) and compares the bytes. Everything lives in raw memory: no bounds,
+/// probe that misses touches one word; a hit reads one record (key length, key bytes, row, side
+/// by side in memory), compares the bytes and hands out the row in place. A row pointer is valid
+/// until the next insert (which may move the arena). Everything lives in raw memory: no bounds,
 /// uniqueness or exclusivity checks on the per-line path.
 ///
 /// Ownership: one owner (the `LogMapper` that holds it) uses it at a time.
@@ -17,13 +19,16 @@ final class LogSeriesKeyTable {
     /// 0 when empty, else `hash >> 32 << 32 | (record offset / 8 + 1)`.
     @exclusivity(unchecked) private var slots: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private var slotCount: Int
-    /// Records, each 8-byte aligned: key length (UInt32), value (Int32), the key's bytes.
+    /// Records, each 8-byte aligned: key length (UInt32), 4 spare bytes, the key's bytes, the row
+    /// (4-byte aligned).
     @exclusivity(unchecked) private var arena: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var arenaUsed = 0
     @exclusivity(unchecked) private var arenaCapacity: Int
     @exclusivity(unchecked) private(set) var count = 0
+    let rowLength: Int
 
-    init(capacity: Int = 64) {
+    init(capacity: Int = 64, rowLength: Int) {
+        self.rowLength = rowLength
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         slotCount = size
@@ -61,9 +66,13 @@ final class LogSeriesKeyTable {
         return h ^ (h >> 31)
     }
 
-    /// The value stored for `key`, or nil.
+    /// Where the row of a key of `length` bytes starts in its record.
     @inline(__always)
-    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32? {
+    static func rowOffset(keyLength: Int) -> Int { (8 + keyLength + 3) & ~3 }
+
+    /// The row stored for `key`, or nil.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UnsafeMutablePointer<Int32>? {
         let mask = slotCount - 1
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: hash) & mask
@@ -75,18 +84,17 @@ final class LogSeriesKeyTable {
                 if Int(record.load(as: UInt32.self)) == key.count,
                     key.count == 0 || bytesEqual(record + 8, key.baseAddress!, count: key.count)
                 {
-                    return record.load(fromByteOffset: 4, as: Int32.self)
+                    return (record + LogSeriesKeyTable.rowOffset(keyLength: key.count)).assumingMemoryBound(to: Int32.self)
                 }
             }
             i = (i + 1) & mask
         }
     }
 
-    /// Adds `key` → `value`; the key must not be present.
-    func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, value: Int32) {
+    /// Adds `key` with a row of -1s and returns the row; the key must not be present.
+    func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UnsafeMutablePointer<Int32> {
         if (count + 1) * 2 > slotCount { grow() }
-        // Eight spare bytes after a key: comparisons may load a word at its end.
-        let size = (8 + key.count + 7) & ~7
+        let size = recordSize(keyLength: key.count)
         if arenaUsed + size + 8 > arenaCapacity {
             var capacity = arenaCapacity * 2
             while arenaUsed + size + 8 > capacity { capacity *= 2 }
@@ -98,11 +106,18 @@ final class LogSeriesKeyTable {
         }
         let record = arena + arenaUsed
         record.storeBytes(of: UInt32(key.count), as: UInt32.self)
-        record.storeBytes(of: value, toByteOffset: 4, as: Int32.self)
         if let source = key.baseAddress { (record + 8).copyMemory(from: source, byteCount: key.count) }
+        let row = (record + LogSeriesKeyTable.rowOffset(keyLength: key.count)).bindMemory(to: Int32.self, capacity: rowLength)
+        row.initialize(repeating: -1, count: rowLength)
         place(arenaUsed, hash: hash)
         arenaUsed += size
         count += 1
+        return row
+    }
+
+    @inline(__always)
+    private func recordSize(keyLength: Int) -> Int {
+        (LogSeriesKeyTable.rowOffset(keyLength: keyLength) + 4 * rowLength + 7) & ~7
     }
 
     private func place(_ offset: Int, hash: UInt64) {
@@ -121,7 +136,7 @@ final class LogSeriesKeyTable {
         while offset < arenaUsed {
             let length = Int((arena + offset).load(as: UInt32.self))
             place(offset, hash: LogSeriesKeyTable.hash(UnsafeRawBufferPointer(start: arena + offset + 8, count: length)))
-            offset += (8 + length + 7) & ~7
+            offset += recordSize(keyLength: length)
         }
     }
 

@@ -114,7 +114,7 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
     }
 
     @Test func theLineKeyTableFindsEveryKeyItHoldsAcrossGrowthAndNothingElse() {
-        let table = LogSeriesKeyTable(capacity: 4)
+        let table = LogSeriesKeyTable(capacity: 4, rowLength: 3)
         var rng = LogsTestRandom(seed: 9)
         var keys: [[UInt8]] = [[]]  // the empty key too
         var seen = Set<[UInt8]>([[]])
@@ -123,10 +123,16 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
             if seen.insert(key).inserted { keys.append(key) }
         }
         for (i, key) in keys.enumerated() {
-            key.withUnsafeBytes { table.insert($0, hash: LogSeriesKeyTable.hash($0), value: Int32(i)) }
+            let row = key.withUnsafeBytes { table.insert($0, hash: LogSeriesKeyTable.hash($0)) }
+            #expect(row[0] == -1 && row[1] == -1 && row[2] == -1)
+            row[0] = Int32(i)
+            row[2] = Int32(-i)
             // Everything inserted so far is found; a key not yet inserted is not.
             if i % 500 == 0 || i == keys.count - 1 {
-                for j in 0...i { #expect(keys[j].withUnsafeBytes { table.find($0, hash: LogSeriesKeyTable.hash($0)) } == Int32(j)) }
+                for j in 0...i {
+                    let row = keys[j].withUnsafeBytes { table.find($0, hash: LogSeriesKeyTable.hash($0)) }
+                    #expect(row?[0] == Int32(j) && row?[1] == -1 && row?[2] == Int32(-j))
+                }
                 if i + 1 < keys.count { #expect(keys[i + 1].withUnsafeBytes { table.find($0, hash: LogSeriesKeyTable.hash($0)) } == nil) }
             }
         }
