@@ -16,8 +16,12 @@ import Glibc
 /// lock; the daemon's own mutable state (timers, lifecycle, counters) belongs to `queue`, and
 /// the few flags the API reads without it sit in `flags` behind a lock.
 public final class Daemon: ControlAPI, @unchecked Sendable {
-    /// The configuration the daemon started with (rules and routing follow SIGHUP reloads).
+    /// The configuration the daemon started with; `running` follows reloads.
     public let config: AgentConfig
+    /// The configuration in force: the last one a reload accepted (storage and listeners stay as
+    /// `config` has them until a restart). Replaced on `queue`, read from any thread.
+    private let runningBox: Locked<AgentConfig>
+    public var running: AgentConfig { runningBox.value }
     /// The series store every component writes into.
     public let store: SeriesStore
     let logger: Logger
@@ -37,7 +41,12 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         set { rulesBox.withLock { $0 = newValue } }
     }
     var notifier: Notifier?
+    /// Set once in `run()`; a reload changes its targets, never the object.
     var scrapes: ScrapeComponent?
+    /// Notices changes of the configuration and rule files (on `queue`).
+    private let fileWatcher: ConfigFileWatcher
+    /// Stored series `/metrics` left out because they would break the page (see `StoreExposition`).
+    let expositionSkipped = Locked(0)
     /// The latest alerts of each rule group, for the API.
     let latestAlerts = Locked([String: [Alert]]())
     let startedAt: Timestamp
@@ -62,6 +71,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         self.systemd = SystemdNotifier(environment: environment)
         self.checkpointFile = CheckpointFile(stateDir: config.global.stateDir)
         self.startedAt = clock()
+        self.runningBox = Locked(config)
+        self.fileWatcher = ConfigFileWatcher(config: config)
     }
 
     /// Runs until SIGTERM or SIGINT, then drains: final checkpoint, listeners closed. Returns the exit status.
@@ -147,6 +158,9 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         if let interval = systemd.watchdogInterval {
             every(interval) { [weak self] in self?.systemd.watchdog() }
         }
+        if config.global.reloadCheckInterval > 0 && isReloadable {
+            every(config.global.reloadCheckInterval) { [weak self] in self?.checkFiles() }
+        }
     }
 
     /// Runs `body` on `queue` every `interval` ms, the first time after one interval.
@@ -163,41 +177,61 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler { [weak self] in
-                if sig == SIGHUP { self?.reload() } else { stop(sig) }
+                if sig == SIGHUP { self?.reload(trigger: "SIGHUP") } else { stop(sig) }
             }
             source.resume()
             signalSources.append(source)
         }
     }
 
-    /// SIGHUP: re-reads the configuration and the rule files. Anything invalid is refused with its
-    /// errors logged and the running configuration kept. Rule groups and notification routing are
-    /// replaced in place (alert states and what was last sent carry over); changes to storage,
-    /// listeners, scrape targets or logs are reported as needing a restart.
-    func reload() {
-        guard config.source != AgentConfig().source else {
-            logger.info("SIGHUP: running on the built-in configuration; nothing to reload")
+    /// False for the built-in configuration: there is no file to re-read.
+    private var isReloadable: Bool { config.source != AgentConfig().source }
+
+    /// The periodic check: a change of the configuration or of a rule file that has rested for one
+    /// interval reloads (see `ConfigFileWatcher`).
+    private func checkFiles() {
+        if fileWatcher.shouldReload(fileWatcher.snapshot()) { reload(trigger: "file change") }
+    }
+
+    /// SIGHUP or a file change: re-reads the configuration and the rule files. Anything invalid is
+    /// refused with its errors logged and the running configuration kept; nothing is half-applied
+    /// (everything is read and built before anything is replaced). Applied in place: rule groups
+    /// (alert states carry over), notification routing (what was last sent carries over), scrape
+    /// targets (see `ScrapeComponent`), logs (unchanged ones keep their files and offsets, see
+    /// `LogsComponent`), external labels and `/metrics` exposure. Changes to storage, listeners, the
+    /// state folder and the timers' intervals are reported as needing a restart.
+    func reload(trigger: String = "SIGHUP") {
+        guard isReloadable else {
+            logger.info("\(trigger): running on the built-in configuration; nothing to reload")
+            return
+        }
+        let current = running
+        // Each file's state is taken before it is read, so a write during the read is seen by the
+        // next check; a state is recorded whatever the outcome, so it is not tried again.
+        let before = fileWatcher.snapshot()
+        fileWatcher.loaded(before)
+        let next: AgentConfig
+        let files: [(file: String, rules: RuleFile)]
+        let logPlan: LogsComponent.Plan?
+        var notifierConfiguration: Notifier.Configuration?
+        do {
+            next = try AgentConfig.load(path: current.source)
+            // The new configuration's rule globs may name other files: those are the ones to watch.
+            let ruleFiles = RulesComponent.files(globs: next.ruleFiles, relativeTo: next.baseDirectory)
+            fileWatcher.loaded(before.prefix(1) + ruleFiles.map(ConfigFileWatcher.state(of:)), ruleGlobs: next.ruleFiles, base: next.baseDirectory)
+            files = try RulesComponent.load(globs: next.ruleFiles, relativeTo: next.baseDirectory)
+            logPlan = try logs?.plan(next.logs)
+            if notifier != nil, next.notify.isEnabled {
+                notifierConfiguration = try next.notify.notifierConfiguration(stateDir: config.global.stateDir)
+            }
+        } catch {
+            logger.error("\(trigger): \(current.source) refused; the running configuration stays:\n\(error)")
             return
         }
         systemd.reloading()
         defer { systemd.ready(status: "reloaded") }
-        let next: AgentConfig
-        let files: [(file: String, rules: RuleFile)]
-        do {
-            next = try AgentConfig.load(path: config.source)
-            files = try RulesComponent.load(globs: next.ruleFiles, relativeTo: next.baseDirectory)
-        } catch {
-            logger.error("SIGHUP: \(config.source) refused; the running configuration stays:\n\(error)")
-            return
-        }
-        if let notifier, next.notify.isEnabled {
-            do {
-                notifier.reload(try next.notify.notifierConfiguration(stateDir: config.global.stateDir))
-            } catch {
-                logger.error("SIGHUP: notify: refused, the running routing stays: \(error)")
-                return
-            }
-        }
+
+        if let notifier, let notifierConfiguration { notifier.reload(notifierConfiguration) }
         let newRules = RulesComponent(files: files, store: store, evaluationInterval: next.global.evaluationInterval,
                                       externalLabels: next.global.externalLabels)
         if let old = rules {
@@ -211,13 +245,35 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             self?.latestAlerts.withLock { $0[group.source] = alerts }
             self?.forwardAlerts()
         }
+        let targetChanges = scrapes?.apply(next.scrape) ?? ScrapeComponent.Changes()
+        if let logs, let logPlan { logs.apply(logPlan) }
+        var kept = next
+        // What only a restart changes stays as the process has it, so the next reload compares alike.
+        kept.global.store = config.global.store
+        kept.global.stateDir = config.global.stateDir
+        kept.listen.socket = config.listen.socket
+        kept.listen.http = config.listen.http
+        kept.global.checkpointInterval = config.global.checkpointInterval
+        kept.global.reloadCheckInterval = config.global.reloadCheckInterval
+        runningBox.withLock { $0 = kept }
+
+        var applied: [String] = ["\(newRules.groups.count) rule groups from \(files.count) files"]
+        func describe(_ what: String, _ c: (added: [String], changed: [String], removed: [String])) {
+            if !c.added.isEmpty { applied.append("\(what) added: \(c.added.joined(separator: " "))") }
+            if !c.changed.isEmpty { applied.append("\(what) changed: \(c.changed.joined(separator: " "))") }
+            if !c.removed.isEmpty { applied.append("\(what) removed: \(c.removed.joined(separator: " "))") }
+        }
+        describe("targets", (targetChanges.added, targetChanges.changed, targetChanges.removed))
+        if let logPlan { describe("logs", (logPlan.added, logPlan.changed, logPlan.removed)) }
         var restartNeeded: [String] = []
         if next.global.store != config.global.store { restartNeeded.append("global storage settings") }
-        if next.listen.socket != config.listen.socket || next.listen.http != config.listen.http { restartNeeded.append("listen") }
-        if next.scrape.map(\.url) != config.scrape.map(\.url) { restartNeeded.append("scrape targets") }
-        if next.logs.map(\.paths) != config.logs.map(\.paths) { restartNeeded.append("logs") }
+        if next.global.stateDir != config.global.stateDir { restartNeeded.append("global.state_dir") }
+        if next.global.checkpointInterval != config.global.checkpointInterval { restartNeeded.append("global.checkpoint_interval") }
+        if next.global.reloadCheckInterval != config.global.reloadCheckInterval { restartNeeded.append("global.reload_check_interval") }
+        if next.listen.socket != config.listen.socket || next.listen.http != config.listen.http { restartNeeded.append("listen addresses") }
+        if (notifier != nil) != next.notify.isEnabled { restartNeeded.append("turning notifications on or off") }
         let note = restartNeeded.isEmpty ? "" : "; changes to \(restartNeeded.joined(separator: ", ")) take effect at the next restart"
-        logger.info("SIGHUP: reloaded \(newRules.groups.count) rule groups from \(files.count) files\(note)")
+        logger.info("\(trigger): reloaded \(applied.joined(separator: "; "))\(note)")
     }
 
     // MARK: Checkpoints (on `queue`)
@@ -297,9 +353,13 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     public func isReady() -> Bool { flags.ready }
 
     public func metricsPage() -> [UInt8] {
-        var w = ExpositionWriter(capacity: 16_384)
-        writeSelfMetrics(into: &w)
-        return w.bytes
+        let current = running
+        guard current.listen.expose == .all else {
+            var w = ExpositionWriter(capacity: 16_384)
+            writeSelfMetrics(selfMetrics(), into: &w)
+            return w.bytes
+        }
+        return federationPage(externalLabels: Labels(current.global.externalLabels))
     }
 
     public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {

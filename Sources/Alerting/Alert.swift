@@ -37,6 +37,9 @@ public struct Alert: Sendable, Equatable {
     public var previousSeverity: String? = nil
     /// When the tier last changed while the alert was firing (nil: it never changed).
     public var severityChangedAt: Timestamp? = nil
+    /// The evaluation that produced `value` (the group's evaluation time, before `query_offset`);
+    /// nil for an alert not made by a rule group. A value history ends there.
+    public var evaluatedAt: Timestamp? = nil
 
     public init(identity: Labels, severity: String?, annotations: [String: String], state: State, value: Double,
                 activeAt: Timestamp, firedAt: Timestamp? = nil, resolvedAt: Timestamp? = nil, source: String = "") {

@@ -283,6 +283,7 @@ extension AlertStateMachine.Tracked {
                           activeAt: activeAt, firedAt: firedAt, resolvedAt: resolvedAt, source: source)
         alert.previousSeverity = previousSeverity
         alert.severityChangedAt = severityChangedAt
+        alert.evaluatedAt = lastEvaluatedAt
         return alert
     }
 }

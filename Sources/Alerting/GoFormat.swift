@@ -47,7 +47,23 @@ enum GoFormat {
     /// Go's `strconv.FormatFloat(v, 'g', precision, 64)` (precision ≥ 0), as `%.Ng` prints.
     static func formatG(_ v: Double, precision: Int) -> String {
         if let special = specialFloat(v, plus: false, space: false) { return special }
-        return String(format: "%.\(max(precision, 0))g", v)
+        return printf("%.\(min(max(precision, 0), 1000))g", v)
+    }
+
+    /// C's `printf` of one double into a stack buffer: Foundation's `String(format:)` goes through
+    /// CFString and was most of an annotation's rendering time.
+    static func printf(_ format: String, _ v: Double) -> String {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buffer in
+            let n = withVaList([v]) { vsnprintf(buffer.baseAddress!, 128, format, $0) }
+            if n >= 0 && n < 128 {
+                return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(n)), as: UTF8.self)
+            }
+            // Longer than the buffer (huge precision): size it exactly.
+            let size = Int(n) + 1
+            var big = [CChar](repeating: 0, count: max(size, 1))
+            _ = withVaList([v]) { vsnprintf(&big, size, format, $0) }
+            return String(decoding: big.prefix(max(Int(n), 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 
     /// `fmt.Sprintf(format, args...)`.
@@ -186,7 +202,7 @@ enum GoFormat {
         if spec.plus { flags += "+" } else if spec.space { flags += " " }
         if spec.sharp { flags += "#" }
         let p = min(precision, 1000)
-        return String(format: "%\(flags).\(p)\(verb)", v)
+        return printf("%\(flags).\(p)\(verb)", v)
     }
 
     static func specialFloat(_ v: Double, plus: Bool, space: Bool) -> String? {

@@ -39,6 +39,14 @@ public final class RuleGroup: Sendable {
         var lastEvaluatedAt: Timestamp?
         /// Series this rule wrote in its last evaluation (for staleness markers).
         var written: Set<Labels> = []
+        /// What the rule's selectors picked, reused until a series is created or removed.
+        let selections = SelectionCache()
+        /// Label sets derived from the last evaluation's series, reused while the same series
+        /// come back (building them was most of an alerting rule's own cost): a series' alert
+        /// labels and identity (only when no rule label reads the value), and an alert's
+        /// `ALERTS`/`ALERTS_FOR_STATE` series. Holds only what the last evaluation used.
+        var alertLabelMemo: [Labels: (labels: Labels, identity: Labels)] = [:]
+        var alertSeriesMemo: [Labels: (pending: Labels, firing: Labels, forState: Labels)] = [:]
     }
 
     struct State: Sendable {
@@ -116,7 +124,8 @@ public final class RuleGroup: Sendable {
         let evalTime = t - definition.queryOffset
         let value: QueryValue
         do {
-            value = try engine.instant(r.rule.query, at: evalTime)
+            var warnings: [String] = []
+            value = try engine.instant(r.rule.query, at: evalTime, cache: r.selections, warnings: &warnings)
         } catch {
             throw RuleEvaluationError(message: error.message)
         }
@@ -161,17 +170,22 @@ public final class RuleGroup: Sendable {
         var results: [(labels: Labels, value: Double)] = []
         results.reserveCapacity(samples.count)
         var seriesLabels: [Labels: (Labels, Double)] = [:]
+        let memoize = !r.rule.labels.contains { RuleFile.Rule.mayReadValue($0.template.source) }
+        var labelMemo: [Labels: (labels: Labels, identity: Labels)] = [:]
+        if memoize { labelMemo.reserveCapacity(samples.count) }
         for s in samples {
-            let context = TemplateContext(labels: s.labels, value: s.value, externalLabels: externalLabels, externalURL: externalURL)
-            var b = LabelsBuilder(s.labels)
-            b.set(Labels.metricName, "")
-            for l in definition.labels { b.set(l.name, l.value) }
-            for l in r.rule.labels { b.set(l.name, l.template.render(context)) }
-            b.set("alertname", r.rule.name)
-            let labels = b.build()
+            let labels: Labels, identity: Labels
+            if memoize, let known = r.alertLabelMemo[s.labels] {
+                (labels, identity) = known
+            } else {
+                labels = alertLabels(r.rule, series: s.labels, value: s.value)
+                identity = labels.removing([Alert.severityLabel])
+            }
+            if memoize { labelMemo[s.labels] = (labels, identity) }
             results.append((labels, s.value))
-            seriesLabels[labels.removing([Alert.severityLabel])] = (s.labels, s.value)
+            seriesLabels[identity] = (s.labels, s.value)
         }
+        r.alertLabelMemo = labelMemo
         do {
             try machine.evaluate(results, at: t)
         } catch {
@@ -193,17 +207,44 @@ public final class RuleGroup: Sendable {
         }
         r.machine = machine
         var output: [(Labels, Double)] = []
+        var seriesMemo: [Labels: (pending: Labels, firing: Labels, forState: Labels)] = [:]
         for a in machine.activeAlerts() {
             let labels = a.labels
-            var b = LabelsBuilder(labels)
-            b.set(Labels.metricName, "ALERTS")
-            b.set("alertstate", a.state.rawValue)
-            output.append((b.build(), 1))
-            var f = LabelsBuilder(labels)
-            f.set(Labels.metricName, "ALERTS_FOR_STATE")
-            output.append((f.build(), Double(a.activeAt) / 1000))
+            let series: (pending: Labels, firing: Labels, forState: Labels)
+            if let known = r.alertSeriesMemo[labels] {
+                series = known
+            } else {
+                var b = LabelsBuilder(labels)
+                b.set(Labels.metricName, "ALERTS")
+                b.set("alertstate", Alert.State.pending.rawValue)
+                let pending = b.build()
+                b.set("alertstate", Alert.State.firing.rawValue)
+                let firing = b.build()
+                var f = LabelsBuilder(labels)
+                f.set(Labels.metricName, "ALERTS_FOR_STATE")
+                series = (pending, firing, f.build())
+            }
+            seriesMemo[labels] = series
+            output.append((a.state == .firing ? series.firing : series.pending, 1))
+            output.append((series.forState, Double(a.activeAt) / 1000))
         }
+        r.alertSeriesMemo = seriesMemo
         try write(&r, output, at: t)
+    }
+
+    /// The labels of the alert a series of an alerting rule's result makes: the series' labels
+    /// without `__name__`, the group's labels, the rule's (rendered with the series and value),
+    /// and `alertname`.
+    func alertLabels(_ rule: RuleFile.Rule, series: Labels, value: Double) -> Labels {
+        var b = LabelsBuilder(series)
+        b.set(Labels.metricName, "")
+        for l in definition.labels { b.set(l.name, l.value) }
+        if !rule.labels.isEmpty {
+            let context = TemplateContext(labels: series, value: value, externalLabels: externalLabels, externalURL: externalURL)
+            for l in rule.labels { b.set(l.name, l.template.render(context)) }
+        }
+        b.set("alertname", rule.name)
+        return b.build()
     }
 
     /// Writes a rule's output at `t` in one batch, and staleness markers for what it no longer produces.

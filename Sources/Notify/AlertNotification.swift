@@ -1,3 +1,4 @@
+public import Alerting
 public import TimeSeries
 
 /// One alert as a notification carries it: its labels (with `severity`), annotations, status and times.
@@ -25,10 +26,16 @@ public struct NotifiedAlert: Sendable, Equatable {
     /// The tier this group last notified for it, when that differs from `severity` (an escalation
     /// or de-escalation); nil otherwise.
     public var previousSeverity: String?
+    /// The rule evaluation that produced `value` (`Alert.evaluatedAt`), if known.
+    public var evaluatedAt: Timestamp?
+    /// The value over the last 30 minutes, for a firing alert: attached by the `Notifier` when it
+    /// renders (from its `AlertHistorySource`), never stored by the dispatcher.
+    public var history: ValueHistory?
 
     public init(
         status: Status, labels: Labels, annotations: [String: String], severity: String?, startsAt: Timestamp,
-        endsAt: Timestamp?, value: Double, fingerprint: UInt64, source: String, previousSeverity: String? = nil
+        endsAt: Timestamp?, value: Double, fingerprint: UInt64, source: String, previousSeverity: String? = nil,
+        evaluatedAt: Timestamp? = nil, history: ValueHistory? = nil
     ) {
         self.status = status
         self.labels = labels
@@ -40,6 +47,8 @@ public struct NotifiedAlert: Sendable, Equatable {
         self.fingerprint = fingerprint
         self.source = source
         self.previousSeverity = previousSeverity
+        self.evaluatedAt = evaluatedAt
+        self.history = history
     }
 
     /// The alert's name (`alertname`).

@@ -126,7 +126,7 @@ public final class Dispatcher: Sendable {
             status: alert.state == .firing ? .firing : .resolved, labels: labels, annotations: alert.annotations,
             severity: alert.severity, startsAt: alert.activeAt,
             endsAt: alert.state == .resolved ? (alert.resolvedAt ?? now) : nil, value: alert.value, fingerprint: fp,
-            source: alert.source)
+            source: alert.source, evaluatedAt: alert.evaluatedAt)
         let previous = state.memberships[fp] ?? []
 
         if notified.status == .resolved {

@@ -14,6 +14,8 @@ import Glibc
 /// least every second). Notifications that are due are rendered for each integration of their
 /// receiver and written to the outbox before `receive`/`tick` return; delivery then proceeds on
 /// the outbox's own queue. `silences` is the library API of `agent silence add|list|expire`.
+/// With a `history` source, each round of due notifications asks it once for the firing alerts'
+/// last 30 minutes, which every payload then shows (a sparkline line or raw points).
 ///
 /// Owner: lock-protected final class. The dispatcher and integrations are swapped whole on
 /// `reload`, which keeps silences, the notification log and undelivered entries.
@@ -52,6 +54,8 @@ public final class Notifier: Sendable {
 
     public let silences: Silences
     public let outbox: Outbox
+    /// Where firing alerts' last 30 minutes come from when a notification is rendered; nil: none.
+    public let history: (any AlertHistorySource)?
     let current: Mutex<Current>
     let logger: Logger
     let clock: @Sendable () -> Timestamp
@@ -66,9 +70,11 @@ public final class Notifier: Sendable {
     public init(
         configuration: Configuration, transport: any Transport, logger: Logger = Logger(label: "agent.notify"),
         silences: Silences? = nil, clock: @escaping @Sendable () -> Timestamp = Notifier.wallClock,
-        random: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) }
+        random: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) },
+        history: (any AlertHistorySource)? = nil
     ) {
         self.clock = clock
+        self.history = history
         self.logger = logger
         let silences = silences ?? Silences(clock: clock)
         self.silences = silences
@@ -138,7 +144,7 @@ public final class Notifier: Sendable {
     /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else).
     func render(_ notifications: [AlertNotification], integrations: [String: [Integration]]) -> [OutboxEntry] {
         var entries: [OutboxEntry] = []
-        for n in notifications {
+        for n in withHistory(notifications, integrations: integrations) {
             guard let list = integrations[n.receiver], !list.isEmpty else {
                 logger.error("notification for receiver \(n.receiver), which has no integration; check notify.receivers")
                 continue
@@ -155,4 +161,41 @@ public final class Notifier: Sendable {
         }
         return entries
     }
+
+    /// Most firing alerts given a history per round of notifications; the rest go without (rare:
+    /// a round is what one evaluation or one tick made due).
+    public static let maxHistoryAlerts = 500
+
+    /// The notifications with their firing alerts' histories attached: one request to the
+    /// source for the whole round, so an alert in several groups or receivers costs once.
+    func withHistory(_ notifications: [AlertNotification], integrations: [String: [Integration]]) -> [AlertNotification] {
+        guard let history else { return notifications }
+        var wanted: [NotifiedAlert] = []
+        var seen = Set<UInt64>()
+        for n in notifications where !(integrations[n.receiver]?.isEmpty ?? true) {
+            for a in n.alerts where a.status == .firing && wanted.count < Notifier.maxHistoryAlerts && seen.insert(a.fingerprint).inserted {
+                wanted.append(a)
+            }
+        }
+        guard !wanted.isEmpty else { return notifications }
+        let found = history.histories(for: wanted)
+        guard !found.isEmpty else { return notifications }
+        return notifications.map { n in
+            var copy = n
+            for i in copy.alerts.indices where copy.alerts[i].status == .firing {
+                copy.alerts[i].history = found[copy.alerts[i].fingerprint]
+            }
+            return copy
+        }
+    }
+}
+
+/// Supplies the recent values of firing alerts when their notifications are rendered.
+///
+/// The daemon's source evaluates each alert's rule over the last 30 minutes (see
+/// `RuleGroup.valueHistory`). Called on the thread that renders (the caller of `receive` or
+/// `tick`), once per round of due notifications, with firing alerts only.
+public protocol AlertHistorySource: Sendable {
+    /// Histories by alert fingerprint; alerts it has none for are left out.
+    func histories(for alerts: [NotifiedAlert]) -> [UInt64: ValueHistory]
 }

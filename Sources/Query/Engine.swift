@@ -42,8 +42,17 @@ public struct Engine: Sendable {
     /// Evaluates `expr` at time `t`, appending to `warnings` what was skipped and why (e.g. a
     /// distribution series where only counters make sense), as Prometheus's annotations do.
     public func instant(_ expr: Expr, at t: Timestamp, warnings: inout [String]) throws(QueryError) -> QueryValue {
+        try instant(expr, at: t, cache: nil, warnings: &warnings)
+    }
+
+    /// Evaluates `expr` at time `t`, reusing what its selectors picked at an earlier evaluation
+    /// when no series was created or removed since (`cache` must serve this `expr` only).
+    public func instant(_ expr: Expr, at t: Timestamp, cache: SelectionCache?, warnings: inout [String]) throws(QueryError) -> QueryValue {
         let result: Result<(QueryValue, [String]), QueryError> = store.read { reader in
             var evaluator = Evaluator(reader: reader, engine: self, start: t, end: t)
+            let identity = reader.seriesSetIdentity
+            if let cache { evaluator.selections = cache.selections(for: identity) }
+            defer { cache?.keep(evaluator.selections, for: identity) }
             do throws(QueryError) {
                 let value = try evaluator.evaluate(expr, at: t)
                 return .success((evaluator.publicValue(value, at: t, expr: expr), evaluator.warnings))

@@ -30,31 +30,90 @@ public struct ExpositionWriter: Sendable {
     /// One sample line: `name{labels} value [timestamp]`; `labels` may hold `__name__`, which `name` overrides.
     public mutating func sample(_ name: String, _ labels: Labels = Labels(), value: Double, timestamp: Timestamp? = nil) {
         append(name)
-        var first = true
-        labels.forEach { n, v in
-            if n.elementsEqual(Labels.metricName.utf8) { return }
-            bytes.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            first = false
-            bytes.append(contentsOf: n)
+        var open = false
+        writeLabels(labels, open: &open)
+        finish(open: open, value: value, timestamp: timestamp)
+    }
+
+    /// One sample line of a stored series, as a federation page writes it: `name` + `suffix`, the
+    /// series' labels (without `__name__`), then each of `extra` the series does not have itself
+    /// (external labels, which never override), then `label` when given (a summary's `quantile`).
+    /// Writes straight into the buffer: no allocation per line beyond the buffer's growth.
+    public mutating func sample(_ name: String, suffix: StaticString = "", _ labels: Labels, adding extra: Labels,
+                                label: (name: StaticString, value: StaticString)? = nil, value: Double, timestamp: Timestamp?) {
+        append(name)
+        suffix.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        var open = false
+        writeLabels(labels, open: &open)
+        extra.forEach { n, v in
+            var present = false
+            labels.forEach { have, _ in if !present, have.elementsEqual(n) { present = true } }
+            if !present { writeLabel(n, v, open: &open) }
+        }
+        if let label {
+            bytes.append(open ? UInt8(ascii: ",") : UInt8(ascii: "{"))
+            open = true
+            label.name.withUTF8Buffer { bytes.append(contentsOf: $0) }
             append("=\"")
-            for ch in v {
-                switch ch {
-                case UInt8(ascii: "\\"): append("\\\\")
-                case UInt8(ascii: "\""): append("\\\"")
-                case UInt8(ascii: "\n"): append("\\n")
-                default: bytes.append(ch)
-                }
-            }
+            label.value.withUTF8Buffer { bytes.append(contentsOf: $0) }
             bytes.append(UInt8(ascii: "\""))
         }
-        if !first { bytes.append(UInt8(ascii: "}")) }
+        finish(open: open, value: value, timestamp: timestamp)
+    }
+
+    private mutating func writeLabels(_ labels: Labels, open: inout Bool) {
+        labels.forEach { n, v in
+            if n.elementsEqual(Labels.metricName.utf8) { return }
+            writeLabel(n, v, open: &open)
+        }
+    }
+
+    private mutating func writeLabel(_ n: ArraySlice<UInt8>, _ v: ArraySlice<UInt8>, open: inout Bool) {
+        bytes.append(open ? UInt8(ascii: ",") : UInt8(ascii: "{"))
+        open = true
+        bytes.append(contentsOf: n)
+        append("=\"")
+        for ch in v {
+            switch ch {
+            case UInt8(ascii: "\\"): append("\\\\")
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\n"): append("\\n")
+            default: bytes.append(ch)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func finish(open: Bool, value: Double, timestamp: Timestamp?) {
+        if open { bytes.append(UInt8(ascii: "}")) }
         bytes.append(UInt8(ascii: " "))
-        append(ExpositionWriter.format(value))
+        appendValue(value)
         if let timestamp {
             bytes.append(UInt8(ascii: " "))
-            append(String(timestamp))
+            appendInteger(timestamp)
         }
         bytes.append(UInt8(ascii: "\n"))
+    }
+
+    /// `format(v)` written into the buffer; integers (counts, timestamps) without a `String`.
+    private mutating func appendValue(_ v: Double) {
+        if v == v.rounded(), abs(v) < 1e15 {
+            appendInteger(Int64(v))
+        } else {
+            append(ExpositionWriter.format(v))
+        }
+    }
+
+    private mutating func appendInteger(_ n: Int64) {
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        // Digits least significant first, then reversed in place.
+        let start = bytes.count
+        var magnitude = n.magnitude
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
     }
 
     /// A sample whose labels are given as pairs (for self-metrics).

@@ -109,21 +109,32 @@ final class ScalarRing {
 
     /// Appends the samples with `from < t <= through`, oldest first.
     func samples(from: Timestamp, through: Timestamp, into out: inout [Sample]) {
+        // The clock in a local: reading the class's `var` in the loop costs an exclusivity check
+        // per slot, which was a tenth of a rule group's evaluation.
+        let clock = self.clock
         guard through > from, let range = clock.clip(clock.slot(of: from), clock.slot(of: through)) else { return }
+        out.reserveCapacity(out.count + range.count)
+        let tick = self.tick
         for s in range {
-            if let sample = sample(inSlot: s), sample.timestamp > from, sample.timestamp <= through {
-                out.append(sample)
-            }
+            let p = clock.position(of: s)
+            let off = offsets[p]
+            guard off != ScalarRing.empty else { continue }
+            let t = clock.start(of: s) + Int64(off) * tick
+            if t > from, t <= through { out.append(Sample(timestamp: t, value: values[p])) }
         }
     }
 
     /// The newest sample with `t <= at`, looking back no further than `from < t`.
     func latest(atOrBefore at: Timestamp, after from: Timestamp) -> Sample? {
+        let clock = self.clock  // a local: no exclusivity check per slot
         guard let range = clock.clip(clock.slot(of: from), clock.slot(of: at)) else { return nil }
         var s = range.upperBound
         while s >= range.lowerBound {
-            if let sample = sample(inSlot: s), sample.timestamp <= at {
-                return sample.timestamp > from ? sample : nil
+            let p = clock.position(of: s)
+            let off = offsets[p]
+            if off != ScalarRing.empty {
+                let t = clock.start(of: s) + Int64(off) * tick
+                if t <= at { return t > from ? Sample(timestamp: t, value: values[p]) : nil }
             }
             s -= 1
         }

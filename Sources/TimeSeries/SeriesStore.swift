@@ -88,6 +88,9 @@ final class StoreState {
     /// Inverted index: label name → value → series holding it (unordered). Lets a selector start
     /// from its most selective equality matcher instead of every series of a name.
     var postings: [String: [String: [UInt32]]] = [:]
+    /// Changes whenever a series is created or removed, so that callers may keep what a selector
+    /// picked until the set of series changes (rules evaluate the same selectors every interval).
+    var seriesSetVersion: UInt64 = 0
     @exclusivity(unchecked) var stats = StoreStats()
 
     init(config: StoreConfig) {
@@ -123,6 +126,7 @@ final class StoreState {
     }
 
     func insert(_ s: Series) -> SeriesRef {
+        seriesSetVersion &+= 1
         let index: UInt32
         if let reused = freeIndices.popLast() {
             index = reused
@@ -146,6 +150,7 @@ final class StoreState {
 
     func remove(at index: UInt32) {
         guard let s = series[Int(index)] else { return }
+        seriesSetVersion &+= 1
         series[Int(index)] = nil
         handles[Int(index)] = nil
         generations[Int(index)] &+= 1  // old refs to this index stop resolving

@@ -41,6 +41,10 @@ public struct StoreReader {
     /// Number of live series.
     public var seriesCount: Int { state.byLabels.count }
 
+    /// Identifies this store's current set of series: equal values mean no series was created or
+    /// removed in between (a selector picks the same series), whatever samples were written.
+    public var seriesSetIdentity: SeriesSetIdentity { SeriesSetIdentity(store: ObjectIdentifier(state), version: state.seriesSetVersion) }
+
     /// The label set of a live series.
     public func labels(of ref: SeriesRef) -> Labels? { state.lookup(ref)?.labels }
 
@@ -120,4 +124,10 @@ public struct DistributionSummary: Sendable {
     public var mean: Double { sketch.mean }
     /// The value at quantile `q`, within the relative accuracy α of the exact one.
     public func quantile(_ q: Double) -> Double { sketch.quantile(q, mapping: mapping) }
+}
+
+/// A store's set of series at one moment (see `StoreReader.seriesSetIdentity`).
+public struct SeriesSetIdentity: Hashable, Sendable {
+    let store: ObjectIdentifier
+    let version: UInt64
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Notify
 
 extension Agent {
     /// `agent query`: ask the running daemon.
@@ -143,16 +144,10 @@ enum ResultTable {
         return String(format: "%.6g", v)
     }
 
-    /// ▁▂▃▄▅▆▇█ scaled between the series' min and max, with min, max and last beside it.
+    /// ▁▂▃▄▅▆▇█ scaled between the series' min and max, with min, max and last beside it (the
+    /// same `Sparkline` chat notifications show for a firing alert).
     static func sparkline(_ values: [Double]) -> String {
-        let finite = values.filter(\.isFinite)
-        guard let lo = finite.min(), let hi = finite.max(), let last = finite.last else { return "(no data)" }
-        let bars = Array("▁▂▃▄▅▆▇█")
-        let line = values.map { v -> Character in
-            guard v.isFinite else { return " " }
-            if hi == lo { return bars[3] }
-            return bars[min(bars.count - 1, Int((v - lo) / (hi - lo) * Double(bars.count - 1) + 0.5))]
-        }
-        return String(line) + "  min \(format(lo))  max \(format(hi))  last \(format(last))"
+        guard let line = Sparkline(values) else { return "(no data)" }
+        return line.bars + "  min \(format(line.min))  max \(format(line.max))  last \(format(line.last))"
     }
 }

@@ -10,7 +10,8 @@ extension Agent {
             abstract: "Run the agent daemon.",
             discussion: """
                 Without --config a built-in default serves: it monitors the agent itself. \
-                SIGHUP reloads the configuration (an invalid one is refused and the running one kept); \
+                SIGHUP, or a change of the configuration or of a rule file, reloads the configuration \
+                (an invalid one is refused and the running one kept); \
                 SIGTERM drains: a final checkpoint, then exit.
                 """)
 

@@ -9,7 +9,8 @@ import Glibc
 @Suite(.serialized) struct DaemonLifecycleTests {
     @Test func theDaemonAnswersStatusAndQueriesOnItsSocket() throws {
         let agent = try DaemonProcess()
-        usleep(1_200_000)  // a self-metrics round
+        // A self-metrics round.
+        #expect(try eventually { try agent.cli(["query", "agent_build_info", "--output", "json"]).stdout.contains("\"job\":\"agent\"") })
         let status = try agent.cli(["status", "--output", "json"])
         #expect(status.status == 0, "\(status.stderr)")
         let doc = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
@@ -34,9 +35,7 @@ import Glibc
     @Test func sigtermCheckpointsAndARestartRestoresTheSeries() throws {
         // 1 s slots, so the restarted agent's first samples land in a later slot than the checkpoint's.
         let agent = try DaemonProcess(globalExtra: "  resolution: 1s\n  retention: 10m")
-        usleep(1_500_000)
-        let before = try agent.cli(["query", "count(agent_build_info)", "--output", "json"])
-        #expect(before.stdout.contains("\"1\""))
+        #expect(try eventually { try agent.cli(["query", "count(agent_series)", "--output", "json"]).stdout.contains("\"3\"") })
         let firstRunEnd = String(Date().timeIntervalSince1970)
         #expect(agent.signal(SIGTERM) == 0)
         #expect(agent.log.contains("received SIGTERM: draining"))
@@ -54,9 +53,9 @@ import Glibc
 
     @Test func aCorruptCheckpointIsSetAsideAndTheAgentStartsEmpty() throws {
         let agent = try DaemonProcess()
-        usleep(1_500_000)
-        agent.signal(SIGKILL)
         let checkpoint = agent.dir.appendingPathComponent("state/checkpoint.bin").path
+        #expect(eventually { FileManager.default.fileExists(atPath: checkpoint) }, "no checkpoint written:\n\(agent.log)")
+        agent.signal(SIGKILL)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: checkpoint)))
         bytes[bytes.count / 2] ^= 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: checkpoint))
@@ -72,7 +71,7 @@ import Glibc
         let original = try String(contentsOfFile: agent.configPath, encoding: .utf8)
         try (original + "\nglobal_typo: 1\n").write(toFile: agent.configPath, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
-        for _ in 0..<100 where !agent.log.contains("refused") { usleep(50_000) }
+        eventually { agent.log.contains("refused") }
         #expect(agent.log.contains("refused; the running configuration stays"))
         #expect(agent.log.contains("unknown key \"global_typo\""))
         let status = try agent.cli(["status"])
@@ -90,13 +89,11 @@ import Glibc
         try "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: one\n        expr: vector(1)\n      - record: two\n        expr: vector(2)\n"
             .write(toFile: rulesPath, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
-        for _ in 0..<100 where !agent.log.contains("reloaded 1 rule groups") { usleep(50_000) }
-        usleep(2_500_000)
-        #expect(try agent.cli(["query", "two"]).stdout.contains("2"), "\(agent.log)")
+        #expect(try eventually { try agent.cli(["query", "two", "--output", "json"]).stdout.contains("\"2\"") }, "\(agent.log)")
         // A broken rule file is refused; the running rules go on.
         try "groups:\n  - name: g\n    rules:\n      - record: three\n        expr: sum(\n".write(toFile: rulesPath, atomically: true, encoding: .utf8)
         agent.signal(SIGHUP)
-        for _ in 0..<100 where !agent.log.contains("refused") { usleep(50_000) }
+        eventually { agent.log.contains("refused") }
         #expect(agent.log.contains("refused; the running configuration stays"))
         #expect(agent.log.contains("up.yaml:"))
         let status = try agent.cli(["status", "--output", "json"])

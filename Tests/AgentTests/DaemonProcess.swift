@@ -13,28 +13,42 @@ final class DaemonProcess {
     let logURL: URL
     /// True when this object made `dir` (and so removes it).
     let ownsDirectory: Bool
+    let globalExtra: String, listenExtra: String, http: String
 
     /// Writes a config (the given YAML, with state_dir and socket filled in) and starts the agent.
-    init(extraConfig: String = "", globalExtra: String = "", dir existing: URL? = nil) throws {
+    init(extraConfig: String = "", globalExtra: String = "", listenExtra: String = "", http: String = "127.0.0.1:0", dir existing: URL? = nil) throws {
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("agent-e2e-\(UUID().uuidString.prefix(8))")
         ownsDirectory = existing == nil
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         socket = dir.appendingPathComponent("agent.sock").path
         configPath = dir.appendingPathComponent("agent.yaml").path
         logURL = dir.appendingPathComponent("agent.log")
-        let config = """
-            global:
-              state_dir: \(dir.appendingPathComponent("state").path)
-              scrape_interval: 1s
-              checkpoint_interval: 1s
-            \(globalExtra)
-            listen:
-              socket: \(socket)
-              http: 127.0.0.1:0
-            \(extraConfig)
-            """
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        self.globalExtra = globalExtra
+        self.listenExtra = listenExtra
+        self.http = http
+        try writeConfig(extraConfig: extraConfig)
         try start()
+    }
+
+    /// The configuration: state_dir, socket and the init's global/listen additions, then `extraConfig`.
+    func configText(extraConfig: String) -> String {
+        """
+        global:
+          state_dir: \(dir.appendingPathComponent("state").path)
+          scrape_interval: 1s
+          checkpoint_interval: 1s
+        \(globalExtra)
+        listen:
+          socket: \(socket)
+          http: \(http)
+        \(listenExtra)
+        \(extraConfig)
+        """
+    }
+
+    /// (Re)writes the configuration file atomically (a new inode, as editors and config managers do).
+    func writeConfig(extraConfig: String) throws {
+        try configText(extraConfig: extraConfig).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     func start() throws {
@@ -83,8 +97,27 @@ final class DaemonProcess {
         if ownsDirectory { try? FileManager.default.removeItem(at: dir) }
     }
 
+    /// How many times the log holds `text`.
+    func logCount(_ text: String) -> Int { log.components(separatedBy: text).count - 1 }
+
     struct Failure: Error, CustomStringConvertible {
         let description: String
         init(_ d: String) { description = d }
     }
+}
+
+/// A TCP port on 127.0.0.1 nothing listens on now (bind to 0, read it, close).
+func freeTCPPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw DaemonProcess.Failure("no free port") }
+    return Int(UInt16(bigEndian: addr.sin_port))
 }

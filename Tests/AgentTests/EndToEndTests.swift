@@ -102,16 +102,16 @@ final class LocalPeer {
                   webhook: {url: http://127.0.0.1:\(peer.port)/alerts}
             """, dir: dir)
         // The alert reaches the webhook.
-        for _ in 0..<200 where peer.webhooks.isEmpty { usleep(50_000) }
+        eventually(within: 60) { !peer.webhooks.isEmpty }
         let hook = try #require(peer.webhooks.first, "no webhook arrived:\n\(agent.log)")
         let payload = try JSONSerialization.jsonObject(with: Data(hook.utf8)) as? [String: Any]
         #expect((payload?["commonLabels"] as? [String: String])?["alertname"] == "ServerErrors")
         #expect(payload?["version"] as? String == "4")
         // The scrape landed (targets start within one interval, spread by a stable offset).
         var scraped = ""
-        for _ in 0..<60 where !scraped.contains("21.5") {
+        try eventually {
             scraped = try agent.cli(["query", "peer_temperature", "--output", "json"]).stdout
-            usleep(100_000)
+            return scraped.contains("21.5")
         }
         #expect(scraped.contains("21.5"), "\(scraped)")
         // agent query p95 equals the exact p95 of the tailed lines within the sketch's 1 %.
@@ -165,12 +165,11 @@ final class LocalPeer {
         }
         // Let the writer finish and the agent catch up, then count.
         var counted = -1.0
-        for _ in 0..<200 {
+        try eventually(within: 60) {
             let r = try agent.cli(["query", "sum(lines_total)", "--output", "json"])
             let doc = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
             if let v = ((doc?["result"] as? [[String: Any]])?.first?["value"] as? [Any])?.last as? String { counted = Double(v) ?? -1 }
-            if counted == Double(total) { break }
-            usleep(100_000)
+            return counted == Double(total)
         }
         #expect(counted == Double(total), "counted \(counted) of \(total) lines\n\(agent.log)")
         #expect(agent.signal(SIGTERM) == 0)

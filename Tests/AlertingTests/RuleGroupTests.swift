@@ -53,6 +53,31 @@ struct RuleGroupTests {
         #expect(try read(s, "total:errors:doubled", at: 120_000) == ["total:errors:doubled{team=\"core\"} 10.0"])
     }
 
+    @Test("a rule label that reads the value follows the value at every evaluation (derived labels are not reused)")
+    func valueLabelsAreRebuilt() throws {
+        let s = store(["a": [5, 5, 7, 7, 9, 9]])
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - alert: Level
+                    expr: errors > 1
+                    labels: {level: "{{ $value }}", severity: low}
+                  - alert: Plain
+                    expr: errors > 1
+                    labels: {severity: low}
+            """, s)
+        var seen: [String] = []
+        for m in 0...5 {
+            g.evaluate(at: Int64(m) * 60_000)
+            seen.append(g.alerts().filter { $0.name == "Level" && $0.state != .resolved }.map { $0.labels["level"] ?? "" }.joined())
+        }
+        #expect(seen == ["5", "5", "7", "7", "9", "9"])
+        // The plain rule keeps one alert throughout, firing since the first evaluation.
+        let plain = g.alerts().filter { $0.name == "Plain" }
+        #expect(plain.count == 1 && plain.first?.state == .firing && plain.first?.activeAt == 0)
+    }
+
     @Test("alerts write ALERTS and ALERTS_FOR_STATE; a series that goes away gets a staleness marker")
     func alertsSeries() throws {
         let s = store(["a": [0, 5, 5, 5, 0, 0]])

@@ -1,3 +1,4 @@
+import Alerting
 import Foundation
 import Testing
 import TimeSeries
@@ -14,7 +15,7 @@ import TimeSeries
 
     static func alert(
         _ name: String, _ severity: String?, _ status: NotifiedAlert.Status, instance: String, annotations: [String: String],
-        value: Double, previous: String? = nil, startedAgo: Int64 = 300_000
+        value: Double, previous: String? = nil, startedAgo: Int64 = 300_000, history: ValueHistory? = nil
     ) -> NotifiedAlert {
         var labels = ["alertname": name, "instance": instance, "job": "api"]
         labels["severity"] = severity
@@ -22,8 +23,16 @@ import TimeSeries
         return NotifiedAlert(
             status: status, labels: Labels(labels), annotations: annotations, severity: severity, startsAt: t0 - startedAgo,
             endsAt: status == .resolved ? t0 - 60_000 : nil, value: value, fingerprint: identity.stableHash, source: "rules/api.yaml:api",
-            previousSeverity: previous)
+            previousSeverity: previous, history: history)
     }
+
+    /// The critical alert's last 30 minutes: no data for the first 4, then a climb to its value.
+    static let history: ValueHistory = {
+        let values: [Double] = [120, 125, 130, 128, 135, 150, 170, 190, 210, 240, 260, 250, 270, 300, 320, 350, 380, 400, 390, 410, 420, 415,
+                                405, 410, 412, 412.5]
+        let end = t0 - 15_000
+        return ValueHistory(end: end, points: values.enumerated().map { Sample(timestamp: end - Int64(25 - $0.offset) * 60_000, value: $0.element) })
+    }()
 
     static let sample = AlertNotification(
         receiver: "team-api", groupKey: "{}/{severity=~\"critical|high|medium\"}:{alertname=\"ApiLatency\"}",
@@ -34,7 +43,7 @@ import TimeSeries
                 annotations: [
                     "summary": "p95 latency 412 ms on api-1 (> 250 ms)", "description": "The 5-minute p95 of http_request_duration_ms is 412 ms.\nCheck the database pool & <slow> queries.",
                     "runbook_url": "https://runbooks.example.com/api-latency",
-                ], value: 412.5, previous: "high"),
+                ], value: 412.5, previous: "high", history: history),
             alert(
                 "ApiLatency", "high", .firing, instance: "api-2:8080",
                 annotations: ["summary": "p95 latency 180 ms on api-2 (> 150 ms)", "runbook_url": "https://runbooks.example.com/api-latency"],

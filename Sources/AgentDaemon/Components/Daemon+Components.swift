@@ -6,7 +6,7 @@ extension Daemon {
     /// Builds the components from the configuration; throws every problem found.
     func buildComponents() throws {
         logs = try LogsComponent(mappings: config.logs, store: store, logger: logger, clock: clock)
-        if !config.scrape.isEmpty { scrapes = ScrapeComponent(targets: config.scrape, store: store, logger: logger) }
+        scrapes = ScrapeComponent(targets: config.scrape, store: store, logger: logger, clock: clock)
         let files = try RulesComponent.load(globs: config.ruleFiles, relativeTo: config.baseDirectory)
         rules = RulesComponent(files: files, store: store, evaluationInterval: config.global.evaluationInterval,
                                externalLabels: config.global.externalLabels)

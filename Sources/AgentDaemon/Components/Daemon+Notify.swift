@@ -9,7 +9,7 @@ extension Daemon {
     func buildNotifier() throws -> Notifier? {
         guard config.notify.isEnabled else { return nil }
         let notifier = Notifier(configuration: try config.notify.notifierConfiguration(stateDir: config.global.stateDir),
-                                transport: CurlTransport(client: HTTPClient()), logger: logger, clock: clock)
+                                transport: CurlTransport(client: HTTPClient()), logger: logger, clock: clock, history: makeAlertHistory())
         let pending = try notifier.open()
         if pending > 0 { logger.info("outbox: \(pending) notifications from before the restart will be delivered") }
         return notifier
@@ -93,6 +93,6 @@ extension Daemon {
             counter("agent_notification_retries_total", "Delivery retries (network errors, 5xx, 429).", s.retries),
             counter("agent_outbox_write_errors_total", "Outbox writes that failed.", s.writeErrors),
             SelfMetricFamily(name: "agent_outbox_pending", kind: .gauge, help: "Notifications waiting in the outbox.", samples: [([], Double(s.pending))]),
-        ]
+        ] + alertHistoryMetrics()
     }
 }

@@ -8,24 +8,32 @@ import Glibc
 
 /// The configured logs, tailed on a Dispatch timer.
 ///
+/// A reload (`plan` then `apply`) keeps the pipeline of every log whose mapping is unchanged, so
+/// its open files and offsets carry on untouched: nothing is read twice and nothing is skipped. A
+/// log whose mapping changed but whose paths did not gets a new pipeline that resumes at the old
+/// one's offsets (partial lines included: offsets mark the start of the line not yet complete). A
+/// new log starts at its `start_at` position; a removed log's files are closed.
+///
 /// Ownership: every pipeline (tailer + mapper) belongs to `queue`. A checkpoint captures the tail
 /// offsets and the store on that queue, between two polls, so that offsets and stored samples
 /// agree: after a restart no line is lost and none is counted twice.
 final class LogsComponent: @unchecked Sendable {
     let queue = DispatchQueue(label: "agent.logs")
-    private let pipelines: [(mapping: LogMapping, pipeline: LogPipeline)]
+    private var pipelines: [(mapping: LogMapping, pipeline: LogPipeline)]
     private var timer: (any DispatchSourceTimer)?
     private var lines = 0, bytes = 0, polls = 0
     let logger: Logger
+    private let store: SeriesStore
+    private let clock: @Sendable () -> Timestamp
 
     init(mappings: [LogMapping], store: SeriesStore, logger: Logger, clock: @escaping @Sendable () -> Timestamp) throws {
         self.logger = logger
+        self.store = store
+        self.clock = clock
         pipelines = try mappings.map { mapping in
             (mapping, try LogPipeline(mapping: mapping, store: store, logger: logger, clock: clock))
         }
     }
-
-    var isEmpty: Bool { pipelines.isEmpty }
 
     /// Resumes from checkpointed offsets (each pipeline takes the files of its own patterns).
     func restore(_ offsets: TailOffsets) {
@@ -35,6 +43,64 @@ final class LogsComponent: @unchecked Sendable {
                 // A log the checkpoint does not know (added since) starts at its configured position.
                 if !mine.isEmpty { pipeline.tailer.restore(TailOffsets(files: mine)) }
             }
+        }
+    }
+
+    /// A reload's set of logs, with the pipelines it needs built and validated before anything changes.
+    struct Plan {
+        enum Entry {
+            /// The running pipeline at this index goes on.
+            case keep(Int)
+            /// A new pipeline; `resumes` names the running one whose offsets it takes over.
+            case start(LogMapping, LogPipeline, resumes: Int?)
+        }
+        var entries: [Entry] = []
+        var added: [String] = [], changed: [String] = [], removed: [String] = []
+        var isEmpty: Bool { added.isEmpty && changed.isEmpty && removed.isEmpty }
+    }
+
+    /// Matches `mappings` against the running logs: unchanged ones are kept, others get pipelines.
+    /// - Throws: `LogMappingError` when a new mapping is invalid (nothing has changed then).
+    func plan(_ mappings: [LogMapping]) throws -> Plan {
+        let running = queue.sync { pipelines.map(\.mapping) }
+        var plan = Plan()
+        var used = Set<Int>()
+        // Exact matches first, so that a changed log never takes over an unchanged one's pipeline.
+        var entries: [Plan.Entry?] = mappings.map { mapping in
+            guard let i = running.indices.first(where: { !used.contains($0) && running[$0] == mapping }) else { return nil }
+            used.insert(i)
+            return .keep(i)
+        }
+        for (index, mapping) in mappings.enumerated() where entries[index] == nil {
+            let pipeline = try LogPipeline(mapping: mapping, store: store, logger: logger, clock: clock)
+            let resumes = running.indices.first { !used.contains($0) && running[$0].paths == mapping.paths }
+            if let resumes {
+                used.insert(resumes)
+                plan.changed.append(mapping.paths.joined(separator: ","))
+            } else {
+                plan.added.append(mapping.paths.joined(separator: ","))
+            }
+            entries[index] = .start(mapping, pipeline, resumes: resumes)
+        }
+        plan.entries = entries.map { $0! }
+        for i in running.indices where !used.contains(i) { plan.removed.append(running[i].paths.joined(separator: ",")) }
+        return plan
+    }
+
+    /// Makes a plan the running set of logs, between two polls.
+    func apply(_ plan: Plan) {
+        queue.sync {
+            var next: [(mapping: LogMapping, pipeline: LogPipeline)] = []
+            for entry in plan.entries {
+                switch entry {
+                case .keep(let i):
+                    next.append(pipelines[i])
+                case .start(let mapping, let pipeline, let resumes):
+                    if let resumes { pipeline.tailer.restore(pipelines[resumes].pipeline.tailer.offsets()) }
+                    next.append((mapping, pipeline))
+                }
+            }
+            pipelines = next
         }
     }
 

@@ -14,8 +14,9 @@ final class RulesComponent: @unchecked Sendable {
     let groups: [RuleGroup]
     private var timers: [RuleGroupTimer] = []
 
-    /// Expands the globs, loads and validates every file; throws every error of every file.
-    static func load(globs: [String], relativeTo base: String) throws -> [(file: String, rules: RuleFile)] {
+    /// The rule files `globs` match now (relative globs under `base`), sorted; unit-test files
+    /// (`*_test.yaml`) are not rule files.
+    static func files(globs: [String], relativeTo base: String) -> [String] {
         var files: [String] = []
         for pattern in globs {
             let absolute = pattern.hasPrefix("/") ? pattern : base + "/" + pattern
@@ -25,9 +26,14 @@ final class RulesComponent: @unchecked Sendable {
                 for i in 0..<Int(g.gl_pathc) { if let p = g.gl_pathv[i] { files.append(String(cString: p)) } }
             }
         }
+        return files.sorted().filter { !$0.hasSuffix("_test.yaml") }
+    }
+
+    /// Expands the globs, loads and validates every file; throws every error of every file.
+    static func load(globs: [String], relativeTo base: String) throws -> [(file: String, rules: RuleFile)] {
         var loaded: [(String, RuleFile)] = []
         var errors: [String] = []
-        for file in files.sorted() where !file.hasSuffix("_test.yaml") {
+        for file in files(globs: globs, relativeTo: base) {
             do { loaded.append((file, try RuleFile.load(path: file))) } catch { errors.append("\(error)") }
         }
         if !errors.isEmpty { throw RuleLoadError(description: errors.joined(separator: "\n")) }
@@ -43,11 +49,28 @@ final class RulesComponent: @unchecked Sendable {
         }
     }
 
+    /// An outage up to this long counts as time the conditions held: a restart or a reload neither
+    /// loses nor restarts a pending `for` (an alert pending since 10:00 with `for: 5m` fires at 10:05
+    /// whether or not the agent restarted at 10:02). A longer outage is left out of pending times,
+    /// and an alert whose `for` is 10 minutes or more gets at least 10 more minutes of evidence, as
+    /// Prometheus's `RestoreForState` does (`AlertStateMachine.restore`): after a long gap nobody
+    /// saw the condition hold, and firing on the first evaluation would rest on seconds of data.
+    static let outageCountedAsHeld: Milliseconds = 5 * 60_000
+
+    /// Takes over the alert states of a checkpoint (or of the rules a reload replaces) at time `now`.
     func restore(from bytes: [UInt8], now: Timestamp, logger: Logger) {
         do {
-            let checkpoint = try AlertStateCheckpoint(decoding: bytes)
-            let restored = groups.reduce(0) { $0 + $1.restore(from: checkpoint, now: now) }
-            if restored > 0 { logger.info("restored \(restored) alert states (pending 'for' times and firing alerts)") }
+            var checkpoint = try AlertStateCheckpoint(decoding: bytes)
+            let shortOutage = now - checkpoint.savedAt <= Self.outageCountedAsHeld
+            // A short outage: restore as if no time had passed, and with no grace period.
+            if shortOutage { checkpoint.savedAt = max(checkpoint.savedAt, now) }
+            let restored = groups.reduce(0) {
+                $0 + $1.restore(from: checkpoint, now: now, forGracePeriod: shortOutage ? 0 : AlertStateMachine.defaultForGracePeriod)
+            }
+            if restored > 0 {
+                let gap = Double(max(0, now - checkpoint.savedAt)) / 1000
+                logger.info("restored \(restored) alert states (pending 'for' times and firing alerts)\(shortOutage ? "" : "; the \(gap) s outage is not counted as pending time")")
+            }
         } catch {
             logger.error("alert states in the checkpoint not restored: \(error)")
         }

@@ -4,39 +4,122 @@ import Logging
 import TimeSeries
 
 /// The configured scrape targets: one loop per target on its own timer; all HTTP goes through one
-/// libcurl multi handle (`HTTPClient`), so a slow target never holds up another.
+/// libcurl multi handle (`HTTPClient`, made with the first target), so a slow target never holds up another.
 ///
-/// Ownership: each `ScrapeLoop` keeps its state behind its own lock; the timers only call
-/// `scrapeOnce`, which returns at once (the request completes on the client's thread).
+/// A reload (`apply`) keeps the loop and timer of every target whose settings are unchanged, starts
+/// loops for new targets, and replaces those whose settings changed (a fresh loop, as Prometheus
+/// does: no stale markers, so the series do not blink). A target that is gone gets its series marked
+/// stale, so queries stop seeing them at once rather than after the lookback.
+///
+/// Ownership: the list of loops and their timers belong to `queue` (serial); each `ScrapeLoop` keeps
+/// its own state behind its own lock. The timers only call `scrapeOnce`, which returns at once (the
+/// request completes on the client's thread).
 final class ScrapeComponent: @unchecked Sendable {
-    let loops: [ScrapeLoop]
-    let client: HTTPClient
     private let queue = DispatchQueue(label: "agent.scrape")
-    private var timers: [any DispatchSourceTimer] = []
+    private var client: HTTPClient?
+    private var running: [(loop: ScrapeLoop, timer: (any DispatchSourceTimer)?)] = []
+    private var started = false
+    private let store: SeriesStore
+    private let clock: @Sendable () -> Timestamp
     private let logger: Logger
     private let errorLog = Locked([String: String]())
 
-    init(targets: [ScrapeTarget], store: SeriesStore, logger: Logger) {
-        let client = HTTPClient()
-        self.client = client
-        loops = targets.map { ScrapeLoop(target: $0, store: store, client: client) }
+    init(targets: [ScrapeTarget], store: SeriesStore, logger: Logger, clock: @escaping @Sendable () -> Timestamp) {
+        self.store = store
         self.logger = logger
+        self.clock = clock
+        queue.sync { running = targets.map { (makeLoop($0), nil) } }
     }
 
+    /// The loops, in configuration order.
+    var loops: [ScrapeLoop] { queue.sync { running.map(\.loop) } }
+
+    /// Starts every loop's timer.
     func start() {
-        for loop in loops {
-            let timer = DispatchSource.makeTimerSource(queue: queue)
-            // Spread targets over their interval, by a stable offset, as Prometheus does.
-            let interval = loop.target.interval
-            let offset = Int64(Labels(["url": loop.target.url, "job": loop.target.job]).stableHash % UInt64(interval))
-            timer.schedule(deadline: .now() + .milliseconds(Int(offset)), repeating: .milliseconds(Int(interval)), leeway: .milliseconds(Int(min(interval / 20, 500))))
-            timer.setEventHandler { [weak self, loop] in
-                guard let component = self else { return }
-                _ = loop.scrapeOnce { report in component.note(report, of: loop) }
-            }
-            timer.resume()
-            timers.append(timer)
+        queue.sync {
+            started = true
+            for i in running.indices { running[i].timer = makeTimer(running[i].loop) }
         }
+    }
+
+    func stop() {
+        queue.sync {
+            started = false
+            for i in running.indices {
+                running[i].timer?.cancel()
+                running[i].timer = nil
+            }
+        }
+    }
+
+    /// What a reload changed.
+    struct Changes: Equatable {
+        var added: [String] = []
+        var removed: [String] = []
+        var changed: [String] = []
+        var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
+    }
+
+    /// Makes `targets` the running set; see the type's comment. Returns what changed (by URL).
+    @discardableResult
+    func apply(_ targets: [ScrapeTarget]) -> Changes {
+        queue.sync {
+            let old = running
+            var next: [(loop: ScrapeLoop, timer: (any DispatchSourceTimer)?)] = []
+            var changes = Changes()
+            var kept = Set<Int>(), replaced = Set<Int>()
+            for target in targets {
+                if let i = old.indices.first(where: { !kept.contains($0) && old[$0].loop.target == target }) {
+                    kept.insert(i)
+                    next.append(old[i])
+                    continue
+                }
+                let loop = makeLoop(target)
+                next.append((loop, started ? makeTimer(loop) : nil))
+                let sameTarget = old.indices.first { i in
+                    !kept.contains(i) && !replaced.contains(i) && old[i].loop.target.url == target.url && old[i].loop.target.job == target.job
+                        && !targets.contains { $0 == old[i].loop.target }
+                }
+                if let i = sameTarget {
+                    replaced.insert(i)
+                    changes.changed.append(target.url)
+                } else {
+                    changes.added.append(target.url)
+                }
+            }
+            let now = clock()
+            for (i, entry) in old.enumerated() where !kept.contains(i) {
+                entry.timer?.cancel()
+                guard !replaced.contains(i) else { continue }
+                changes.removed.append(entry.loop.target.url)
+                entry.loop.markStale(at: now)
+                errorLog.withLock { $0[entry.loop.target.url] = nil }
+            }
+            running = next
+            return changes
+        }
+    }
+
+    /// On `queue`.
+    private func makeLoop(_ target: ScrapeTarget) -> ScrapeLoop {
+        let client = self.client ?? HTTPClient()
+        self.client = client
+        return ScrapeLoop(target: target, store: store, client: client)
+    }
+
+    /// On `queue`: the loop's timer, started.
+    private func makeTimer(_ loop: ScrapeLoop) -> any DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        // Spread targets over their interval, by a stable offset, as Prometheus does.
+        let interval = loop.target.interval
+        let offset = Int64(Labels(["url": loop.target.url, "job": loop.target.job]).stableHash % UInt64(interval))
+        timer.schedule(deadline: .now() + .milliseconds(Int(offset)), repeating: .milliseconds(Int(interval)), leeway: .milliseconds(Int(min(interval / 20, 500))))
+        timer.setEventHandler { [weak self, loop] in
+            guard let component = self else { return }
+            _ = loop.scrapeOnce { report in component.note(report, of: loop) }
+        }
+        timer.resume()
+        return timer
     }
 
     /// Logs a target's error when it changes (not every failed scrape), and its recovery.
@@ -50,13 +133,6 @@ final class ScrapeComponent: @unchecked Sendable {
         }
         if let message, message != previous { logger.warning("scrape \(loop.target.job) \(key) failed: \(message)") }
         if message == nil, previous != nil { logger.info("scrape \(loop.target.job) \(key) recovered") }
-    }
-
-    func stop() {
-        queue.sync {
-            for t in timers { t.cancel() }
-            timers.removeAll()
-        }
     }
 
     func status() -> [[String: Any]] {

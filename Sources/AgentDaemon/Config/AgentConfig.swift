@@ -77,12 +77,15 @@ public struct GlobalConfig: Sendable {
     public var stateDir = "/var/lib/agent"
     /// Labels added to every alert and to federated series.
     public var externalLabels: [String: String] = [:]
+    /// How often the configuration and rule files are checked for changes (a change reloads as
+    /// SIGHUP does); 0 turns the check off.
+    public var reloadCheckInterval: Milliseconds = 5_000
 
     public init() {}
 
     static let keys = ["resolution", "retention", "tiers", "scrape_interval", "scrape_timeout", "evaluation_interval",
                        "series_limit", "series_expiry", "sketch_accuracy", "sketch_max_buckets", "checkpoint_interval",
-                       "state_dir", "external_labels"]
+                       "state_dir", "external_labels", "reload_check_interval"]
 
     mutating func read(_ node: Node, _ r: inout YAMLReader) {
         guard let m = r.mapping(node, "global", known: GlobalConfig.keys) else { return }
@@ -113,6 +116,9 @@ public struct GlobalConfig: Sendable {
             if v.hasPrefix("/") { stateDir = v } else { r.error(n, "global.state_dir must be an absolute path, got \"\(v)\"") }
         }
         if let n = m["external_labels"], let v = r.stringMap(n, "global.external_labels") { externalLabels = v }
+        if let n = m["reload_check_interval"], let v = r.duration(n, "global.reload_check_interval", minimum: 0) {
+            if v == 0 || v >= 1000 { reloadCheckInterval = v } else { r.error(n, "global.reload_check_interval must be 0s (off) or at least 1s, got \(v)ms") }
+        }
         for problem in store.problems() { r.error(node, "global: \(problem)") }
     }
 }

@@ -48,18 +48,54 @@ extension Daemon {
         add("process_open_fds", .gauge, "Open file descriptors.", one(Double(process.openFDs)))
         add("process_threads", .gauge, "Threads of the process.", one(Double(process.threads)))
         add("process_start_time_seconds", .gauge, "Start time of the process since the Unix epoch in seconds.", one(Double(startedAt) / 1000))
+        if running.listen.expose == .all {
+            add("agent_exposition_series_skipped", .gauge, "Stored series the last /metrics page left out: a kind unlike the rest of its name's, or a summary whose _count or _sum name is taken.",
+                one(Double(expositionSkipped.value)))
+        }
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
         out += notifierMetrics()
         return out
     }
 
-    /// The /metrics page of the agent's own metrics.
-    func writeSelfMetrics(into w: inout ExpositionWriter) {
-        for family in selfMetrics() {
-            w.family(family.name, type: family.kind == .counter ? "counter" : "gauge", help: family.help)
-            for sample in family.samples { w.sample(family.name, Labels(sample.labels), value: sample.value) }
+    /// The agent's own metrics on a /metrics page, each series with `extra` labels it lacks.
+    func writeSelfMetrics(_ families: [SelfMetricFamily], extra: Labels = Labels(), into w: inout ExpositionWriter) {
+        for family in families { write(family, extra: extra, into: &w) }
+    }
+
+    private func write(_ family: SelfMetricFamily, extra: Labels, into w: inout ExpositionWriter) {
+        w.family(family.name, type: family.kind == .counter ? "counter" : "gauge", help: family.help)
+        for sample in family.samples { w.sample(family.name, Labels(sample.labels), adding: extra, value: sample.value, timestamp: nil) }
+    }
+
+    /// `listen.expose: all`: the agent's own metrics, then every stored series (see `StoreExposition`),
+    /// each series with the external labels it lacks. A stored series of the same name as an agent
+    /// metric joins that family; the agent's own series stored as `job="agent",instance="self"` are
+    /// not repeated (the page shows them live).
+    func federationPage(externalLabels: Labels) -> [UInt8] {
+        let own = selfMetrics()
+        let ownNames = Set(own.map(\.name))
+        let exposition = StoreExposition(store: store, externalLabels: externalLabels)
+        var (families, skipped) = exposition.families { name, labels in
+            ownNames.contains(name) && labels["job"] == "agent" && labels["instance"] == "self"
         }
+        let now = clock()
+        var w = ExpositionWriter(capacity: 16_384 + 128 * families.reduce(0) { $0 + $1.series.count })
+        var joined = Set<String>()
+        for family in own {
+            write(family, extra: externalLabels, into: &w)
+            guard let i = families.firstIndex(where: { $0.name == family.name }) else { continue }
+            if families[i].kind == family.kind {
+                exposition.write([families[i]], now: now, into: &w) { _ in true }
+            } else {
+                skipped += families[i].series.count
+            }
+            joined.insert(family.name)
+        }
+        if !joined.isEmpty { families.removeAll { joined.contains($0.name) } }
+        exposition.write(families, now: now, into: &w)
+        expositionSkipped.withLock { $0 = skipped }
+        return w.bytes
     }
 
     /// Stores the agent's own metrics as `job="agent"` series, so rules and queries see them.

@@ -5,7 +5,7 @@ public import TimeSeries
 /// Each expectation is a named condition; a failed one is written as
 /// `probe_failed_condition{condition="…"} 1` (a passing one as 0, so the series set stays stable
 /// and rules can say `probe_failed_condition == 1`).
-public struct HealthExpectations: Sendable {
+public struct HealthExpectations: Sendable, Equatable {
     /// Acceptable status codes; empty accepts any 2xx (as blackbox_exporter does).
     public var statusCodes: [Int] = []
     /// Longest acceptable response time, in milliseconds (nil: only the timeout bounds it).
@@ -30,9 +30,9 @@ public struct HealthExpectations: Sendable {
 }
 
 /// A condition on a health response's body.
-public struct BodyCondition: Sendable {
+public struct BodyCondition: Sendable, Equatable {
     /// What is checked.
-    public enum Check: Sendable {
+    public enum Check: Sendable, Equatable {
         /// The body contains this text.
         case contains(String)
         /// The body does not contain this text.
@@ -59,7 +59,7 @@ public struct BodyCondition: Sendable {
 
 /// A comparison of a JSON value. Numbers compare numerically; `equals` compares a string with the
 /// value's text (`true`, `42`, `ok`), so YAML's `equals: ok` and `equals: 200` both work.
-public enum JSONCondition: Sendable {
+public enum JSONCondition: Sendable, Equatable {
     case exists
     case equals(String)
     case notEquals(String)

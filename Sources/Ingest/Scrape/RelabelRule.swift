@@ -7,7 +7,7 @@ import Foundation
 /// `${name}` as Go's `Regexp.Expand` does (`$1x` names the group `1x`, so write `${1}x`).
 /// Rules run only when a series is first seen (the scrape cache remembers the outcome), so their
 /// cost does not recur on every scrape.
-public struct RelabelRule: Sendable {
+public struct RelabelRule: Sendable, Equatable {
     /// What a rule does.
     public enum Action: String, Sendable, CaseIterable {
         /// Set `targetLabel` to the expanded `replacement` when the regex matches.
@@ -69,6 +69,12 @@ public struct RelabelRule: Sendable {
         if (action == .keepequal || action == .dropequal) && sourceLabels.isEmpty {
             throw RelabelRuleError(message: "relabel action \(action.rawValue) needs source_labels")
         }
+    }
+
+    /// Equal when written the same (the compiled regex follows from the pattern).
+    public static func == (a: RelabelRule, b: RelabelRule) -> Bool {
+        a.sourceLabels == b.sourceLabels && a.separator == b.separator && a.targetLabel == b.targetLabel
+            && a.replacement == b.replacement && a.action == b.action && a.pattern == b.pattern
     }
 
     /// Applies the rules in order; false when the series is dropped.

@@ -13,7 +13,7 @@ public enum ScrapeFormat: String, Sendable, Hashable, CaseIterable {
 ///
 /// The daemon builds these from the `scrape:` section of the configuration; `agent scrape` builds
 /// one from its arguments. Defaults are Prometheus's, plus bounds Prometheus leaves open.
-public struct ScrapeTarget: Sendable {
+public struct ScrapeTarget: Sendable, Equatable {
     /// The URL scraped.
     public var url: String
     /// The `job` label.
@@ -99,7 +99,7 @@ public struct ScrapeLimits: Sendable, Hashable {
 }
 
 /// How a scrape's HTTP request is made.
-public struct HTTPOptions: Sendable {
+public struct HTTPOptions: Sendable, Equatable {
     public var headers: [HTTPHeader] = []
     public var tls = TLSOptions()
     public var authorization: HTTPAuthorization? = nil

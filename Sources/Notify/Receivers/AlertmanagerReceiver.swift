@@ -7,6 +7,13 @@ import TimeSeries
 /// receiver's groups every `resend_interval` and `endsAt` of a firing alert is the notification's
 /// `validUntil`. Alertmanager's identity includes `severity`, so when a tier changed the alert is
 /// also sent under its previous tier as resolved; otherwise the old tier would linger there.
+///
+/// History: a firing alert's last 30 minutes go as one more annotation, `sparkline` (the chat line,
+/// `▁▂▃▅▇█▇▅ min 120 max 870 last 640 (30m)`), unless the rule sets that annotation itself.
+/// Annotations are free strings that Alertmanager neither matches, groups nor deduplicates on
+/// (Prometheus's own `{{ $value }}` annotations change every evaluation too); each re-send replaces
+/// them, so templates downstream (`{{ .Annotations.sparkline }}`) see the latest line. The raw
+/// points are not sent: Alertmanager's model has no place for numbers but a string.
 public struct AlertmanagerReceiver: PayloadBuilder {
     public var kind: String { "alertmanager" }
 
@@ -18,16 +25,23 @@ public struct AlertmanagerReceiver: PayloadBuilder {
             let endsAt = alert.status == .firing ? n.validUntil : (alert.endsAt ?? n.createdAt)
             items.append(item(labels: alert.labels, alert: alert, endsAt: endsAt, n: n))
             if alert.status == .firing, let before = alert.previousSeverity {
-                items.append(item(labels: alert.labels.setting("severity", to: before), alert: alert, endsAt: n.createdAt, n: n))
+                items.append(item(labels: alert.labels.setting("severity", to: before), alert: alert, endsAt: n.createdAt, n: n, history: false))
             }
         }
         return Payload(body: JSON.array(items).encoded())
     }
 
-    func item(labels: Labels, alert: NotifiedAlert, endsAt: Int64, n: AlertNotification) -> JSON {
-        .object([
+    /// The annotation that carries a firing alert's sparkline line.
+    public static let sparklineAnnotation = "sparkline"
+
+    func item(labels: Labels, alert: NotifiedAlert, endsAt: Int64, n: AlertNotification, history: Bool = true) -> JSON {
+        var annotations = alert.annotations
+        if history, annotations[AlertmanagerReceiver.sparklineAnnotation] == nil, let line = MessageText.historyLine(alert, code: false) {
+            annotations[AlertmanagerReceiver.sparklineAnnotation] = line
+        }
+        return .object([
             ("labels", WebhookReceiver.labels(labels)),
-            ("annotations", .sortedObject(alert.annotations)),
+            ("annotations", .sortedObject(annotations)),
             ("startsAt", .string(RFC3339.format(alert.startsAt))),
             ("endsAt", .string(RFC3339.format(endsAt))),
             ("generatorURL", .string(n.externalURL)),

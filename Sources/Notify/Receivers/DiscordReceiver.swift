@@ -68,6 +68,7 @@ public struct DiscordReceiver: PayloadBuilder {
     func embed(_ a: NotifiedAlert) -> Embed {
         let resolved = a.status == .resolved
         var description = MessageText.description(a) ?? ""
+        if let history = MessageText.historyLine(a) { description += (description.isEmpty ? "" : "\n") + history }
         if let runbook = MessageText.runbook(a) { description += (description.isEmpty ? "" : "\n") + "[Runbook](\(runbook))" }
         var fields = MessageText.labelPairs(a).map {
             (MessageText.truncate($0.0, DiscordReceiver.maxFieldName), MessageText.truncate($0.1, DiscordReceiver.maxFieldValue))

@@ -45,6 +45,7 @@ public struct GoogleChatReceiver: PayloadBuilder {
             }
             for a in shown {
                 var text = (MessageText.description(a) ?? "").htmlEscaped
+                if let history = MessageText.historyLine(a, code: false) { text += (text.isEmpty ? "" : "<br>") + history.htmlEscaped }
                 let labels = MessageText.labelPairs(a).map { "<b>\($0.0.htmlEscaped)</b>: \($0.1.htmlEscaped)" }.joined(separator: "<br>")
                 text += (text.isEmpty ? "" : "<br>") + labels
                 var widgets: [JSON] = [.object([("textParagraph", .object([("text", .string(MessageText.truncate(text, limit)))]))])]

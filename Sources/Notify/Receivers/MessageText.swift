@@ -89,12 +89,37 @@ enum MessageText {
         return "\(scaled)"
     }
 
-    /// The plain-text body listing every alert, one block each.
-    static func plainText(_ n: AlertNotification, bullet: String = "•") -> String {
+    /// A firing alert's last 30 minutes as one line: `` `▁▂▃▅▇█▇▅` min 120 max 870 last 640 (30m) ``,
+    /// the bars in a code span when `code` (Slack, Mattermost, Discord, Google Chat's text); nil
+    /// without a history or without a finite value in it.
+    static func historyLine(_ alert: NotifiedAlert, code: Bool = true) -> String? {
+        guard alert.status == .firing, let history = alert.history,
+            // Outside a code span runs of spaces may collapse (HTML, Adaptive Cards): gaps are no-break spaces there.
+            let line = Sparkline(history.values, maxWidth: maxSparklineWidth, gap: code ? " " : "\u{00A0}")
+        else { return nil }
+        let bars = code ? "`\(line.bars)`" : line.bars
+        return "\(bars) min \(value(line.min)) max \(value(line.max)) last \(value(line.last)) (\(duration(history.window)))"
+    }
+
+    /// One character per minute of the default 30-minute history.
+    static let maxSparklineWidth = 30
+
+    /// `30m`, `1h`, `90s`: a window as people write it.
+    static func duration(_ ms: Int64) -> String {
+        if ms % 3_600_000 == 0 { return "\(ms / 3_600_000)h" }
+        if ms % 60_000 == 0 { return "\(ms / 60_000)m" }
+        if ms % 1000 == 0 { return "\(ms / 1000)s" }
+        return "\(ms)ms"
+    }
+
+    /// The plain-text body listing every alert, one block each (with its history line, the bars
+    /// in a code span when `code`).
+    static func plainText(_ n: AlertNotification, bullet: String = "•", code: Bool = true) -> String {
         var lines: [String] = []
         for alert in n.alerts {
             var line = "\(bullet) [\(tierText(alert))] \(summary(alert))"
             if let d = description(alert) { line += "\n  \(d)" }
+            if let h = historyLine(alert, code: code) { line += "\n  \(h)" }
             if let r = runbook(alert) { line += "\n  Runbook: \(r)" }
             lines.append(line)
         }

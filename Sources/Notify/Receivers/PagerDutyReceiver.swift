@@ -3,8 +3,10 @@
 /// its updates and its resolve address the same incident, retries included.
 ///
 /// Tiers map to PagerDuty's severities: critical → critical, high → error, medium → warning,
-/// low → info (anything else → error). Limits: `summary` is cut to 1,024 characters; an event
-/// over 512 KB loses its `custom_details` (replaced by a note), as Alertmanager does.
+/// low → info (anything else → error). Firing alerts' last 30 minutes are in
+/// `custom_details.history`: per alert its summary, fingerprint, sparkline line and
+/// `[unix_seconds, value]` points. Limits: `summary` is cut to 1,024 characters; an event over
+/// 512 KB loses its `custom_details` (replaced by a note), as Alertmanager does.
 /// The routing key is not in the stored body: `routing_key` holds a placeholder that the outbox
 /// replaces with the key read from its file at send time.
 public struct PagerDutyReceiver: PayloadBuilder {
@@ -44,13 +46,21 @@ public struct PagerDutyReceiver: PayloadBuilder {
 
     public func payload(for n: AlertNotification) -> Payload {
         var details: [(String, JSON)] = [
-            ("firing", .string(MessageText.plainText(AlertNotification.subset(n, .firing)))),
-            ("resolved", .string(MessageText.plainText(AlertNotification.subset(n, .resolved)))),
+            ("firing", .string(MessageText.plainText(AlertNotification.subset(n, .firing), code: false))),
+            ("resolved", .string(MessageText.plainText(AlertNotification.subset(n, .resolved), code: false))),
             ("num_firing", .int(Int64(n.firing.count))),
             ("num_resolved", .int(Int64(n.resolved.count))),
             ("group_labels", WebhookReceiver.labels(n.groupLabels)),
             ("common_labels", WebhookReceiver.labels(n.commonLabels)),
         ]
+        let histories = n.firing.compactMap { a -> JSON? in
+            guard let points = WebhookReceiver.historyPoints(a) else { return nil }
+            var item: [(String, JSON)] = [("alert", .string(MessageText.summary(a))), ("fingerprint", .string(a.fingerprintHex))]
+            if let line = MessageText.historyLine(a, code: false) { item.append(("sparkline", .string(line))) }
+            item.append(("points", points))
+            return .object(item)
+        }
+        if !histories.isEmpty { details.append(("history", .array(histories))) }
         var body = render(n, details: .object(details))
         if body.count > PagerDutyReceiver.maxEventBytes {
             details = [("error", .string("Custom details have been removed because the original event exceeds the maximum size of 512 KB"))]

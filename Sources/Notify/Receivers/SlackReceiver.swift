@@ -91,6 +91,7 @@ public struct SlackReceiver: PayloadBuilder {
         let resolved = a.status == .resolved
         let title = escape("[\(MessageText.tierText(a).uppercased())] \(MessageText.summary(a))")
         var text = escape(MessageText.description(a) ?? "")
+        if let history = MessageText.historyLine(a) { text += (text.isEmpty ? "" : "\n") + history }
         if let runbook = MessageText.runbook(a) {
             text += (text.isEmpty ? "" : "\n") + link(runbook, "Runbook")
         }

@@ -12,7 +12,7 @@ public struct TeamsReceiver: PayloadBuilder {
     public init() {}
 
     public func payload(for n: AlertNotification) -> Payload {
-        var text = MessageText.plainText(n, bullet: "-").replacingNewlinesForTeams
+        var text = MessageText.plainText(n, bullet: "-", code: false).replacingNewlinesForTeams
         var body = render(n, text: text)
         var limit = MessageText.scalarCount(text)
         while body.count > TeamsReceiver.maxBytes, limit > 1 {

@@ -39,7 +39,7 @@ public struct WebhookReceiver: PayloadBuilder {
     }
 
     static func alert(_ a: NotifiedAlert, externalURL: String) -> JSON {
-        .object([
+        var members: [(String, JSON)] = [
             ("status", .string(a.status.rawValue)),
             ("labels", labels(a.labels)),
             ("annotations", .sortedObject(a.annotations)),
@@ -47,7 +47,17 @@ public struct WebhookReceiver: PayloadBuilder {
             ("endsAt", .string(a.endsAt.map(RFC3339.format) ?? RFC3339.zero)),
             ("generatorURL", .string(externalURL)),
             ("fingerprint", .string(a.fingerprintHex)),
-        ])
+        ]
+        // Our one addition to Alertmanager's shape, last, and only on firing alerts that have it.
+        if let points = historyPoints(a) { members.append(("history", points)) }
+        return .object(members)
+    }
+
+    /// A firing alert's history as `[[unix_seconds, value], …]`, oldest first (only the steps
+    /// that had a value); nil when it has none.
+    static func historyPoints(_ a: NotifiedAlert) -> JSON? {
+        guard a.status == .firing, let history = a.history else { return nil }
+        return .array(history.points.map { .array([.double(Double($0.timestamp) / 1000), .double($0.value)]) })
     }
 
     static func labels(_ l: Labels) -> JSON {

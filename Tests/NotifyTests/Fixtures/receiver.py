@@ -36,16 +36,19 @@ class Handler(BaseHTTPRequestHandler):
                 key = f.read().strip()
             expected = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
             record["signature_ok"] = hmac.compare_digest(expected, self.headers.get("X-Signature-256", ""))
-        with lock:
-            with open(args.log, "a") as f:
-                f.write(json.dumps(record) + "\n")
-                f.flush()
+        # The answer is decided before the request is logged: a test that sees the request and
+        # then changes the control file must not change the answer to the request it saw.
         mode = "200"
         try:
             with open(args.control) as f:
                 mode = f.read().strip() or "200"
         except OSError:
             pass
+        record["answer"] = mode
+        with lock:
+            with open(args.log, "a") as f:
+                f.write(json.dumps(record) + "\n")
+                f.flush()
         parts = mode.split()
         if parts[0] == "hang":
             time.sleep(3600)
