@@ -27,21 +27,27 @@ final class Series {
             scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
             distribution = []
         }
-        scalarHandles = .allocate(capacity: scalar.count)
-        _ = scalarHandles.initialize(from: scalar.map { Unmanaged.passUnretained($0) })
-        distributionHandles = .allocate(capacity: distribution.count)
-        _ = distributionHandles.initialize(from: distribution.map { Unmanaged.passUnretained($0) })
+        scalarHandles = Series.handles(scalar)
+        distributionHandles = Series.handles(distribution)
         lastWrite = now
     }
 
     deinit {
-        scalarHandles.deallocate()
-        distributionHandles.deallocate()
+        if scalarHandles.baseAddress != nil { scalarHandles.deallocate() }
+        if distributionHandles.baseAddress != nil { distributionHandles.deallocate() }
+    }
+
+    /// Unowned handles to `rings` in raw memory (none allocated for no rings).
+    private static func handles<Ring: AnyObject>(_ rings: [Ring]) -> UnsafeMutableBufferPointer<Unmanaged<Ring>> {
+        guard !rings.isEmpty else { return UnsafeMutableBufferPointer(start: nil, count: 0) }
+        let handles = UnsafeMutableBufferPointer<Unmanaged<Ring>>.allocate(capacity: rings.count)
+        _ = handles.initialize(from: rings.map { Unmanaged.passUnretained($0) })
+        return handles
     }
 
     /// Bytes this series owns on the heap (rings, labels, the object itself).
     var heapBytes: Int {
-        var bytes = 64 + labels.encoded.count + 32 + 32  // the object, its labels, the ring handles
+        var bytes = 64 + labels.encoded.count + 32 + 32  // the object, its labels, its ring handles
         for r in scalar { bytes += r.heapBytes + 64 }
         for r in distribution { bytes += r.heapBytes + 64 }
         return bytes
