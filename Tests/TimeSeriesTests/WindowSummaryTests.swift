@@ -125,12 +125,15 @@ import Foundation
                 let ref = r.ref(for: labels)!
                 let series = r.state.lookup(ref)!
                 for (i, ring) in series.distribution.enumerated() {
-                    for window in [Int64(300_000), 1_800_000, 3_600_000, 7_200_000, 21_600_000] {
-                        let from = clock.now - window, through = clock.now
+                    // Windows aligned to the tier's minutes and not (ends inside a slot, or a
+                    // second before the newest data), up to past the tier's retention.
+                    let windows = [Int64(300_000), 1_800_000, 3_600_000, 7_200_000, 21_600_000, 30_000_000]
+                    for (window, shift) in windows.flatMap({ w in [Int64(0), 12_345, 59_999].map { (w, $0) } }) {
+                        let from = clock.now - window - shift, through = clock.now - shift / 2
                         var plain = Sketch()
                         let collapses = ring.mergeSlotBySlot(from: from, through: through, into: &plain, maxBuckets: config.sketchMaxBuckets)
                         let fast = r.summary(of: ref, from: from, through: through, ring: i)!
-                        Self.expectSame((fast.sketch, 0), plain, plainCollapses: collapses, mapping: s.mapping, "\(context) ring \(i) window \(window)")
+                        Self.expectSame((fast.sketch, 0), plain, plainCollapses: collapses, mapping: s.mapping, "\(context) ring \(i) window \(window) shifted \(shift)")
                     }
                 }
             }
