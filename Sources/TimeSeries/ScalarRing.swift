@@ -13,7 +13,8 @@
 ///   the ring records, per slot, the increase they hide (`hidden`) and `hiddenIncrease` adds it back:
 ///   `increase` stays exact however many samples share a slot.
 final class ScalarRing {
-    var clock: RingClock
+    // Owned by the store's lock: no exclusivity checks on the append path.
+    @exclusivity(unchecked) var clock: RingClock
     let tick: Milliseconds
     private let storage: UnsafeMutableRawPointer
     private let values: UnsafeMutablePointer<Double>
@@ -22,10 +23,10 @@ final class ScalarRing {
 
     // Counter bookkeeping: the last value of the newest earlier slot with a sample, and the true
     // increase from it through the samples of the head slot.
-    private var previousSlotLast: Double = .nan
-    private var headTrueIncrease: Double = 0
+    @exclusivity(unchecked) private var previousSlotLast: Double = .nan
+    @exclusivity(unchecked) private var headTrueIncrease: Double = 0
     /// Increase hidden by in-slot resets, per absolute slot; bounded by `hiddenLimit`.
-    private(set) var hidden: [(slot: Int64, increase: Double)] = []
+    @exclusivity(unchecked) private(set) var hidden: [(slot: Int64, increase: Double)] = []
     static let hiddenLimit = 32
 
     init(capacity: Int, resolution: Milliseconds) {

@@ -1,15 +1,21 @@
 /// One series: its identity, its kind and its rings (the fine ring first, then the tiers).
+///
+/// Owned by the store's lock (see `SeriesStore`), which is why its hot fields skip exclusivity checks.
 final class Series {
     let labels: Labels
     let kind: SeriesKind
     let scalar: [ScalarRing]
     let distribution: [DistributionRing]
+    /// `scalar` and `distribution` without ownership, in raw memory: the write paths reach a
+    /// ring without retaining it or the array.
+    let scalarHandles: UnsafeMutableBufferPointer<Unmanaged<ScalarRing>>
+    let distributionHandles: UnsafeMutableBufferPointer<Unmanaged<DistributionRing>>
     /// Newest sample time written (scalar) or observed (distribution).
-    var lastTimestamp: Timestamp = .min
+    @exclusivity(unchecked) var lastTimestamp: Timestamp = .min
     /// Newest value (scalar): the running total of a counter fed by `add`.
-    var lastValue: Double = .nan
+    @exclusivity(unchecked) var lastValue: Double = .nan
     /// Clock time of the last write, for expiry.
-    var lastWrite: Timestamp
+    @exclusivity(unchecked) var lastWrite: Timestamp
 
     init(labels: Labels, kind: SeriesKind, rings: [(resolution: Milliseconds, capacity: Int)], now: Timestamp) {
         self.labels = labels
@@ -21,12 +27,27 @@ final class Series {
             scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
             distribution = []
         }
+        scalarHandles = Series.handles(scalar)
+        distributionHandles = Series.handles(distribution)
         lastWrite = now
+    }
+
+    deinit {
+        if scalarHandles.baseAddress != nil { scalarHandles.deallocate() }
+        if distributionHandles.baseAddress != nil { distributionHandles.deallocate() }
+    }
+
+    /// Unowned handles to `rings` in raw memory (none allocated for no rings).
+    private static func handles<Ring: AnyObject>(_ rings: [Ring]) -> UnsafeMutableBufferPointer<Unmanaged<Ring>> {
+        guard !rings.isEmpty else { return UnsafeMutableBufferPointer(start: nil, count: 0) }
+        let handles = UnsafeMutableBufferPointer<Unmanaged<Ring>>.allocate(capacity: rings.count)
+        _ = handles.initialize(from: rings.map { Unmanaged.passUnretained($0) })
+        return handles
     }
 
     /// Bytes this series owns on the heap (rings, labels, the object itself).
     var heapBytes: Int {
-        var bytes = 64 + labels.encoded.count + 32
+        var bytes = 64 + labels.encoded.count + 32 + 32  // the object, its labels, its ring handles
         for r in scalar { bytes += r.heapBytes + 64 }
         for r in distribution { bytes += r.heapBytes + 64 }
         return bytes

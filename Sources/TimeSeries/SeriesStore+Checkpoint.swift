@@ -68,7 +68,7 @@ extension SeriesStore {
             w.double(ring.evictedSum)
             var occupied: [Int64] = []
             if let head = ring.clock.head {
-                for slot in (head - Int64(ring.clock.capacity) + 1)...head where !ring.slots[ring.clock.position(of: slot)].isEmpty {
+                for slot in (head - Int64(ring.clock.capacity) + 1)...head where ring.counts[ring.clock.position(of: slot)] != 0 {
                     occupied.append(slot)
                 }
             }
@@ -77,7 +77,7 @@ extension SeriesStore {
                 let p = ring.clock.position(of: slot)
                 w.signed(slot)
                 w.signed(ring.lastAt[p])
-                encode(ring.slots[p], into: &w)
+                encode(ring, position: p, into: &w)
             }
         }
     }
@@ -91,16 +91,19 @@ extension SeriesStore {
         }
     }
 
-    private func encode(_ sketch: SlotSketch, into w: inout ByteWriter) {
-        w.varint(sketch.count)
-        w.double(sketch.sum)
-        w.double(sketch.min)
-        w.double(sketch.max)
-        w.varint(sketch.zeroCount)
-        for side in [sketch.positive, sketch.negative] {
-            w.signed(Int64(side.offset))
-            w.varint(side.counts.count)
-            for c in side.counts { w.varint(UInt64(c)) }
+    /// A slot sketch: count, sum, min, max, zero count, then per sign (positive first) the lowest
+    /// bucket index (0 when empty), the number of buckets and their counts.
+    private func encode(_ ring: DistributionRing, position p: Int, into w: inout ByteWriter) {
+        w.varint(ring.counts[p])
+        w.double(ring.sums[p])
+        w.double(ring.minimums[p])
+        w.double(ring.maximums[p])
+        w.varint(ring.zeroCounts[p])
+        for side in [ring.positive[p], ring.negative[p]] {
+            let (offset, counts) = side.denseCounts()
+            w.signed(Int64(offset))
+            w.varint(counts.count)
+            for c in counts { w.varint(UInt64(c)) }
         }
     }
 
@@ -171,7 +174,7 @@ extension SeriesStore {
             ring.restore(head: head, slots: slots, previousSlotLast: previous, headTrueIncrease: increase, hidden: hidden)
         }
         for ring in s.distribution {
-            ring.clock.head = try decodeHead(&r)
+            ring.restoreHead(try decodeHead(&r))
             let evictedCount = try r.varint()
             let evictedSum = try r.double()
             ring.restoreTotals(evictedCount: evictedCount, evictedSum: evictedSum)
@@ -180,9 +183,7 @@ extension SeriesStore {
                 let slot = try r.signed()
                 let lastAt = try r.signed()
                 guard ring.clock.holds(slot) else { throw .malformed("slot \(slot) outside its ring") }
-                let p = ring.clock.position(of: slot)
-                ring.slots[p] = try decodeSketch(&r, bucketLimit: bucketLimit)
-                ring.lastAt[p] = lastAt
+                ring.restoreSlot(slot, lastAt: lastAt, sketch: try decodeSketch(&r, bucketLimit: bucketLimit))
             }
         }
         return s

@@ -77,8 +77,11 @@ public final class SeriesStore: @unchecked Sendable {
 final class StoreState {
     let config: StoreConfig
     let rings: [(resolution: Milliseconds, capacity: Int)]
-    var series: [Series?] = []
-    var generations: [UInt32] = []
+    // The hot state of every write is unchecked for exclusivity: only the store's lock reaches it.
+    @exclusivity(unchecked) var series: [Series?] = []
+    @exclusivity(unchecked) var generations: [UInt32] = []
+    /// `series` without ownership, so a write can use a series without retaining it.
+    @exclusivity(unchecked) var handles: [Unmanaged<Series>?] = []
     var freeIndices: [UInt32] = []
     var byLabels: [Labels: UInt32] = [:]
     var byName: [String: [UInt32]] = [:]
@@ -88,7 +91,7 @@ final class StoreState {
     /// Changes whenever a series is created or removed, so that callers may keep what a selector
     /// picked until the set of series changes (rules evaluate the same selectors every interval).
     var seriesSetVersion: UInt64 = 0
-    var stats = StoreStats()
+    @exclusivity(unchecked) var stats = StoreStats()
 
     init(config: StoreConfig) {
         self.config = config
@@ -100,6 +103,14 @@ final class StoreState {
         let i = Int(ref.index)
         guard i < series.count, generations[i] == ref.generation else { return nil }
         return series[i]
+    }
+
+    /// Runs `body` with the live series of `ref` (nil when it has expired), without retaining it.
+    @inline(__always)
+    func withSeries<R>(_ ref: SeriesRef, _ body: (Series) -> R) -> R? {
+        let i = Int(ref.index)
+        guard i < handles.count, generations[i] == ref.generation, let s = handles[i] else { return nil }
+        return s._withUnsafeGuaranteedRef(body)
     }
 
     func ref(of index: UInt32) -> SeriesRef { SeriesRef(index: index, generation: generations[Int(index)]) }
@@ -120,9 +131,11 @@ final class StoreState {
         if let reused = freeIndices.popLast() {
             index = reused
             series[Int(index)] = s
+            handles[Int(index)] = Unmanaged.passUnretained(s)
         } else {
             index = UInt32(series.count)
             series.append(s)
+            handles.append(Unmanaged.passUnretained(s))
             generations.append(0)
         }
         byLabels[s.labels] = index
@@ -139,6 +152,7 @@ final class StoreState {
         guard let s = series[Int(index)] else { return }
         seriesSetVersion &+= 1
         series[Int(index)] = nil
+        handles[Int(index)] = nil
         generations[Int(index)] &+= 1  // old refs to this index stop resolving
         freeIndices.append(index)
         byLabels[s.labels] = nil

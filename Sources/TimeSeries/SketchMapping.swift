@@ -28,16 +28,41 @@ public struct SketchMapping: Hashable, Sendable {
     }
 
     /// The bucket index of a positive value `v ≥ minIndexableValue`.
-    @inlinable
+    @inlinable @inline(__always)
     public func index(of v: Double) -> Int32 {
-        let i = (log(v) * multiplier).rounded(.up)
+        let x = log(v) * multiplier
         // Huge values saturate into the top bucket rather than trap.
-        return i >= Double(Int32.max) ? Int32.max : Int32(i)
+        guard x < Double(Int32.max) else { return Int32.max }
+        // ⌈x⌉ without a call to ceil (x86-64's baseline has no rounding instruction): truncation
+        // is ⌈x⌉ for x ≤ 0 and ⌊x⌋ for x > 0, one less than ⌈x⌉ unless x is whole.
+        let t = Int32(x)
+        return Double(t) < x ? t + 1 : t
     }
 
     /// The representative value of bucket `i`.
     @inlinable
     public func value(at i: Int32) -> Double {
         2 * exp(Double(i) / multiplier) / (gamma + 1)
+    }
+}
+
+/// Where one value goes in a sketch: its sign and, for a non-zero magnitude, its bucket index.
+///
+/// Computed once per observation (one logarithm) and applied to every ring of a series.
+struct SketchBucket {
+    /// −1, 0 (a magnitude below `minIndexableValue`) or +1.
+    let sign: Int8
+    let index: Int32
+
+    @inline(__always)
+    init(of v: Double, mapping: SketchMapping) {
+        let magnitude = Swift.abs(v)
+        if magnitude < mapping.minIndexableValue {
+            sign = 0
+            index = 0
+        } else {
+            sign = v > 0 ? 1 : -1
+            index = mapping.index(of: magnitude)
+        }
     }
 }

@@ -88,10 +88,9 @@ public struct StoreReader {
     /// `summary` from a chosen ring (0 = fine, 1… = tiers); nil chooses as `summary` does.
     func summary(of ref: SeriesRef, from: Timestamp, through: Timestamp, ring: Int?) -> DistributionSummary? {
         guard let s = state.lookup(ref), s.kind == .distribution else { return nil }
-        var sketch = Sketch()
-        let collapses = s.distribution[ring ?? s.ringIndex(coveringFrom: from)]
-            .merge(from: from, through: through, into: &sketch, maxBuckets: store.config.sketchMaxBuckets)
-        state.stats.sketchCollapses += collapses
+        let (sketch, collapses) = s.distribution[ring ?? s.ringIndex(coveringFrom: from)]
+            .summary(from: from, through: through, maxBuckets: store.config.sketchMaxBuckets)
+        if collapses > 0 { state.stats.sketchCollapses += collapses }
         return DistributionSummary(sketch: sketch, mapping: store.mapping)
     }
 

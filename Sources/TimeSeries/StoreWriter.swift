@@ -5,12 +5,17 @@ public struct StoreWriter {
     /// The clock's time when the batch began.
     public let now: Timestamp
     let futureLimit: Timestamp
+    // Copied from the store once per batch, so the per-observation path reads no class property.
+    let mapping: SketchMapping
+    let maxBuckets: Int
 
     init(state: StoreState, store: SeriesStore, now: Timestamp) {
         self.state = state
         self.store = store
         self.now = now
         self.futureLimit = now &+ store.config.maxFutureSkew
+        self.mapping = store.mapping
+        self.maxBuckets = store.config.sketchMaxBuckets
     }
 
     /// Finds or creates the series of `labels`; nil when the series limit refuses it (counted).
@@ -22,7 +27,7 @@ public struct StoreWriter {
     /// The kind of a live series.
     public func kind(of ref: SeriesRef) -> SeriesKind? { state.lookup(ref)?.kind }
 
-    @inline(__always)
+    @inline(never)
     private func refuse(_ result: AppendResult) -> AppendResult {
         switch result {
         case .outOfOrder: state.stats.outOfOrder += 1
@@ -42,15 +47,17 @@ public struct StoreWriter {
     /// As in Prometheus, a sample older than the series' newest is refused (`outOfOrder`), and one
     /// at the same time is accepted only with the same value.
     public mutating func append(_ ref: SeriesRef, value: Double, at t: Timestamp) -> AppendResult {
-        guard let s = state.lookup(ref) else { return refuse(.unknownSeries) }
-        guard s.kind != .distribution else { return refuse(.wrongKind) }
-        guard t <= futureLimit else { return refuse(.tooFarAhead) }
-        if t < s.lastTimestamp { return refuse(.outOfOrder) }
-        if t == s.lastTimestamp {
-            return value.bitPattern == s.lastValue.bitPattern ? .ok : refuse(.duplicate)
-        }
-        write(s, value: value, at: t)
-        return .ok
+        let result = state.withSeries(ref) { s -> AppendResult in
+            guard s.kind != .distribution else { return .wrongKind }
+            guard t <= futureLimit else { return .tooFarAhead }
+            if t < s.lastTimestamp { return .outOfOrder }
+            if t == s.lastTimestamp {
+                return value.bitPattern == s.lastValue.bitPattern ? .ok : .duplicate
+            }
+            write(s, value: value, at: t)
+            return .ok
+        } ?? .unknownSeries
+        return result == .ok ? .ok : refuse(result)
     }
 
     /// Adds `delta` (finite, ≥ 0) to a counter's running total at `t` (a log-derived counter).
@@ -58,26 +65,30 @@ public struct StoreWriter {
     /// Log lines arrive slightly out of order; an increment older than the newest sample is
     /// attributed to the newest sample's time instead of being refused, so no count is lost.
     public mutating func add(_ ref: SeriesRef, delta: Double, at t: Timestamp) -> AppendResult {
-        guard let s = state.lookup(ref) else { return refuse(.unknownSeries) }
-        guard s.kind == .counter else { return refuse(.wrongKind) }
-        guard delta >= 0, delta.isFinite else { return refuse(.invalidValue) }
-        guard t <= futureLimit else { return refuse(.tooFarAhead) }
-        var at = t
-        if at < s.lastTimestamp {
-            at = s.lastTimestamp
-            state.stats.lateIncrements += 1
-        }
-        let total = (s.lastValue.isNaN ? 0 : s.lastValue) + delta
-        write(s, value: total, at: at)
-        return .ok
+        let result = state.withSeries(ref) { s -> AppendResult in
+            guard s.kind == .counter else { return .wrongKind }
+            guard delta >= 0, delta.isFinite else { return .invalidValue }
+            guard t <= futureLimit else { return .tooFarAhead }
+            var at = t
+            if at < s.lastTimestamp {
+                at = s.lastTimestamp
+                state.stats.lateIncrements += 1
+            }
+            let total = (s.lastValue.isNaN ? 0 : s.lastValue) + delta
+            write(s, value: total, at: at)
+            return .ok
+        } ?? .unknownSeries
+        return result == .ok ? .ok : refuse(result)
     }
 
     @inline(__always)
     private func write(_ s: Series, value: Double, at t: Timestamp) {
         var overflow = 0
         let counter = s.kind == .counter
-        for ring in s.scalar { ring.append(value, at: t, counter: counter, hiddenOverflow: &overflow) }
-        state.stats.hiddenResetOverflow += overflow
+        for ring in s.scalarHandles {
+            ring._withUnsafeGuaranteedRef { _ = $0.append(value, at: t, counter: counter, hiddenOverflow: &overflow) }
+        }
+        if overflow != 0 { state.stats.hiddenResetOverflow += overflow }
         s.lastTimestamp = t
         if !value.isNaN || value.isStaleMarker { s.lastValue = value }
         s.lastWrite = now
@@ -86,24 +97,32 @@ public struct StoreWriter {
 
     /// Adds one observation to a distribution; late observations go to their own slot.
     public mutating func observe(_ ref: SeriesRef, value: Double, at t: Timestamp) -> AppendResult {
-        guard let s = state.lookup(ref) else { return refuse(.unknownSeries) }
-        guard s.kind == .distribution else { return refuse(.wrongKind) }
-        guard !value.isNaN else { return refuse(.invalidValue) }
-        guard t <= futureLimit else { return refuse(.tooFarAhead) }
-        let mapping = store.mapping
-        let maxBuckets = store.config.sketchMaxBuckets
-        var accepted = false
-        for ring in s.distribution {
-            let (ok, outcome) = ring.observe(value, at: t, mapping: mapping, maxBuckets: maxBuckets)
-            accepted = accepted || ok
-            if outcome == .collapsed { state.stats.sketchCollapses += 1 }
-            if outcome == .saturated { state.stats.sketchSaturations += 1 }
-        }
-        guard accepted else { return refuse(.tooOld) }
-        if t > s.lastTimestamp { s.lastTimestamp = t }
-        s.lastWrite = now
+        let result = state.withSeries(ref) { s -> AppendResult in
+            guard s.kind == .distribution else { return .wrongKind }
+            guard !value.isNaN else { return .invalidValue }
+            guard t <= futureLimit else { return .tooFarAhead }
+            // One logarithm for every ring of the series.
+            let bucket = SketchBucket(of: value, mapping: mapping)
+            var accepted = false
+            for ring in s.distributionHandles {
+                let (ok, outcome) = ring._withUnsafeGuaranteedRef { $0.observe(value, bucket: bucket, at: t, maxBuckets: maxBuckets) }
+                accepted = accepted || ok
+                if outcome != .inserted { count(outcome) }
+            }
+            guard accepted else { return .tooOld }
+            if t > s.lastTimestamp { s.lastTimestamp = t }
+            s.lastWrite = now
+            return .ok
+        } ?? .unknownSeries
+        guard result == .ok else { return refuse(result) }
         state.stats.samplesAppended += 1
         return .ok
+    }
+
+    @inline(never)
+    private func count(_ outcome: SketchInsertOutcome) {
+        if outcome == .collapsed { state.stats.sketchCollapses += 1 }
+        if outcome == .saturated { state.stats.sketchSaturations += 1 }
     }
 
     /// Looks up (or creates) the series and appends in one call; for tests and low-rate callers.

@@ -88,8 +88,8 @@ import Foundation
                 for s in (head - Int64(capacity) + 1)...head {
                     let inSlot = accepted.filter { floorDiv($0.0, resolution) == s }
                     let p = ring.clock.position(of: s)
-                    #expect(ring.slots[p].count == UInt64(inSlot.count))
-                    #expect(abs(ring.slots[p].sum - inSlot.reduce(0) { $0 + $1.1 }) < 1e-9)
+                    #expect(ring.counts[p] == UInt64(inSlot.count))
+                    #expect(abs(ring.sums[p] - inSlot.reduce(0) { $0 + $1.1 }) < 1e-9)
                 }
                 let totals = ring.totals
                 #expect(totals.count == UInt64(totalCount))

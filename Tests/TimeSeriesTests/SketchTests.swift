@@ -102,4 +102,24 @@ import Foundation
         #expect(flags.saturated)
         #expect(counts.counts == [UInt32.max])
     }
+
+    @Test func bucketIndicesAreTheCeilingOfTheScaledLogarithm() {
+        var rng = SeededGenerator(seed: 3)
+        for alpha in [0.001, 0.01, 0.05] {
+            let m = SketchMapping(relativeAccuracy: alpha)
+            var values = (0..<20_000).map { _ in exp((rng.unit() - 0.5) * 200) }
+            // Bucket bounds themselves (where the scaled logarithm is whole), and their neighbours.
+            for i in -2_000...2_000 {
+                let bound = exp(Double(i) / m.multiplier)
+                values += [bound, bound.nextUp, bound.nextDown]
+            }
+            values += [m.minIndexableValue, 1, Double.greatestFiniteMagnitude]
+            for v in values {
+                let x = log(v) * m.multiplier
+                let expected = x >= Double(Int32.max) ? Int32.max : Int32(x.rounded(.up))
+                #expect(m.index(of: v) == expected, "α \(alpha) value \(v)")
+            }
+        }
+        #expect(mapping.index(of: .infinity) == Int32.max)
+    }
 }

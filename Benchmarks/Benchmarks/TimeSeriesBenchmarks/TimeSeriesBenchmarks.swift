@@ -91,6 +91,24 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    Benchmark("Store observe, 10 series round robin (batch of 1000)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let values = latencies(4096)
+        let now = t0 + 3_600_000
+        let store = SeriesStore(clock: { now })
+        let refs = store.write { w in (0..<10).map { w.ref(for: Labels(name: "latency_ms", ["route": "/r\($0)"]), kind: .distribution)! } }
+        store.write { w in for (i, v) in values.enumerated() { _ = w.observe(refs[i % 10], value: v, at: t0 + Int64(i) * 878) } }
+        benchmark.startMeasurement()
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            store.write { w in
+                for _ in 0..<1000 {
+                    _ = w.observe(refs[i % 10], value: values[i & 4095], at: t0 + Int64(i & 4095) * 878)
+                    i &+= 1
+                }
+            }
+        }
+    }
+
     Benchmark("Merge 30 slot sketches (5 min window)") { benchmark in
         let values = latencies(30 * 2778)
         var slots = Array(repeating: SlotSketch(), count: 30)

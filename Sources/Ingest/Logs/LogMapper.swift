@@ -59,7 +59,8 @@ public final class LogMapper: LogLineSink {
     public let mapping: LogMapping
     /// Names a file in messages (set by the owner of the tailer).
     public var fileName: (LogFileID) -> String = { "file #\($0.index)" }
-    var core: LogMapperCore
+    // One owner at a time (see above): the per-line mutation of the core needs no exclusivity check.
+    @exclusivity(unchecked) var core: LogMapperCore
 
     /// A mapper writing into `store`; `clock` gives the arrival time (ms since the epoch).
     /// - Throws: `LogMappingError` listing every problem of `mapping`.
@@ -244,14 +245,16 @@ struct LogMapperCore {
     let filterValues: [[UInt8]]
     /// Cold: value maps, regexes and admitted values, used only for new combinations.
     var labelPlans: [LogLabelPlan]
-    /// Line key (the raw values of `unionFields`, each followed by 0xFF) → entry: one row of
-    /// `entries`. One hash lookup per line finds the series of every label group.
-    var table = LogSeriesKeyTable(capacity: 1024)
-    /// Per entry, per group: the series base (with `overflowFlag` when a value became
-    /// `__other__`), or -1 until a line needs that group. Row 0 is scratch for uncached lines.
-    var entries: [Int32]
-    /// The current line's entry row, or -1 before its key was looked up.
-    var lineEntry = -1
+    /// Line key (the raw values of `unionFields`, each followed by 0xFF) → its row: per group,
+    /// the series base (with `overflowFlag` when a value became `__other__`), or -1 until a line
+    /// needs that group. The row lies beside the key in the table's arena, so the lookup that
+    /// finds the key has already brought the row into the cache.
+    let table: LogSeriesKeyTable
+    /// The row of lines not cached once the table is full (resolved again for each line).
+    let scratchRow: UnsafeMutablePointer<Int32>
+    /// The current line's row, or nil before its key was looked up. Valid until the next line
+    /// (an insert may move the arena).
+    var lineRow: UnsafeMutablePointer<Int32>? = nil
     /// The current line's key length (the key is in `scratch.key`).
     var lineKeyLength = 0
     /// Group byte and resolved values → series base.
@@ -271,6 +274,9 @@ struct LogMapperCore {
     var stats = LogMapperStats()
     var batchNow: Int64?
     let resolution: Int64
+    /// The slot `storeSlot(of:)` computed last, and its start time (`.max`: none yet).
+    var lastSlot: Int64 = 0
+    var lastSlotStart: Int64 = .max
     let oldestKept: Int64
     let futureSkew: Int64
     var malformedLog: [Int: (lastLogged: Int64, suppressed: Int)] = [:]
@@ -358,7 +364,9 @@ struct LogMapperCore {
         for f in labelField where !unionFields.contains(f) { unionFields.append(f) }
         self.unionFields = unionFields
         self.labelPosition = labelField.map { unionFields.firstIndex(of: $0)! }
-        entries = Array(repeating: -1, count: groupSpecs.count)
+        table = LogSeriesKeyTable(capacity: 1024, rowLength: groupSpecs.count)
+        scratchRow = .allocate(capacity: max(1, groupSpecs.count))
+        scratchRow.initialize(repeating: -1, count: max(1, groupSpecs.count))
         self.labelPlans = labelPlans
         self.filterValues = filterValues
         self.metricNames = mapping.metrics.map(\.name)
@@ -466,7 +474,7 @@ struct LogMapperCore {
         // Then the series of every label group in use, still before anything is applied.
         let bases = scratch.bases
         for g in 0..<groupLabelStart.count { bases[g] = -1 }
-        lineEntry = -1
+        lineRow = nil
         for m in 0..<metricKind.count where !values[m].isNaN {
             let g = metricGroup[m]
             guard bases[g] < 0 else { continue }
@@ -477,7 +485,7 @@ struct LogMapperCore {
             bases[g] = base
         }
         for m in 0..<metricKind.count where !values[m].isNaN {
-            apply(slot: bases[metricGroup[m]] + metricPosition[m], value: values[m], at: at)
+            apply(slot: bases[metricGroup[m]] + metricPosition[m], kind: metricKind[m], value: values[m], at: at)
         }
         return true
     }
@@ -516,11 +524,11 @@ struct LogMapperCore {
     /// - Returns: nil when a label value is not usable (`lastLabelError` tells why).
     @inline(__always)
     mutating func seriesBase(group g: Int) -> Int32? {
-        if lineEntry < 0 {
+        if lineRow == nil {
             guard lookUpLine() else { return nil }
         }
-        let groups = groupLabelStart.count
-        let found = entries[lineEntry * groups + g]
+        let row = lineRow.unsafelyUnwrapped
+        let found = row[g]
         if found >= 0 {
             if found & LogMapperCore.overflowFlag != 0 {
                 stats.overflowLines += 1
@@ -529,7 +537,7 @@ struct LogMapperCore {
             return found
         }
         guard let (base, overflow) = resolveGroup(g) else { return nil }
-        entries[lineEntry * groups + g] = overflow ? base | LogMapperCore.overflowFlag : base
+        row[g] = overflow ? base | LogMapperCore.overflowFlag : base
         return base
     }
 
@@ -566,19 +574,16 @@ struct LogMapperCore {
         let keyBytes = UnsafeRawBufferPointer(start: key, count: length)
         let hash = LogSeriesKeyTable.hash(keyBytes)
         if let found = table.find(keyBytes, hash: hash) {
-            lineEntry = Int(found)
+            lineRow = found
             return true
         }
-        let groups = groupLabelStart.count
         if table.count < lineKeyLimit {
-            lineEntry = entries.count / groups
-            entries += repeatElement(-1, count: groups)
-            table.insert(keyBytes, hash: hash, value: Int32(lineEntry))
+            lineRow = table.insert(keyBytes, hash: hash)
         } else {
             // Full: resolve this line in the scratch row, uncached (slow, bounded memory).
             stats.labelCacheMisses += 1
-            for g in 0..<groups { entries[g] = -1 }
-            lineEntry = 0
+            scratchRow.update(repeating: -1, count: groupLabelStart.count)
+            lineRow = scratchRow
         }
         return true
     }
@@ -664,18 +669,20 @@ struct LogMapperCore {
         }
     }
 
+    /// Applies one metric's value to its series (of `kind`, the metric's: a distribution's
+    /// observation is queued without touching the series' accumulator).
     @inline(__always)
-    mutating func apply(slot: Int32, value: Double, at: Int64) {
+    mutating func apply(slot: Int32, kind: SeriesKind, value: Double, at: Int64) {
         let i = Int(slot)
-        switch series[i].kind {
+        switch kind {
         case .distribution:
             ops[opCount] = LogStoreOp(slot: slot, kind: .distribution, value: value, at: at)
             opCount += 1
             if opCount == LogMapperCore.opBatch { writeOps() }
         case .counter, .gauge:
-            let s = at >= 0 ? at / resolution : (at - resolution + 1) / resolution
+            let s = storeSlot(of: at)
             if series[i].dirty && series[i].pendingSlot != s { emit(i) }
-            if series[i].kind == .counter {
+            if kind == .counter {
                 series[i].pending += value
                 if at > series[i].pendingAt { series[i].pendingAt = at }
             } else if at >= series[i].pendingAt {
@@ -688,6 +695,17 @@ struct LogMapperCore {
                 dirty.append(slot)
             }
         }
+    }
+
+    /// The store slot of time `at`; lines of one batch share a few slots, so the division is
+    /// done only when `at` leaves the last slot seen (it cost two divisions per line before).
+    @inline(__always)
+    mutating func storeSlot(of at: Int64) -> Int64 {
+        if at >= lastSlotStart && at &- lastSlotStart < resolution { return lastSlot }
+        let s = at >= 0 ? at / resolution : (at - resolution + 1) / resolution
+        lastSlot = s
+        lastSlotStart = s &* resolution
+        return s
     }
 
     /// Queues the pending increment or value of series `i`.
@@ -752,6 +770,7 @@ struct LogMapperCore {
         series.deinitialize(count: seriesCount)
         series.deallocate()
         ops.deallocate()
+        scratchRow.deallocate()
     }
 
     mutating func countMalformed(_ reason: MalformedLineReason, file: LogFileID) {

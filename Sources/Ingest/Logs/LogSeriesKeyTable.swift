@@ -4,31 +4,44 @@ import Glibc
 import Darwin
 #endif
 
-/// An open-addressing hash table from byte keys (label values joined by 0xFF) to an Int32, with
-/// the keys stored in one arena: the per-line series lookup of `LogMapper` without allocating.
+/// An open-addressing hash table from byte keys (label values joined by 0xFF) to a row of
+/// `rowLength` Int32s, with keys and rows stored in one arena: the per-line series lookup of
+/// `LogMapper` without allocating.
 ///
-/// A slot holds the upper half of the key's hash and its entry number, so a probe that misses
-/// touches one word; a hit reads one entry (arena offset, length, value) and compares the bytes.
-struct LogSeriesKeyTable {
-    struct Entry {
-        var keyStart: Int32
-        var keyLength: Int32
-        var value: Int32
-    }
+/// A slot holds the upper half of the key's hash and the offset of its record in the arena, so a
+/// probe that misses touches one word; a hit reads one record (key length, key bytes, row, side
+/// by side in memory), compares the bytes and hands out the row in place. A row pointer is valid
+/// until the next insert (which may move the arena). Everything lives in raw memory: no bounds,
+/// uniqueness or exclusivity checks on the per-line path.
+///
+/// Ownership: one owner (the `LogMapper` that holds it) uses it at a time.
+final class LogSeriesKeyTable {
+    /// 0 when empty, else `hash >> 32 << 32 | (record offset / 8 + 1)`.
+    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<UInt64>
+    @exclusivity(unchecked) private var slotCount: Int
+    /// Records, each 8-byte aligned: key length (UInt32), 4 spare bytes, the key's bytes, the row
+    /// (4-byte aligned).
+    @exclusivity(unchecked) private var arena: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var arenaUsed = 0
+    @exclusivity(unchecked) private var arenaCapacity: Int
+    @exclusivity(unchecked) private(set) var count = 0
+    let rowLength: Int
 
-    /// 0 when empty, else `hash >> 32 << 32 | (entry + 1)`.
-    private var slots: [UInt64]
-    private var entries: [Entry] = []
-    private var hashes: [UInt64] = []
-    private var arena: [UInt8] = []
-
-    init(capacity: Int = 64) {
+    init(capacity: Int = 64, rowLength: Int) {
+        self.rowLength = rowLength
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        slots = Array(repeating: 0, count: size)
+        slotCount = size
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: 0, count: size)
+        arenaCapacity = 4096
+        arena = .allocate(byteCount: arenaCapacity, alignment: 8)
     }
 
-    var count: Int { entries.count }
+    deinit {
+        slots.deallocate()
+        arena.deallocate()
+    }
 
     /// A fast 64-bit hash of `key`, eight bytes at a time.
     @inline(__always)
@@ -53,51 +66,82 @@ struct LogSeriesKeyTable {
         return h ^ (h >> 31)
     }
 
-    /// The value stored for `key`, or nil.
+    /// Where the row of a key of `length` bytes starts in its record.
     @inline(__always)
-    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int32? {
-        let mask = slots.count - 1
+    static func rowOffset(keyLength: Int) -> Int { (8 + keyLength + 3) & ~3 }
+
+    /// The row stored for `key`, or nil.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UnsafeMutablePointer<Int32>? {
+        let mask = slotCount - 1
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[i]
             if slot == 0 { return nil }
             if slot & 0xFFFF_FFFF_0000_0000 == tag {
-                let e = entries[Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1]
-                if Int(e.keyLength) == key.count {
-                    let equal = arena.withUnsafeBytes { a in
-                        key.count == 0 || bytesEqual(a.baseAddress! + Int(e.keyStart), key.baseAddress!, count: key.count)
-                    }
-                    if equal { return e.value }
+                let record = arena + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1) << 3
+                if Int(record.load(as: UInt32.self)) == key.count,
+                    key.count == 0 || bytesEqual(record + 8, key.baseAddress!, count: key.count)
+                {
+                    return (record + LogSeriesKeyTable.rowOffset(keyLength: key.count)).assumingMemoryBound(to: Int32.self)
                 }
             }
             i = (i + 1) & mask
         }
     }
 
-    /// Adds `key` → `value`; the key must not be present.
-    mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, value: Int32) {
-        if (entries.count + 1) * 2 > slots.count { grow() }
-        entries.append(Entry(keyStart: Int32(arena.count), keyLength: Int32(key.count), value: value))
-        hashes.append(hash)
-        arena.append(contentsOf: key)
-        place(entries.count - 1, hash: hash)
+    /// Adds `key` with a row of -1s and returns the row; the key must not be present.
+    func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UnsafeMutablePointer<Int32> {
+        if (count + 1) * 2 > slotCount { grow() }
+        let size = recordSize(keyLength: key.count)
+        if arenaUsed + size + 8 > arenaCapacity {
+            var capacity = arenaCapacity * 2
+            while arenaUsed + size + 8 > capacity { capacity *= 2 }
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+            bigger.copyMemory(from: arena, byteCount: arenaUsed)
+            arena.deallocate()
+            arena = bigger
+            arenaCapacity = capacity
+        }
+        let record = arena + arenaUsed
+        record.storeBytes(of: UInt32(key.count), as: UInt32.self)
+        if let source = key.baseAddress { (record + 8).copyMemory(from: source, byteCount: key.count) }
+        let row = (record + LogSeriesKeyTable.rowOffset(keyLength: key.count)).bindMemory(to: Int32.self, capacity: rowLength)
+        row.initialize(repeating: -1, count: rowLength)
+        place(arenaUsed, hash: hash)
+        arenaUsed += size
+        count += 1
+        return row
     }
 
-    private mutating func place(_ e: Int, hash: UInt64) {
-        let mask = slots.count - 1
+    @inline(__always)
+    private func recordSize(keyLength: Int) -> Int {
+        (LogSeriesKeyTable.rowOffset(keyLength: keyLength) + 4 * rowLength + 7) & ~7
+    }
+
+    private func place(_ offset: Int, hash: UInt64) {
+        let mask = slotCount - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while slots[i] != 0 { i = (i + 1) & mask }
-        slots[i] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(e + 1)
+        slots[i] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(offset >> 3 + 1)
     }
 
-    private mutating func grow() {
-        slots = Array(repeating: 0, count: slots.count * 2)
-        for e in 0..<entries.count { place(e, hash: hashes[e]) }
+    private func grow() {
+        slots.deallocate()
+        slotCount *= 2
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+        var offset = 0
+        while offset < arenaUsed {
+            let length = Int((arena + offset).load(as: UInt32.self))
+            place(offset, hash: LogSeriesKeyTable.hash(UnsafeRawBufferPointer(start: arena + offset + 8, count: length)))
+            offset += recordSize(keyLength: length)
+        }
     }
 
     /// Bytes held, for memory accounting.
-    var heapBytes: Int { slots.capacity * 8 + entries.capacity * MemoryLayout<Entry>.stride + hashes.capacity * 8 + arena.capacity }
+    var heapBytes: Int { slotCount * 8 + arenaCapacity }
 }
 
 /// Whether `count` bytes at `a` and `b` are equal: inline, with a few (overlapping) wide loads,

@@ -322,6 +322,58 @@ private func number(_ line: String, path: String = "v") throws -> JSONFieldNumbe
         #expect(results == [[.string, .number], [.number, .absent], [.absent, .absent], [.absent, .absent], [.absent, .string]])
     }
 
+    /// Keys are found by length and first 8 bytes, then the rest: near misses of every kind (same
+    /// prefix, one byte longer or shorter, past 8 bytes, the same key in another object, escaped
+    /// spellings, a key at the very end of the line) find exactly the configured field, as a plain
+    /// reference (Foundation's parser, then the dotted path) says.
+    @Test func keysThatNearlyMatchAConfiguredKeyAreNotMistakenForIt() throws {
+        let paths = ["latency_ms", "latency", "a", "ab", "abcdefgh", "abcdefghi", "http.status", "http.st", "x.abcdefghij.k",
+                     String(repeating: "long", count: 12)]
+        let keys = ["latency_ms", "latency_mz", "latency_m", "latency_ms_", "latency", "latenc", "a", "b", "ab", "ba", "abcdefgh",
+                    "abcdefgi", "abcdefghi", "abcdefghj", "abcdefghij", "http", "status", "st", "http.status", "x", "k", "abcdefghij",
+                    String(repeating: "long", count: 12), String(repeating: "long", count: 12) + "x", String(repeating: "long", count: 11) + "lonh"]
+        var rng = LogsTestRandom(seed: 31)
+        let extractor = try JSONFieldExtractor(paths: paths)
+        func object(depth: Int) -> String {
+            var members: [String] = []
+            for _ in 0..<Int(rng.next() % 4) + 1 {
+                var key = keys[Int(rng.next() % UInt64(keys.count))]
+                if rng.next() % 8 == 0, let first = key.unicodeScalars.first {  // the same key, escaped
+                    key = String(format: "\\u%04x", first.value) + String(key.dropFirst())
+                }
+                let value = depth < 3 && rng.next() % 3 == 0 ? object(depth: depth + 1) : String(rng.next() % 1000)
+                members.append("\"\(key)\":\(value)")
+            }
+            return "{" + members.joined(separator: ",") + "}"
+        }
+        /// The field's value as text (nil when absent or an object); `.none` when the line holds
+        /// it both nested and spelled with dots at the top level (then the later one wins).
+        func reference(_ json: Any, _ path: String) -> String?? {
+            var node: Any? = json
+            for segment in path.split(separator: ".") { node = (node as? [String: Any])?[String(segment)] }
+            let dotted = path.contains(".") ? (json as? [String: Any])?[path] : nil
+            if node != nil && dotted != nil { return .none }
+            guard let value = node ?? dotted, !(value is [String: Any]) else { return .some(nil) }
+            return .some("\(value)")
+        }
+        for _ in 0..<5_000 {
+            let line = object(depth: 1)
+            let bytes = Array(line.utf8)
+            let json = try JSONSerialization.jsonObject(with: Data(bytes))
+            #expect(bytes.withUnsafeBytes { extractor.extract($0) } == .ok, "\(line)")
+            for (i, path) in paths.enumerated() {
+                let ours: String? = switch extractor.text(i) {
+                case .bytes(let b): extractor.kind(i) == .object ? nil : String(decoding: b, as: UTF8.self)
+                default: nil
+                }
+                // Duplicate keys: Foundation keeps one of them; skip lines where that matters.
+                let duplicates = Set(bytes.split(separator: UInt8(ascii: ",")).map { $0.prefix(while: { $0 != UInt8(ascii: ":") }) }).count
+                    != bytes.split(separator: UInt8(ascii: ",")).count
+                if !duplicates, case .some(let expected) = reference(json, path) { #expect(ours == expected, "\(path) in \(line)") }
+            }
+        }
+    }
+
     /// Differential check against Foundation's JSON parser on random damage to valid lines: both must
     /// agree on which lines are well-formed objects, except that Foundation also accepts a trailing
     /// comma (`[1,]`), which RFC 8259 does not.

@@ -113,6 +113,46 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
         #expect(h.malformed.isEmpty)
     }
 
+    @Test func theLineKeyTableFindsEveryKeyItHoldsAcrossGrowthAndNothingElse() {
+        let table = LogSeriesKeyTable(capacity: 4, rowLength: 3)
+        var rng = LogsTestRandom(seed: 9)
+        var keys: [[UInt8]] = [[]]  // the empty key too
+        var seen = Set<[UInt8]>([[]])
+        while keys.count < 5_000 {
+            let key = (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 5 == 0 ? 0xFF : rng.next() % 4 + 97) }
+            if seen.insert(key).inserted { keys.append(key) }
+        }
+        for (i, key) in keys.enumerated() {
+            let row = key.withUnsafeBytes { table.insert($0, hash: LogSeriesKeyTable.hash($0)) }
+            #expect(row[0] == -1 && row[1] == -1 && row[2] == -1)
+            row[0] = Int32(i)
+            row[2] = Int32(-i)
+            // Everything inserted so far is found; a key not yet inserted is not.
+            if i % 500 == 0 || i == keys.count - 1 {
+                for j in 0...i {
+                    let row = keys[j].withUnsafeBytes { table.find($0, hash: LogSeriesKeyTable.hash($0)) }
+                    #expect(row?[0] == Int32(j) && row?[1] == -1 && row?[2] == Int32(-j))
+                }
+                if i + 1 < keys.count { #expect(keys[i + 1].withUnsafeBytes { table.find($0, hash: LogSeriesKeyTable.hash($0)) } == nil) }
+            }
+        }
+        #expect(table.count == keys.count)
+    }
+
+    @Test func theCachedStoreSlotIsTheSlotOfEveryTimeInAnyOrder() throws {
+        let h = try MapperHarness(accessLog())
+        let resolution = h.store.config.resolution
+        var rng = LogsTestRandom(seed: 5)
+        var t: Int64 = -3 * resolution
+        for _ in 0..<20_000 {
+            // Mostly small steps both ways across slot edges, sometimes a jump; before and after 1970.
+            let step = Int64(rng.next() % UInt64(3 * resolution)) - resolution
+            t = rng.next() % 50 == 0 ? Int64(rng.next() % 1_000_000_000_000) - 500_000_000_000 : t + step
+            let expected = t >= 0 ? t / resolution : (t - resolution + 1) / resolution
+            #expect(h.mapper.core.storeSlot(of: t) == expected, "time \(t)")
+        }
+    }
+
     @Test func countsAccumulateAcrossFlushesAndSamplesCarryTheLineTime() throws {
         let h = try MapperHarness(accessLog())
         h.feed([access("/a", ts: "2024-05-01T11:00:00Z")])
