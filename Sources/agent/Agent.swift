@@ -70,10 +70,24 @@ enum DaemonBinary {
             printError("agent: cannot find agent-daemon beside this binary or on PATH (install both: deploy/install.sh)")
             exit(1)
         }
+        if arguments.first == "run" { boundMallocArenas() }
         let argv = (["agent"] + arguments).map { strdup($0) } + [nil]
         execv(binary, argv)
         printError("agent: cannot run \(binary): \(String(cString: strerror(errno)))")
         exit(1)
+    }
+}
+
+extension DaemonBinary {
+    /// Keeps glibc's malloc in the daemon from holding memory it freed: each checkpoint builds its
+    /// whole state in one buffer on whichever Dispatch thread runs it, and with an arena per thread
+    /// and buffers under the default mmap threshold the freed buffers stayed in up to eight arenas
+    /// that never shrink (measured with a day of data: 135 MB resident against 60 MB live; 94 MB
+    /// with these two settings). glibc reads them when the daemon's image starts; an operator's own
+    /// MALLOC_* settings win.
+    static func boundMallocArenas() {
+        setenv("MALLOC_ARENA_MAX", "2", 0)
+        setenv("MALLOC_MMAP_THRESHOLD_", "131072", 0)
     }
 }
 

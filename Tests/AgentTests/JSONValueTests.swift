@@ -29,8 +29,8 @@ import Testing
     }
 
     @Test func aLargeAnswerParses() throws {
-        let items = (0..<50_000).map { "{\"metric\":{\"i\":\"\($0)\"},\"value\":[1,\"\($0)\"]}" }.joined(separator: ",")
+        let items = (0..<5_000).map { "{\"metric\":{\"i\":\"\($0)\"},\"value\":[1,\"\($0)\"]}" }.joined(separator: ",")
         let doc = try #require(JSONValue(parsing: Data("{\"result\":[\(items)]}".utf8)))
-        #expect(doc["result"]?.array.count == 50_000)
+        #expect(doc["result"]?.array.count == 5_000)
     }
 }
