@@ -29,8 +29,9 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
-        // One-line charts, shared by `agent query --range` and chat notifications.
-        .target(name: "Sparkline"),
+        // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
+        // notifications) and C's printf for numbers (CLI tables, templates). No Foundation.
+        .target(name: "TextRendering"),
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient"),
         .target(name: "Query", dependencies: ["TimeSeries"]),
@@ -41,20 +42,20 @@ let package = Package(
             dependencies: ["TimeSeries", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
-            dependencies: ["Alerting", "Ingest", "Sparkline", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Alerting", "Ingest", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "Sparkline",
+                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         .executableTarget(
             name: "agent",
-            dependencies: ["AgentClient", "Sparkline", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["AgentClient", "TextRendering", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "agent-daemon",
             dependencies: [
@@ -66,7 +67,7 @@ let package = Package(
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "Sparkline"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"]),
         .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Query
+import TextRendering
 import Foundation
 
 /// A value inside a template: Go's types as far as the supported templates can produce them.
@@ -47,23 +48,7 @@ enum GoFormat {
     /// Go's `strconv.FormatFloat(v, 'g', precision, 64)` (precision ≥ 0), as `%.Ng` prints.
     static func formatG(_ v: Double, precision: Int) -> String {
         if let special = specialFloat(v, plus: false, space: false) { return special }
-        return printf("%.\(min(max(precision, 0), 1000))g", v)
-    }
-
-    /// C's `printf` of one double into a stack buffer: Foundation's `String(format:)` goes through
-    /// CFString and was most of an annotation's rendering time.
-    static func printf(_ format: String, _ v: Double) -> String {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buffer in
-            let n = withVaList([v]) { vsnprintf(buffer.baseAddress!, 128, format, $0) }
-            if n >= 0 && n < 128 {
-                return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(n)), as: UTF8.self)
-            }
-            // Longer than the buffer (huge precision): size it exactly.
-            let size = Int(n) + 1
-            var big = [CChar](repeating: 0, count: max(size, 1))
-            _ = withVaList([v]) { vsnprintf(&big, size, format, $0) }
-            return String(decoding: big.prefix(max(Int(n), 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
+        return CFormat.printf("%.\(min(max(precision, 0), 1000))g", v)
     }
 
     /// `fmt.Sprintf(format, args...)`.
@@ -202,7 +187,7 @@ enum GoFormat {
         if spec.plus { flags += "+" } else if spec.space { flags += " " }
         if spec.sharp { flags += "#" }
         let p = min(precision, 1000)
-        return printf("%\(flags).\(p)\(verb)", v)
+        return CFormat.printf("%\(flags).\(p)\(verb)", v)
     }
 
     static func specialFloat(_ v: Double, plus: Bool, space: Bool) -> String? {

@@ -31,7 +31,7 @@ extension RuleGroup {
             // A series' identity is the same at every step unless a rule label's template reads the
             // value: then it is built once per series, not once per series and step (a rule over
             // 2,000 series builds 2,000 label sets instead of 58,000).
-            let memoize = !candidate.labels.contains { RuleFile.Rule.mayReadValue($0.template.source) }
+            let memoize = !candidate.labelsMayReadValue
             var identities: [Labels: Labels?] = [:]
             // The steps select the same series unless one appears meanwhile (the cache knows).
             let selections = SelectionCache()
@@ -87,6 +87,10 @@ extension RuleFile.Rule {
 
     /// True when a label template may read the alert's value (`$value`, `.Value`, or the whole
     /// data `.`): conservative, any bare `.` outside a string counts (`$labels.job` does not).
+    /// Whether one of the rule's label templates may read the value: then an alert's labels can
+    /// change with the value, and labels derived from a series cannot be reused.
+    var labelsMayReadValue: Bool { labels.contains { Self.mayReadValue($0.template.source) } }
+
     static func mayReadValue(_ source: String) -> Bool {
         guard source.contains("{{") else { return false }
         if source.contains("alue") { return true }

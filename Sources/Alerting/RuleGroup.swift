@@ -32,7 +32,7 @@ public final class RuleGroup: Sendable {
 
     /// What one rule is at run time.
     struct RuleState: Sendable {
-        var rule: RuleFile.Rule
+        let rule: RuleFile.Rule
         var machine: AlertStateMachine?
         var health: RuleHealth = .unknown
         var lastEvaluationDuration: Duration = .zero
@@ -47,6 +47,14 @@ public final class RuleGroup: Sendable {
         /// `ALERTS`/`ALERTS_FOR_STATE` series. Holds only what the last evaluation used.
         var alertLabelMemo: [Labels: (labels: Labels, identity: Labels)] = [:]
         var alertSeriesMemo: [Labels: (pending: Labels, firing: Labels, forState: Labels)] = [:]
+        /// The rule's `labelsMayReadValue`, worked out once rather than at every evaluation.
+        let labelsMayReadValue: Bool
+
+        init(rule: RuleFile.Rule, machine: AlertStateMachine?) {
+            self.rule = rule
+            self.machine = machine
+            labelsMayReadValue = rule.labelsMayReadValue
+        }
     }
 
     struct State: Sendable {
@@ -170,7 +178,7 @@ public final class RuleGroup: Sendable {
         var results: [(labels: Labels, value: Double)] = []
         results.reserveCapacity(samples.count)
         var seriesLabels: [Labels: (Labels, Double)] = [:]
-        let memoize = !r.rule.labels.contains { RuleFile.Rule.mayReadValue($0.template.source) }
+        let memoize = !r.labelsMayReadValue
         var labelMemo: [Labels: (labels: Labels, identity: Labels)] = [:]
         if memoize { labelMemo.reserveCapacity(samples.count) }
         for s in samples {

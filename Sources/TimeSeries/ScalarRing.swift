@@ -101,6 +101,14 @@ final class ScalarRing {
     @inline(__always)
     func sample(inSlot s: Int64) -> Sample? {
         guard clock.holds(s) else { return nil }
+        return sample(inHeldSlot: s, clock: clock)
+    }
+
+    /// The sample kept in slot `s`, which `clock` (a local copy of the ring's) says is held.
+    /// Loops pass the clock in: reading the class's `var` per slot costs an exclusivity check,
+    /// which was a tenth of a rule group's evaluation.
+    @inline(__always)
+    private func sample(inHeldSlot s: Int64, clock: RingClock) -> Sample? {
         let p = clock.position(of: s)
         let off = offsets[p]
         guard off != ScalarRing.empty else { return nil }
@@ -109,32 +117,24 @@ final class ScalarRing {
 
     /// Appends the samples with `from < t <= through`, oldest first.
     func samples(from: Timestamp, through: Timestamp, into out: inout [Sample]) {
-        // The clock in a local: reading the class's `var` in the loop costs an exclusivity check
-        // per slot, which was a tenth of a rule group's evaluation.
         let clock = self.clock
         guard through > from, let range = clock.clip(clock.slot(of: from), clock.slot(of: through)) else { return }
         out.reserveCapacity(out.count + range.count)
-        let tick = self.tick
         for s in range {
-            let p = clock.position(of: s)
-            let off = offsets[p]
-            guard off != ScalarRing.empty else { continue }
-            let t = clock.start(of: s) + Int64(off) * tick
-            if t > from, t <= through { out.append(Sample(timestamp: t, value: values[p])) }
+            if let sample = sample(inHeldSlot: s, clock: clock), sample.timestamp > from, sample.timestamp <= through {
+                out.append(sample)
+            }
         }
     }
 
     /// The newest sample with `t <= at`, looking back no further than `from < t`.
     func latest(atOrBefore at: Timestamp, after from: Timestamp) -> Sample? {
-        let clock = self.clock  // a local: no exclusivity check per slot
+        let clock = self.clock
         guard let range = clock.clip(clock.slot(of: from), clock.slot(of: at)) else { return nil }
         var s = range.upperBound
         while s >= range.lowerBound {
-            let p = clock.position(of: s)
-            let off = offsets[p]
-            if off != ScalarRing.empty {
-                let t = clock.start(of: s) + Int64(off) * tick
-                if t <= at { return t > from ? Sample(timestamp: t, value: values[p]) : nil }
+            if let sample = sample(inHeldSlot: s, clock: clock), sample.timestamp <= at {
+                return sample.timestamp > from ? sample : nil
             }
             s -= 1
         }

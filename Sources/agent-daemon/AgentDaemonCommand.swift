@@ -9,12 +9,8 @@ import ArgumentParser
 struct Agent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "A lightweight metrics collector and alerting agent.",
-        discussion: """
-            Scrapes Prometheus/OpenMetrics endpoints and JSON health checks, tails JSONL logs, \
-            keeps percentiles in a ring-buffer store, evaluates severity-tiered alert rules and \
-            pushes notifications to webhooks.
-            """,
+        abstract: CommandDescriptions.agent,
+        discussion: CommandDescriptions.agentDiscussion,
         version: AgentVersion.string,
         subcommands: [Run.self, Check.self, Test.self, Replay.self, Scrape.self, DemoCommand.self]
     )

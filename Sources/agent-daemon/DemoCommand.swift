@@ -8,7 +8,7 @@ extension Agent {
     struct DemoCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "demo",
-            abstract: "Watch a simulated service's alerts escalate through tiers and resolve, in under a minute.")
+            abstract: CommandDescriptions.demo)
 
         @Option(name: .long, help: "How many times faster than real time the scenario runs.")
         var speed: Double = 20

@@ -11,7 +11,7 @@ extension Agent {
     /// one-shot mode — for trying a mapping, and for benchmarks.
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read logs once through their mapping and print the resulting series.",
+            abstract: CommandDescriptions.replay,
             discussion: """
                 Reads the logs of the configuration's `logs:` section (or the given files, through the first \
                 log's mapping) from beginning to end, once, and prints every series in the Prometheus text \

@@ -8,7 +8,7 @@ extension Agent {
     /// `agent run`: the daemon.
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the agent daemon.",
+            abstract: CommandDescriptions.run,
             discussion: """
                 Without --config a built-in default serves: it monitors the agent itself. \
                 SIGHUP, or a change of the configuration or of a rule file, reloads the configuration \
@@ -39,9 +39,4 @@ extension Agent {
             if status != 0 { throw ExitCode(status) }
         }
     }
-}
-
-/// Writes a line to standard error.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

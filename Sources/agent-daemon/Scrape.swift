@@ -9,7 +9,7 @@ extension Agent {
     /// `agent scrape URL`: one scrape, printed as the agent would store it.
     struct Scrape: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Scrape a target once and print what the agent would store.",
+            abstract: CommandDescriptions.scrape,
             discussion: """
                 Prints the samples with their final labels in the Prometheus text format, then the \
                 scrape's own series (up, scrape_duration_seconds, …; probe_* for health targets). \

@@ -5,7 +5,7 @@ extension Agent {
     /// `agent test`: runs unit tests of configuration (`agent test rules FILE...`).
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run unit tests of rules.",
+            abstract: CommandDescriptions.test,
             subcommands: [TestRules.self])
     }
 }

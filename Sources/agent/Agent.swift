@@ -1,5 +1,6 @@
 import AgentClient
 import ArgumentParser
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,12 +15,8 @@ import Glibc
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "A lightweight metrics collector and alerting agent.",
-        discussion: """
-            Scrapes Prometheus/OpenMetrics endpoints and JSON health checks, tails JSONL logs, \
-            keeps percentiles in a ring-buffer store, evaluates severity-tiered alert rules and \
-            pushes notifications to webhooks.
-            """,
+        abstract: CommandDescriptions.agent,
+        discussion: CommandDescriptions.agentDiscussion,
         version: AgentVersion.string,
         subcommands: [
             RunCommand.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, CheckCommand.self, TestCommand.self,
@@ -56,7 +53,7 @@ enum DaemonBinary {
                 if access(candidate, X_OK) == 0 { return candidate }
             }
         }
-        for dir in (TextFormat.environment("PATH") ?? "").split(separator: ":") {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let candidate = String(dir) + "/agent-daemon"
             if access(candidate, X_OK) == 0 { return candidate }
         }
@@ -103,38 +100,32 @@ extension DelegatedCommand {
 
 extension Agent {
     struct RunCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the agent daemon.")
+        static let configuration = CommandConfiguration(commandName: "run", abstract: CommandDescriptions.run)
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
 
     struct CheckCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "check", abstract: "Check files for errors without running anything.")
+        static let configuration = CommandConfiguration(commandName: "check", abstract: CommandDescriptions.check)
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
 
     struct TestCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "test", abstract: "Run unit tests of rules.")
+        static let configuration = CommandConfiguration(commandName: "test", abstract: CommandDescriptions.test)
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
 
     struct ReplayCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "replay", abstract: "Read logs once through their mapping and print the resulting series.")
+        static let configuration = CommandConfiguration(commandName: "replay", abstract: CommandDescriptions.replay)
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
 
     struct ScrapeCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "scrape", abstract: "Scrape a target once and print what the agent would store.")
+        static let configuration = CommandConfiguration(commandName: "scrape", abstract: CommandDescriptions.scrape)
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
 
     struct DemoCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "demo", abstract: "Watch a simulated service's alerts escalate through tiers and resolve, in under a minute.")
+        static let configuration = CommandConfiguration(commandName: "demo", abstract: CommandDescriptions.demo)
         @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
     }
-}
-
-/// One line on standard error.
-func printError(_ line: String) {
-    let bytes = Array((line + "\n").utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }

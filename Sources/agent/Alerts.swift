@@ -29,7 +29,7 @@ extension Agent {
             let header = ["ALERT", "TIER", "STATE", "SINCE", "VALUE", "LABELS"]
             let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
             for row in [header] + rows {
-                print(row.indices.map { i in i == row.count - 1 ? row[i] : TextFormat.pad(row[i], widths[i]) }.joined(separator: "  "))
+                print(row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padded(to: widths[i]) }.joined(separator: "  "))
             }
         }
     }

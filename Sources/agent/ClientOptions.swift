@@ -5,7 +5,7 @@ import FoundationEssentials
 /// Options of every command that talks to the running daemon.
 struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "The daemon's control socket.")
-    var socket: String = TextFormat.environment("AGENT_SOCKET") ?? ControlClient.defaultSocket
+    var socket: String = ProcessInfo.processInfo.environment["AGENT_SOCKET"] ?? ControlClient.defaultSocket
 
     @Option(name: .long, help: "Output format: text or json.")
     var output: OutputFormat = .text

@@ -1,7 +1,7 @@
 import AgentClient
 import ArgumentParser
+import TextRendering
 import FoundationEssentials
-import Sparkline
 
 extension Agent {
     /// `agent query`: ask the running daemon.
@@ -110,7 +110,7 @@ enum ResultTable {
             }
             if rows.isEmpty { return "(no data)\n" }
             let width = rows.map(\.0.count).max() ?? 0
-            return rows.map { TextFormat.pad($0.0, width) + "  " + $0.1 }.joined(separator: "\n") + "\n"
+            return rows.map { $0.0.padded(to: width) + "  " + $0.1 }.joined(separator: "\n") + "\n"
         case "matrix":
             let series = data["result"]?.array ?? []
             if series.isEmpty { return "(no data)\n" }
@@ -119,7 +119,7 @@ enum ResultTable {
                 return (labelText(item["metric"]), sparkline(values))
             }
             let width = rows.map(\.0.count).max() ?? 0
-            return rows.map { TextFormat.pad($0.0, width) + "  " + $0.1 }.joined(separator: "\n") + "\n"
+            return rows.map { $0.0.padded(to: width) + "  " + $0.1 }.joined(separator: "\n") + "\n"
         default:
             return "\(data.json)\n"
         }
@@ -143,7 +143,7 @@ enum ResultTable {
     static func format(_ v: Double) -> String {
         guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf") }
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
-        return TextFormat.printf("%.6g", v)
+        return CFormat.printf("%.6g", v)
     }
 
     /// ▁▂▃▄▅▆▇█ scaled between the series' min and max, with min, max and last beside it (the

@@ -23,7 +23,7 @@ extension Agent {
             var comment: String
 
             @Option(name: .long, help: "Who creates it (default: $USER).")
-            var author: String = TextFormat.environment("USER") ?? "unknown"
+            var author: String = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
 
             @OptionGroup var client: ClientOptions
 

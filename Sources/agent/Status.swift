@@ -1,5 +1,6 @@
 import AgentClient
 import ArgumentParser
+import TextRendering
 
 extension Agent {
     /// `agent status`: what the running daemon is doing.
@@ -29,7 +30,7 @@ extension Agent {
                 var line = "target \(target["job"]?.text ?? "?") \(target["url"]?.text ?? "?"): "
                 if let up = target["up"]?.bool {
                     line += up ? "up" : "DOWN"
-                    line += ", " + TextFormat.printf("%.1f", (target["duration_seconds"]?.double ?? 0) * 1000) + " ms, " + "\(target["samples"]?.text ?? "0") samples"
+                    line += ", " + CFormat.printf("%.1f", (target["duration_seconds"]?.double ?? 0) * 1000) + " ms, " + "\(target["samples"]?.text ?? "0") samples"
                 } else {
                     line += "not scraped yet"
                 }
@@ -44,7 +45,7 @@ extension Agent {
                 print("log \(paths): \(files.isEmpty ? "no file yet" : files)\(malformed.isEmpty ? "" : "; malformed: \(malformed)")")
             }
             for group in status["rule_groups"]?.array ?? [] {
-                var line = "rule group \(group["name"]?.text ?? "?") (\(group["file"]?.text ?? "?")): \(group["rules"]?.text ?? "0") rules, every \(group["interval_seconds"]?.text ?? "0") s, \(group["evaluations"]?.text ?? "0") evaluations, last took \(TextFormat.printf("%.1f", (group["last_duration_seconds"]?.double ?? 0) * 1000)) ms, \(group["active_alerts"]?.text ?? "0") active alerts"
+                var line = "rule group \(group["name"]?.text ?? "?") (\(group["file"]?.text ?? "?")): \(group["rules"]?.text ?? "0") rules, every \(group["interval_seconds"]?.text ?? "0") s, \(group["evaluations"]?.text ?? "0") evaluations, last took \(CFormat.printf("%.1f", (group["last_duration_seconds"]?.double ?? 0) * 1000)) ms, \(group["active_alerts"]?.text ?? "0") active alerts"
                 if let e = group["last_error"] { line += ", last error: \(e.text)" }
                 print(line)
             }

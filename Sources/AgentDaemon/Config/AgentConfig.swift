@@ -58,7 +58,7 @@ public struct AgentConfig: Sendable {
         do {
             config.logs = try LogsConfig.decode(yaml: text, file: file)
         } catch {
-            errors += error.problems.map { ConfigError(file: $0.file, line: $0.line, column: $0.column, message: $0.message) }
+            errors += error.problems
         }
         guard errors.isEmpty else { throw ConfigErrors(errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
         return config

@@ -1,7 +1,7 @@
 import Foundation
 public import Ingest
 import Yams
-import YAMLSupport
+public import YAMLSupport
 
 /// The `logs:` section of the configuration: YAML → `LogMapping`s, with every error at its
 /// `file:line:column` and unknown keys rejected (with a suggestion when one is close).
@@ -59,28 +59,16 @@ public enum LogsConfig {
 /// Problems in the `logs:` section, each with its position.
 public struct LogsConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// One problem: `file:line:column: message`.
-    public struct Problem: Sendable, Equatable, CustomStringConvertible {
-        public var file: String
-        public var line: Int
-        public var column: Int
-        public var message: String
-
-        public init(file: String, line: Int, column: Int, message: String) {
-            self.file = file
-            self.line = line
-            self.column = column
-            self.message = message
-        }
-
-        init(file: String, mark: Mark?, message: String) {
-            self.init(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, message: message)
-        }
-
-        public var description: String { "\(file):\(line):\(column): \(message)" }
-    }
+    public typealias Problem = ConfigError
 
     public var problems: [Problem]
     public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+extension ConfigError {
+    init(file: String, mark: Mark?, message: String) {
+        self.init(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, message: message)
+    }
 }
 
 /// Walks the YAML nodes of `logs:`, collecting every problem instead of stopping at the first.

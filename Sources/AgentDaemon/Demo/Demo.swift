@@ -1,4 +1,4 @@
-import Sparkline
+import TextRendering
 import Alerting
 import Dispatch
 import Foundation

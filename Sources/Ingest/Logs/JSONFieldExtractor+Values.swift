@@ -36,26 +36,12 @@ extension JSONFieldExtractor {
 
     /// Field `field` as text: strings decoded and checked to be UTF-8, numbers and booleans as written.
     public func text(_ field: Int) -> JSONFieldText {
-        let slot = slots[field]
-        guard let base = line.pointee.base else { return .absent }
-        switch slot.kind {
-        case .absent, .null:
-            return .absent
-        case .object, .array:
-            return .invalid(.wrongType)
-        case .number, .true, .false:
-            return .bytes(UnsafeRawBufferPointer(start: base + slot.start, count: slot.end - slot.start))
-        case .string:
-            var start = base + slot.start
-            var count = slot.end - slot.start
-            if slot.escaped {
-                let out = line.pointee.scratch! + slot.start
-                count = JSONFieldStringDecoder.decode(start, count: count, into: out)
-                start = UnsafePointer(out)
-            }
-            guard JSONFieldUTF8Validator.isValid(start, count: count) else { return .invalid(.invalidUTF8) }
-            return .bytes(UnsafeRawBufferPointer(start: start, count: count))
+        let text = uncheckedText(field)
+        guard slots[field].kind == .string, case .bytes(let bytes) = text else { return text }
+        guard JSONFieldUTF8Validator.isValid(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count) else {
+            return .invalid(.invalidUTF8)
         }
+        return text
     }
 
     /// `text(_:)` without the UTF-8 check of strings, for a caller that checks on a slow path only

@@ -1,4 +1,4 @@
-import Sparkline
+import TextRendering
 import TimeSeries
 
 /// Text shared by the chat receivers: titles, one line per alert, colours by tier, truncation.

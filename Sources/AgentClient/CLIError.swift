@@ -1,0 +1,20 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-line error for the user; the command exits 1.
+public struct CLIError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Writes one line to standard error (no Foundation `FileHandle`: the small `agent` has none).
+public func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress! + written, $0.count - written) }
+        if n <= 0 { return }
+        written += n
+    }
+}
