@@ -1,9 +1,15 @@
-/// The ring of a gauge or counter series: per slot the last sample, in 10 bytes.
+/// The ring of a gauge or counter series: per slot the last sample, in 10 bytes, or 1–4 once sealed.
 ///
-/// Layout: one allocation of `capacity` doubles (the last value of each slot) followed by
-/// `capacity` `UInt16` offsets (time of that sample from the slot start, in `tick` ms; `0xFFFF`
+/// Layout: one allocation of `storageSlots` doubles (the last value of each slot) followed by
+/// `storageSlots` `UInt16` offsets (time of that sample from the slot start, in `tick` ms; `0xFFFF`
 /// marks an empty slot). At the default 10 s × 1 h this is 3 600 bytes. Timestamps are exact when
 /// the resolution is at most 65.535 s (tick = 1 ms); coarser tiers round them to the tick.
+///
+/// Long rings (tiers such as 1 m × 26 h: 1 560 slots, 15.6 KB raw) keep only their two newest
+/// blocks of `blockSlots` slots raw, where writes land; older blocks are sealed into `sealed` with
+/// `ScalarBlockCodec` (about 1 byte a sample for a steady gauge, 3–4 for a counter). Reads decode
+/// the blocks they cover; a late write into a sealed block re-encodes that block. Short rings (the
+/// fine ring, which every rule reads) stay raw: `blockSlots == 0`, `storageSlots == capacity`.
 ///
 /// Several samples in one slot keep only the last. What that changes, and how:
 /// - instant selectors, `last_over_time`, `timestamp`: exact (the newest sample is kept);
@@ -16,10 +22,24 @@ final class ScalarRing {
     // Owned by the store's lock: no exclusivity checks on the append path.
     @exclusivity(unchecked) var clock: RingClock
     let tick: Milliseconds
+    /// Slots per sealed block; 0 keeps every slot raw.
+    let blockSlots: Int
+    /// Raw slots: `capacity`, or the two newest blocks of a sealed ring.
+    private let storageSlots: Int
     private let storage: UnsafeMutableRawPointer
     private let values: UnsafeMutablePointer<Double>
     private let offsets: UnsafeMutablePointer<UInt16>
     static let empty: UInt16 = 0xFFFF
+    /// Rings at least this long seal their older blocks.
+    static let sealingCapacity = 512
+    static let defaultBlockSlots = 32
+
+    /// Sealed blocks `sealedFirst ..< sealedFirst + sealedCount`, consecutive, each as
+    /// `ScalarBlockCodec` writes it; they end where the raw window (the head's block and the one
+    /// before it) begins.
+    @exclusivity(unchecked) private var sealed: [UInt8] = []
+    @exclusivity(unchecked) private var sealedFirst: Int64 = 0
+    @exclusivity(unchecked) private var sealedCount = 0
 
     // Counter bookkeeping: the last value of the newest earlier slot with a sample, and the true
     // increase from it through the samples of the head slot.
@@ -29,20 +49,34 @@ final class ScalarRing {
     @exclusivity(unchecked) private(set) var hidden: [(slot: Int64, increase: Double)] = []
     static let hiddenLimit = 32
 
-    init(capacity: Int, resolution: Milliseconds) {
+    /// A ring of `capacity` slots; `blockSlots` nil chooses (sealed blocks for long rings), 0 keeps it raw.
+    init(capacity: Int, resolution: Milliseconds, blockSlots: Int? = nil) {
         clock = RingClock(capacity: capacity, resolution: resolution)
         tick = max(1, (resolution + 65_534) / 65_535)
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity * 10, alignment: 8)
-        values = storage.bindMemory(to: Double.self, capacity: capacity)
-        offsets = (storage + capacity * 8).bindMemory(to: UInt16.self, capacity: capacity)
-        offsets.initialize(repeating: ScalarRing.empty, count: capacity)
-        values.initialize(repeating: 0, count: capacity)
+        let block = blockSlots ?? (capacity >= ScalarRing.sealingCapacity ? ScalarRing.defaultBlockSlots : 0)
+        precondition(block >= 0 && block <= ScalarBlockCodec.maxSlots)
+        self.blockSlots = block
+        storageSlots = block == 0 ? capacity : 2 * block
+        storage = UnsafeMutableRawPointer.allocate(byteCount: storageSlots * 10, alignment: 8)
+        values = storage.bindMemory(to: Double.self, capacity: storageSlots)
+        offsets = (storage + storageSlots * 8).bindMemory(to: UInt16.self, capacity: storageSlots)
+        offsets.initialize(repeating: ScalarRing.empty, count: storageSlots)
+        values.initialize(repeating: 0, count: storageSlots)
     }
 
     deinit { storage.deallocate() }
 
+    /// Where absolute slot `s` lives in raw storage (only meaningful for raw-window slots).
+    @inline(__always) private func position(_ s: Int64) -> Int { Int(floorMod(s, Int64(storageSlots))) }
+
+    /// First slot of the raw window: everything older is sealed (sealed rings only).
+    @inline(__always) private func rawStart(head: Int64) -> Int64 {
+        let b = Int64(blockSlots)
+        return (floorDiv(head, b) - 1) * b
+    }
+
     /// Bytes this ring owns on the heap.
-    var heapBytes: Int { clock.capacity * 10 + hidden.capacity * 16 }
+    var heapBytes: Int { storageSlots * 10 + sealed.capacity + hidden.capacity * 16 }
 
     /// Writes a sample no older than the ring's newest; `counter` turns on reset bookkeeping.
     /// Returns false (and writes nothing) when the sample's slot is older than the ring holds.
@@ -56,14 +90,19 @@ final class ScalarRing {
         }
         if clock.head == nil || s > clock.head! {
             if let head = clock.head {
-                let p = clock.position(of: head)
+                let p = position(head)
                 if offsets[p] != ScalarRing.empty { previousSlotLast = values[p] }
             }
-            clock.advance(to: s) { p in offsets[p] = ScalarRing.empty }
+            advance(to: s)
             headTrueIncrease = 0
             pruneHidden()
         }
-        let p = clock.position(of: s)
+        let offset = UInt16(truncatingIfNeeded: (t - clock.start(of: s)) / tick)
+        if blockSlots != 0 && s < rawStart(head: clock.head!) {
+            rewriteSealed(slot: s, value: v, offset: offset)
+            return true
+        }
+        let p = position(s)
         if counter && s == clock.head! {
             let before = offsets[p] != ScalarRing.empty ? values[p] : previousSlotLast
             if !before.isNaN && !v.isNaN {
@@ -75,8 +114,110 @@ final class ScalarRing {
             }
         }
         values[p] = v
-        offsets[p] = UInt16(truncatingIfNeeded: (t - clock.start(of: s)) / tick)
+        offsets[p] = offset
         return true
+    }
+
+    /// Moves the head forward to `s`: clears the raw slots it passes and, in a sealed ring, seals
+    /// the blocks that leave the raw window and drops those that left the ring's span.
+    private func advance(to s: Int64) {
+        guard blockSlots != 0 else {
+            clock.advance(to: s) { p in offsets[p] = ScalarRing.empty }
+            return
+        }
+        let b = Int64(blockSlots)
+        let newBlock = floorDiv(s, b)
+        guard let head = clock.head, newBlock - floorDiv(head, b) <= Int64(clock.capacity) / b + 2 else {
+            // First sample, or a jump past everything held: start over.
+            offsets.update(repeating: ScalarRing.empty, count: storageSlots)
+            sealed.removeAll(keepingCapacity: false)
+            sealedFirst = newBlock - 1
+            sealedCount = 0
+            clock.head = s
+            return
+        }
+        let headBlock = floorDiv(head, b)
+        var block = headBlock - 1
+        while block < newBlock - 1 {
+            // Grow by steps rather than doubling: a day of blocks is a few KB per series, and
+            // doubling would leave up to half of it unused.
+            if sealed.capacity - sealed.count < ScalarBlockCodec.maxBlockBytes {
+                sealed.reserveCapacity(sealed.count + 2 * ScalarBlockCodec.maxBlockBytes)
+            }
+            if block <= headBlock {
+                // Still raw: seal the slots up to the old head (later positions hold stale samples).
+                let first = position(block * b)
+                let count = block == headBlock ? Int(head - block * b) + 1 : blockSlots
+                ScalarBlockCodec.append(values: values + first, offsets: offsets + first, count: count, to: &sealed)
+            } else {
+                sealed.append(0)
+                sealed.append(0)
+            }
+            sealedCount += 1
+            block += 1
+        }
+        var x = max(head + 1, (newBlock - 1) * b)
+        while x <= s {
+            offsets[position(x)] = ScalarRing.empty
+            x += 1
+        }
+        clock.head = s
+        dropSealed(before: s - Int64(clock.capacity) + 1)
+    }
+
+    /// Drops the sealed blocks whose slots are all older than `oldest`.
+    private func dropSealed(before oldest: Int64) {
+        let b = Int64(blockSlots)
+        var dropped = 0
+        var bytes = 0
+        sealed.withUnsafeBufferPointer { buffer in
+            while dropped < sealedCount && (sealedFirst + Int64(dropped) + 1) * b <= oldest {
+                bytes = ScalarBlockCodec.end(of: buffer, at: bytes)
+                dropped += 1
+            }
+        }
+        guard dropped > 0 else { return }
+        sealed.removeFirst(bytes)
+        sealedFirst += Int64(dropped)
+        sealedCount -= dropped
+    }
+
+    /// Byte range of sealed block `block`.
+    private func sealedRange(of block: Int64) -> Range<Int> {
+        sealed.withUnsafeBufferPointer { buffer in
+            var start = 0
+            for _ in 0..<Int(block - sealedFirst) { start = ScalarBlockCodec.end(of: buffer, at: start) }
+            return start..<ScalarBlockCodec.end(of: buffer, at: start)
+        }
+    }
+
+    /// A late write into a sealed block: decode the block, set the slot, encode it again.
+    private func rewriteSealed(slot s: Int64, value v: Double, offset: UInt16) {
+        let b = Int64(blockSlots)
+        let block = floorDiv(s, b)
+        if block < sealedFirst {
+            // Held but before the first sealed block (the ring started over after a jump): the
+            // blocks in between are empty.
+            let missing = Int(sealedFirst - block)
+            sealed.insert(contentsOf: repeatElement(0, count: 2 * missing), at: 0)
+            sealedFirst = block
+            sealedCount += missing
+        }
+        let range = sealedRange(of: block)
+        var blockValues = [Double](repeating: 0, count: blockSlots)
+        var blockOffsets = [UInt16](repeating: ScalarRing.empty, count: blockSlots)
+        sealed.withUnsafeBufferPointer { buffer in
+            ScalarBlockCodec.decode(buffer, at: range.lowerBound) { i, value, offset in
+                blockValues[i] = value
+                blockOffsets[i] = offset
+            }
+        }
+        let i = Int(s - block * b)
+        blockValues[i] = v
+        blockOffsets[i] = offset
+        var encoded: [UInt8] = []
+        ScalarBlockCodec.append(values: blockValues, offsets: blockOffsets, count: blockSlots, to: &encoded)
+        sealed.replaceSubrange(range, with: encoded)
     }
 
     private func recordHidden(slot: Int64, increase: Double, overflow: inout Int) {
@@ -97,14 +238,39 @@ final class ScalarRing {
         hidden.removeAll { $0.slot < oldest }
     }
 
-    /// The sample kept in absolute slot `s`, if any.
-    @inline(__always)
-    func sample(inSlot s: Int64) -> Sample? {
-        guard clock.holds(s) else { return nil }
-        return sample(inHeldSlot: s, clock: clock)
+    /// Calls `body(slot, value, offset)` for each sample in the held slots of `range`, oldest first.
+    private func forEachSample(in range: ClosedRange<Int64>, _ body: (Int64, Double, UInt16) -> Void) {
+        guard let head = clock.head, let held = clock.clip(range.lowerBound, range.upperBound) else { return }
+        var s = held.lowerBound
+        if blockSlots != 0 {
+            let b = Int64(blockSlots)
+            let rawFrom = rawStart(head: head)
+            if s < rawFrom && sealedCount > 0 {
+                let lastSealed = min(held.upperBound, rawFrom - 1)
+                var block = max(floorDiv(s, b), sealedFirst)
+                var start = sealedRange(of: block).lowerBound
+                sealed.withUnsafeBufferPointer { buffer in
+                    while block <= floorDiv(lastSealed, b) {
+                        let base = block * b
+                        ScalarBlockCodec.decode(buffer, at: start) { i, value, offset in
+                            let slot = base + Int64(i)
+                            if slot >= s && slot <= lastSealed { body(slot, value, offset) }
+                        }
+                        start = ScalarBlockCodec.end(of: buffer, at: start)
+                        block += 1
+                    }
+                }
+            }
+            s = max(s, rawFrom)
+        }
+        while s <= held.upperBound {
+            let p = position(s)
+            if offsets[p] != ScalarRing.empty { body(s, values[p], offsets[p]) }
+            s += 1
+        }
     }
 
-    /// The sample kept in slot `s`, which `clock` (a local copy of the ring's) says is held.
+    /// The sample kept in slot `s` of a raw ring, which `clock` (a local copy of the ring's) says is held.
     /// Loops pass the clock in: reading the class's `var` per slot costs an exclusivity check,
     /// which was a tenth of a rule group's evaluation.
     @inline(__always)
@@ -120,6 +286,14 @@ final class ScalarRing {
         let clock = self.clock
         guard through > from, let range = clock.clip(clock.slot(of: from), clock.slot(of: through)) else { return }
         out.reserveCapacity(out.count + range.count)
+        guard blockSlots == 0 else {
+            let tick = self.tick
+            forEachSample(in: range) { s, value, offset in
+                let t = clock.start(of: s) + Int64(offset) * tick
+                if t > from && t <= through { out.append(Sample(timestamp: t, value: value)) }
+            }
+            return
+        }
         for s in range {
             if let sample = sample(inHeldSlot: s, clock: clock), sample.timestamp > from, sample.timestamp <= through {
                 out.append(sample)
@@ -131,6 +305,16 @@ final class ScalarRing {
     func latest(atOrBefore at: Timestamp, after from: Timestamp) -> Sample? {
         let clock = self.clock
         guard let range = clock.clip(clock.slot(of: from), clock.slot(of: at)) else { return nil }
+        guard blockSlots == 0 else {
+            var newest: Sample?
+            let tick = self.tick
+            forEachSample(in: range) { s, value, offset in
+                let t = clock.start(of: s) + Int64(offset) * tick
+                if t <= at { newest = Sample(timestamp: t, value: value) }
+            }
+            guard let newest, newest.timestamp > from else { return nil }
+            return newest
+        }
         var s = range.upperBound
         while s >= range.lowerBound {
             if let sample = sample(inHeldSlot: s, clock: clock), sample.timestamp <= at {
@@ -149,12 +333,13 @@ final class ScalarRing {
         guard !hidden.isEmpty else { return 0 }
         var firstSlot: Int64?
         var lastSlot: Int64?
-        if let range = clock.clip(clock.slot(of: from), clock.slot(of: through)) {
-            for s in range {
-                if let sample = sample(inSlot: s), sample.timestamp > from, sample.timestamp <= through {
-                    if firstSlot == nil { firstSlot = s }
-                    lastSlot = s
-                }
+        let clock = self.clock
+        let tick = self.tick
+        forEachSample(in: clock.slot(of: from)...max(clock.slot(of: from), clock.slot(of: through))) { s, _, offset in
+            let t = clock.start(of: s) + Int64(offset) * tick
+            if t > from && t <= through {
+                if firstSlot == nil { firstSlot = s }
+                lastSlot = s
             }
         }
         guard let first = firstSlot, let last = lastSlot else { return 0 }
@@ -165,8 +350,9 @@ final class ScalarRing {
 
     /// Number of slots holding a sample.
     var occupiedSlots: Int {
+        guard let head = clock.head else { return 0 }
         var n = 0
-        for p in 0..<clock.capacity where offsets[p] != ScalarRing.empty { n += 1 }
+        forEachSample(in: (head - Int64(clock.capacity) + 1)...head) { _, _, _ in n += 1 }
         return n
     }
 
@@ -175,22 +361,27 @@ final class ScalarRing {
     /// Every held slot with its sample, oldest first.
     func forEachSlot(_ body: (Int64, Double, UInt16) -> Void) {
         guard let head = clock.head else { return }
-        for s in (head - Int64(clock.capacity) + 1)...head {
-            let p = clock.position(of: s)
-            if offsets[p] != ScalarRing.empty { body(s, values[p], offsets[p]) }
-        }
+        forEachSample(in: (head - Int64(clock.capacity) + 1)...head, body)
     }
 
     var counterState: (previousSlotLast: Double, headTrueIncrease: Double) { (previousSlotLast, headTrueIncrease) }
 
     /// Restores a ring's whole state, as `forEachSlot` and `counterState` described it.
     func restore(head: Int64?, slots: [(Int64, Double, UInt16)], previousSlotLast: Double, headTrueIncrease: Double, hidden: [(slot: Int64, increase: Double)]) {
-        clock.head = head
-        offsets.update(repeating: ScalarRing.empty, count: clock.capacity)
-        for (s, v, off) in slots where clock.holds(s) {
-            let p = clock.position(of: s)
-            values[p] = v
-            offsets[p] = off
+        clock.head = nil
+        offsets.update(repeating: ScalarRing.empty, count: storageSlots)
+        sealed.removeAll()
+        sealedCount = 0
+        if let head {
+            let oldest = head - Int64(clock.capacity) + 1
+            // Oldest first, so that each block is sealed once, after its last slot is written.
+            for (s, v, off) in slots.sorted(by: { $0.0 < $1.0 }) where s >= oldest && s <= head {
+                if clock.head == nil || s > clock.head! { advance(to: s) }
+                let p = position(s)
+                values[p] = v
+                offsets[p] = off
+            }
+            if clock.head == nil || head > clock.head! { advance(to: head) }
         }
         self.previousSlotLast = previousSlotLast
         self.headTrueIncrease = headTrueIncrease
@@ -198,7 +389,6 @@ final class ScalarRing {
     }
 }
 
-/// One sample: a time and a value.
 public struct Sample: Sendable, Equatable {
     public var timestamp: Timestamp
     public var value: Double

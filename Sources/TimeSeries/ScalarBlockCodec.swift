@@ -1,0 +1,141 @@
+/// The byte encoding of one sealed block of a long scalar ring (see `ScalarRing`).
+///
+/// A block is `[length: UInt16 LE][body]`; an empty block has length 0 and no body. A body is a
+/// `UInt32` presence bitmap (bit i: slot i holds a sample) followed, per present slot in order, by
+/// one control byte and its payload:
+/// - bits 6–7, the time offset: 0 = the previous present slot's offset again (scrapes on a steady
+///   interval land at the same offset in every slot), 1 = one byte, the zigzag difference from it,
+///   2 = two bytes, the offset itself;
+/// - bits 0–5, the value: its bits XOR the previous value's, with leading and trailing zero bytes
+///   dropped (code 0: the same value; otherwise `valueCodes` names the kept byte count and the
+///   trailing zero bytes, and the kept bytes follow). Counters and slowly moving gauges differ in a
+///   few middle bytes, so a sample costs 1–4 bytes instead of 10.
+/// Each block starts from value 0 and offset 0, so one block can be rewritten on its own.
+enum ScalarBlockCodec {
+    /// Largest block the format describes: the bitmap is 32 bits wide.
+    static let maxSlots = 32
+    static let empty: UInt16 = 0xFFFF
+    /// Most bytes one block can take: length, bitmap, and per slot a control byte, 2 offset bytes
+    /// and 8 value bytes.
+    static let maxBlockBytes = 2 + 4 + maxSlots * 11
+
+    /// Code → (kept bytes, trailing zero bytes); code 0 is "same value".
+    private static let valueCodes: [(kept: UInt8, trailing: UInt8)] = {
+        var codes: [(kept: UInt8, trailing: UInt8)] = [(0, 0)]
+        for kept in 1...8 {
+            for trailing in 0...(8 - kept) { codes.append((UInt8(kept), UInt8(trailing))) }
+        }
+        return codes
+    }()
+
+    /// The code of `kept` bytes above `trailing` zero bytes (the inverse of `valueCodes`).
+    @inline(__always)
+    private static func valueCode(kept: Int, trailing: Int) -> UInt8 {
+        // Codes for kept = k start after 1 + Σ_{j<k} (9 - j).
+        let before = (kept - 1) * 9 - (kept - 1) * kept / 2
+        return UInt8(1 + before + trailing)
+    }
+
+    /// Appends slots `0..<count` (offset `empty`: no sample) as one block to `out`.
+    static func append(values: UnsafePointer<Double>, offsets: UnsafePointer<UInt16>, count: Int, to out: inout [UInt8]) {
+        precondition(count <= maxSlots)
+        var bitmap: UInt32 = 0
+        for i in 0..<count where offsets[i] != empty { bitmap |= 1 << UInt32(i) }
+        guard bitmap != 0 else {
+            out.append(0)
+            out.append(0)
+            return
+        }
+        let lengthAt = out.count
+        out.append(0)
+        out.append(0)
+        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: bitmap >> UInt32(shift))) }
+        var previousBits: UInt64 = 0
+        var previousOffset: UInt16 = 0
+        for i in 0..<count where offsets[i] != empty {
+            let offset = offsets[i]
+            let bits = values[i].bitPattern
+            let xor = bits ^ previousBits
+            var control: UInt8
+            let delta = Int(offset) - Int(previousOffset)
+            if delta == 0 {
+                control = 0
+            } else if delta >= -64 && delta < 64 {
+                control = 1 << 6
+            } else {
+                control = 2 << 6
+            }
+            var kept = 0, trailing = 0
+            if xor != 0 {
+                trailing = xor.trailingZeroBitCount / 8
+                kept = 8 - xor.leadingZeroBitCount / 8 - trailing
+                control |= valueCode(kept: kept, trailing: trailing)
+            }
+            out.append(control)
+            switch control >> 6 {
+            case 1: out.append(UInt8(truncatingIfNeeded: (delta << 1) ^ (delta >> 63)))
+            case 2:
+                out.append(UInt8(truncatingIfNeeded: offset))
+                out.append(UInt8(truncatingIfNeeded: offset >> 8))
+            default: break
+            }
+            var payload = xor >> UInt64(trailing * 8)
+            for _ in 0..<kept {
+                out.append(UInt8(truncatingIfNeeded: payload))
+                payload >>= 8
+            }
+            previousBits = bits
+            previousOffset = offset
+        }
+        let length = out.count - lengthAt - 2
+        out[lengthAt] = UInt8(truncatingIfNeeded: length)
+        out[lengthAt + 1] = UInt8(truncatingIfNeeded: length >> 8)
+    }
+
+    /// The index just past the block that starts at `start`.
+    @inline(__always)
+    static func end(of bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Int {
+        start + 2 + (Int(bytes[start]) | Int(bytes[start + 1]) << 8)
+    }
+
+    /// Calls `body(slot index, value, offset)` for each sample of the block at `start`, in order.
+    /// The bytes were written by `append` (a ring's own memory), so they are trusted.
+    @inline(__always)
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, _ body: (Int, Double, UInt16) -> Void) {
+        let length = Int(bytes[start]) | Int(bytes[start + 1]) << 8
+        guard length > 0 else { return }
+        var i = start + 2
+        var bitmap: UInt32 = 0
+        for shift in stride(from: 0, to: 32, by: 8) {
+            bitmap |= UInt32(bytes[i]) << UInt32(shift)
+            i += 1
+        }
+        var previousBits: UInt64 = 0
+        var previousOffset: UInt16 = 0
+        while bitmap != 0 {
+            let slot = bitmap.trailingZeroBitCount
+            bitmap &= bitmap - 1
+            let control = bytes[i]
+            i += 1
+            switch control >> 6 {
+            case 1:
+                let z = Int(bytes[i])
+                i += 1
+                previousOffset = UInt16(truncatingIfNeeded: Int(previousOffset) + ((z >> 1) ^ -(z & 1)))
+            case 2:
+                previousOffset = UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
+                i += 2
+            default: break
+            }
+            let code = Int(control & 0x3F)
+            if code != 0 {
+                let (kept, trailing) = valueCodes[code]
+                var payload: UInt64 = 0
+                for k in 0..<Int(kept) { payload |= UInt64(bytes[i + k]) << UInt64(8 * k) }
+                i += Int(kept)
+                previousBits ^= payload << UInt64(8 * Int(trailing))
+            }
+            body(slot, Double(bitPattern: previousBits), previousOffset)
+        }
+    }
+}
