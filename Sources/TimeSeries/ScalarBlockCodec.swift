@@ -8,16 +8,31 @@
 ///   2 = two bytes, the offset itself;
 /// - bits 0–5, the value: its bits XOR the previous value's, with leading and trailing zero bytes
 ///   dropped (code 0: the same value; otherwise `valueCodes` names the kept byte count and the
-///   trailing zero bytes, and the kept bytes follow). Counters and slowly moving gauges differ in a
-///   few middle bytes, so a sample costs 1–4 bytes instead of 10.
+///   trailing zero bytes, and the kept bytes follow). Slowly moving gauges differ in a few middle
+///   bytes. When this and the previous value are integers (counters), the change of their
+///   difference may be written instead, whichever is shorter: code `sameStep` (unchanged: a
+///   counter at a steady rate costs the control byte alone) or `stepChange` with a zigzag LEB128
+///   varint. A sample costs 1–4 bytes instead of 10.
 /// Each block starts from value 0 and offset 0, so one block can be rewritten on its own.
 enum ScalarBlockCodec {
     /// Largest block the format describes: the bitmap is 32 bits wide.
     static let maxSlots = 32
     static let empty: UInt16 = 0xFFFF
     /// Most bytes one block can take: length, bitmap, and per slot a control byte, 2 offset bytes
-    /// and 8 value bytes.
+    /// and 8 value bytes (a step change is written only when shorter than the value's XOR).
     static let maxBlockBytes = 2 + 4 + maxSlots * 11
+
+    /// Value codes past the XOR ones: an integer value whose difference from the previous one is
+    /// the previous difference again, or that difference plus a varint.
+    static let sameStep: UInt8 = 62
+    static let stepChange: UInt8 = 63
+
+    /// The value as an integer when it is one exactly (and converts back bit for bit: not -0).
+    @inline(__always)
+    static func exactInteger(_ v: Double) -> Int64? {
+        guard v.magnitude < 9.0e15, let i = Int64(exactly: v), Double(i).bitPattern == v.bitPattern else { return nil }
+        return i
+    }
 
     /// Code → (kept bytes, trailing zero bytes); code 0 is "same value".
     private static let valueCodes: [(kept: UInt8, trailing: UInt8)] = {
@@ -52,10 +67,13 @@ enum ScalarBlockCodec {
         for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: bitmap >> UInt32(shift))) }
         var previousBits: UInt64 = 0
         var previousOffset: UInt16 = 0
+        var previousInteger: Int64?
+        var previousStep: Int64 = 0
         for i in 0..<count where offsets[i] != empty {
             let offset = offsets[i]
             let bits = values[i].bitPattern
             let xor = bits ^ previousBits
+            let integer = exactInteger(values[i])
             var control: UInt8
             let delta = Int(offset) - Int(previousOffset)
             if delta == 0 {
@@ -69,8 +87,23 @@ enum ScalarBlockCodec {
             if xor != 0 {
                 trailing = xor.trailingZeroBitCount / 8
                 kept = 8 - xor.leadingZeroBitCount / 8 - trailing
-                control |= valueCode(kept: kept, trailing: trailing)
             }
+            // An integer after an integer: the change of step, if shorter than the XOR.
+            var stepVarint: UInt64?
+            var step: Int64 = 0
+            if let integer, let previousInteger {
+                step = integer - previousInteger
+                let change = step - previousStep
+                let zigzag = UInt64(bitPattern: (change << 1) ^ (change >> 63))
+                if xor != 0 && change == 0 {
+                    stepVarint = 0
+                    control |= sameStep
+                } else if xor != 0 && varintLength(zigzag) < kept {
+                    stepVarint = zigzag
+                    control |= stepChange
+                }
+            }
+            if stepVarint == nil && xor != 0 { control |= valueCode(kept: kept, trailing: trailing) }
             out.append(control)
             switch control >> 6 {
             case 1: out.append(UInt8(truncatingIfNeeded: (delta << 1) ^ (delta >> 63)))
@@ -79,18 +112,31 @@ enum ScalarBlockCodec {
                 out.append(UInt8(truncatingIfNeeded: offset >> 8))
             default: break
             }
-            var payload = xor >> UInt64(trailing * 8)
-            for _ in 0..<kept {
-                out.append(UInt8(truncatingIfNeeded: payload))
-                payload >>= 8
+            if control & 0x3F == stepChange, var zigzag = stepVarint {
+                while zigzag >= 0x80 {
+                    out.append(UInt8(truncatingIfNeeded: zigzag) | 0x80)
+                    zigzag >>= 7
+                }
+                out.append(UInt8(zigzag))
+            } else if stepVarint == nil {
+                var payload = xor >> UInt64(trailing * 8)
+                for _ in 0..<kept {
+                    out.append(UInt8(truncatingIfNeeded: payload))
+                    payload >>= 8
+                }
             }
             previousBits = bits
             previousOffset = offset
+            previousStep = integer != nil && previousInteger != nil ? step : 0
+            previousInteger = integer
         }
         let length = out.count - lengthAt - 2
         out[lengthAt] = UInt8(truncatingIfNeeded: length)
         out[lengthAt + 1] = UInt8(truncatingIfNeeded: length >> 8)
     }
+
+    @inline(__always)
+    private static func varintLength(_ v: UInt64) -> Int { max(1, (64 - v.leadingZeroBitCount + 6) / 7) }
 
     /// The index just past the block that starts at `start`.
     @inline(__always)
@@ -112,6 +158,9 @@ enum ScalarBlockCodec {
         }
         var previousBits: UInt64 = 0
         var previousOffset: UInt16 = 0
+        var previousInteger: Int64 = 0
+        var previousWasInteger = false
+        var previousStep: Int64 = 0
         while bitmap != 0 {
             let slot = bitmap.trailingZeroBitCount
             bitmap &= bitmap - 1
@@ -127,15 +176,39 @@ enum ScalarBlockCodec {
                 i += 2
             default: break
             }
-            let code = Int(control & 0x3F)
-            if code != 0 {
-                let (kept, trailing) = valueCodes[code]
+            let code = control & 0x3F
+            if code == sameStep || code == stepChange {
+                var change: Int64 = 0
+                if code == stepChange {
+                    var zigzag: UInt64 = 0
+                    var shift: UInt64 = 0
+                    while true {
+                        let byte = bytes[i]
+                        i += 1
+                        zigzag |= UInt64(byte & 0x7F) << shift
+                        shift += 7
+                        if byte < 0x80 { break }
+                    }
+                    change = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+                }
+                previousBits = Double(previousInteger + previousStep + change).bitPattern
+            } else if code != 0 {
+                let (kept, trailing) = valueCodes[Int(code)]
                 var payload: UInt64 = 0
                 for k in 0..<Int(kept) { payload |= UInt64(bytes[i + k]) << UInt64(8 * k) }
                 i += Int(kept)
                 previousBits ^= payload << UInt64(8 * Int(trailing))
             }
-            body(slot, Double(bitPattern: previousBits), previousOffset)
+            let value = Double(bitPattern: previousBits)
+            if let integer = exactInteger(value) {
+                previousStep = previousWasInteger ? integer - previousInteger : 0
+                previousInteger = integer
+                previousWasInteger = true
+            } else {
+                previousStep = 0
+                previousWasInteger = false
+            }
+            body(slot, value, previousOffset)
         }
     }
 }
