@@ -12,10 +12,11 @@
 # window) and CPU (utime+stime over the window, % of one core). At the end, glibc's malloc_stats()
 # (through gdb, when installed) tells the live heap from what malloc keeps.
 #
-# A 2-minute run shows the scalar rings at full size (they are allocated whole) but the latency
-# sketches nearly empty (their slots grow as they fill): agent "all-26h" reads 26 h of backfilled
-# log lines (STEADY_RATE lines/s per log) from the beginning, so it holds what the example
-# configuration holds after a day.
+# A 2-minute run shows the rings nearly empty: latency sketches grow their slots as they fill, and
+# the 26 h tier seals its older blocks as they close. Agent "all-26h" reads 26 h of backfilled log
+# lines (STEADY_RATE lines/s per log) from the beginning, so its log series hold what they hold
+# after a day; its scraped series cannot be backfilled, so the day's sealed blocks they would add
+# are estimated from the bytes per sample the 26 h logs' series take (printed at the end).
 #
 # Environment: WARMUP=60 WINDOW=60 SAMPLE_INTERVAL=5 LOG_RATE=50 TARGETS=10 QUERY_RUNS=50
 #              PEERS=1 (0: skip Prometheus/Alertmanager/mtail)  STEADY=1 (0: no all-26h)
@@ -118,18 +119,29 @@ make_config rules "rule_files notify"
 make_config all "scrape logs rule_files notify"
 make_config all-no-tier "scrape logs rule_files notify" no-tier
 declare -A agent_env
+components+=(all-keep-pages)
+make_config all-keep-pages "scrape logs rule_files notify"
+agent_env[all-keep-pages]="AGENT_RELEASE_STARTUP_PAGES=0"
 if [ "$STEADY" = 1 ]; then
-    components+=(all-26h all-26h-malloc)
+    components+=(all-26h)
     make_config all-26h "scrape logs rule_files notify" 26h
-    make_config all-26h-malloc "scrape logs rule_files notify" 26h
-    # glibc's mmap threshold otherwise rises after the first large free, so each checkpoint's
-    # buffers land in (and stay in) the heap of whichever thread ran it.
-    agent_env[all-26h-malloc]="MALLOC_MMAP_THRESHOLD_=131072 MALLOC_ARENA_MAX=2"
 fi
+# Each agent runs its own copy of the binaries, as on a machine with one agent: pages of one file
+# mapped by several processes are shared, and the kernel neither faults them around nor hands them
+# back per process the same way (see StartupPages in Sources/AgentDaemon/Memory).
+daemon_bin="$(dirname "$BIN")/agent-daemon"
+[ -x "$daemon_bin" ] || { echo "bench-daemon: $daemon_bin is missing: run make release first" >&2; exit 1; }
 declare -A agent_pid
 for c in "${components[@]}"; do
+    mkdir -p "$work/$c/bin"
+    cp "$BIN" "$work/$c/bin/agent"
+    cp -L "$daemon_bin" "$work/$c/bin/agent-daemon"
+done
+# Written back, as an installed binary is: the kernel cannot hand back dirty page-cache pages.
+sync
+for c in "${components[@]}"; do
     # shellcheck disable=SC2086 # agent_env holds NAME=VALUE words
-    env ${agent_env[$c]:-} "$BIN" run --config "$work/$c/agent.yaml" > "$work/$c/log" 2>&1 &
+    env ${agent_env[$c]:-} "$work/$c/bin/agent" run --config "$work/$c/agent.yaml" > "$work/$c/log" 2>&1 &
     pids+=($!)
     agent_pid[$c]=$!
 done
@@ -143,9 +155,9 @@ echo "  logs         + logs: 2 JSONL logs, counters by route/status, a latency d
 echo "  rules        + rule_files (30 rules, 2 groups every 15 s) + notify (webhook), nothing to read"
 echo "  all          the example configuration: all of the above ($fixtures/agent.yaml.in)"
 echo "  all-no-tier  all, without the 1m × 26h tier (only the 10s × 1h ring)"
+echo "  all-keep-pages  all, run with ${agent_env[all-keep-pages]}: start-up's pages stay resident"
 if [ "$STEADY" = 1 ]; then
-    echo "  all-26h      all, its logs read from the beginning of 26 h of backfill ($STEADY_RATE lines/s each): every ring full, as after a day"
-    echo "  all-26h-malloc  all-26h run with ${agent_env[all-26h-malloc]}"
+    echo "  all-26h      all, its logs read from the beginning of 26 h of backfill ($STEADY_RATE lines/s each): the log series' rings full, as after a day"
 fi
 
 # --- the peers ------------------------------------------------------------------------------
@@ -192,6 +204,10 @@ held() { "$BIN" status --socket "$work/$1/s" --output json |
     python3 -c 'import json, sys; s = json.load(sys.stdin); print("%d (%.0f KiB)" % (s["series"]["total"], s["checkpoint"]["last_bytes"] / 1024))'; }
 line="series held (last checkpoint's size):"
 for c in "${components[@]}"; do line+=" $c $(held "$c"),"; done
+echo "${line%,}"
+store_mb() { "$BIN" query agent_store_bytes --socket "$work/$1/s" | awk 'END { printf "%.1f MB", $NF / 1048576 }'; }
+line="store heap (agent_store_bytes):"
+for c in "${components[@]}"; do line+=" $c $(store_mb "$c"),"; done
 echo "${line%,}"
 echo "+ $BIN query 'count({__name__=~\".+\"})' --socket SOCKET   (the example configuration)"
 "$BIN" query 'count({__name__=~".+"})' --socket "$work/all/s"
@@ -269,7 +285,7 @@ PY
 if [ "$HEAP" = 1 ] && command -v gdb > /dev/null; then
     echo
     echo "== heap: glibc's malloc_stats() called in the agent (gdb -p PID -batch -ex 'call (void)malloc_stats()')"
-    for c in all all-no-tier all-26h all-26h-malloc; do
+    for c in all all-no-tier all-keep-pages all-26h; do
         [ -n "${agent_pid[$c]:-}" ] || continue
         timeout 60 gdb -p "${agent_pid[$c]}" -batch -ex 'call (void)malloc_stats()' > /dev/null 2>&1 || continue
         python3 - "$c" "$work/$c/log" <<'PY'

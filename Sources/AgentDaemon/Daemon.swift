@@ -54,6 +54,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     private let flags = FlagBox()
     /// Checkpoint counters, written on `queue`, read by the API from any thread.
     private let checkpoints = Locked(CheckpointStats())
+    /// False when `AGENT_RELEASE_STARTUP_PAGES=0`: start-up's pages stay resident (see `StartupPages`).
+    private let releasesStartupPages: Bool
 
     struct CheckpointStats {
         var written = 0, failed = 0, lastBytes = 0
@@ -74,6 +76,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         self.startedAt = clock()
         self.runningBox = Locked(config)
         self.fileWatcher = ConfigFileWatcher(config: config)
+        self.releasesStartupPages = environment["AGENT_RELEASE_STARTUP_PAGES"] != "0"
     }
 
     /// Runs until SIGTERM or SIGINT, then drains: final checkpoint, listeners closed. Returns the exit status.
@@ -162,6 +165,23 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         if config.global.reloadCheckInterval > 0 && isReloadable {
             every(config.global.reloadCheckInterval) { [weak self] in self?.checkFiles() }
         }
+        // Once every component has run a few times, the pages only start-up used can go.
+        releaseStartupPages(after: 20_000)
+    }
+
+    /// Hands start-up's pages back to the kernel `delay` ms from now (see `StartupPages`).
+    func releaseStartupPages(after delay: Int64) {
+        guard releasesStartupPages else { return }
+        queue.asyncAfter(deadline: .now() + .milliseconds(Int(delay))) { [weak self] in
+            guard let self else { return }
+            let outcome = StartupPages.release()
+            let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1_048_576) }
+            if outcome.mappings == 0 && outcome.error != 0 {
+                logger.debug("start-up pages kept: madvise(MADV_PAGEOUT) failed with errno \(outcome.error)")
+            } else {
+                logger.debug("start-up pages released: resident \(mb(outcome.residentBefore)) → \(mb(outcome.residentAfter))")
+            }
+        }
     }
 
     /// Runs `body` on `queue` every `interval` ms, the first time after one interval.
@@ -230,7 +250,11 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             return
         }
         systemd.reloading()
-        defer { systemd.ready(status: "reloaded") }
+        defer {
+            systemd.ready(status: "reloaded")
+            // Reading YAML and building the new rules touched start-up code again.
+            releaseStartupPages(after: 5_000)
+        }
 
         if let notifier, let notifierConfiguration { notifier.reload(notifierConfiguration) }
         let newRules = RulesComponent(files: files, store: store, evaluationInterval: next.global.evaluationInterval,

@@ -24,6 +24,7 @@ extension Daemon {
             ([("kind", "gauge")], Double(stats.gauges)), ([("kind", "counter")], Double(stats.counters)),
             ([("kind", "distribution")], Double(stats.distributions)),
         ])
+        add("agent_store_bytes", .gauge, "Heap bytes the stored series hold: rings, sealed blocks, sketches, label sets.", one(Double(store.heapBytes)))
         add("agent_series_limit", .gauge, "The most series the store holds (global.series_limit).", one(Double(config.global.store.seriesLimit)))
         add("agent_series_dropped_total", .counter, "New series refused because the series limit was reached.", one(Double(stats.droppedSeriesLimit)))
         add("agent_series_expired_total", .counter, "Series removed after receiving no data.", one(Double(stats.expiredSeries)))
