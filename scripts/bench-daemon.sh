@@ -21,6 +21,7 @@
 # Environment: WARMUP=60 WINDOW=60 SAMPLE_INTERVAL=5 LOG_RATE=50 TARGETS=10 QUERY_RUNS=50
 #              PEERS=1 (0: skip Prometheus/Alertmanager/mtail)  STEADY=1 (0: no all-26h)
 #              STEADY_RATE=10  HEAP=1 (0: no malloc_stats() through gdb at the end)
+#              ALONE=1 (0: no second measurement of agent "all" alone, after the others stop)
 #              AGENT=.build/release/agent (or the first argument)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,7 @@ PEERS="${PEERS:-1}"
 STEADY="${STEADY:-1}"
 STEADY_RATE="${STEADY_RATE:-10}"
 HEAP="${HEAP:-1}"
+ALONE="${ALONE:-1}"
 [ -x "$BIN" ] || { echo "bench-daemon: $BIN is missing: run make release first" >&2; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 fixtures="$PWD/scripts/bench-daemon"
@@ -301,3 +303,25 @@ PY
     done
 fi
 
+
+# --- the example configuration alone on the machine -------------------------------------------
+# Side by side, the agents share their shared libraries' pages, which the kernel then keeps
+# resident for all of them. On a machine with one agent, pages no other process maps go back with
+# the start-up pages: stop the peers and every other agent, reload the one measured (SIGHUP: a
+# reload releases again 5 s later) and measure it once more; then the same for agent "all-26h".
+if [ "$ALONE" = 1 ]; then
+    for pid in ${prom_pid:-} ${am_pid:-} ${mtail_pid:-}; do kill -TERM "$pid" 2> /dev/null || true; done
+    alone=(all)
+    [ "$STEADY" = 1 ] && alone+=(all-26h)
+    for a in "${alone[@]}"; do
+        echo
+        for c in "${components[@]}"; do [ "$c" = "$a" ] || kill -TERM "${agent_pid[$c]}" 2> /dev/null || true; done
+        sleep 3
+        kill -HUP "${agent_pid[$a]}"
+        sleep 10
+        echo "== agent $a alone (the peers and the other agents stopped, then SIGHUP): measure.py sample $WINDOW $SAMPLE_INTERVAL"
+        "${measure[@]}" sample "$WINDOW" "$SAMPLE_INTERVAL" "agent $a alone=${agent_pid[$a]}" | sed -n '1,3p'
+        "${measure[@]}" smaps "${agent_pid[$a]}" 10 | sed -n '1,12p' | sed "s|$work/||"
+        echo "store heap (agent_store_bytes): $(store_mb "$a")"
+    done
+fi

@@ -9,7 +9,8 @@ import Glibc
 /// With nothing pressing on memory the kernel leaves them mapped, and fault-around maps 64 KB
 /// around every page touched, so they stay in the resident set for the process's whole life
 /// (≈ 11–14 MB of a sidecar's RSS). `MADV_PAGEOUT` (Linux 5.4+) reclaims the read-only
-/// file-backed pages mapped by this process alone (the kernel skips pages other processes share);
+/// file-backed pages mapped by this process alone (the kernel skips pages other processes share,
+/// and without swap it leaves the few written pages of the binary's data segment alone);
 /// whatever is used again faults back in from the page cache or the file. For the executable
 /// itself, read-ahead is turned off and its unmapped cached pages dropped, so that what comes back
 /// is what is used rather than 64 KB around it. Writable mappings and the heap are not touched.
@@ -33,11 +34,13 @@ enum StartupPages {
         outcome.residentBefore = ProcessStats.current().residentBytes
         trimHeap()
         let executable = executablePath()
-        for mapping in readOnlyFileMappings() {
+        for mapping in fileMappings() where !mapping.writable || mapping.path == executable {
             guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
             if mapping.path == executable {
                 // Without read-ahead, a page used again comes back alone rather than with its
-                // neighbours (the binary is 60 MB; its working set a few).
+                // neighbours (the binary is 60 MB; its working set a few). Its writable segment
+                // counts too: it holds the read-only data (ICU's tables among them), and read-ahead
+                // there would refill the page cache around the code as well.
                 _ = madvise(address, mapping.length, MADV_RANDOM)
             }
             if madvise(address, mapping.length, pageout) == 0 {
@@ -68,19 +71,27 @@ enum StartupPages {
         _ = unsafeBitCast(symbol, to: Trim.self)(0)
     }
 
-    /// Address, length and file of each mapping of a file that is not writable, from /proc/self/maps.
-    static func readOnlyFileMappings() -> [(start: UInt, length: Int, path: String)] {
+    /// A readable mapping of a file, from /proc/self/maps.
+    struct Mapping {
+        var start: UInt
+        var length: Int
+        var writable: Bool
+        var path: String
+    }
+
+    /// Each readable mapping of a file, from /proc/self/maps.
+    static func fileMappings() -> [Mapping] {
         guard let maps = readFile("/proc/self/maps") else { return [] }
-        var mappings: [(start: UInt, length: Int, path: String)] = []
+        var mappings: [Mapping] = []
         for line in maps.split(separator: "\n") {
             // start-end perms offset dev inode path
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[1].first == "r", !fields[1].contains("w") else { continue }
+            guard fields.count == 6, fields[1].first == "r" else { continue }
             let path = fields[5].drop(while: { $0 == " " })
             guard path.first == "/" else { continue }
             let range = fields[0].split(separator: "-")
             guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start else { continue }
-            mappings.append((start, Int(end - start), String(path)))
+            mappings.append(Mapping(start: start, length: Int(end - start), writable: fields[1].contains("w"), path: String(path)))
         }
         return mappings
     }
