@@ -21,7 +21,8 @@
 # Environment: WARMUP=60 WINDOW=60 SAMPLE_INTERVAL=5 LOG_RATE=50 TARGETS=10 QUERY_RUNS=50
 #              PEERS=1 (0: skip Prometheus/Alertmanager/mtail)  STEADY=1 (0: no all-26h)
 #              STEADY_RATE=10  HEAP=1 (0: no malloc_stats() through gdb at the end)
-#              ALONE=1 (0: no second measurement of agent "all" alone, after the others stop)
+#              ALONE=1 (0: no second measurement of one agent alone, after the others stop)
+#              ALONE_AGENT=all-26h (STEADY=1) or all
 #              AGENT=.build/release/agent (or the first argument)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -308,20 +309,18 @@ fi
 # Side by side, the agents share their shared libraries' pages, which the kernel then keeps
 # resident for all of them. On a machine with one agent, pages no other process maps go back with
 # the start-up pages: stop the peers and every other agent, reload the one measured (SIGHUP: a
-# reload releases again 5 s later) and measure it once more; then the same for agent "all-26h".
+# reload releases again 5 s later) and measure it once more. ALONE_AGENT chooses it: all-26h (as
+# after a day) when STEADY=1, else all.
 if [ "$ALONE" = 1 ]; then
+    a="${ALONE_AGENT:-$([ "$STEADY" = 1 ] && echo all-26h || echo all)}"
+    echo
     for pid in ${prom_pid:-} ${am_pid:-} ${mtail_pid:-}; do kill -TERM "$pid" 2> /dev/null || true; done
-    alone=(all)
-    [ "$STEADY" = 1 ] && alone+=(all-26h)
-    for a in "${alone[@]}"; do
-        echo
-        for c in "${components[@]}"; do [ "$c" = "$a" ] || kill -TERM "${agent_pid[$c]}" 2> /dev/null || true; done
-        sleep 3
-        kill -HUP "${agent_pid[$a]}"
-        sleep 10
-        echo "== agent $a alone (the peers and the other agents stopped, then SIGHUP): measure.py sample $WINDOW $SAMPLE_INTERVAL"
-        "${measure[@]}" sample "$WINDOW" "$SAMPLE_INTERVAL" "agent $a alone=${agent_pid[$a]}" | sed -n '1,3p'
-        "${measure[@]}" smaps "${agent_pid[$a]}" 10 | sed -n '1,12p' | sed "s|$work/||"
-        echo "store heap (agent_store_bytes): $(store_mb "$a")"
-    done
+    for c in "${components[@]}"; do [ "$c" = "$a" ] || kill -TERM "${agent_pid[$c]}" 2> /dev/null || true; done
+    sleep 3
+    kill -HUP "${agent_pid[$a]}"
+    sleep 10
+    echo "== agent $a alone (the peers and the other agents stopped, then SIGHUP): measure.py sample $WINDOW $SAMPLE_INTERVAL"
+    "${measure[@]}" sample "$WINDOW" "$SAMPLE_INTERVAL" "agent $a alone=${agent_pid[$a]}" | sed -n '1,3p'
+    "${measure[@]}" smaps "${agent_pid[$a]}" 10 | sed -n '1,12p' | sed "s|$work/||"
+    echo "store heap (agent_store_bytes): $(store_mb "$a")"
 fi
