@@ -23,6 +23,7 @@
 #              STEADY_RATE=10  HEAP=1 (0: no malloc_stats() through gdb at the end)
 #              ALONE=1 (0: no second measurement of one agent alone, after the others stop)
 #              ALONE_AGENT=all-26h (STEADY=1) or all
+#              TIER=5m (the 26 h tier's slot width; deploy/agent.yaml's is 5m)
 #              AGENT=.build/release/agent (or the first argument)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,7 @@ STEADY="${STEADY:-1}"
 STEADY_RATE="${STEADY_RATE:-10}"
 HEAP="${HEAP:-1}"
 ALONE="${ALONE:-1}"
+TIER="${TIER:-5m}"
 [ -x "$BIN" ] || { echo "bench-daemon: $BIN is missing: run make release first" >&2; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
 fixtures="$PWD/scripts/bench-daemon"
@@ -111,7 +113,8 @@ make_config() {
         variant == "26h" { sub(/start_at: end/, "start_at: beginning") }
         on || /^#/ { print }' "$fixtures/agent.yaml.in" |
         sed -e "s|@STATE@|$dir/state|" -e "s|@SOCKET@|$dir/s|" -e "s|@TARGETS@|$target_urls|" \
-            -e "s|@LOGDIR@|$logdir|" -e "s|@FIXTURES@|$fixtures|" -e "s|@WEBHOOK@|$webhook_port|" > "$dir/agent.yaml"
+            -e "s|@LOGDIR@|$logdir|" -e "s|@FIXTURES@|$fixtures|" -e "s|@WEBHOOK@|$webhook_port|" \
+            -e "s|@TIER@|$TIER|" > "$dir/agent.yaml"
     "$BIN" check config "$dir/agent.yaml" > /dev/null
 }
 components=(listen scrape logs rules all all-no-tier)
@@ -157,7 +160,7 @@ echo "  scrape       + scrape: $TARGETS targets"
 echo "  logs         + logs: 2 JSONL logs, counters by route/status, a latency distribution, bytes"
 echo "  rules        + rule_files (30 rules, 2 groups every 15 s) + notify (webhook), nothing to read"
 echo "  all          the example configuration: all of the above ($fixtures/agent.yaml.in)"
-echo "  all-no-tier  all, without the 1m × 26h tier (only the 10s × 1h ring)"
+echo "  all-no-tier  all, without the $TIER × 26h tier (only the 10s × 1h ring)"
 echo "  all-keep-pages  all, run with ${agent_env[all-keep-pages]}: start-up's pages stay resident"
 if [ "$STEADY" = 1 ]; then
     echo "  all-26h      all, its logs read from the beginning of 26 h of backfill ($STEADY_RATE lines/s each): the log series' rings full, as after a day"

@@ -5,11 +5,11 @@
 /// marks an empty slot). At the default 10 s × 1 h this is 3 600 bytes. Timestamps are exact when
 /// the resolution is at most 65.535 s (tick = 1 ms); coarser tiers round them to the tick.
 ///
-/// Long rings (tiers such as 1 m × 26 h: 1 560 slots, 15.6 KB raw) keep only their two newest
-/// blocks of `blockSlots` slots raw, where writes land; older blocks are sealed into `sealed` with
-/// `ScalarBlockCodec` (about 1 byte a sample for a steady gauge, 3–4 for a counter). Reads decode
-/// the blocks they cover; a late write into a sealed block re-encodes that block. Short rings (the
-/// fine ring, which every rule reads) stay raw: `blockSlots == 0`, `storageSlots == capacity`.
+/// Tiers (the coarser rings kept for long look-backs; 1 m × 26 h is 1 560 slots, 15.6 KB raw) keep
+/// only their two newest blocks of `blockSlots` slots raw, where writes land; older blocks are
+/// sealed into `sealed` with `ScalarBlockCodec` (1–4 bytes a sample). Reads decode the blocks they
+/// cover; a late write into a sealed block re-encodes that block. The fine ring, which every rule
+/// reads, stays raw: `blockSlots == 0`, `storageSlots == capacity`.
 ///
 /// Several samples in one slot keep only the last. What that changes, and how:
 /// - instant selectors, `last_over_time`, `timestamp`: exact (the newest sample is kept);
@@ -30,9 +30,12 @@ final class ScalarRing {
     private let values: UnsafeMutablePointer<Double>
     private let offsets: UnsafeMutablePointer<UInt16>
     static let empty: UInt16 = 0xFFFF
-    /// Rings at least this long seal their older blocks.
-    static let sealingCapacity = 512
-    static let defaultBlockSlots = 32
+    static let tierBlockSlots = 32
+
+    /// Block size for a ring: tiers of at least four blocks seal, the fine ring (index 0) never.
+    static func blockSlots(ringIndex: Int, capacity: Int) -> Int {
+        ringIndex > 0 && capacity >= 4 * tierBlockSlots ? tierBlockSlots : 0
+    }
 
     /// Sealed blocks `sealedFirst ..< sealedFirst + sealedCount`, consecutive, each as
     /// `ScalarBlockCodec` writes it; they end where the raw window (the head's block and the one
@@ -49,11 +52,10 @@ final class ScalarRing {
     @exclusivity(unchecked) private(set) var hidden: [(slot: Int64, increase: Double)] = []
     static let hiddenLimit = 32
 
-    /// A ring of `capacity` slots; `blockSlots` nil chooses (sealed blocks for long rings), 0 keeps it raw.
-    init(capacity: Int, resolution: Milliseconds, blockSlots: Int? = nil) {
+    /// A ring of `capacity` slots, sealed in blocks of `blockSlots` (0: every slot raw).
+    init(capacity: Int, resolution: Milliseconds, blockSlots block: Int = 0) {
         clock = RingClock(capacity: capacity, resolution: resolution)
         tick = max(1, (resolution + 65_534) / 65_535)
-        let block = blockSlots ?? (capacity >= ScalarRing.sealingCapacity ? ScalarRing.defaultBlockSlots : 0)
         precondition(block >= 0 && block <= ScalarBlockCodec.maxSlots)
         self.blockSlots = block
         storageSlots = block == 0 ? capacity : 2 * block

@@ -24,7 +24,10 @@ final class Series {
             scalar = []
             distribution = rings.map { DistributionRing(capacity: $0.capacity, resolution: $0.resolution) }
         } else {
-            scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
+            scalar = rings.enumerated().map { i, ring in
+                ScalarRing(capacity: ring.capacity, resolution: ring.resolution,
+                           blockSlots: ScalarRing.blockSlots(ringIndex: i, capacity: ring.capacity))
+            }
             distribution = []
         }
         scalarHandles = Series.handles(scalar)

@@ -111,6 +111,12 @@ import Testing
         }
     }
 
+    @Test func tiersAreSealedAndTheFineRingIsNot() {
+        let series = Series(labels: Labels(name: "m", [:]), kind: .counter,
+                            rings: [(10_000, 360), (300_000, 312), (60_000, 1_560), (3_600_000, 24)], now: 0)
+        #expect(series.scalar.map(\.blockSlots) == [0, ScalarRing.tierBlockSlots, ScalarRing.tierBlockSlots, 0])
+    }
+
     /// What sealing is for: a 1 m × 26 h tier after a day of 15 s scrapes, against 15.6 KB raw
     /// (measured: 4.6 KB for a steady counter or a constant, 5.5 KB for a moving gauge).
     @Test func aDayOfATierTakesUnder40PercentOfItsRawSize() {
@@ -118,7 +124,7 @@ import Testing
         for (name, shape) in [("steady counter", { (i: Int) in Double(1_000 + i * 37) }),
                               ("constant gauge", { (_: Int) in 1_024.0 }),
                               ("moving gauge", { (i: Int) in Double(48_000_000 + Int(1_000_000 * sin(Double(i) / 240)) / 4_096 * 4_096) })] {
-            let ring = ScalarRing(capacity: capacity, resolution: 60_000)
+            let ring = ScalarRing(capacity: capacity, resolution: 60_000, blockSlots: ScalarRing.tierBlockSlots)
             var overflow = 0
             for i in 0..<(26 * 60 * 4) {
                 let jitter = Int64((i * 7_919) % 5)  // a timer's few milliseconds
