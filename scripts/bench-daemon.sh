@@ -319,7 +319,16 @@ if [ "$ALONE" = 1 ]; then
     echo
     for pid in ${prom_pid:-} ${am_pid:-} ${mtail_pid:-}; do kill -TERM "$pid" 2> /dev/null || true; done
     for c in "${components[@]}"; do [ "$c" = "$a" ] || kill -TERM "${agent_pid[$c]}" 2> /dev/null || true; done
-    sleep 3
+    # Until every other agent has exited (a drain takes a few seconds): pages they still map stay.
+    # (An exited child stays a zombie until waited for, with nothing mapped.)
+    maps_anything() { [ -n "$(head -c 1 "/proc/$1/maps" 2> /dev/null)" ]; }
+    for _ in $(seq 300); do
+        alive=0
+        for c in "${components[@]}"; do [ "$c" = "$a" ] || { maps_anything "${agent_pid[$c]}" && alive=1; }; done
+        for pid in ${prom_pid:-} ${am_pid:-} ${mtail_pid:-}; do maps_anything "$pid" && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
     kill -HUP "${agent_pid[$a]}"
     sleep 10
     echo "== agent $a alone (the peers and the other agents stopped, then SIGHUP): measure.py sample $WINDOW $SAMPLE_INTERVAL"

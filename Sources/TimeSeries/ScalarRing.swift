@@ -5,11 +5,12 @@
 /// marks an empty slot). At the default 10 s × 1 h this is 3 600 bytes. Timestamps are exact when
 /// the resolution is at most 65.535 s (tick = 1 ms); coarser tiers round them to the tick.
 ///
-/// Tiers (the coarser rings kept for long look-backs; 1 m × 26 h is 1 560 slots, 15.6 KB raw) keep
+/// Long rings (the default 10 s × 1 h: 360 slots; a 1 m × 26 h tier: 1 560 slots, 15.6 KB raw) keep
 /// only their two newest blocks of `blockSlots` slots raw, where writes land; older blocks are
-/// sealed into `sealed` with `ScalarBlockCodec` (1–4 bytes a sample). Reads decode the blocks they
-/// cover; a late write into a sealed block re-encodes that block. The fine ring, which every rule
-/// reads, stays raw: `blockSlots == 0`, `storageSlots == capacity`.
+/// sealed into `sealed` with `ScalarBlockCodec` (1–4 bytes a sample). A read inside the raw blocks
+/// (at least 33 slots back: a 5 m rate on a 10 s ring) decodes nothing; a longer one decodes the
+/// sealed blocks it covers; a late write into a sealed block re-encodes that block. Short rings
+/// stay raw: `blockSlots == 0`, `storageSlots == capacity`.
 ///
 /// Several samples in one slot keep only the last. What that changes, and how:
 /// - instant selectors, `last_over_time`, `timestamp`: exact (the newest sample is kept);
@@ -30,11 +31,12 @@ final class ScalarRing {
     private let values: UnsafeMutablePointer<Double>
     private let offsets: UnsafeMutablePointer<UInt16>
     static let empty: UInt16 = 0xFFFF
-    static let tierBlockSlots = 32
+    static let sealedBlockSlots = 32
 
-    /// Block size for a ring: tiers of at least four blocks seal, the fine ring (index 0) never.
-    static func blockSlots(ringIndex: Int, capacity: Int) -> Int {
-        ringIndex > 0 && capacity >= 4 * tierBlockSlots ? tierBlockSlots : 0
+    /// Block size for a ring of `capacity` slots: rings of at least eight blocks seal (the default
+    /// 10 s × 1 h ring's 360 slots and every usual tier), shorter ones stay raw.
+    static func blockSlots(capacity: Int) -> Int {
+        capacity >= 8 * sealedBlockSlots ? sealedBlockSlots : 0
     }
 
     /// Sealed blocks `sealedFirst ..< sealedFirst + sealedCount`, consecutive, each as
@@ -277,7 +279,7 @@ final class ScalarRing {
     /// which was a tenth of a rule group's evaluation.
     @inline(__always)
     private func sample(inHeldSlot s: Int64, clock: RingClock) -> Sample? {
-        let p = clock.position(of: s)
+        let p = position(s)
         let off = offsets[p]
         guard off != ScalarRing.empty else { return nil }
         return Sample(timestamp: clock.start(of: s) + Int64(off) * tick, value: values[p])
@@ -288,7 +290,8 @@ final class ScalarRing {
         let clock = self.clock
         guard through > from, let range = clock.clip(clock.slot(of: from), clock.slot(of: through)) else { return }
         out.reserveCapacity(out.count + range.count)
-        guard blockSlots == 0 else {
+        // Windows inside the raw blocks (a 5 m rate on a 10 s ring: ≥ 33 slots) decode nothing.
+        guard blockSlots == 0 || range.lowerBound >= rawStart(head: clock.head!) else {
             let tick = self.tick
             forEachSample(in: range) { s, value, offset in
                 let t = clock.start(of: s) + Int64(offset) * tick
@@ -307,24 +310,24 @@ final class ScalarRing {
     func latest(atOrBefore at: Timestamp, after from: Timestamp) -> Sample? {
         let clock = self.clock
         guard let range = clock.clip(clock.slot(of: from), clock.slot(of: at)) else { return nil }
-        guard blockSlots == 0 else {
-            var newest: Sample?
-            let tick = self.tick
-            forEachSample(in: range) { s, value, offset in
-                let t = clock.start(of: s) + Int64(offset) * tick
-                if t <= at { newest = Sample(timestamp: t, value: value) }
-            }
-            guard let newest, newest.timestamp > from else { return nil }
-            return newest
-        }
+        // Newest first through the raw slots; sealed blocks only when nothing was found there.
+        let rawFrom = blockSlots == 0 ? range.lowerBound : max(range.lowerBound, rawStart(head: clock.head!))
         var s = range.upperBound
-        while s >= range.lowerBound {
+        while s >= rawFrom {
             if let sample = sample(inHeldSlot: s, clock: clock), sample.timestamp <= at {
                 return sample.timestamp > from ? sample : nil
             }
             s -= 1
         }
-        return nil
+        guard rawFrom > range.lowerBound else { return nil }
+        var newest: Sample?
+        let tick = self.tick
+        forEachSample(in: range.lowerBound...(rawFrom - 1)) { s, value, offset in
+            let t = clock.start(of: s) + Int64(offset) * tick
+            if t <= at { newest = Sample(timestamp: t, value: value) }
+        }
+        guard let newest, newest.timestamp > from else { return nil }
+        return newest
     }
 
     /// Increase hidden by in-slot counter resets between the samples of `(from, through]`.

@@ -24,10 +24,7 @@ final class Series {
             scalar = []
             distribution = rings.map { DistributionRing(capacity: $0.capacity, resolution: $0.resolution) }
         } else {
-            scalar = rings.enumerated().map { i, ring in
-                ScalarRing(capacity: ring.capacity, resolution: ring.resolution,
-                           blockSlots: ScalarRing.blockSlots(ringIndex: i, capacity: ring.capacity))
-            }
+            scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution, blockSlots: ScalarRing.blockSlots(capacity: $0.capacity)) }
             distribution = []
         }
         scalarHandles = Series.handles(scalar)

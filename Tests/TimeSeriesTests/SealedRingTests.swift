@@ -111,10 +111,11 @@ import Testing
         }
     }
 
-    @Test func tiersAreSealedAndTheFineRingIsNot() {
+    @Test func longRingsAreSealedAndShortOnesAreNot() {
         let series = Series(labels: Labels(name: "m", [:]), kind: .counter,
-                            rings: [(10_000, 360), (300_000, 312), (60_000, 1_560), (3_600_000, 24)], now: 0)
-        #expect(series.scalar.map(\.blockSlots) == [0, ScalarRing.tierBlockSlots, ScalarRing.tierBlockSlots, 0])
+                            rings: [(10_000, 360), (300_000, 312), (60_000, 1_560), (3_600_000, 24), (1_000, 255)], now: 0)
+        let b = ScalarRing.sealedBlockSlots
+        #expect(series.scalar.map(\.blockSlots) == [b, b, b, 0, 0])
     }
 
     /// What sealing is for: a 1 m × 26 h tier after a day of 15 s scrapes, against 15.6 KB raw
@@ -124,7 +125,7 @@ import Testing
         for (name, shape) in [("steady counter", { (i: Int) in Double(1_000 + i * 37) }),
                               ("constant gauge", { (_: Int) in 1_024.0 }),
                               ("moving gauge", { (i: Int) in Double(48_000_000 + Int(1_000_000 * sin(Double(i) / 240)) / 4_096 * 4_096) })] {
-            let ring = ScalarRing(capacity: capacity, resolution: 60_000, blockSlots: ScalarRing.tierBlockSlots)
+            let ring = ScalarRing(capacity: capacity, resolution: 60_000, blockSlots: ScalarRing.sealedBlockSlots)
             var overflow = 0
             for i in 0..<(26 * 60 * 4) {
                 let jitter = Int64((i * 7_919) % 5)  // a timer's few milliseconds
