@@ -243,6 +243,7 @@ final class ScalarRing {
     }
 
     /// Calls `body(slot, value, offset)` for each sample in the held slots of `range`, oldest first.
+    @inline(__always)
     private func forEachSample(in range: ClosedRange<Int64>, _ body: (Int64, Double, UInt16) -> Void) {
         guard let head = clock.head, let held = clock.clip(range.lowerBound, range.upperBound) else { return }
         var s = held.lowerBound
