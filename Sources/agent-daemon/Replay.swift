@@ -68,7 +68,7 @@ extension Agent {
                 var mapping = mapping
                 mapping.startAt = .beginning
                 do {
-                    pipelines.append(try LogPipeline(mapping: mapping, store: store, time: .arrival, logger: logger, clock: polls.next))
+                    pipelines.append(try LogPipeline(mapping: mapping, store: store, time: .arrival, logger: logger, clock: polls.next, mapFiles: true))
                 } catch {
                     FileHandle.standardError.write(Data("\(config): \(error.description)\n".utf8))
                     throw ExitCode(1)
