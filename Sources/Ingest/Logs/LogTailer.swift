@@ -348,9 +348,14 @@ public final class LogTailer {
         }
 
         var budget = options.maxBytesPerPoll
-        if options.mapFiles, stream.skip == .none, stream.readPosition < size, readMapped(stream, size: size, budget: budget, now: now, into: sink, summary: &summary) {
-            if stream.readPosition < size { summary.morePending = true }
-            return
+        if options.mapFiles {
+            // Window by window while lines fit (a line too long to hold goes on below, with pread).
+            while stream.readPosition < size, budget > 0, stream.skip == .none,
+                let n = readMapped(stream, size: size, budget: min(budget, LogTailer.mapWindowBytes), now: now, into: sink, summary: &summary)
+            {
+                budget -= n
+            }
+            if stream.readPosition < size, budget <= 0 { summary.morePending = true }
         }
         while stream.readPosition < size {
             guard budget > 0 else {
@@ -382,10 +387,14 @@ public final class LogTailer {
         }
     }
 
+    /// Bytes mapped at a time with `mapFiles`: few system calls, and little of the file resident
+    /// at once (mapped pages count in the process's RSS).
+    static let mapWindowBytes = 4 << 20
+
     /// Reads up to `budget` bytes of `stream` through a read-only mapping of the file, from the
     /// start of its held partial line (the file's bytes `offset..<readPosition`, so nothing is
-    /// copied); false when the file cannot be mapped (then `pread` reads it).
-    private func readMapped(_ stream: LogStream, size: Int64, budget: Int, now: Int64, into sink: some LogLineSink, summary: inout LogPollSummary) -> Bool {
+    /// copied). Returns the bytes read, or nil when the file cannot be mapped (then `pread` reads it).
+    private func readMapped(_ stream: LogStream, size: Int64, budget: Int, now: Int64, into sink: some LogLineSink, summary: inout LogPollSummary) -> Int? {
         let held = stream.carry.count
         let start = stream.readPosition - Int64(held)
         let page = Int64(max(4096, sysconf(Int32(_SC_PAGESIZE))))
@@ -393,7 +402,7 @@ public final class LogTailer {
         let n = Int(min(Int64(budget), size - stream.readPosition))
         let length = Int(start - aligned) + held + n
         guard let map = mmap(nil, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, stream.fd, off_t(aligned)), map != MAP_FAILED else {
-            return false
+            return nil
         }
         defer { munmap(map, length) }
         _ = madvise(map, length, MADV_SEQUENTIAL)
@@ -405,7 +414,7 @@ public final class LogTailer {
         let lines = split(stream, base: base, total: held + n, bufferPosition: start, into: sink)
         summary.lines += lines
         fileStats[stream.file.index].lines += lines
-        return true
+        return n
     }
 
     /// Delivers the complete lines in `buffer[0..<total]` (a held partial line, then new bytes)
