@@ -49,6 +49,29 @@ private func number(_ line: String, path: String = "v") throws -> JSONFieldNumbe
 }
 
 @Suite struct JSONFieldExtractorTests {
+    @Test func plainDecimalsParseExactlyAsTheGeneralParserDoes() {
+        var cases = [
+            "0", "-0", "0.5", "-0.0", "1", "12.078", "5697", "200", "-3.25", "00", "01", "-01.5", "1.", ".5", "-", "-.5",
+            "1.2.3", "1e3", "1E-2", "12a", "9007199254740992", "9007199254740993", "1234567890123456789",
+            "12345678901234567890", "0.000000000000000001", "123456789.123456789", "1.7976931348623157", "--1", "+1",
+            " 1", "1 ", "0.1", "0.2", "0.30000000000000004", "18446744073709551615", "99999999999999999999.5",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let alphabet = Array("0123456789.-e")
+            cases.append(String((0..<Int.random(in: 1...22, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }))
+            let whole = UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng)
+            cases.append(Bool.random(using: &rng) ? "\(whole)" : "\(whole).\(UInt32.random(in: 0...999_999, using: &rng))")
+        }
+        for text in cases {
+            var bytes = Array(text.utf8)
+            let (fast, general) = bytes.withUnsafeMutableBufferPointer { b in
+                (JSONFieldNumberParser.parse(b.baseAddress!, count: b.count), JSONFieldNumberParser.parseAny(b.baseAddress!, count: b.count))
+            }
+            #expect(fast?.bitPattern == general?.bitPattern, "\(text)")
+        }
+    }
+
     /// One extractor reused across lines (its remembered keys warmed by every line before)
     /// must see each line exactly as a fresh extractor does.
     @Test func aReusedExtractorSeesEveryLineAsAFreshOneDoesWhateverTheLinesBefore() throws {
