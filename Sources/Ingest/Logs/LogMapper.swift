@@ -194,6 +194,18 @@ struct LogSeriesAccumulator {
     var dirty = false
 }
 
+/// One metric as the per-line loops of `LogMapperCore` read it.
+struct LogMetricPlan {
+    let kind: SeriesKind
+    /// The value's field, or -1 for a count of lines.
+    let field: Int
+    let scale: Double
+    let filter: LogFilterPlan?
+    let group: Int
+    /// The metric's place among its group's series.
+    let position: Int32
+}
+
 /// A queued store operation.
 struct LogStoreOp {
     var slot: Int32
@@ -233,6 +245,10 @@ struct LogMapperCore {
     let metricFilter: [LogFilterPlan?]
     let metricGroup: [Int]
     let metricPosition: [Int32]
+    /// The same per-metric values side by side in raw memory, for the per-line loops (no bounds
+    /// checks, one cache line per metric). Freed by `release()`.
+    let metricPlans: UnsafeMutablePointer<LogMetricPlan>
+    let metricCount: Int
     // Per label group: a range of `labelField` (and of `labelPlans`), and its metrics.
     let groupLabelStart: [Int]
     let groupLabelCount: [Int]
@@ -358,6 +374,13 @@ struct LogMapperCore {
         self.metricFilter = metricFilter
         self.metricGroup = metricGroup
         self.metricPosition = metricPosition
+        metricCount = metricKind.count
+        metricPlans = .allocate(capacity: max(1, metricKind.count))
+        for m in metricKind.indices {
+            (metricPlans + m).initialize(to: LogMetricPlan(
+                kind: metricKind[m], field: metricField[m], scale: metricScale[m], filter: metricFilter[m], group: metricGroup[m],
+                position: metricPosition[m]))
+        }
         self.groupMetrics = groupMetrics
         self.groupLabelStart = groupLabelStart
         self.groupLabelCount = groupSpecs.map(\.count)
@@ -446,10 +469,12 @@ struct LogMapperCore {
         // Every value first: a line with one bad field changes nothing.
         let values = scratch.values
         var any = false
-        for m in 0..<metricKind.count {
+        let plans = metricPlans
+        let metricCount = self.metricCount
+        for m in 0..<metricCount {
             values[m] = .nan
-            if let f = metricFilter[m], !passes(f) { continue }
-            let field = metricField[m]
+            if let f = plans[m].filter, !passes(f) { continue }
+            let field = plans[m].field
             if field < 0 {
                 values[m] = 1
                 any = true
@@ -462,8 +487,8 @@ struct LogMapperCore {
                 countMalformed(reason, file: file)
                 return false
             case .value(let v):
-                let scaled = v * metricScale[m]
-                if metricKind[m] == .counter && scaled < 0 {
+                let scaled = v * plans[m].scale
+                if plans[m].kind == .counter && scaled < 0 {
                     countMalformed(.wrongType, file: file)
                     return false
                 }
@@ -477,8 +502,8 @@ struct LogMapperCore {
         let bases = scratch.bases
         for g in 0..<groupLabelStart.count { bases[g] = -1 }
         lineRow = nil
-        for m in 0..<metricKind.count where !values[m].isNaN {
-            let g = metricGroup[m]
+        for m in 0..<metricCount where !values[m].isNaN {
+            let g = plans[m].group
             guard bases[g] < 0 else { continue }
             guard let base = seriesBase(group: g) else {
                 countMalformed(lastLabelError, file: file)
@@ -486,8 +511,9 @@ struct LogMapperCore {
             }
             bases[g] = base
         }
-        for m in 0..<metricKind.count where !values[m].isNaN {
-            apply(slot: bases[metricGroup[m]] + metricPosition[m], kind: metricKind[m], value: values[m], at: at)
+        for m in 0..<metricCount where !values[m].isNaN {
+            let plan = plans[m]
+            apply(slot: bases[plan.group] + plan.position, kind: plan.kind, value: values[m], at: at)
         }
         return true
     }
@@ -793,6 +819,8 @@ struct LogMapperCore {
 
     /// Frees the raw memory; called once, by the owning `LogMapper`'s deinit.
     func release() {
+        metricPlans.deinitialize(count: metricCount)
+        metricPlans.deallocate()
         series.deinitialize(count: seriesCount)
         series.deallocate()
         ops.deallocate()
