@@ -68,12 +68,14 @@ extension Agent {
                 var mapping = mapping
                 mapping.startAt = .beginning
                 do {
-                    pipelines.append(try LogPipeline(mapping: mapping, store: store, time: .arrival, logger: logger, clock: polls.next))
+                    pipelines.append(try LogPipeline(mapping: mapping, store: store, time: .arrival, logger: logger, clock: polls.next, mapFiles: true))
                 } catch {
                     FileHandle.standardError.write(Data("\(config): \(error.description)\n".utf8))
                     throw ExitCode(1)
                 }
             }
+            // Files are read through mmap: one truncated meanwhile (copytruncate) faults; say so.
+            ReplayFault.install()
             for pipeline in pipelines { pipeline.readToEnd() }
 
             var out = ""
@@ -110,6 +112,19 @@ extension Agent {
             }
             if m.seriesLimited > 0 { lines.append("replay: \(m.seriesLimited) samples dropped by the series limit (--series-limit)") }
             FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
+    }
+}
+
+/// Turns SIGBUS — a mapped log file truncated while replay read it — into a one-line error and
+/// exit status 1 instead of a crash.
+enum ReplayFault {
+    static func install() {
+        signal(SIGBUS) { _ in
+            // Async-signal-safe: a static string and write(2), no allocation.
+            let message: StaticString = "replay: a log file shrank while it was being read (truncated, e.g. by copytruncate); run replay again\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            _exit(1)
         }
     }
 }

@@ -35,7 +35,11 @@ public enum JSONExtractOutcome: Equatable, Sendable {
 ///
 /// Cost: no allocation per line. The trie, the field slots and the decode scratch buffer live in
 /// raw memory owned by the instance (the scratch buffer grows only when a longer line arrives).
-/// Strings are scanned 8 bytes at a time.
+/// Strings are scanned 8 bytes at a time. A log's lines usually repeat one shape (the same keys in
+/// the same order), so for each trie node and key position the key seen last is remembered
+/// (`JSONFieldKeyMemo`): a key equal to it, closing quote included, is recognised by comparing two
+/// words, without scanning it or looking it up. Any other key takes the full path (and becomes the
+/// remembered one), so field order and unknown fields stay free.
 ///
 /// Ownership: not thread-safe; one owner (the tailer's serial queue, or a test) uses an instance.
 /// Field values are views into the line and are valid until the next `extract(_:)` call, while the
@@ -51,6 +55,8 @@ public final class JSONFieldExtractor {
     /// Line base pointer, length and the decode scratch buffer: kept in raw memory so the hot path
     /// pays no exclusivity checks for class properties.
     let line: UnsafeMutablePointer<JSONFieldLineState>
+    /// Per trie node, `JSONFieldKeyMemo.positions` remembered keys (see above).
+    let memo: UnsafeMutablePointer<JSONFieldKeyMemo>
 
     /// Compiles `paths` (dotted for nested fields); duplicates share one index.
     /// - Throws: `JSONFieldPathError` for an empty path or an empty segment (`a..b`, `.a`).
@@ -64,6 +70,9 @@ public final class JSONFieldExtractor {
         slots.initialize(repeating: JSONFieldSlot(), count: max(1, unique.count))
         line = .allocate(capacity: 1)
         line.initialize(to: JSONFieldLineState())
+        let memoCount = trie.nodeCount * JSONFieldKeyMemo.positions
+        memo = .allocate(capacity: memoCount)
+        memo.initialize(repeating: JSONFieldKeyMemo(), count: memoCount)
     }
 
     deinit {
@@ -71,6 +80,7 @@ public final class JSONFieldExtractor {
         slots.deallocate()
         line.pointee.scratch?.deallocate()
         line.deallocate()
+        memo.deallocate()
     }
 
     /// The index of `path`, or nil when it was not configured.
@@ -90,7 +100,8 @@ public final class JSONFieldExtractor {
         line.pointee.count = bytes.count
         if bytes.count > line.pointee.scratchCapacity { growScratch(to: bytes.count) }
 
-        let scanner = JSONFieldScanner(end: end, trie: trie, slots: slots, maxDepth: maxDepth, scratch: line.pointee.scratch!, base: base)
+        let scanner = JSONFieldScanner(
+            end: end, trie: trie, slots: slots, maxDepth: maxDepth, scratch: line.pointee.scratch!, base: base, memo: memo)
         var p = base
         // A UTF-8 byte order mark at the start of a file's first line is not data.
         if bytes.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF { p += 3 }
@@ -172,6 +183,37 @@ struct JSONFieldLineState {
     var scratchCapacity: Int = 0
 }
 
+/// The key last seen at one position of an object (per trie node): its bytes and closing quote as
+/// two masked words, its length and its trie edge (-1 for a key no path names).
+struct JSONFieldKeyMemo {
+    /// Key positions remembered per object; later keys always take the full path.
+    static let positions = 32
+    /// Keys this long or longer (plus the quote, more than 16 bytes) are not remembered.
+    static let maxLength = 15
+    /// Empty: a word with a bit outside its mask, which no bytes can equal once masked.
+    var word0: UInt64 = 0x100
+    var word1: UInt64 = 0
+    var mask0: UInt64 = 0xFF
+    var mask1: UInt64 = 0
+    var length: Int32 = 0
+    var edge: Int32 = -1
+
+    /// The key of `length` (at most `maxLength`) bytes at `key`, followed by its closing quote;
+    /// 16 bytes from `key` must be readable.
+    @inline(__always)
+    init(key: UnsafePointer<UInt8>, length: Int, edge: Int) {
+        let quoted = length + 1
+        mask0 = quoted >= 8 ? .max : (1 &<< UInt64(quoted &* 8)) &- 1
+        mask1 = quoted <= 8 ? 0 : (quoted >= 16 ? .max : (1 &<< UInt64((quoted &- 8) &* 8)) &- 1)
+        word0 = UnsafeRawPointer(key).loadUnaligned(as: UInt64.self) & mask0
+        word1 = UnsafeRawPointer(key).loadUnaligned(fromByteOffset: 8, as: UInt64.self) & mask1
+        self.length = Int32(length)
+        self.edge = Int32(edge)
+    }
+
+    init() {}
+}
+
 /// The compiled field paths: nodes with contiguous edge ranges, edges keyed by one segment.
 struct JSONFieldTrie {
     struct Node {
@@ -197,6 +239,7 @@ struct JSONFieldTrie {
     let keys: UnsafeMutablePointer<UInt8>
     /// Per node, `indexedLength + 1` entries: the first edge whose key has that length, or -1.
     let heads: UnsafeMutablePointer<Int32>
+    let nodeCount: Int
 
     init(paths: [String]) throws(JSONFieldPathError) {
         // Build with arrays (once, at configuration time), then flatten into raw memory.
@@ -234,6 +277,7 @@ struct JSONFieldTrie {
         }
         let edgeTotal = built.reduce(0) { $0 + $1.count }
         let keyTotal = built.reduce(0) { $0 + $1.reduce(0) { $0 + $1.key.count } }
+        nodeCount = built.count
         nodes = .allocate(capacity: built.count)
         edges = .allocate(capacity: max(1, edgeTotal))
         // Eight spare bytes: key comparisons may load a word at a key's end.
@@ -283,6 +327,7 @@ struct JSONFieldScanner {
     let maxDepth: Int
     let scratch: UnsafeMutablePointer<UInt8>
     let base: Position
+    let memo: UnsafeMutablePointer<JSONFieldKeyMemo>
 
     @inline(__always)
     func skipWhitespace(_ p: inout Position) {
@@ -308,19 +353,40 @@ struct JSONFieldScanner {
     func object(_ start: Position, node: Int32, depth: Int) throws(MalformedLineReason) -> Position {
         var p = start + 1
         if try nextByte(&p) == UInt8(ascii: "}") { return p + 1 }
+        var position = 0
         while true {
             guard p.pointee == UInt8(ascii: "\"") else { throw .syntax }
             let keyStart = p + 1
-            let (afterKey, keyEscaped) = try string(p)
-            p = afterKey
+            // The key remembered at this position, if this is it (its closing quote included).
+            var edge = -1
+            var remembered = false
+            var memoEntry: UnsafeMutablePointer<JSONFieldKeyMemo>? = nil
+            if node >= 0, position < JSONFieldKeyMemo.positions, end - keyStart >= 16 {
+                let m = memo + (Int(node) &* JSONFieldKeyMemo.positions &+ position)
+                memoEntry = m
+                let raw = UnsafeRawPointer(keyStart)
+                if raw.loadUnaligned(as: UInt64.self) & m.pointee.mask0 == m.pointee.word0,
+                    raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & m.pointee.mask1 == m.pointee.word1
+                {
+                    remembered = true
+                    edge = Int(m.pointee.edge)
+                    p = keyStart + Int(m.pointee.length) + 1
+                }
+            }
+            position &+= 1
+            var keyEscaped = false
+            if !remembered {
+                let (afterKey, escaped) = try string(p)
+                p = afterKey
+                keyEscaped = escaped
+            }
             let keyLength = p - 1 - keyStart
             guard try nextByte(&p) == UInt8(ascii: ":") else { throw .syntax }
             p += 1
             let first = try nextByte(&p)
 
             // The key's edge, by the length index (written out here: the compiler would not inline it).
-            var edge = -1
-            if node >= 0 {
+            if node >= 0, !remembered {
                 if !keyEscaped, keyLength > 0, keyLength <= JSONFieldTrie.indexedLength {
                     var i = Int(trie.heads[Int(node) * (JSONFieldTrie.indexedLength + 1) + keyLength])
                     while i >= 0 {
@@ -333,6 +399,9 @@ struct JSONFieldScanner {
                     }
                 } else {
                     edge = match(node: node, key: keyStart, length: keyLength, escaped: keyEscaped)
+                }
+                if let m = memoEntry, !keyEscaped, keyLength <= JSONFieldKeyMemo.maxLength {
+                    m.pointee = JSONFieldKeyMemo(key: keyStart, length: keyLength, edge: edge)
                 }
             }
             if edge >= 0 {

@@ -12,6 +12,47 @@ enum JSONFieldNumberParser {
 
     /// The value of `count` bytes that form exactly one JSON number, or nil when they do not.
     static func parse(_ s: UnsafePointer<UInt8>, count: Int) -> Double? {
+        if count <= 21, let value = parsePlain(s, count: count) { return value }
+        return parseAny(s, count: count)
+    }
+
+    /// A plain decimal, `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 digits (latencies, sizes,
+    /// status codes): one pass over the bytes with no exit but the end, then one exact division.
+    /// Nil for anything else (exponents, more digits, invalid bytes), which `parseAny` decides.
+    @inline(__always)
+    static func parsePlain(_ s: UnsafePointer<UInt8>, count: Int) -> Double? {
+        guard count > 0 else { return nil }
+        let negative = s[0] == UInt8(ascii: "-")
+        let first = negative ? 1 : 0
+        var mantissa: UInt64 = 0
+        var dot = -1
+        var bad = false
+        var i = first
+        while i < count {
+            let c = s[i]
+            let d = c &- UInt8(ascii: "0")
+            if d < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(d)
+            } else if c == UInt8(ascii: "."), dot < 0 {
+                dot = i
+            } else {
+                bad = true
+            }
+            i += 1
+        }
+        let digits = count - first - (dot >= 0 ? 1 : 0)
+        guard !bad, digits >= 1, digits <= 19, dot != first, dot != count - 1 else { return nil }
+        // No leading zero before other integer digits ("01"); "0" and "0.5" are fine.
+        guard s[first] != UInt8(ascii: "0") || count - first == 1 || dot == first + 1 else { return nil }
+        guard mantissa <= 1 << 53 else { return nil }
+        let m = Double(mantissa)
+        // At most 18 fraction digits: 10^k is exact and so is the correctly rounded quotient.
+        let value = dot < 0 ? m : m / powersOfTen[count - 1 - dot]
+        return negative ? -value : value
+    }
+
+    /// Any JSON number: Clinger's fast path, else the standard library's conversion.
+    static func parseAny(_ s: UnsafePointer<UInt8>, count: Int) -> Double? {
         var i = 0
         guard count > 0 else { return nil }
         let negative = s[0] == UInt8(ascii: "-")

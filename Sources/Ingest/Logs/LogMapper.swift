@@ -194,6 +194,18 @@ struct LogSeriesAccumulator {
     var dirty = false
 }
 
+/// One metric as the per-line loops of `LogMapperCore` read it.
+struct LogMetricPlan {
+    let kind: SeriesKind
+    /// The value's field, or -1 for a count of lines.
+    let field: Int
+    let scale: Double
+    let filter: LogFilterPlan?
+    let group: Int
+    /// The metric's place among its group's series.
+    let position: Int32
+}
+
 /// A queued store operation.
 struct LogStoreOp {
     var slot: Int32
@@ -233,6 +245,10 @@ struct LogMapperCore {
     let metricFilter: [LogFilterPlan?]
     let metricGroup: [Int]
     let metricPosition: [Int32]
+    /// The same per-metric values side by side in raw memory, for the per-line loops (no bounds
+    /// checks, one cache line per metric). Freed by `release()`.
+    let metricPlans: UnsafeMutablePointer<LogMetricPlan>
+    let metricCount: Int
     // Per label group: a range of `labelField` (and of `labelPlans`), and its metrics.
     let groupLabelStart: [Int]
     let groupLabelCount: [Int]
@@ -255,8 +271,10 @@ struct LogMapperCore {
     /// The current line's row, or nil before its key was looked up. Valid until the next line
     /// (an insert may move the arena).
     var lineRow: UnsafeMutablePointer<Int32>? = nil
-    /// The current line's key length (the key is in `scratch.key`).
+    /// The current line's key length.
     var lineKeyLength = 0
+    /// Whether `scratch.key` holds the current line's key (built only when needed).
+    var lineKeyBuilt = false
     /// Group byte and resolved values → series base.
     var resolved: [[UInt8]: Int32] = [:]
     /// The series accumulators, in raw memory (no uniqueness checks per write); `seriesCount` used
@@ -356,6 +374,13 @@ struct LogMapperCore {
         self.metricFilter = metricFilter
         self.metricGroup = metricGroup
         self.metricPosition = metricPosition
+        metricCount = metricKind.count
+        metricPlans = .allocate(capacity: max(1, metricKind.count))
+        for m in metricKind.indices {
+            (metricPlans + m).initialize(to: LogMetricPlan(
+                kind: metricKind[m], field: metricField[m], scale: metricScale[m], filter: metricFilter[m], group: metricGroup[m],
+                position: metricPosition[m]))
+        }
         self.groupMetrics = groupMetrics
         self.groupLabelStart = groupLabelStart
         self.groupLabelCount = groupSpecs.map(\.count)
@@ -376,7 +401,7 @@ struct LogMapperCore {
         self.logger = logger
         self.clock = clock
         self.time = time
-        scratch = LogMapperScratch(metrics: metricKind.count, groups: groupSpecs.count)
+        scratch = LogMapperScratch(metrics: metricKind.count, groups: groupSpecs.count, labelFields: unionFields.count)
         ops = .allocate(capacity: LogMapperCore.opBatch)
         series = .allocate(capacity: seriesCapacity)
         resolution = store.config.resolution
@@ -444,10 +469,12 @@ struct LogMapperCore {
         // Every value first: a line with one bad field changes nothing.
         let values = scratch.values
         var any = false
-        for m in 0..<metricKind.count {
+        let plans = metricPlans
+        let metricCount = self.metricCount
+        for m in 0..<metricCount {
             values[m] = .nan
-            if let f = metricFilter[m], !passes(f) { continue }
-            let field = metricField[m]
+            if let f = plans[m].filter, !passes(f) { continue }
+            let field = plans[m].field
             if field < 0 {
                 values[m] = 1
                 any = true
@@ -460,8 +487,8 @@ struct LogMapperCore {
                 countMalformed(reason, file: file)
                 return false
             case .value(let v):
-                let scaled = v * metricScale[m]
-                if metricKind[m] == .counter && scaled < 0 {
+                let scaled = v * plans[m].scale
+                if plans[m].kind == .counter && scaled < 0 {
                     countMalformed(.wrongType, file: file)
                     return false
                 }
@@ -475,8 +502,8 @@ struct LogMapperCore {
         let bases = scratch.bases
         for g in 0..<groupLabelStart.count { bases[g] = -1 }
         lineRow = nil
-        for m in 0..<metricKind.count where !values[m].isNaN {
-            let g = metricGroup[m]
+        for m in 0..<metricCount where !values[m].isNaN {
+            let g = plans[m].group
             guard bases[g] < 0 else { continue }
             guard let base = seriesBase(group: g) else {
                 countMalformed(lastLabelError, file: file)
@@ -484,8 +511,9 @@ struct LogMapperCore {
             }
             bases[g] = base
         }
-        for m in 0..<metricKind.count where !values[m].isNaN {
-            apply(slot: bases[metricGroup[m]] + metricPosition[m], kind: metricKind[m], value: values[m], at: at)
+        for m in 0..<metricCount where !values[m].isNaN {
+            let plan = plans[m]
+            apply(slot: bases[plan.group] + plan.position, kind: plan.kind, value: values[m], at: at)
         }
         return true
     }
@@ -536,49 +564,57 @@ struct LogMapperCore {
             }
             return found
         }
+        buildLineKey()
         guard let (base, overflow) = resolveGroup(g) else { return nil }
         row[g] = overflow ? base | LogMapperCore.overflowFlag : base
         return base
     }
 
-    /// Builds the line key and finds (or adds) its entry row.
+    /// Finds (or adds) the current line's entry row, keyed by its label fields' raw values.
     ///
-    /// Values are not checked for UTF-8 here: a group's values are checked when the group is
-    /// resolved for an entry, and until that succeeds the entry has no series for the group.
+    /// The key is hashed and compared field by field straight from the line; only a key not in
+    /// the table yet is copied out (`buildLineKey()`), to be stored. Values are not checked for
+    /// UTF-8 here: a group's values are checked when the group is resolved for an entry, and
+    /// until that succeeds the entry has no series for the group.
     mutating func lookUpLine() -> Bool {
-        var key = scratch.key
-        var capacity = scratch.keyCapacity
+        let starts = scratch.fieldStarts
+        let counts = scratch.fieldCounts
+        let line = extractor.line.pointee
+        let lineStart = UnsafeRawPointer(line.base) ?? UnsafeRawPointer(bitPattern: 1)!
+        let lineEnd = lineStart + line.count
+        var hash = LogSeriesKeyTable.seed
         var length = 0
-        for field in unionFields {
-            switch extractor.uncheckedText(field) {
+        let fieldCount = unionFields.count
+        for k in 0..<fieldCount {
+            var start: UnsafeRawPointer? = nil
+            var n = 0
+            switch extractor.uncheckedText(unionFields[k]) {
             case .absent: break
             case .bytes(let b):
-                if length + b.count + 1 > capacity {
-                    scratch.growKey(to: length + b.count + 1)
-                    (key, capacity) = (scratch.key, scratch.keyCapacity)
-                }
-                copyBytes(b, to: key + length)
-                length += b.count
+                start = b.baseAddress
+                n = b.count
             case .invalid(let reason):
                 lastLabelError = reason
                 return false
             }
-            if length + 1 > capacity {
-                scratch.growKey(to: length + 1)
-                (key, capacity) = (scratch.key, scratch.keyCapacity)
-            }
-            key[length] = 0xFF  // never in UTF-8: an unambiguous separator
-            length += 1
+            starts[k] = start
+            counts[k] = n
+            // A value in the line may be read on to the line's end; a decoded one only to its own.
+            var available = n
+            if let s = start, s >= lineStart, s < lineEnd { available = lineEnd - s }
+            hash = LogSeriesKeyTable.combine(hash, start, count: n, available: available)
+            length += n + 1
         }
+        hash = LogSeriesKeyTable.finish(hash)
         lineKeyLength = length
-        let keyBytes = UnsafeRawBufferPointer(start: key, count: length)
-        let hash = LogSeriesKeyTable.hash(keyBytes)
-        if let found = table.find(keyBytes, hash: hash) {
+        lineKeyBuilt = false
+        if let found = table.find(fields: starts, counts: counts, fieldCount: fieldCount, keyLength: length, hash: hash) {
             lineRow = found
             return true
         }
         if table.count < lineKeyLimit {
-            lineRow = table.insert(keyBytes, hash: hash)
+            buildLineKey()
+            lineRow = table.insert(UnsafeRawBufferPointer(start: scratch.key, count: length), hash: hash)
         } else {
             // Full: resolve this line in the scratch row, uncached (slow, bounded memory).
             stats.labelCacheMisses += 1
@@ -586,6 +622,22 @@ struct LogMapperCore {
             lineRow = scratchRow
         }
         return true
+    }
+
+    /// Copies the current line's key (each label field's raw value followed by 0xFF, as found by
+    /// `lookUpLine()`) into `scratch.key`, once per line.
+    mutating func buildLineKey() {
+        guard !lineKeyBuilt else { return }
+        if lineKeyLength > scratch.keyCapacity { scratch.growKey(to: lineKeyLength) }
+        let key = scratch.key
+        var offset = 0
+        for k in 0..<unionFields.count {
+            let n = scratch.fieldCounts[k]
+            if n > 0 { copyBytes(UnsafeRawBufferPointer(start: scratch.fieldStarts[k], count: n), to: key + offset) }
+            key[offset + n] = 0xFF  // never in UTF-8: an unambiguous separator
+            offset += n + 1
+        }
+        lineKeyBuilt = true
     }
 
     /// The slow path for one group of the current line: check and resolve its values, find or
@@ -767,6 +819,8 @@ struct LogMapperCore {
 
     /// Frees the raw memory; called once, by the owning `LogMapper`'s deinit.
     func release() {
+        metricPlans.deinitialize(count: metricCount)
+        metricPlans.deallocate()
         series.deinitialize(count: seriesCount)
         series.deallocate()
         ops.deallocate()
@@ -815,8 +869,15 @@ final class LogMapperScratch {
     let bases: UnsafeMutablePointer<Int32>
     private(set) var key: UnsafeMutablePointer<UInt8>
     private(set) var keyCapacity: Int
+    /// Per label field of the line key: where its raw value lies (nil when empty) and its length.
+    let fieldStarts: UnsafeMutablePointer<UnsafeRawPointer?>
+    let fieldCounts: UnsafeMutablePointer<Int>
 
-    init(metrics: Int, groups: Int) {
+    init(metrics: Int, groups: Int, labelFields: Int) {
+        fieldStarts = .allocate(capacity: max(1, labelFields))
+        fieldStarts.initialize(repeating: nil, count: max(1, labelFields))
+        fieldCounts = .allocate(capacity: max(1, labelFields))
+        fieldCounts.initialize(repeating: 0, count: max(1, labelFields))
         values = .allocate(capacity: max(1, metrics))
         values.initialize(repeating: .nan, count: max(1, metrics))
         bases = .allocate(capacity: max(1, groups))
@@ -836,6 +897,8 @@ final class LogMapperScratch {
     }
 
     deinit {
+        fieldStarts.deallocate()
+        fieldCounts.deallocate()
         values.deallocate()
         bases.deallocate()
         key.deallocate()

@@ -9,18 +9,19 @@ public final class LogPipeline {
     public let tailer: LogTailer
     public let mapper: LogMapper
 
-    /// A pipeline for `mapping` writing into `store`.
+    /// A pipeline for `mapping` writing into `store`; `mapFiles` reads through `mmap` (one-shot
+    /// reading of files that do not change, see `LogTailerOptions.mapFiles`).
     /// - Throws: `LogMappingError` with every problem of the mapping.
     public init(
         mapping: LogMapping, store: SeriesStore, time: LogMapper.TimeSource = .lineTimestamps,
         logger: Logger = Logger(label: "agent.logs"),
         clock: @escaping @Sendable () -> Timestamp = SeriesStore.systemClock,
-        monotonic: @escaping () -> Int64 = LogTailer.monotonicMilliseconds
+        monotonic: @escaping () -> Int64 = LogTailer.monotonicMilliseconds, mapFiles: Bool = false
     ) throws(LogMappingError) {
         mapper = try LogMapper(mapping: mapping, store: store, time: time, logger: logger, clock: clock)
-        tailer = LogTailer(
-            patterns: mapping.paths, options: LogTailerOptions(startAt: mapping.startAt, maxLineBytes: mapping.maxLineBytes),
-            logger: logger, now: monotonic)
+        var options = LogTailerOptions(startAt: mapping.startAt, maxLineBytes: mapping.maxLineBytes)
+        options.mapFiles = mapFiles
+        tailer = LogTailer(patterns: mapping.paths, options: options, logger: logger, now: monotonic)
         let tailer = self.tailer
         mapper.fileName = { [unowned tailer] file in
             file.index < tailer.filePaths.count ? tailer.filePaths[file.index] : "file #\(file.index)"

@@ -19,8 +19,8 @@ final class LogSeriesKeyTable {
     /// 0 when empty, else `hash >> 32 << 32 | (record offset / 8 + 1)`.
     @exclusivity(unchecked) private var slots: UnsafeMutablePointer<UInt64>
     @exclusivity(unchecked) private var slotCount: Int
-    /// Records, each 8-byte aligned: key length (UInt32), 4 spare bytes, the key's bytes, the row
-    /// (4-byte aligned).
+    /// Records, each 8-byte aligned: key length (UInt32), 4 spare bytes, the key's hash (UInt64,
+    /// so growing never hashes again), the key's bytes, the row (4-byte aligned).
     @exclusivity(unchecked) private var arena: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var arenaUsed = 0
     @exclusivity(unchecked) private var arenaCapacity: Int
@@ -66,9 +66,85 @@ final class LogSeriesKeyTable {
         return h ^ (h >> 31)
     }
 
+    /// Where a record's key starts.
+    static let keyOffset = 16
+
     /// Where the row of a key of `length` bytes starts in its record.
     @inline(__always)
-    static func rowOffset(keyLength: Int) -> Int { (8 + keyLength + 3) & ~3 }
+    static func rowOffset(keyLength: Int) -> Int { (keyOffset + keyLength + 3) & ~3 }
+
+    /// The start value of a key hashed field by field (`combine`, then `finish`).
+    static let seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    /// Mixes one field value (`count` bytes at `p`, nil when empty) into `h`; `available` is how
+    /// many bytes may be read from `p` (at least `count`): with eight or more a short value is one
+    /// load, masked. Every byte of the value counts: values that differ only in the middle do
+    /// not collide.
+    @inline(__always)
+    static func combine(_ h: UInt64, _ p: UnsafeRawPointer?, count n: Int, available: Int) -> UInt64 {
+        var h = (h ^ UInt64(truncatingIfNeeded: n)) &* 0x9E37_79B9_7F4A_7C15
+        guard let p, n > 0 else { return h ^ (h &>> 32) }
+        if n <= 8 {
+            var w: UInt64 = 0
+            if available >= 8 {
+                w = p.loadUnaligned(as: UInt64.self) & (UInt64.max &>> UInt64(truncatingIfNeeded: 64 &- 8 &* n))
+            } else {
+                for i in 0..<n { w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) &<< UInt64(truncatingIfNeeded: 8 &* i) }
+            }
+            h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
+        } else {
+            var i = 0
+            while n &- i > 8 {
+                h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+                h ^= h &>> 29
+                i &+= 8
+            }
+            // The last word may overlap the one before: no byte loop for the tail.
+            h = (h ^ p.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+        }
+        return h ^ (h &>> 29)
+    }
+
+    /// The hash of a key after its last `combine`.
+    @inline(__always)
+    static func finish(_ h: UInt64) -> UInt64 {
+        let x = (h ^ (h &>> 31)) &* 0x94D0_49BB_1331_11EB
+        return x ^ (x &>> 29)
+    }
+
+    /// The row stored for the key made of `fieldCount` values (`starts[k]`, `counts[k]` bytes),
+    /// each followed by 0xFF, `keyLength` bytes in all, without building that key; or nil.
+    @inline(__always)
+    func find(
+        fields starts: UnsafePointer<UnsafeRawPointer?>, counts: UnsafePointer<Int>, fieldCount: Int, keyLength: Int, hash: UInt64
+    ) -> UnsafeMutablePointer<Int32>? {
+        let mask = slotCount - 1
+        let tag = hash & 0xFFFF_FFFF_0000_0000
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let slot = slots[i]
+            if slot == 0 { return nil }
+            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                let record = arena + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1) << 3
+                if Int(record.load(as: UInt32.self)) == keyLength {
+                    var offset = LogSeriesKeyTable.keyOffset
+                    var same = true
+                    for k in 0..<fieldCount {
+                        let n = counts[k]
+                        if n > 0 && !bytesEqual(record + offset, starts[k].unsafelyUnwrapped, count: n) || record.load(fromByteOffset: offset + n, as: UInt8.self) != 0xFF {
+                            same = false
+                            break
+                        }
+                        offset += n + 1
+                    }
+                    if same {
+                        return (record + LogSeriesKeyTable.rowOffset(keyLength: keyLength)).assumingMemoryBound(to: Int32.self)
+                    }
+                }
+            }
+            i = (i + 1) & mask
+        }
+    }
 
     /// The row stored for `key`, or nil.
     @inline(__always)
@@ -82,7 +158,7 @@ final class LogSeriesKeyTable {
             if slot & 0xFFFF_FFFF_0000_0000 == tag {
                 let record = arena + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1) << 3
                 if Int(record.load(as: UInt32.self)) == key.count,
-                    key.count == 0 || bytesEqual(record + 8, key.baseAddress!, count: key.count)
+                    key.count == 0 || bytesEqual(record + LogSeriesKeyTable.keyOffset, key.baseAddress!, count: key.count)
                 {
                     return (record + LogSeriesKeyTable.rowOffset(keyLength: key.count)).assumingMemoryBound(to: Int32.self)
                 }
@@ -106,7 +182,8 @@ final class LogSeriesKeyTable {
         }
         let record = arena + arenaUsed
         record.storeBytes(of: UInt32(key.count), as: UInt32.self)
-        if let source = key.baseAddress { (record + 8).copyMemory(from: source, byteCount: key.count) }
+        record.storeBytes(of: hash, toByteOffset: 8, as: UInt64.self)
+        if let source = key.baseAddress { (record + LogSeriesKeyTable.keyOffset).copyMemory(from: source, byteCount: key.count) }
         let row = (record + LogSeriesKeyTable.rowOffset(keyLength: key.count)).bindMemory(to: Int32.self, capacity: rowLength)
         row.initialize(repeating: -1, count: rowLength)
         place(arenaUsed, hash: hash)
@@ -135,7 +212,7 @@ final class LogSeriesKeyTable {
         var offset = 0
         while offset < arenaUsed {
             let length = Int((arena + offset).load(as: UInt32.self))
-            place(offset, hash: LogSeriesKeyTable.hash(UnsafeRawBufferPointer(start: arena + offset + 8, count: length)))
+            place(offset, hash: (arena + offset).load(fromByteOffset: 8, as: UInt64.self))
             offset += recordSize(keyLength: length)
         }
     }

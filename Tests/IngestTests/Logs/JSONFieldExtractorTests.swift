@@ -49,6 +49,78 @@ private func number(_ line: String, path: String = "v") throws -> JSONFieldNumbe
 }
 
 @Suite struct JSONFieldExtractorTests {
+    @Test func plainDecimalsParseExactlyAsTheGeneralParserDoes() {
+        var cases = [
+            "0", "-0", "0.5", "-0.0", "1", "12.078", "5697", "200", "-3.25", "00", "01", "-01.5", "1.", ".5", "-", "-.5",
+            "1.2.3", "1e3", "1E-2", "12a", "9007199254740992", "9007199254740993", "1234567890123456789",
+            "12345678901234567890", "0.000000000000000001", "123456789.123456789", "1.7976931348623157", "--1", "+1",
+            " 1", "1 ", "0.1", "0.2", "0.30000000000000004", "18446744073709551615", "99999999999999999999.5",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let alphabet = Array("0123456789.-e")
+            cases.append(String((0..<Int.random(in: 1...22, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }))
+            let whole = UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng)
+            cases.append(Bool.random(using: &rng) ? "\(whole)" : "\(whole).\(UInt32.random(in: 0...999_999, using: &rng))")
+        }
+        for text in cases {
+            var bytes = Array(text.utf8)
+            let (fast, general) = bytes.withUnsafeMutableBufferPointer { b in
+                (JSONFieldNumberParser.parse(b.baseAddress!, count: b.count), JSONFieldNumberParser.parseAny(b.baseAddress!, count: b.count))
+            }
+            #expect(fast?.bitPattern == general?.bitPattern, "\(text)")
+        }
+    }
+
+    /// One extractor reused across lines (its remembered keys warmed by every line before)
+    /// must see each line exactly as a fresh extractor does.
+    @Test func aReusedExtractorSeesEveryLineAsAFreshOneDoesWhateverTheLinesBefore() throws {
+        let paths = ["route", "method", "status", "http.status", "latency_ms", "a_rather_long_key_name"]
+        let shapes: [[UInt8]] = [
+            #"{"route":"/api/users","method":"GET","status":200,"latency_ms":1.5,"req":"abcdef0123456789"}"#,
+            #"{"route":"/api/users","method":"GET","status":200,"latency_ms":1.5,"req":"abcdef0123456789"}"#,
+            #"{"method":"PUT","route":"/api/users","status":201,"latency_ms":2,"req":"x"}"#,
+            #"{"routes":"/a","method":"GET","stat":1,"latency_msx":3}"#,  // longer and shorter than remembered keys
+            #"{"rout":"/a","metho":"GET","statu":1}"#,
+            #"{"route":"/esc","method":"GET","status":204}"#,  // an escaped spelling of a remembered key
+            #"{"route":"/b","method":"GET","http":{"status":503},"a_rather_long_key_name":7}"#,
+            #"{"route":"/b","method":"GET","http":{"status":503,"x":1},"a_rather_long_key_name":7}"#,
+            #"{"route":"/c"}"#,  // keys within 16 bytes of the line's end
+            #"{"route":"/c","m":1}"#,
+            #"{"":"empty key","route":"/d"}"#,
+            #"{"route":"/e","method":"GET","status":200,"latency_ms":1.5,"req":"abcdef0123456789""#,  // truncated
+            #"{"route":"/f","method":"GET","status":200,"route":"/g"}"#,  // duplicate: the last wins
+        ].map { Array($0.utf8) } + [
+            Array(#"{"route":"/h","method":"GET","status":200,"latency_ms":1}"#.utf8),
+            // Raw control characters where remembered keys begin and end: malformed.
+            Array(#"{"\#u{0}oute":"/i","method":"GET","status":200,"latency_ms":1}"#.utf8),
+            Array(#"{"route\#u{1}:"/j","method":"GET","status":200,"latency_ms":1}"#.utf8),
+            Array(#"{"route":"/k","method"  :  "GET" , "status":200,"latency_ms":1}"#.utf8),
+        ]
+        let reused = try JSONFieldExtractor(paths: paths)
+        func seen(_ extractor: JSONFieldExtractor, _ line: [UInt8]) -> (JSONExtractOutcome, [Seen]) {
+            line.withUnsafeBytes { bytes in
+                let outcome = extractor.extract(bytes)
+                return (outcome, (0..<extractor.paths.count).map { i in
+                    switch extractor.text(i) {
+                    case .absent: .absent
+                    case .bytes(let b): .text(String(decoding: b, as: UTF8.self))
+                    case .invalid(let r): .invalid(r)
+                    }
+                })
+            }
+        }
+        // Every line after every other line (and after itself).
+        var order: [Int] = []
+        for i in shapes.indices { for j in shapes.indices { order += [i, j] } }
+        for i in order {
+            let fresh = seen(try JSONFieldExtractor(paths: paths), shapes[i])
+            let got = seen(reused, shapes[i])
+            #expect(got.0 == fresh.0, "line \(i)")
+            #expect(got.1 == fresh.1, "line \(i)")
+        }
+    }
+
     @Test func findsTopLevelFieldsInAnyOrderAmongUnknownFieldsAndWhitespace() throws {
         let paths = ["route", "method", "status"]
         let lines = [

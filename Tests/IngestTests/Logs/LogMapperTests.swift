@@ -193,6 +193,32 @@ private func access(_ route: String, _ method: String = "GET", status: Int = 200
         #expect(h.values == [#"db_ms{http_status="503"}"#: 1])
     }
 
+    @Test func labelValuesAreToldApartByEveryByteWhateverTheirLengthSpellingOrPlace() throws {
+        let h = try MapperHarness(LogMapping(paths: ["x"], metrics: [
+            LogMetricSpec(name: "lines_total", kind: .counter, labels: [LogLabelSpec(field: "route"), LogLabelSpec(field: "m")])
+        ]))
+        // Long values alike but for their middle; short ones at the line's very end (fewer than
+        // eight bytes after them); escaped spellings of the same value; values moved across the
+        // field boundary ("ab" + "c" against "a" + "bc").
+        var lines: [String] = []
+        for i in 0..<50 {
+            lines.append(#"{"route":"/api/v1/users/\#(1000 + i)/profile/settings","m":"GET"}"#)
+            lines.append(#"{"m":"GET","route":"/api/v1/users/\#(1000 + i)/profile/settings"}"#)
+        }
+        lines += [
+            #"{"m":"ab","route":"c"}"#, #"{"m":"a","route":"bc"}"#, #"{"route":"c","m":"ab"}"#,
+            #"{"route":"\u0063","m":"a\u0062"}"#, #"{"route":"/x","m":"P"}"#, #"{"route":"/x","m":"PO"}"#,
+        ]
+        h.feed(lines)
+        var expected: [String: Double] = [:]
+        for i in 0..<50 { expected[#"lines_total{m="GET", route="/api/v1/users/\#(1000 + i)/profile/settings"}"#] = 2 }
+        expected[#"lines_total{m="ab", route="c"}"#] = 3
+        expected[#"lines_total{m="a", route="bc"}"#] = 1
+        expected[#"lines_total{m="P", route="/x"}"#] = 1
+        expected[#"lines_total{m="PO", route="/x"}"#] = 1
+        #expect(h.values == expected)
+    }
+
     @Test func anAbsentLabelFieldLeavesTheLabelOut() throws {
         let h = try MapperHarness(LogMapping(paths: ["x"], metrics: [
             LogMetricSpec(name: "lines_total", kind: .counter, labels: [LogLabelSpec(field: "route"), LogLabelSpec(field: "user")])

@@ -363,6 +363,51 @@ private func makeTailer(
         #expect(polls > 5)
         #expect(sink.lines.count == 1000)
     }
+
+    @Test func readingThroughAMappingDeliversTheSameLinesAsReadingWithPread() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.jsonl")
+        // Lines of many lengths, a too-long one, a blank one, and a partial last line.
+        var text = ""
+        for i in 0..<3000 { text += String(repeating: "x", count: i % 97) + "\(i)\n" }
+        text += String(repeating: "y", count: 300) + "\n\n" + "tail"
+        LogFiles.append(text, to: path)
+        func lines(mapped: Bool) -> ([String], [MalformedLineReason], Int) {
+            let tailer = makeTailer([path], clock: TailClock(), startAt: .beginning, maxLineBytes: 200) {
+                $0.readChunkBytes = 4096
+                $0.maxBytesPerPoll = 5000  // polls end inside lines: the partial line is held across them
+                $0.mapFiles = mapped
+            }
+            let sink = LineRecorder()
+            var polls = 1
+            while tailer.poll(into: sink).morePending { polls += 1 }
+            tailer.finish(into: sink)
+            return (sink.lines, sink.skipped, polls)
+        }
+        let (plain, plainSkipped, plainPolls) = lines(mapped: false)
+        let (mapped, mappedSkipped, mappedPolls) = lines(mapped: true)
+        #expect(plain.count == 3002)
+        #expect(plain.last == "tail")
+        #expect(plainSkipped == [.tooLong])
+        #expect(mapped == plain)
+        #expect(mappedSkipped == plainSkipped)
+        #expect(mappedPolls > 10 && plainPolls > 10)
+    }
+
+    @Test func aMappedFileThatGrowsBetweenPollsIsReadOnFromItsHeldPartialLine() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.jsonl")
+        let tailer = makeTailer([path], clock: TailClock(), startAt: .beginning) { $0.mapFiles = true }
+        let sink = LineRecorder()
+        LogFiles.append("one\ntw", to: path)
+        tailer.poll(into: sink)
+        #expect(sink.take() == ["one"])
+        LogFiles.append("o\nthree\n", to: path)
+        tailer.poll(into: sink)
+        #expect(sink.take() == ["two", "three"])
+    }
 }
 
 @Suite struct TailOffsetsTests {
