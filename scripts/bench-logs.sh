@@ -5,7 +5,7 @@
 # latency by route and method (agent: a quantile sketch; mtail: a 12-bucket histogram, three
 # regexes). Both run pinned to the same single core (taskset -c BENCH_CPU, default the last CPU):
 # the issue's "on one core", and unpinned runs on a 2-vCPU VM swing by 2x as the process migrates.
-# Prints each command, the medians of BENCH_RUNS runs (default 5; mtail 3) of wall time, CPU time
+# Runs are interleaved. Prints each command, the medians of BENCH_RUNS runs (default 5; mtail 3) of wall time, CPU time
 # (user+sys) and peak RSS, lines/s and MB/s, and the ratios. Checks that both counted every line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,26 +23,33 @@ python3 scripts/gen-access-log.py "$lines" "$work/access.jsonl"
 size="$(stat -c %s "$work/access.jsonl")"
 echo "input: $lines lines, $size bytes ($(python3 -c "print(round($size/$lines, 1))") bytes a line): python3 scripts/gen-access-log.py $lines FILE"
 
-# measure NAME RUNS COMMAND...: runs the command, records "wall cpu rss_kb" per run.
-measure() {
-    local name="$1" n="$2"
-    shift 2
-    echo "$name: $*"
-    : > "$work/$name.times"
-    for _ in $(seq "$n"); do
-        /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err"
-        awk '{ printf "%s %.3f %s\n", $1, $2 + $3, $4 }' "$work/$name.time" >> "$work/$name.times"
-    done
+# run_once NAME COMMAND...: runs the command once, appends "wall cpu rss_kb" to NAME.times.
+run_once() {
+    local name="$1"
+    shift
+    /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err"
+    awk '{ printf "%s %.3f %s\n", $1, $2 + $3, $4 }' "$work/$name.time" >> "$work/$name.times"
 }
 
-measure agent "$runs" "${pin[@]}" "$agent" replay --config scripts/bench-logs/agent.yaml "$work/access.jsonl"
+agent_cmd=("${pin[@]}" "$agent" replay --config scripts/bench-logs/agent.yaml "$work/access.jsonl")
+echo "agent: ${agent_cmd[*]}"
+: > "$work/agent.times"
+mtail_cmd=()
 if command -v mtail > /dev/null; then
     mkdir -p "$work/progs"
     cp scripts/bench-logs/access.mtail "$work/progs/"
-    measure mtail "$mtail_runs" "${pin[@]}" mtail --one_shot --one_shot_format=prometheus --progs "$work/progs" --logs "$work/access.jsonl"
+    mtail_cmd=("${pin[@]}" mtail --one_shot --one_shot_format=prometheus --progs "$work/progs" --logs "$work/access.jsonl")
+    echo "mtail: ${mtail_cmd[*]}"
+    : > "$work/mtail.times"
 else
     echo "mtail: not installed (apt-get install mtail); no comparison"
 fi
+# Interleaved (agent, mtail, agent, …): this shared machine's speed drifts over a minute, and
+# both tools should see the same drift.
+for i in $(seq "$runs"); do
+    run_once agent "${agent_cmd[@]}"
+    if [ "${#mtail_cmd[@]}" -gt 0 ] && [ "$i" -le "$mtail_runs" ]; then run_once mtail "${mtail_cmd[@]}"; fi
+done
 
 # Both must have counted every line, and the same bytes.
 sum() { grep -E "^$2[{ ]" "$work/$1.out" | awk '{ s += $NF } END { printf "%.0f", s }'; }
