@@ -8,13 +8,14 @@ import Glibc
 /// configuration's validation, the dynamic loader's 2 MB of relocations, library initialisers.
 /// With nothing pressing on memory the kernel leaves them mapped, and fault-around maps 64 KB
 /// around every page touched, so they stay in the resident set for the process's whole life
-/// (≈ 11–14 MB of a sidecar's RSS). `MADV_PAGEOUT` (Linux 5.4+) reclaims the read-only
-/// file-backed pages mapped by this process alone (the kernel skips pages other processes share,
-/// and without swap it leaves the few written pages of the binary's data segment alone);
-/// whatever is used again faults back in from the page cache or the file. For the executable
-/// itself, read-ahead is turned off and its unmapped cached pages dropped, so that what comes back
-/// is what is used rather than 64 KB around it. Writable mappings and the heap are not touched.
-/// `malloc_trim` returns the heap's free pages as well.
+/// (≈ 10 MB of a sidecar's RSS, measured by scripts/bench-daemon.sh). `MADV_PAGEOUT` (Linux 5.4+)
+/// reclaims the file-backed pages of the libraries' read-only mappings and of the whole executable
+/// that this process alone maps (the kernel skips pages other processes share, and without swap it
+/// leaves the few written pages of the binary's data segment alone); whatever is used again faults
+/// back in from the page cache or the file. For the executable itself, read-ahead is turned off and
+/// its unmapped cached pages dropped, so that what comes back is what is used rather than 64 KB
+/// around it. The libraries' writable mappings and the heap are not advised; `malloc_trim` returns
+/// the heap's free pages.
 enum StartupPages {
     /// What one release did.
     struct Outcome: Sendable {
@@ -28,7 +29,7 @@ enum StartupPages {
     /// Linux's MADV_PAGEOUT, which older C headers do not name.
     static let pageout: Int32 = 21
 
-    /// Advises the kernel to reclaim this process's read-only file-backed pages and trims the heap.
+    /// Advises the kernel to reclaim this process's file-backed pages (see the type) and trims the heap.
     static func release() -> Outcome {
         var outcome = Outcome()
         outcome.residentBefore = ProcessStats.current().residentBytes
