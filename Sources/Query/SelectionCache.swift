@@ -1,5 +1,5 @@
 import Synchronization
-public import TimeSeries
+import TimeSeries
 
 /// What the selectors of one expression picked, kept between evaluations of that expression
 /// while the store's set of series stays the same.

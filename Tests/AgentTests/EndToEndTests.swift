@@ -132,7 +132,7 @@ final class LocalPeer {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agent-kill-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let logPath = dir.appendingPathComponent("lines.jsonl").path
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let config = """
             logs:
               - path: \(logPath)

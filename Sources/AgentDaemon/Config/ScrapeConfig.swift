@@ -1,4 +1,4 @@
-public import Ingest
+import Ingest
 import YAMLSupport
 import Yams
 import TimeSeries

@@ -53,7 +53,7 @@ public struct Demo {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let logPath = dir + "/access.jsonl", notificationsPath = dir + "/notifications.jsonl"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
 
         // Virtual time: the wall clock at the start, then `speed` times faster.
         let origin = SeriesStore.systemClock()
