@@ -34,14 +34,19 @@ enum ScalarBlockCodec {
         return i
     }
 
-    /// Code → (kept bytes, trailing zero bytes); code 0 is "same value".
-    private static let valueCodes: [(kept: UInt8, trailing: UInt8)] = {
-        var codes: [(kept: UInt8, trailing: UInt8)] = [(0, 0)]
-        for kept in 1...8 {
-            for trailing in 0...(8 - kept) { codes.append((UInt8(kept), UInt8(trailing))) }
+    /// The kept bytes and trailing zero bytes of XOR code `code` (1...36), the inverse of
+    /// `valueCode`. Arithmetic rather than a table: a static array costs a lazy-global check and
+    /// reference counting per decoded sample.
+    @inline(__always)
+    private static func keptAndTrailing(_ code: UInt8) -> (kept: Int, trailing: Int) {
+        var rest = Int(code) - 1
+        var kept = 1
+        while rest >= 9 - kept {
+            rest -= 9 - kept
+            kept += 1
         }
-        return codes
-    }()
+        return (kept, rest)
+    }
 
     /// The code of `kept` bytes above `trailing` zero bytes (the inverse of `valueCodes`).
     @inline(__always)
@@ -193,11 +198,11 @@ enum ScalarBlockCodec {
                 }
                 previousBits = Double(previousInteger + previousStep + change).bitPattern
             } else if code != 0 {
-                let (kept, trailing) = valueCodes[Int(code)]
+                let (kept, trailing) = keptAndTrailing(code)
                 var payload: UInt64 = 0
-                for k in 0..<Int(kept) { payload |= UInt64(bytes[i + k]) << UInt64(8 * k) }
-                i += Int(kept)
-                previousBits ^= payload << UInt64(8 * Int(trailing))
+                for k in 0..<kept { payload |= UInt64(bytes[i + k]) << UInt64(8 * k) }
+                i += kept
+                previousBits ^= payload << UInt64(8 * trailing)
             }
             let value = Double(bitPattern: previousBits)
             if let integer = exactInteger(value) {

@@ -323,7 +323,7 @@ final class ScalarRing {
         guard rawFrom > range.lowerBound else { return nil }
         var newest: Sample?
         let tick = self.tick
-        forEachSample(in: range.lowerBound...(rawFrom - 1)) { s, value, offset in
+        forEachSample(in: range.lowerBound...min(range.upperBound, rawFrom - 1)) { s, value, offset in
             let t = clock.start(of: s) + Int64(offset) * tick
             if t <= at { newest = Sample(timestamp: t, value: value) }
         }
