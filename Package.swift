@@ -30,11 +30,11 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
         // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
-        // notifications) and C's printf for numbers (CLI tables, templates). No Foundation.
+        // notifications), C's printf for numbers (CLI tables, templates), JSON strings. No Foundation.
         .target(name: "TextRendering"),
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
-        .target(name: "AgentClient"),
-        .target(name: "Query", dependencies: ["TimeSeries"]),
+        .target(name: "AgentClient", dependencies: ["TextRendering"]),
+        .target(name: "Query", dependencies: ["TimeSeries", "TextRendering"]),
         // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
         .target(name: "YAMLSupport", dependencies: ["Yams"]),
         .target(

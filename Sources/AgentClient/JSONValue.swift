@@ -1,4 +1,5 @@
 public import FoundationEssentials
+import TextRendering
 
 /// A JSON document as the CLI reads the daemon's answers: any value, read by key and index.
 ///
@@ -109,7 +110,7 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         case .int(let i): out += String(i)
         case .double(let d):
             if !d.isFinite { out += "null" } else if d == d.rounded() && abs(d) < 1e15 { out += String(Int64(d)) } else { out += "\(d)" }
-        case .string(let s): JSONValue.writeString(s, into: &out)
+        case .string(let s): JSONString.append(s, to: &out)
         case .array(let a):
             out += "["
             for (i, v) in a.enumerated() {
@@ -121,29 +122,11 @@ public enum JSONValue: Sendable, Equatable, Decodable {
             out += "{"
             for (i, key) in o.keys.sorted().enumerated() {
                 if i > 0 { out += "," }
-                JSONValue.writeString(key, into: &out)
+                JSONString.append(key, to: &out)
                 out += ":"
                 o[key]!.write(into: &out)
             }
             out += "}"
         }
-    }
-
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        out += "\""
     }
 }

@@ -1,4 +1,5 @@
 public import TimeSeries
+import TextRendering
 
 /// One element of an instant vector: a label set and its value at the evaluation time.
 public struct VectorSample: Sendable, Equatable {
@@ -54,7 +55,7 @@ public enum QueryValue: Sendable, Equatable {
             out += "[\(PrometheusFormat.timestamp(t)),\"\(PrometheusFormat.sampleValue(v))\"]"
         case .string(let s, let t):
             out += "[\(PrometheusFormat.timestamp(t)),"
-            JSON.appendString(s, to: &out)
+            JSONString.append(s, to: &out)
             out += "]"
         case .vector(let samples, let t):
             out += "["
@@ -84,36 +85,15 @@ public enum QueryValue: Sendable, Equatable {
     }
 }
 
-/// Minimal JSON writing for the query result (no dependency for two string escapes).
+/// JSON writing for the query result.
 enum JSON {
-    static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if ch.value < 0x20 {
-                    let hex = String(ch.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(ch)
-                }
-            }
-        }
-        out += "\""
-    }
-
     static func appendLabels(_ labels: Labels, to out: inout String) {
         out += "{"
         for (i, label) in labels.labels.enumerated() {
             if i > 0 { out += "," }
-            appendString(label.name, to: &out)
+            JSONString.append(label.name, to: &out)
             out += ":"
-            appendString(label.value, to: &out)
+            JSONString.append(label.value, to: &out)
         }
         out += "}"
     }
