@@ -17,7 +17,8 @@
 enum ScalarBlockCodec {
     /// Largest block the format describes: the bitmap is 32 bits wide.
     static let maxSlots = 32
-    static let empty: UInt16 = 0xFFFF
+    /// The offset of a slot without a sample, as the ring marks it.
+    static let empty = ScalarRing.empty
     /// Most bytes one block can take: length, bitmap, and per slot a control byte, 2 offset bytes
     /// and 8 value bytes (a step change is written only when shorter than the value's XOR).
     static let maxBlockBytes = 2 + 4 + maxSlots * 11

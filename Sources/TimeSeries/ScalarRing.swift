@@ -54,10 +54,12 @@ final class ScalarRing {
     @exclusivity(unchecked) private(set) var hidden: [(slot: Int64, increase: Double)] = []
     static let hiddenLimit = 32
 
-    /// A ring of `capacity` slots, sealed in blocks of `blockSlots` (0: every slot raw).
-    init(capacity: Int, resolution: Milliseconds, blockSlots block: Int = 0) {
+    /// A ring of `capacity` slots, sealed in blocks of `blockSlots` (0: every slot raw; nil: as
+    /// `blockSlots(capacity:)` chooses).
+    init(capacity: Int, resolution: Milliseconds, blockSlots: Int? = nil) {
         clock = RingClock(capacity: capacity, resolution: resolution)
         tick = max(1, (resolution + 65_534) / 65_535)
+        let block = blockSlots ?? ScalarRing.blockSlots(capacity: capacity)
         precondition(block >= 0 && block <= ScalarBlockCodec.maxSlots)
         self.blockSlots = block
         storageSlots = block == 0 ? capacity : 2 * block

@@ -24,7 +24,7 @@ final class Series {
             scalar = []
             distribution = rings.map { DistributionRing(capacity: $0.capacity, resolution: $0.resolution) }
         } else {
-            scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution, blockSlots: ScalarRing.blockSlots(capacity: $0.capacity)) }
+            scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
             distribution = []
         }
         scalarHandles = Series.handles(scalar)
