@@ -32,7 +32,7 @@ enum StartupPages {
     /// Advises the kernel to reclaim this process's file-backed pages (see the type) and trims the heap.
     static func release() -> Outcome {
         var outcome = Outcome()
-        outcome.residentBefore = ProcessStats.current().residentBytes
+        outcome.residentBefore = ProcessStats.memory().resident
         trimHeap()
         let executable = executablePath()
         for mapping in fileMappings() where !mapping.writable || mapping.path == executable {
@@ -61,7 +61,7 @@ enum StartupPages {
                 close(fd)
             }
         }
-        outcome.residentAfter = ProcessStats.current().residentBytes
+        outcome.residentAfter = ProcessStats.memory().resident
         return outcome
     }
 
@@ -82,7 +82,7 @@ enum StartupPages {
 
     /// Each readable mapping of a file, from /proc/self/maps.
     static func fileMappings() -> [Mapping] {
-        guard let maps = readFile("/proc/self/maps") else { return [] }
+        guard let maps = ProcessStats.readSmallFile("/proc/self/maps") else { return [] }
         var mappings: [Mapping] = []
         for line in maps.split(separator: "\n") {
             // start-end perms offset dev inode path
@@ -103,19 +103,5 @@ enum StartupPages {
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    private static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16_384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { break }
-            bytes.append(contentsOf: chunk[..<n])
-        }
-        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
     }
 }

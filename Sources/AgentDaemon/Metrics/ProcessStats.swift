@@ -18,14 +18,7 @@ public struct ProcessStats: Sendable {
     /// Reads the current figures; fields it cannot read stay zero.
     public static func current() -> ProcessStats {
         var stats = ProcessStats()
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        if let statm = readSmallFile("/proc/self/statm") {
-            let f = statm.split(separator: " ")
-            if f.count > 1 {
-                stats.virtualBytes = (Int(f[0]) ?? 0) * page
-                stats.residentBytes = (Int(f[1]) ?? 0) * page
-            }
-        }
+        (stats.virtualBytes, stats.residentBytes) = memory()
         if let stat = readSmallFile("/proc/self/stat"), let close = stat.lastIndex(of: ")") {
             // Fields after the command name: state is field 3; utime 14, stime 15, threads 20.
             let f = stat[stat.index(after: close)...].split(separator: " ")
@@ -43,13 +36,28 @@ public struct ProcessStats: Sendable {
         return stats
     }
 
-    static func readSmallFile(_ path: String) -> String? {
+    /// Virtual and resident memory in bytes, from /proc/self/statm alone (zero when unreadable).
+    static func memory() -> (virtual: Int, resident: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard let statm = readSmallFile("/proc/self/statm") else { return (0, 0) }
+        let f = statm.split(separator: " ")
+        guard f.count > 1 else { return (0, 0) }
+        return ((Int(f[0]) ?? 0) * page, (Int(f[1]) ?? 0) * page)
+    }
+
+    /// A /proc file's text, read to its end (they report no size) up to `limit` bytes; nil when
+    /// it cannot be read or is empty.
+    static func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[..<n], as: UTF8.self)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while bytes.count < limit {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            bytes.append(contentsOf: chunk[..<n])
+        }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
     }
 }
