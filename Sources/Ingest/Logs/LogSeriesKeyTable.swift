@@ -118,37 +118,31 @@ final class LogSeriesKeyTable {
     func find(
         fields starts: UnsafePointer<UnsafeRawPointer?>, counts: UnsafePointer<Int>, fieldCount: Int, keyLength: Int, hash: UInt64
     ) -> UnsafeMutablePointer<Int32>? {
-        let mask = slotCount - 1
-        let tag = hash & 0xFFFF_FFFF_0000_0000
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[i]
-            if slot == 0 { return nil }
-            if slot & 0xFFFF_FFFF_0000_0000 == tag {
-                let record = arena + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1) << 3
-                if Int(record.load(as: UInt32.self)) == keyLength {
-                    var offset = LogSeriesKeyTable.keyOffset
-                    var same = true
-                    for k in 0..<fieldCount {
-                        let n = counts[k]
-                        if n > 0 && !bytesEqual(record + offset, starts[k].unsafelyUnwrapped, count: n) || record.load(fromByteOffset: offset + n, as: UInt8.self) != 0xFF {
-                            same = false
-                            break
-                        }
-                        offset += n + 1
-                    }
-                    if same {
-                        return (record + LogSeriesKeyTable.rowOffset(keyLength: keyLength)).assumingMemoryBound(to: Int32.self)
-                    }
+        probe(hash: hash, keyLength: keyLength) { key in
+            var offset = 0
+            for k in 0..<fieldCount {
+                let n = counts[k]
+                if n > 0 && !bytesEqual(key + offset, starts[k].unsafelyUnwrapped, count: n) || key.load(fromByteOffset: offset + n, as: UInt8.self) != 0xFF {
+                    return false
                 }
+                offset += n + 1
             }
-            i = (i + 1) & mask
+            return true
         }
     }
 
     /// The row stored for `key`, or nil.
     @inline(__always)
     func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UnsafeMutablePointer<Int32>? {
+        probe(hash: hash, keyLength: key.count) { stored in
+            key.count == 0 || bytesEqual(stored, key.baseAddress!, count: key.count)
+        }
+    }
+
+    /// Linear probing from `hash`: the row of the first record with the hash's tag, `keyLength`
+    /// and a key (its first byte passed to `sameKey`) that `sameKey` accepts; nil at an empty slot.
+    @inline(__always)
+    private func probe(hash: UInt64, keyLength: Int, sameKey: (UnsafeRawPointer) -> Bool) -> UnsafeMutablePointer<Int32>? {
         let mask = slotCount - 1
         let tag = hash & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: hash) & mask
@@ -157,10 +151,8 @@ final class LogSeriesKeyTable {
             if slot == 0 { return nil }
             if slot & 0xFFFF_FFFF_0000_0000 == tag {
                 let record = arena + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1) << 3
-                if Int(record.load(as: UInt32.self)) == key.count,
-                    key.count == 0 || bytesEqual(record + LogSeriesKeyTable.keyOffset, key.baseAddress!, count: key.count)
-                {
-                    return (record + LogSeriesKeyTable.rowOffset(keyLength: key.count)).assumingMemoryBound(to: Int32.self)
+                if Int(record.load(as: UInt32.self)) == keyLength, sameKey(UnsafeRawPointer(record + LogSeriesKeyTable.keyOffset)) {
+                    return (record + LogSeriesKeyTable.rowOffset(keyLength: keyLength)).assumingMemoryBound(to: Int32.self)
                 }
             }
             i = (i + 1) & mask
