@@ -375,16 +375,25 @@ public final class LogTailer {
                 break
             }
             if n == 0 { break }
-            let bufferPosition = stream.readPosition - Int64(held)
-            stream.readPosition += Int64(n)
-            stream.lastGrowth = now
             budget -= n
-            summary.bytes += n
-            fileStats[stream.file.index].bytes += n
-            let lines = split(stream, total: held + n, bufferPosition: bufferPosition, into: sink)
-            summary.lines += lines
-            fileStats[stream.file.index].lines += lines
+            deliver(stream, base: buffer.assumingMemoryBound(to: UInt8.self), held: held, read: n, now: now, into: sink, summary: &summary)
         }
+    }
+
+    /// Accounts for `read` new bytes at `base[held...]`, after the held partial line's `held`
+    /// bytes, and delivers the complete lines among them.
+    private func deliver(
+        _ stream: LogStream, base: UnsafeMutablePointer<UInt8>, held: Int, read n: Int, now: Int64,
+        into sink: some LogLineSink, summary: inout LogPollSummary
+    ) {
+        let bufferPosition = stream.readPosition - Int64(held)
+        stream.readPosition += Int64(n)
+        stream.lastGrowth = now
+        summary.bytes += n
+        fileStats[stream.file.index].bytes += n
+        let lines = split(stream, base: base, total: held + n, bufferPosition: bufferPosition, into: sink)
+        summary.lines += lines
+        fileStats[stream.file.index].lines += lines
     }
 
     /// Bytes mapped at a time with `mapFiles`: few system calls, and little of the file resident
@@ -406,24 +415,12 @@ public final class LogTailer {
         }
         defer { munmap(map, length) }
         _ = madvise(map, length, MADV_SEQUENTIAL)
-        let base = (map + Int(start - aligned)).assumingMemoryBound(to: UInt8.self)
-        stream.readPosition += Int64(n)
-        stream.lastGrowth = now
-        summary.bytes += n
-        fileStats[stream.file.index].bytes += n
-        let lines = split(stream, base: base, total: held + n, bufferPosition: start, into: sink)
-        summary.lines += lines
-        fileStats[stream.file.index].lines += lines
+        deliver(stream, base: (map + Int(start - aligned)).assumingMemoryBound(to: UInt8.self), held: held, read: n, now: now, into: sink, summary: &summary)
         return n
     }
 
-    /// Delivers the complete lines in `buffer[0..<total]` (a held partial line, then new bytes)
-    /// and keeps the rest as the new partial line. Returns the number of lines delivered.
-    private func split(_ stream: LogStream, total: Int, bufferPosition: Int64, into sink: some LogLineSink) -> Int {
-        split(stream, base: buffer.assumingMemoryBound(to: UInt8.self), total: total, bufferPosition: bufferPosition, into: sink)
-    }
-
-    /// `split` over `base[0..<total]`: the held partial line's bytes, then new bytes.
+    /// Delivers the complete lines in `base[0..<total]` (a held partial line, then new bytes) and
+    /// keeps the rest as the new partial line. Returns the number of lines delivered.
     private func split(_ stream: LogStream, base: UnsafeMutablePointer<UInt8>, total: Int, bufferPosition: Int64, into sink: some LogLineSink) -> Int {
         let maxLine = options.maxLineBytes
         let file = stream.file
