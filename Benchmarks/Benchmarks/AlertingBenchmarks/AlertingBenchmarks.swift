@@ -65,48 +65,41 @@ func twoHundredRules() -> String {
     return yaml
 }
 
-let benchmarks: @Sendable () -> Void = {
-    // The harness calls this closure once per sample, so the group is set up each time. Two
-    // evaluations come first: the first creates the recorded and ALERTS series, which makes the
-    // second select its series afresh; from the third on the set of series is steady, as it is
-    // in a running daemon, and the rules' selections are reused (SelectionCache).
-    // The daemon evaluates at the present, where the rings' newest blocks are raw; the benchmark
-    // above starts ten minutes back, where a 10 s ring's older blocks are sealed (see ScalarRing).
-    Benchmark("Rule group: 200 rules over 2000 series, one full evaluation at the newest samples",
-              configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(10))) { benchmark in
+/// Steady-state evaluations of the 200 rules, the first at `start`, each `step` ms after the last.
+///
+/// The harness calls the closure once per sample, so the group is set up each time. Two
+/// evaluations come first: the first creates the recorded and ALERTS series, which makes the
+/// second select its series afresh; from the third on the set of series is steady, as it is in a
+/// running daemon, and the rules' selections are reused (SelectionCache).
+func steadyEvaluations(start: Timestamp, step: Timestamp) -> (Benchmark) -> Void {
+    { benchmark in
         let store = requestStore()
         let file = try! RuleFile.parse(twoHundredRules(), path: "bench.yaml")
         let group = RuleGroup(file.groups[0], file: "bench.yaml", engine: Engine(store: store))
-        var t = t0 + hour - 10_000
+        var t = start
         for _ in 0..<2 {
             let warm = group.evaluate(at: t)
             precondition(warm.errors.isEmpty, "\(warm.errors)")
-            t += 1
+            t += step
         }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            t += 1
+            t += step
             blackHole(group.evaluate(at: t))
         }
     }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    // The daemon evaluates at the present, where the rings' newest blocks are raw; the second
+    // benchmark starts ten minutes back, where a 10 s ring's older blocks are sealed (see ScalarRing).
+    Benchmark("Rule group: 200 rules over 2000 series, one full evaluation at the newest samples",
+              configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(10)),
+              closure: steadyEvaluations(start: t0 + hour - 10_000, step: 1))
 
     Benchmark("Rule group: 200 rules over 2000 series, one full evaluation",
-              configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(10))) { benchmark in
-        let store = requestStore()
-        let file = try! RuleFile.parse(twoHundredRules(), path: "bench.yaml")
-        let group = RuleGroup(file.groups[0], file: "bench.yaml", engine: Engine(store: store))
-        var t = t0 + hour - 600_000
-        for _ in 0..<2 {
-            let warm = group.evaluate(at: t)
-            precondition(warm.errors.isEmpty, "\(warm.errors)")
-            t += 1_000
-        }
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            t += 1_000
-            blackHole(group.evaluate(at: t))
-        }
-    }
+              configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(10)),
+              closure: steadyEvaluations(start: t0 + hour - 600_000, step: 1_000))
 
     Benchmark("Rule group: 200 rules over 2000 series, evaluation just after a series appeared",
               configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(10))) { benchmark in
