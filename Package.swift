@@ -65,9 +65,10 @@ let package = Package(
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
+        // Fixtures are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
     ]
 )
