@@ -1,6 +1,7 @@
 # make run   — installs what is missing, builds a release binary, runs the agent's demo (make daemon CONFIG=FILE: the daemon)
 # make test  — installs what is missing, builds, runs every test
 # make bench — the benchmarks (figures in README.md's Performance section)
+# make chaos — crash, rotation, outage and abuse scenarios against the release build (≤ 10 min)
 # make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each (default 600); new inputs join its corpus, replayed by make test
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xlinker -s
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 600
 # linked with lld, as gold fails on this build's debug info ("internal error in format_file_lineno").
 FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -use-ld=lld
 
-.PHONY: all build release run demo daemon test bench deps test-deps bench-deps clean fuzz fuzz-exposition
+.PHONY: all build release run demo daemon test bench chaos deps test-deps bench-deps clean fuzz fuzz-exposition
 
 all: build
 
@@ -55,6 +56,9 @@ test: test-deps
 
 bench: bench-deps release
 	scripts/bench.sh
+
+chaos: test-deps release
+	scripts/chaos.sh .build/release
 
 fuzz: deps fuzz-exposition
 	scripts/fuzz.sh $(FUZZ_SECONDS)
