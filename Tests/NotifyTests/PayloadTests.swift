@@ -129,9 +129,15 @@ import TimeSeries
         #expect(content["type"] as? String == "AdaptiveCard")
         #expect(content["version"] as? String == "1.2")
         #expect(content["$schema"] as? String == "http://adaptivecards.io/schemas/adaptive-card.json")
+        #expect((content["msteams"] as? [String: String])?["width"] == "Full")
         let body = try #require(content["body"] as? [[String: Any]])
-        #expect(body.first?["color"] as? String == "Attention")
-        #expect(body.first?["style"] as? String == "heading")
+        let title = try #require((body.first?["inlines"] as? [[String: Any]])?.first)
+        #expect(title["color"] as? String == "Attention")
+        #expect(title["weight"] as? String == "Bolder")
+        let text = String(decoding: TeamsReceiver().payload(for: PayloadTests.sample).body, as: UTF8.self)
+        #expect(!text.contains("\"heading\""), "the heading style is Adaptive Cards 1.5; the card declares 1.2")
+        #expect(!text.contains("\"TextBlock\"") && !text.contains("\"FactSet\""), "alert text only in TextRuns, which are never Markdown")
+        #expect(text.contains("\"type\":\"Action.OpenUrl\",\"title\":\"Runbook\",\"url\":\"https://runbooks.example.com/api-latency\""))
     }
 
     /// A notification far beyond every service's limits.
@@ -174,13 +180,16 @@ import TimeSeries
         let slack = SlackReceiver().payload(for: n).body
         let slackJSON = jsonObject(slack)
         #expect((slackJSON["attachments"] as? [Any])?.count ?? 99 <= 20)
-        #expect(SlackReceiver.characters(try #require(parse(slack))) <= 40_000)
+        #expect(SlackReceiver.characters(try #require(parse(slack)), .utf16) <= 40_000)
         let mattermost = SlackReceiver(flavor: .mattermost).payload(for: n).body
-        #expect(SlackReceiver.characters(try #require(parse(mattermost))) <= 16_383)
+        #expect(SlackReceiver.characters(try #require(parse(mattermost)), .scalars) <= 16_383)
 
         #expect(TeamsReceiver().payload(for: n).body.count <= 28_000)
         #expect(GoogleChatReceiver().payload(for: n).body.count <= 32_000)
-        #expect(GoogleChatReceiver(format: .text).payload(for: n).body.count <= 32_000)
+        let text = GoogleChatReceiver(format: .text).payload(for: n).body
+        #expect(text.count <= 32_000)
+        #expect(((jsonObject(text)["text"] as? String)?.utf16.count ?? 0) <= 4096, "Google Chat refuses text over 4,096 characters")
+        #expect((jsonObject(text)["text"] as? String)?.contains("more") == true, "a cut list says how many more")
 
         let pd = PagerDutyReceiver().payload(for: n).body
         #expect(pd.count <= 512 * 1024)
@@ -232,9 +241,10 @@ extension PayloadTests {
     @Test func slackEscapesAngleBracketsAndAmpersandsButMattermostDoesNot() {
         let slack = String(decoding: SlackReceiver().payload(for: PayloadTests.sample).body, as: UTF8.self)
         #expect(slack.contains("pool &amp; &lt;slow&gt; queries"))
-        #expect(slack.contains("<https://runbooks.example.com/api-latency|Runbook>"), "our own link stays a link")
+        #expect(slack.contains("\"title_link\":\"https://runbooks.example.com/api-latency\""), "the runbook is the title's link")
+        #expect(!slack.contains("mrkdwn_in"), "attachments unformatted: alert text shows as written")
         let mattermost = String(decoding: SlackReceiver(flavor: .mattermost).payload(for: PayloadTests.sample).body, as: UTF8.self)
-        #expect(mattermost.contains("pool & <slow> queries"))
-        #expect(mattermost.contains("[Runbook](https://runbooks.example.com/api-latency)"))
+        #expect(mattermost.contains(#"pool & \\<slow\\> queries"#), "Markdown-escaped")
+        #expect(mattermost.contains("\"title_link\":\"https://runbooks.example.com/api-latency\""))
     }
 }

@@ -46,8 +46,8 @@ public struct AlertmanagerReceiver: PayloadBuilder {
             ("endsAt", .string(RFC3339.format(endsAt))),
         ]
         // `generatorURL` is a `uri` in Alertmanager's API (api/v2/openapi.yaml, `alert`): without an
-        // external URL there is none to give, and an empty string is not one.
-        if !n.externalURL.isEmpty { members.append(("generatorURL", .string(n.externalURL))) }
+        // absolute external URL there is none to give ("" or "/agent" is not one).
+        if let url = MessageText.linkURL(n.externalURL) { members.append(("generatorURL", .string(url))) }
         return .object(members)
     }
 }

@@ -52,7 +52,8 @@ public struct PagerDutyReceiver: PayloadBuilder {
 
     public func payload(for n: AlertNotification) -> Payload {
         let detail = Detail.fit(total: n.alerts.count, cap: min(n.alerts.count, PagerDutyReceiver.maxDetailed), descriptionLimit: PagerDutyReceiver.maxDescription) {
-            render(n, details: details(n, $0)).count <= PagerDutyReceiver.maxEventBytes
+            // Room for the routing key, spliced in at send time (32 characters; JSON-escaped, at most 6 bytes each).
+            render(n, details: details(n, $0)).count + 6 * 32 <= PagerDutyReceiver.maxEventBytes
         }
         return Payload(body: render(n, details: details(n, detail)))
     }

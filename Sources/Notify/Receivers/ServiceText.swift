@@ -107,38 +107,56 @@ enum Markup: Sendable {
     /// `raw` escaped.
     func escaped(_ raw: String) -> String {
         var out = String.UnicodeScalarView()
-        let scalars = Array(raw.unicodeScalars)
-        for i in scalars.indices {
-            escape(scalars[i], prev: i > 0 ? scalars[i - 1] : nil, next: i + 1 < scalars.count ? scalars[i + 1] : nil, into: &out)
+        forEachPiece(of: raw) { piece, _ in
+            out.append(contentsOf: piece)
+            return true
         }
         return String(out)
     }
 
+    /// Calls `body` with the escaped form of each scalar of `raw` in turn, until it returns false.
+    func forEachPiece(of raw: String, _ body: (String.UnicodeScalarView, Int) -> Bool) {
+        var piece = String.UnicodeScalarView()
+        var iterator = raw.unicodeScalars.makeIterator()
+        var prev: Unicode.Scalar? = nil
+        var current = iterator.next()
+        var index = 0
+        while let s = current {
+            let next = iterator.next()
+            piece.removeAll(keepingCapacity: true)
+            escape(s, prev: prev, next: next, into: &piece)
+            if !body(piece, index) { return }
+            prev = s
+            current = next
+            index += 1
+        }
+    }
+
     /// `raw` escaped and, when that is longer than `limit` in `unit`, cut before the escape that
     /// would pass `limit - 1` and ended with `…`: at most `limit` long, never a split escape.
+    /// One pass that stops at the limit, so a 64 KB annotation costs what its first `limit` do.
     func fitted(_ raw: String, _ limit: Int, _ unit: TextUnit) -> String {
-        // Every scalar escapes to at least one unit, so no more than `limit + 1` of them matter.
-        var raw = raw
-        if raw.utf8.count > limit + 1, raw.unicodeScalars.count > limit + 1 {
-            raw = String(String.UnicodeScalarView(raw.unicodeScalars.prefix(limit + 1)))
-        }
-        let whole = escaped(raw)
-        guard unit.count(whole) > limit else { return whole }
         let budget = limit - unit.count(MessageText.marker)
-        guard budget >= 0 else { return "" }
         var out = String.UnicodeScalarView()
         var used = 0
-        var piece = String.UnicodeScalarView()
-        let scalars = Array(raw.unicodeScalars)
-        for i in scalars.indices {
-            piece.removeAll(keepingCapacity: true)
-            escape(scalars[i], prev: i > 0 ? scalars[i - 1] : nil, next: i + 1 < scalars.count ? scalars[i + 1] : nil, into: &piece)
+        var scalars = 0
+        var cut = 0  // scalars of `out` that fit in `budget`
+        var overflow = false
+        forEachPiece(of: raw) { piece, _ in
             let n = piece.reduce(0) { $0 + unit.count($1) }
-            if used + n > budget { break }
-            used += n
+            if used + n > limit {
+                overflow = true
+                return false
+            }
             out.append(contentsOf: piece)
+            used += n
+            scalars += piece.count
+            if used <= budget { cut = scalars }
+            return true
         }
-        return String(out) + MessageText.marker
+        guard overflow else { return String(out) }
+        guard budget >= 0 else { return "" }
+        return String(String.UnicodeScalarView(out.prefix(cut))) + MessageText.marker
     }
 }
 
