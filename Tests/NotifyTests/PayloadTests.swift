@@ -189,7 +189,7 @@ import TimeSeries
         let text = GoogleChatReceiver(format: .text).payload(for: n).body
         #expect(text.count <= 32_000)
         #expect(((jsonObject(text)["text"] as? String)?.utf16.count ?? 0) <= 4096, "Google Chat refuses text over 4,096 characters")
-        #expect((jsonObject(text)["text"] as? String)?.contains("more") == true, "a cut list says how many more")
+        #expect((jsonObject(text)["text"] as? String)?.contains(count > 1 ? "more" : "…") == true, "a cut says so")
 
         let pd = PagerDutyReceiver().payload(for: n).body
         #expect(pd.count <= 512 * 1024)
@@ -214,6 +214,51 @@ import TimeSeries
             }
         }
         return (try? JSONSerialization.jsonObject(with: Data(bytes))).map(convert)
+    }
+
+    /// Cutting happens before escaping: the limit holds on the escaped text, in the service's unit,
+    /// and neither an escape nor a character is ever split.
+    @Test func fittingCutsBeforeEscapesAndCountsInTheServicesUnit() {
+        #expect(Markup.slack.fitted("a & b", 7, .utf16) == "a …", "“a &amp;…” would pass 7: cut before the entity, never inside")
+        #expect(Markup.slack.fitted("a & b", 8, .utf16) == "a &amp;…")
+        #expect(Markup.slack.fitted("a & b", 11, .utf16) == "a &amp; b")
+        #expect(Markup.html.fitted("<b>", 12, .utf16) == "&lt;b&gt;")
+        #expect(Markup.html.fitted("<b>", 8, .utf16) == "&lt;b…")
+        #expect(Markup.markdown.fitted("*x*", 3, .scalars) == "\\*…")
+        #expect(Markup.plain.fitted("🚨🚨🚨", 4, .utf16) == "🚨…", "a surrogate pair is never split")
+        #expect(Markup.plain.fitted("🚨🚨🚨", 3, .scalars) == "🚨🚨🚨")
+        #expect(Markup.plain.fitted("🚨🚨🚨", 2, .scalars) == "🚨…")
+        #expect(Markup.plain.fitted("héllo", 4, .utf8) == "h…", "never half a UTF-8 sequence")
+        #expect(Markup.chatText.fitted("<users/all>", 100, .utf16) == "<\u{2060}users/all>")
+        #expect(Markup.markdown.escaped("@everyone a@b http_requests_total _x_") == "@\u{2060}everyone a@\u{2060}b http_requests_total \\_x\\_")
+        #expect(Markup.markdown.escaped("- item\n# h\n> q\n1. one") == "\\- item\n\\# h\n\\> q\n1\\. one")
+        for limit in [0, 1, 5, 17, 100] {
+            for markup in [Markup.plain, .slack, .html, .markdown, .chatText, .atSigns] {
+                let out = markup.fitted(HostileGroups.hostile.joined(separator: "\n"), limit, .utf16)
+                #expect(out.utf16.count <= limit, "\(markup) \(limit)")
+            }
+        }
+    }
+
+    @Test(arguments: ["https://x.example/a?b=1", "http://x"])
+    func absoluteHTTPLinksAreLinks(url: String) { #expect(MessageText.linkURL(url) == url) }
+
+    @Test(arguments: ["/runbooks/x", "", "javascript:alert(1)", "ftp://x", "https://", "https:///x", "https://x y", "https://x/<a>"])
+    func otherLinksAreNot(url: String) { #expect(MessageText.linkURL(url) == nil) }
+
+    /// Detail.fit cuts the list first, then descriptions, then alerts.
+    @Test func fittingShortensTheLeastImportantPartFirst() {
+        // A size model: 10 per listed line, `description` per detailed alert, 50 per detailed alert.
+        func size(_ d: Detail) -> Int { d.listed * 10 + d.detailed * (50 + d.description) }
+        let roomy = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 10_000 }
+        #expect(roomy == Detail(detailed: 9, listed: 21, description: 100, labels: true))
+        let list = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 1400 }
+        #expect(list == Detail(detailed: 9, listed: 5, description: 100, labels: true), "the list goes first")
+        let descriptions = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 900 }
+        #expect(descriptions == Detail(detailed: 9, listed: 0, description: 50, labels: true), "then descriptions")
+        let alerts = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 200 }
+        #expect(alerts == Detail(detailed: 4, listed: 0, description: 0, labels: true), "then alerts")
+        #expect(Detail(detailed: 4, listed: 3, description: 0, labels: true).hidden(of: 30) == 23)
     }
 
     @Test func truncationCutsOnScalarsAndMarksTheCut() {
@@ -244,7 +289,7 @@ extension PayloadTests {
         #expect(slack.contains("\"title_link\":\"https://runbooks.example.com/api-latency\""), "the runbook is the title's link")
         #expect(!slack.contains("mrkdwn_in"), "attachments unformatted: alert text shows as written")
         let mattermost = String(decoding: SlackReceiver(flavor: .mattermost).payload(for: PayloadTests.sample).body, as: UTF8.self)
-        #expect(mattermost.contains(#"pool & \\<slow\\> queries"#), "Markdown-escaped")
+        #expect(mattermost.contains(#"pool & \\<slow> queries"#), "Markdown-escaped")
         #expect(mattermost.contains("\"title_link\":\"https://runbooks.example.com/api-latency\""))
     }
 }

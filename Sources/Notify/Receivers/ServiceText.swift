@@ -37,7 +37,8 @@ enum Markup: Sendable {
     /// link starts with `<`, so none survives (https://api.slack.com/reference/surfaces/formatting#escaping).
     case slack
     /// Markdown (Discord, Mattermost): a backslash before every character that can start
-    /// formatting, a link or a mention; at a line's start also before list and heading markers.
+    /// emphasis, code, a spoiler, a link or a mention (``\ * _ ~ ` | < [ ]``; not `_` inside a word,
+    /// where it never emphasises); at a line's start also before quote, heading and list markers.
     /// `@` followed by a name gets a word joiner (U+2060), so `@channel` or `@alice` is no
     /// mention: Mattermost finds mentions in the raw text, where a backslash would not stop it.
     case markdown
@@ -80,14 +81,18 @@ enum Markup: Sendable {
             if s == "@", let next, Markup.startsName(next) { out.append(Markup.wordJoiner) }
         case .markdown:
             let lineStart = prev == nil || prev == "\n"
+            let alnum = { (c: Unicode.Scalar?) in c.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) } ?? false }
             switch s {
-            case "\\", "*", "_", "~", "`", "|", "<", ">", "[", "]", "(", ")", "#":
+            case "_" where alnum(prev) && alnum(next):
+                // Inside a word (`http_requests_total`) an underscore never emphasises (CommonMark, Discord).
+                out.append(s)
+            case "\\", "*", "_", "~", "`", "|", "<", "[", "]":
                 out.append("\\")
                 out.append(s)
-            case "-" where lineStart, "+" where lineStart:
+            case ">" where lineStart, "#" where lineStart, "-" where lineStart, "+" where lineStart:
                 out.append("\\")
                 out.append(s)
-            case "." where prev.map { ("0"..."9").contains($0) } ?? false && (next == " " || next == nil):
+            case "." where ("0"..."9").contains(prev ?? " ") && (next == " " || next == nil):
                 // "1. " at a line's start is an ordered list; escaping every "digit. " is simpler than tracking it.
                 out.append("\\")
                 out.append(s)
@@ -134,15 +139,24 @@ enum Markup: Sendable {
 
     /// `raw` escaped and, when that is longer than `limit` in `unit`, cut before the escape that
     /// would pass `limit - 1` and ended with `…`: at most `limit` long, never a split escape.
-    /// One pass that stops at the limit, so a 64 KB annotation costs what its first `limit` do.
+    ///
+    /// - Complexity: O(`limit`) whatever the length of `raw` (a 64 KB annotation costs what its
+    ///   first `limit` characters do); text without special characters is cut by the standard
+    ///   library's views, not scalar by scalar.
     func fitted(_ raw: String, _ limit: Int, _ unit: TextUnit) -> String {
+        guard limit > 0 else { return "" }
+        // No scalar escapes to less than one unit: the first `limit + 1` scalars decide.
+        let scalars = raw.unicodeScalars
+        let end = scalars.index(scalars.startIndex, offsetBy: limit + 1, limitedBy: scalars.endIndex) ?? scalars.endIndex
+        let bounded = Substring(raw.unicodeScalars[..<end])
+        if !needsEscaping(bounded) { return Markup.cut(bounded, whole: end == scalars.endIndex, limit, unit) }
         let budget = limit - unit.count(MessageText.marker)
         var out = String.UnicodeScalarView()
         var used = 0
-        var scalars = 0
+        var count = 0
         var cut = 0  // scalars of `out` that fit in `budget`
         var overflow = false
-        forEachPiece(of: raw) { piece, _ in
+        forEachPiece(of: String(bounded)) { piece, _ in
             let n = piece.reduce(0) { $0 + unit.count($1) }
             if used + n > limit {
                 overflow = true
@@ -150,13 +164,56 @@ enum Markup: Sendable {
             }
             out.append(contentsOf: piece)
             used += n
-            scalars += piece.count
-            if used <= budget { cut = scalars }
+            count += piece.count
+            if used <= budget { cut = count }
             return true
         }
         guard overflow else { return String(out) }
         guard budget >= 0 else { return "" }
         return String(String.UnicodeScalarView(out.prefix(cut))) + MessageText.marker
+    }
+
+    /// Whether `text` holds a character this markup changes (a quick test on its UTF-8 bytes).
+    func needsEscaping(_ text: Substring) -> Bool {
+        let special: [UInt8]
+        switch self {
+        case .plain: return false
+        case .slack: special = Array("&<>".utf8)
+        case .html: special = Array("&<>\"".utf8)
+        case .chatText: special = Array("<".utf8)
+        case .atSigns: special = Array("@".utf8)
+        case .markdown: special = Array("\\*_~`|<[]@>#+-.\n".utf8)
+        }
+        return text.utf8.contains { special.contains($0) }
+    }
+
+    /// `text` (no escapes needed) cut as `fitted` does, with the standard library's views.
+    static func cut(_ text: Substring, whole: Bool, _ limit: Int, _ unit: TextUnit) -> String {
+        let length: Int
+        switch unit {
+        case .utf16: length = text.utf16.count
+        case .scalars: length = text.unicodeScalars.count
+        case .utf8: length = text.utf8.count
+        }
+        if length <= limit, whole { return String(text) }
+        let budget = limit - unit.count(MessageText.marker)
+        guard budget >= 0 else { return "" }
+        var index: String.Index
+        switch unit {
+        case .utf16: index = text.utf16.index(text.startIndex, offsetBy: budget, limitedBy: text.endIndex) ?? text.endIndex
+        case .scalars: index = text.unicodeScalars.index(text.startIndex, offsetBy: budget, limitedBy: text.endIndex) ?? text.endIndex
+        case .utf8: index = text.utf8.index(text.startIndex, offsetBy: budget, limitedBy: text.endIndex) ?? text.endIndex
+        }
+        // Back to a scalar boundary (never half a surrogate pair or of a UTF-8 sequence).
+        switch unit {
+        case .utf16:
+            if index > text.startIndex, index < text.endIndex, UTF16.isTrailSurrogate(text.utf16[index]) { index = text.utf16.index(before: index) }
+        case .utf8:
+            while index > text.startIndex, index < text.endIndex, text.utf8[index] & 0xC0 == 0x80 { index = text.utf8.index(before: index) }
+        case .scalars:
+            break
+        }
+        return String(text.unicodeScalars[..<index]) + MessageText.marker
     }
 }
 

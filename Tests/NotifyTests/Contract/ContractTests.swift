@@ -54,15 +54,12 @@ import Glibc
         let groups = HostileGroups.all()
         var refusals: [String] = []
         var sent: [String: Int] = [:]
-        var renderTime: [String: Duration] = [:]
         for subject in ContractTests.subjects {
             let integration = Integration(
                 receiver: "contract", index: 0, builder: subject.builder, destination: .stdout,
                 bodySecret: subject.kind == "pagerduty" ? (PagerDutyReceiver.routingKeyPlaceholder, .inline("R0123456789ABCDEF0123456789ABCDE")) : nil)
             for (name, group) in groups {
-                let started = ContinuousClock.now
                 let payload = subject.builder.payload(for: group)
-                renderTime[subject.kind, default: .zero] += ContinuousClock.now - started
                 let body = try integration.finalBody(payload.body)
                 var url = server.url(subject.kind)
                 if !subject.mentions.isEmpty { url += "?mentions=" + subject.mentions.joined(separator: ",") }
@@ -80,11 +77,10 @@ import Glibc
         }
         let counted = server.counts()
         let summary = sent.sorted { $0.key < $1.key }.map { "\($0.key) \(counted[$0.key] ?? 0)" }.joined(separator: ", ")
-        print("TIMING \(renderTime)")
         print("contract: \(counted.values.reduce(0, +)) payloads validated against the services' contracts: \(summary)")
         #expect(counted == sent, "the contract server validated every payload sent")
         #expect(refusals.isEmpty, "\(refusals.count) refused, first: \(refusals.prefix(5).joined(separator: "\n"))")
-        #expect(groups.count >= 30 && sent.values.allSatisfy { $0 >= groups.count })
+        #expect(groups.count >= 25 && sent.values.allSatisfy { $0 >= groups.count })
     }
 
     static func post(_ transport: CurlTransport, url: String, body: [UInt8], contentType: String) -> Result<TransportResponse, TransportError> {
@@ -243,6 +239,9 @@ enum HostileGroups {
         var groups: [(String, AlertNotification)] = []
         for count in [1, 3, 20, 21, 60, 100] {
             for size in ["empty", "hostile", "64KB"] {
+                // Every size with every count, and each external URL in turn; the costly 64 KB groups (a
+                // few dozen renders of up to 512 KB each in a debug build) at three counts only.
+                if size == "64KB", ![1, 21, 100].contains(count) { continue }
                 for (u, url) in ["", "https://agent.example.org", "/relative"].enumerated() where (count + size.count + u) % 2 == 0 || count == 1 {
                     let alerts = (0..<count).map { i -> NotifiedAlert in
                         let text: String
