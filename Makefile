@@ -21,8 +21,11 @@ all: build
 deps:
 	@scripts/ensure-deps.sh $(BUILD_DEPS)
 
+# The published contracts the notification payloads are validated against (python3's jsonschema,
+# the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian): scripts/contract-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
+	@scripts/contract-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)

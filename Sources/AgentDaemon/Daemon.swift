@@ -258,7 +258,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
 
         if let notifier, let notifierConfiguration { notifier.reload(notifierConfiguration) }
         let newRules = RulesComponent(files: files, store: store, evaluationInterval: next.global.evaluationInterval,
-                                      externalLabels: next.global.externalLabels)
+                                      externalLabels: next.global.externalLabels, externalURL: next.notify.externalURL)
         if let old = rules {
             old.stop()
             // Carry alert states (pending 'for' times, firing alerts) over to the new groups.

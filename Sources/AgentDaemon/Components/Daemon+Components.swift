@@ -9,7 +9,7 @@ extension Daemon {
         scrapes = ScrapeComponent(targets: config.scrape, store: store, logger: logger, clock: clock)
         let files = try RulesComponent.load(globs: config.ruleFiles, relativeTo: config.baseDirectory)
         rules = RulesComponent(files: files, store: store, evaluationInterval: config.global.evaluationInterval,
-                               externalLabels: config.global.externalLabels)
+                               externalLabels: config.global.externalLabels, externalURL: config.notify.externalURL)
         if !files.isEmpty {
             logger.info("loaded \(rules!.groups.count) rule groups from \(files.count) files")
         }

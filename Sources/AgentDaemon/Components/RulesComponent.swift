@@ -42,10 +42,16 @@ final class RulesComponent: @unchecked Sendable {
 
     struct RuleLoadError: Error, CustomStringConvertible { let description: String }
 
-    init(files: [(file: String, rules: RuleFile)], store: SeriesStore, evaluationInterval: Milliseconds, externalLabels: [String: String]) {
+    /// `externalURL` is what templates read as `{{ $externalURL }}` (config `notify.external_url`): without
+    /// it a rule's `{{ $externalURL }}/runbooks/…` renders as a relative path, which no chat service can open.
+    init(files: [(file: String, rules: RuleFile)], store: SeriesStore, evaluationInterval: Milliseconds, externalLabels: [String: String],
+         externalURL: String) {
         let engine = Engine(store: store)
         groups = files.flatMap { file, rules in
-            rules.groups.map { RuleGroup($0, file: file, engine: engine, defaultInterval: evaluationInterval, externalLabels: Labels(externalLabels)) }
+            rules.groups.map {
+                RuleGroup($0, file: file, engine: engine, defaultInterval: evaluationInterval, externalLabels: Labels(externalLabels),
+                          externalURL: externalURL)
+            }
         }
     }
 
