@@ -92,13 +92,13 @@ extension Daemon {
             addresses.append(.tcp(host: http.host, port: port))
         }
         let probe = ListenerProbe(addresses: addresses, heartbeat: progress.heartbeat("api"), logger: logger)
-        queue.sync {
-            lifecycle.server = server
-            lifecycle.probe = probe
-            for component in components { component.start() }
-            startTimers()
+        await onQueue {
+            self.lifecycle.server = server
+            self.lifecycle.probe = probe
+            for component in self.components { component.start() }
+            self.startTimers()
             probe.start()
-            lifecycle.phase = .running
+            self.lifecycle.phase = .running
         }
         flags.set(ready: true)
         let summary = "listening on \(config.listen.socket)\(config.listen.http.map { " and http://\($0)" } ?? ""); \(restoredSeries) series restored"
@@ -110,25 +110,34 @@ extension Daemon {
     /// Drains and stops everything (see the extension's comment); returns when the final
     /// checkpoint is written.
     func shutdown() async {
-        flags.set(ready: false)
+        flags.setStopping()
         systemd.stopping()
         // Waits for a reload under way; any later reload, timer tick or signal finds `.stopping`.
-        let (server, probe) = queue.sync { () -> (APIServer?, ListenerProbe?) in
-            lifecycle.phase = .stopping
-            for timer in lifecycle.timers { timer.cancel() }
-            lifecycle.timers.removeAll()
-            return (lifecycle.server, lifecycle.probe)
+        let (server, probe) = await onQueue { () -> (APIServer?, ListenerProbe?) in
+            self.lifecycle.phase = .stopping
+            for timer in self.lifecycle.timers { timer.cancel() }
+            self.lifecycle.timers.removeAll()
+            return (self.lifecycle.server, self.lifecycle.probe)
         }
         probe?.stop()
         await server?.stop(timeout: 1)
-        queue.sync {
-            for component in components.reversed() { component.stop() }
-            lifecycle.heartbeat?.pause()
-            checkpoint(reason: "shutdown")
-            lifecycle.watchdog?.stop()
-            lifecycle.phase = .stopped
+        await onQueue {
+            for component in self.components.reversed() { component.stop() }
+            self.lifecycle.heartbeat?.pause()
+            self.checkpoint(reason: "shutdown")
+            self.lifecycle.watchdog?.stop()
+            self.lifecycle.phase = .stopped
         }
         logger.info("stopped")
+    }
+
+    /// Runs `body` on `queue` and returns its result, without blocking a thread of Swift's
+    /// cooperative pool meanwhile (the listeners run there; waiting for a reload or a drain must
+    /// not starve them).
+    func onQueue<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: body()) }
+        }
     }
 
     // MARK: Timers and signals (on `queue`)
@@ -208,7 +217,7 @@ extension Daemon {
     /// On `queue`: a reload, unless the daemon is not running (starting, or shutting down).
     func requestReload(trigger: String) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard lifecycle.phase == .running else {
+        guard lifecycle.phase == .running, !flags.stopping else {
             logger.info("\(trigger): reload dropped: the agent is \(lifecycle.phase == .created ? "starting" : "stopping")")
             return
         }

@@ -160,11 +160,14 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     }
 }
 
-/// Flags the API reads from any thread.
+/// Flags read from any thread.
 final class FlagBox: Sendable {
-    private let state = Locked(false)
-    var ready: Bool { state.value }
-    func set(ready: Bool) { state.withLock { $0 = ready } }
+    private let state = Locked((ready: false, stopping: false))
+    var ready: Bool { state.value.ready }
+    func set(ready: Bool) { state.withLock { $0.ready = ready } }
+    /// Set as shutdown begins, before it waits for the daemon's queue: what arrives later is dropped.
+    var stopping: Bool { state.value.stopping }
+    func setStopping() { state.withLock { $0 = (ready: false, stopping: true) } }
 }
 
 /// A value behind the agent's one lock type (`Synchronization.Mutex`), in a class so that several

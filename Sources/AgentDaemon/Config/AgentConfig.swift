@@ -48,7 +48,8 @@ public struct AgentConfig: Sendable {
         var config = AgentConfig()
         config.source = file
         let root = reader.parse(text)
-        if let root, isEmptyDocument(root) {
+        let empty = root.map(isEmptyDocument) ?? false
+        if let root, empty {
             // As Alertmanager refuses a file without a route: applied, an empty file (a truncated
             // write, a template that rendered nothing) would silently drop every rule, log and target.
             reader.error(nil, "the configuration is empty (no top-level keys); it would drop every rule, log and target. "
@@ -62,7 +63,7 @@ public struct AgentConfig: Sendable {
         }
         var errors = reader.errors
         do {
-            config.logs = try LogsConfig.decode(yaml: text, file: file)
+            if !empty { config.logs = try LogsConfig.decode(yaml: text, file: file) }
         } catch {
             errors += error.problems
         }
