@@ -46,12 +46,19 @@ public struct Checkpoint: Sendable, Equatable {
             content.string(name)
             content.blob(sections[name]!)
         }
-        let plain = content.bytes
+        return Checkpoint.file(content: content.bytes, compressionLevel: compressionLevel)
+    }
+
+    /// The file bytes around `content` (a section table as `encoded()` writes it): header, CRC,
+    /// zlib. `recordedLength` replaces the content length in the header, so that tests and the
+    /// fuzzer can build files whose lengths lie.
+    public static func file(content plain: [UInt8], recordedLength: UInt64? = nil,
+                            compressionLevel: Int32 = Checkpoint.defaultCompressionLevel) -> [UInt8] {
         let compressed = Zlib.compress(plain, level: compressionLevel)
         var out = ByteWriter(capacity: compressed.count + 32)
         out.raw(Checkpoint.magic)
         out.fixed32(Checkpoint.version)
-        out.fixed64(UInt64(plain.count))
+        out.fixed64(recordedLength ?? UInt64(plain.count))
         out.fixed32(Zlib.crc32(plain))
         out.fixed64(UInt64(compressed.count))
         out.raw(compressed)

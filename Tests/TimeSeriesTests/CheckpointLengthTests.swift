@@ -10,16 +10,8 @@ import Glibc
 /// zero-fill 4 GiB before zlib found out; exactly 4 GiB trapped.
 @Suite(.serialized) struct CheckpointLengthTests {
     /// A container around `plain` whose header fields can lie.
-    static func container(_ plain: [UInt8], claimedLength: UInt64? = nil, crc: UInt32? = nil) -> [UInt8] {
-        let compressed = Zlib.compress(plain, level: 1)
-        var out = ByteWriter()
-        out.raw(Checkpoint.magic)
-        out.fixed32(Checkpoint.version)
-        out.fixed64(claimedLength ?? UInt64(plain.count))
-        out.fixed32(crc ?? Zlib.crc32(plain))
-        out.fixed64(UInt64(compressed.count))
-        out.raw(compressed)
-        return out.bytes
+    static func container(_ plain: [UInt8], claimedLength: UInt64? = nil) -> [UInt8] {
+        Checkpoint.file(content: plain, recordedLength: claimedLength)
     }
 
     /// The process's peak resident memory in bytes (it only ever grows).
