@@ -43,10 +43,7 @@ extension Daemon {
                 notifierConfiguration = try next.notify.notifierConfiguration(stateDir: config.global.stateDir)
             }
         } catch {
-            reloads.withLock {
-                $0.lastSuccessful = false
-                $0.failures += 1
-            }
+            reloads.withLock { $0.lastSuccessful = false }
             logger.error("\(trigger): \(current.source) refused; the running configuration stays:\n\(error)")
             return
         }

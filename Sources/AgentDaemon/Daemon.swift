@@ -79,7 +79,6 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     struct ReloadStats {
         var lastSuccessful = true
         var lastSuccessAt: Timestamp
-        var failures = 0
     }
 
     /// A daemon for `config`; nothing starts until `run()` (or `start()`). `monotonicClock` times
@@ -152,6 +151,14 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
                        "distributions": stats.distributions, "limit": config.global.store.seriesLimit,
                        "dropped_limit": stats.droppedSeriesLimit, "expired": stats.expiredSeries],
             "checkpoint": checkpoint,
+            "loops": progress.snapshot().map { loop -> [String: Any] in
+                var doc: [String: Any] = ["loop": loop.loop, "running": loop.secondsSinceProgress != nil]
+                if let age = loop.secondsSinceProgress, let bound = loop.boundSeconds {
+                    doc["seconds_since_progress"] = age
+                    doc["bound_seconds"] = bound
+                }
+                return doc
+            },
             "logs": logs?.status() ?? [],
             "targets": scrapes?.status() ?? [],
             "rule_groups": rules?.status() ?? [],

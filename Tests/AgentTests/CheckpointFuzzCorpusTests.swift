@@ -35,10 +35,17 @@ import TimeSeries
         #expect(checkpoint.sections.count == 4)
         let store = SeriesStore(config: CheckpointFuzzEntry.storeConfig)
         try store.restore(fromEncodedState: try #require(seeds["seed-series"]))
-        #expect(store.stats.series == 5)
+        #expect(store.stats.series == 3)
         #expect(try AlertStateCheckpoint(decoding: try #require(seeds["seed-alerts"])).ruleCount == 1)
         let silences = Silences(clock: { CheckpointFuzzEntry.t0 })
         try silences.restore(from: try #require(seeds["seed-silences"]))
         #expect(silences.list().count == 1)
+    }
+}
+
+@Suite struct CheckpointFuzzSeedSizeTests {
+    /// `make fuzz` reads at most 1 024 bytes of an input (scripts/fuzz.sh's -max_len).
+    @Test func everySeedFitsTheFuzzersInputLimit() {
+        for seed in CheckpointFuzzEntry.seeds() { #expect(seed.bytes.count <= 1024, "\(seed.name): \(seed.bytes.count) bytes") }
     }
 }
