@@ -1,7 +1,7 @@
 import Alerting
 import Notify
 import Query
-public import TimeSeries
+import TimeSeries
 
 /// The fuzz target of the state files' decoders (`Fuzz/Checkpoint`, `make fuzz`) and of its corpus
 /// regression test: one input, read the way a damaged or hostile state file would be read, with
