@@ -63,11 +63,12 @@ public struct AlertStateCheckpoint: Sendable, Equatable {
         let version = try r.varint()
         guard version == Self.version else { throw .malformed("alert states have format version \(version); this agent reads \(Self.version)") }
         savedAt = try r.signed()
-        let n = try r.count(limit: 1 << 20)
+        // Counts are bounded by their limits and by the bytes left, before anything is reserved.
+        let n = try r.count(limit: 1 << 20, each: 2)
         rules = [:]
         for _ in 0..<n {
             let key = try r.string()
-            let count = try r.count(limit: Self.maxAlertsPerRule)
+            let count = try r.count(limit: Self.maxAlertsPerRule, each: AlertStateMachine.Tracked.minimumEncodedBytes)
             var alerts: [AlertStateMachine.Tracked] = []
             alerts.reserveCapacity(min(count, 1024))
             for _ in 0..<count { alerts.append(try AlertStateMachine.Tracked(decoding: &r)) }
@@ -138,6 +139,11 @@ extension AlertStateMachine {
 }
 
 extension AlertStateMachine.Tracked {
+    /// The least bytes an encoded alert takes: identity length, state, severity flag, value,
+    /// active time, four time flags, tier count, previous severity and change flags, annotation
+    /// count, last evaluation.
+    static let minimumEncodedBytes = 1 + 1 + 1 + 8 + 1 + 4 + 1 + 2 + 1 + 1
+
     func encode(into w: inout ByteWriter) {
         w.blob(identity.encoded)
         w.byte(state == .pending ? 0 : state == .firing ? 1 : 2)
@@ -173,13 +179,13 @@ extension AlertStateMachine.Tracked {
         resolvedAt = try Self.time(&r)
         keepFiringSince = try Self.time(&r)
         tierKeepSince = try Self.time(&r)
-        let n = try r.count(limit: 1024)
+        let n = try r.count(limit: 1024, each: 1)
         var since: [Timestamp?] = []
         for _ in 0..<n { since.append(try Self.time(&r)) }
         tierSince = since
         previousSeverity = try Self.string(&r)
         severityChangedAt = try Self.time(&r)
-        let m = try r.count(limit: 4096)
+        let m = try r.count(limit: 4096, each: 2)
         var annotations: [String: String] = [:]
         for _ in 0..<m {
             let key = try r.string()

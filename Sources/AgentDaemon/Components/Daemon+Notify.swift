@@ -27,16 +27,6 @@ extension Daemon {
         return [Silences.checkpointSection: notifier.silences.encoded(), Dispatcher.checkpointSection: notifier.dispatcher.encodedLog()]
     }
 
-    func restoreNotifier(from checkpoint: Checkpoint) {
-        guard let notifier else { return }
-        do {
-            if let bytes = checkpoint.sections[Silences.checkpointSection] { try notifier.silences.restore(from: bytes) }
-            if let bytes = checkpoint.sections[Dispatcher.checkpointSection] { try notifier.dispatcher.restoreLog(from: bytes) }
-        } catch {
-            logger.error("silences or notification log in the checkpoint not restored: \(error)")
-        }
-    }
-
     /// `/api/v1/silences` (GET list, POST add) and `/api/v1/silences/expire` (POST id).
     func silencesAPI(method: String, path: String, parameters p: [String: String]) -> APIResponse? {
         guard path == "/api/v1/silences" || path == "/api/v1/silences/expire" else { return nil }

@@ -16,8 +16,9 @@ import Glibc
 ///
 /// Ownership: every pipeline (tailer + mapper) belongs to `queue`. A checkpoint captures the tail
 /// offsets and the store on that queue, between two polls, so that offsets and stored samples
-/// agree: after a restart no line is lost and none is counted twice.
-final class LogsComponent: @unchecked Sendable {
+/// agree: after a restart no line is lost and none is counted twice. `stop()` cancels the timer on
+/// that queue, so a poll under way finishes first. The heartbeat beats after each poll.
+final class LogsComponent: Component, @unchecked Sendable {
     let queue = DispatchQueue(label: "agent.logs")
     private var pipelines: [(mapping: LogMapping, pipeline: LogPipeline)]
     private var timer: (any DispatchSourceTimer)?
@@ -25,6 +26,10 @@ final class LogsComponent: @unchecked Sendable {
     let logger: Logger
     private let store: SeriesStore
     private let clock: @Sendable () -> Timestamp
+    /// Beats after each poll; set before `start()`.
+    var heartbeat: Heartbeat?
+    /// How often the logs are polled.
+    static let pollInterval: Milliseconds = 1_000
 
     init(mappings: [LogMapping], store: SeriesStore, logger: Logger, clock: @escaping @Sendable () -> Timestamp) throws {
         self.logger = logger
@@ -104,8 +109,12 @@ final class LogsComponent: @unchecked Sendable {
         }
     }
 
+    /// Polls every `pollInterval`.
+    func start() { start(interval: Self.pollInterval) }
+
     /// Polls every `interval` ms (and again at once while a file has more pending).
     func start(interval: Milliseconds) {
+        heartbeat?.expect(every: interval)
         queue.sync {
             let t = DispatchSource.makeTimerSource(queue: queue)
             t.schedule(deadline: .now(), repeating: .milliseconds(Int(interval)), leeway: .milliseconds(50))
@@ -115,7 +124,14 @@ final class LogsComponent: @unchecked Sendable {
         }
     }
 
-    func stop() { queue.sync { timer?.cancel(); timer = nil } }
+    /// Stops polling; a poll under way finishes first (the timer is cancelled on `queue`).
+    func stop() {
+        queue.sync {
+            timer?.cancel()
+            timer = nil
+        }
+        heartbeat?.pause()
+    }
 
     private func pollAll() {
         for (_, pipeline) in pipelines {
@@ -132,6 +148,7 @@ final class LogsComponent: @unchecked Sendable {
             }
         }
         polls += 1
+        heartbeat?.beat()
     }
 
     /// Tail offsets and the store's state, captured together between two polls.

@@ -47,7 +47,14 @@ public struct AgentConfig: Sendable {
         var reader = YAMLReader(file: file)
         var config = AgentConfig()
         config.source = file
-        if let root = reader.parse(text), let top = reader.mapping(root, "configuration", known: topLevelKeys) {
+        let root = reader.parse(text)
+        let empty = root.map(isEmptyDocument) ?? false
+        if let root, empty {
+            // As Alertmanager refuses a file without a route: applied, an empty file (a truncated
+            // write, a template that rendered nothing) would silently drop every rule, log and target.
+            reader.error(nil, "the configuration is empty (no top-level keys); it would drop every rule, log and target. "
+                + "Write at least one key (e.g. \"global: {}\" to run on the defaults)")
+        } else if let root, let top = reader.mapping(root, "configuration", known: topLevelKeys) {
             if let node = top["global"] { config.global.read(node, &reader) }
             if let node = top["listen"] { config.listen.read(node, &reader) }
             if let node = top["scrape"] { config.scrape = ScrapeConfig.read(node, global: config.global, &reader) }
@@ -56,12 +63,22 @@ public struct AgentConfig: Sendable {
         }
         var errors = reader.errors
         do {
-            config.logs = try LogsConfig.decode(yaml: text, file: file)
+            if !empty { config.logs = try LogsConfig.decode(yaml: text, file: file) }
         } catch {
             errors += error.problems
         }
         guard errors.isEmpty else { throw ConfigErrors(errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
         return config
+    }
+}
+
+/// True for a document that yields no configuration at all: nothing but whitespace and comments,
+/// `{}`, or a null document (`~`, `null`, a bare `---`).
+private func isEmptyDocument(_ root: Node) -> Bool {
+    switch root {
+    case .mapping(let m): m.isEmpty
+    case .scalar: root.null != nil || root.string == ""
+    default: false
     }
 }
 

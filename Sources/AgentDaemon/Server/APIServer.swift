@@ -74,7 +74,8 @@ struct APIHandler: HTTPHandler {
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
         switch request.path {
         case "/-/healthy":
-            return text(api.isHealthy() ? 200 : 503, api.isHealthy() ? "Healthy.\n" : "Not healthy.\n")
+            if let problem = api.healthProblem() { return text(503, "Not healthy: \(problem)\n") }
+            return text(200, "Healthy.\n")
         case "/-/ready":
             return text(api.isReady() ? 200 : 503, api.isReady() ? "Ready.\n" : "Not ready.\n")
         case "/metrics":

@@ -3,8 +3,10 @@ public import Foundation
 /// What the HTTP API serves, implemented by the daemon. Every answer is a value computed under its
 /// owner's lock; the server only moves bytes.
 public protocol ControlAPI: Sendable {
-    /// True once the agent is alive enough to answer.
+    /// True while every loop of the agent makes progress (what the systemd watchdog goes by).
     func isHealthy() -> Bool
+    /// When not healthy: which loops are stuck, and for how long (the body of a 503 `/-/healthy`).
+    func healthProblem() -> String?
     /// True once state is restored and every component has started.
     func isReady() -> Bool
     /// The /metrics page.
