@@ -44,6 +44,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     var notifier: Notifier?
     /// Set once in `run()`; a reload changes its targets, never the object.
     var scrapes: ScrapeComponent?
+    /// Set once in `run()`; a reload changes its endpoints, never the object.
+    var remoteWrite: RemoteWriteComponent?
     /// Notices changes of the configuration and rule files (on `queue`).
     private let fileWatcher: ConfigFileWatcher
     /// Stored series `/metrics` left out because they would break the page (see `StoreExposition`).
@@ -126,6 +128,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         rules?.stop()
         scrapes?.stop()
         logs?.stop()
+        remoteWrite?.stop()
         // Deliver what is pending for as long as systemd's stop timeout comfortably allows.
         notifier?.stop(timeout: .seconds(5))
         queue.sync {
@@ -144,6 +147,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         logs?.start(interval: 1_000)
         notifier?.start()
         scrapes?.start()
+        remoteWrite?.start()
         rules?.start(clock: clock) { [weak self] group, alerts in
             self?.latestAlerts.withLock { $0[group.source] = alerts }
             self?.forwardAlerts()
@@ -272,6 +276,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         }
         let targetChanges = scrapes?.apply(next.scrape) ?? ScrapeComponent.Changes()
         if let logs, let logPlan { logs.apply(logPlan) }
+        let remoteWriteChanges = remoteWrite?.apply(next.remoteWrite, externalLabels: next.global.externalLabels)
         var kept = next
         // What only a restart changes stays as the process has it, so the next reload compares alike.
         kept.global.store = config.global.store
@@ -290,6 +295,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         }
         describe("targets", (targetChanges.added, targetChanges.changed, targetChanges.removed))
         if let logPlan { describe("logs", (logPlan.added, logPlan.changed, logPlan.removed)) }
+        if let remoteWriteChanges { describe("remote_write", remoteWriteChanges) }
         var restartNeeded: [String] = []
         if next.global.store != config.global.store { restartNeeded.append("global storage settings") }
         if next.global.stateDir != config.global.stateDir { restartNeeded.append("global.state_dir") }
@@ -420,6 +426,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             "logs": logs?.status() ?? [],
             "targets": scrapes?.status() ?? [],
             "rule_groups": rules?.status() ?? [],
+            "remote_write": remoteWrite?.status() ?? [],
             "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
         ]
     }

@@ -14,6 +14,9 @@ extension Daemon {
             logger.info("loaded \(rules!.groups.count) rule groups from \(files.count) files")
         }
         notifier = try buildNotifier()
+        remoteWrite = RemoteWriteComponent(endpoints: config.remoteWrite, externalLabels: config.global.externalLabels,
+                                           settle: RemoteWriteComponent.settle(scrape: config.scrape), store: store,
+                                           stateDir: config.global.stateDir, logger: logger, clock: clock)
     }
 
     /// `/api/v1/alerts`: the active alerts in Prometheus's shape, plus the tier.
