@@ -60,7 +60,8 @@ extension RemoteWriter {
                 var samples = 0, dropped = 0
                 var groupNewest = Timestamp.min
                 for member in list[index..<end] {
-                    let got = gather(member.ref, reader: reader, round: round, countDrops: countDrops)
+                    let isNew = !(known?.contains(member.ref) ?? true)
+                    let got = gather(member.ref, reader: reader, round: round, isNew: isNew, countDrops: countDrops && !isNew)
                     samples += got.samples
                     dropped += got.dropped
                     groupNewest = max(groupNewest, got.newest)
@@ -87,7 +88,7 @@ extension RemoteWriter {
 
     /// Copies one series' samples of `round` into `pending`; returns how many samples they make,
     /// the newest timestamp, and the estimate of those that left the ring unsent.
-    private func gather(_ ref: SeriesRef, reader: StoreReader, round: RemoteWriteProgress.Round,
+    private func gather(_ ref: SeriesRef, reader: StoreReader, round: RemoteWriteProgress.Round, isNew: Bool,
                         countDrops: Bool) -> (samples: Int, newest: Timestamp, dropped: Int) {
         guard let labels = reader.labels(of: ref), let kind = reader.kind(of: ref), let latest = reader.latest(of: ref) else {
             return (0, .min, 0)
@@ -98,7 +99,9 @@ extension RemoteWriter {
         let oldestStart = (head - ringSlots + 1) * resolution
         var from = round.from
         var gap: Milliseconds = 0
-        if from < oldestStart - 1 {
+        if isNew {
+            from = oldestStart - 1
+        } else if from < oldestStart - 1 {
             gap = oldestStart - 1 - from
             from = oldestStart - 1
         }

@@ -79,6 +79,11 @@ public final class RemoteWriter: @unchecked Sendable {
     var shards: [Shard]
     /// The round's series of each shard, in hash order; built when a round starts or resumes.
     var members: [[Member]]?
+    /// The series the watermark covers: those of the last completed round, or at start-up those the
+    /// store holds. A series not among them is new since: all its samples the fine ring holds are
+    /// sent, however old (a log read from its beginning, a target's own timestamps), not only
+    /// those after the watermark.
+    var known: Set<SeriesRef>?
     var stats = RemoteWriteStats()
     var stopped = false
     let encoder = WriteRequestEncoder(capacity: 16 * 1024)
@@ -237,7 +242,9 @@ public final class RemoteWriter: @unchecked Sendable {
         let count = UInt64(shards.count)
         let width = UInt64.max / count
         store.read { reader in
-            for ref in reader.allSeries() {
+            let all = reader.allSeries()
+            if known == nil { known = Set(all) }
+            for ref in all {
                 guard let labels = reader.labels(of: ref) else { continue }
                 let hash = labels.stableHash
                 var i = Int(min(hash / max(width, 1), count - 1))
@@ -262,6 +269,9 @@ public final class RemoteWriter: @unchecked Sendable {
         progress.watermark = round.through
         progress.round = nil
         progress.cursors = Array(repeating: nil, count: shards.count)
+        var covered = Set<SeriesRef>(minimumCapacity: members?.reduce(0) { $0 + $1.count } ?? 0)
+        for list in members ?? [] { for member in list { covered.insert(member.ref) } }
+        known = covered
         members = nil
         stats.watermark = round.through
         onProgress(progress)
