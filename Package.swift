@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
-        .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest"]),
+        .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
     ]
 )

@@ -23,7 +23,7 @@ public struct RemoteWriteStats: Sendable, Equatable {
     public var highestSentTimestamp: Timestamp?
     /// Everything at or before this time has been acknowledged.
     public var watermark: Timestamp?
-    /// The last error and when it happened; cleared by the next success.
+    /// The last error and when it happened (kept after a recovery: compare with `highestSentTimestamp`).
     public var lastError: String?
     public var lastErrorAt: Timestamp?
     /// Shards (requests that may be in flight at once), and those in flight now.

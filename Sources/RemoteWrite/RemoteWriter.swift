@@ -183,9 +183,10 @@ public final class RemoteWriter: @unchecked Sendable {
     public func poll() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !stopped else { return }
-        let now = clock()
-        // A few rounds at most per call: more only while catching up, and requests are in flight by then.
-        for _ in 0..<4 {
+        // Rounds that complete without a request (nothing new in them) follow one another here;
+        // bounded, so a long idle stretch is crossed over a few calls rather than in one.
+        for _ in 0..<64 {
+            let now = clock()
             if progress.round == nil {
                 guard startRound(now: now) else { return }
             }
@@ -209,9 +210,9 @@ public final class RemoteWriter: @unchecked Sendable {
                 }
             }
             guard shards.allSatisfy(\.finished) else { return }
-            completeRound()
-            // The next round now only while catching up (a whole round is due); else at the next tick.
-            guard let watermark = progress.watermark, roundEnd(now: now) - watermark >= maxSpan else { return }
+            let capped = completeRound(now: now)
+            // The next round at once only while catching up (this one was cut at maxSpan); else at the next tick.
+            guard capped else { return }
         }
     }
 
@@ -263,9 +264,10 @@ public final class RemoteWriter: @unchecked Sendable {
         members = lists
     }
 
-    /// Every shard is through: the watermark moves to the round's end.
-    private func completeRound() {
-        guard let round = progress.round else { return }
+    /// Every shard is through: the watermark moves to the round's end. Returns whether more was
+    /// due than the round covered (it was cut at `maxSpan`: the writer is catching up).
+    private func completeRound(now: Timestamp) -> Bool {
+        guard let round = progress.round else { return false }
         progress.watermark = round.through
         progress.round = nil
         progress.cursors = Array(repeating: nil, count: shards.count)
@@ -275,6 +277,7 @@ public final class RemoteWriter: @unchecked Sendable {
         members = nil
         stats.watermark = round.through
         onProgress(progress)
+        return round.through - round.from >= maxSpan && roundEnd(now: now) > round.through
     }
 
     // MARK: Requests
@@ -341,7 +344,6 @@ public final class RemoteWriter: @unchecked Sendable {
             stats.bytesSent += batch.body.count
             stats.requestsSucceeded += 1
             if batch.samples > 0 { stats.highestSentTimestamp = max(stats.highestSentTimestamp ?? .min, batch.newest) }
-            stats.lastError = nil
         }
         stats.samplesDroppedRelabel += batch.droppedRelabel
         stats.samplesDroppedRetention += batch.droppedRetention
