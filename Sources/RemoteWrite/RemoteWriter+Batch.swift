@@ -50,6 +50,7 @@ extension RemoteWriter {
         var total = 0, droppedRetention = 0
         var lastHash = list[index].hash
         var newest = Timestamp.min
+        var covered: [(SeriesRef, Timestamp)] = []
         let countDrops = progress.watermark != nil
         store.read { reader in
             while index < list.count {
@@ -57,17 +58,22 @@ extension RemoteWriter {
                 var end = index + 1
                 while end < list.count && list[end].hash == list[index].hash { end += 1 }
                 let mark = pending.mark
+                let coveredMark = covered.count
                 var samples = 0, dropped = 0
                 var groupNewest = Timestamp.min
                 for member in list[index..<end] {
-                    let isNew = !(known?.contains(member.ref) ?? true)
-                    let got = gather(member.ref, reader: reader, round: round, isNew: isNew, countDrops: countDrops && !isNew)
+                    // Known series from the newest sample they sent; new ones from their oldest.
+                    let sent = sentThrough?[member.ref]
+                    let from = sent.map { $0 == .min ? round.from : $0 }
+                    let got = gather(member.ref, reader: reader, from: from, through: round.through, countDrops: countDrops && from != nil)
                     samples += got.samples
                     dropped += got.dropped
                     groupNewest = max(groupNewest, got.newest)
+                    if got.samples > 0 { covered.append((member.ref, got.newest)) }
                 }
                 if total > 0 && total + samples > limit {
                     pending.rollBack(to: mark)
+                    covered.removeLast(covered.count - coveredMark)
                     break
                 }
                 total += samples
@@ -83,12 +89,13 @@ extension RemoteWriter {
         var body: [UInt8] = []
         if encoder.count > 0 { encoder.withBytes { Snappy.compress($0, into: &body) } }
         return Batch(body: body, samples: sent, lastHash: lastHash, nextIndex: index, newest: newest,
-                     droppedRetention: droppedRetention, droppedRelabel: droppedRelabel)
+                     droppedRetention: droppedRetention, droppedRelabel: droppedRelabel, covered: covered)
     }
 
-    /// Copies one series' samples of `round` into `pending`; returns how many samples they make,
-    /// the newest timestamp, and the estimate of those that left the ring unsent.
-    private func gather(_ ref: SeriesRef, reader: StoreReader, round: RemoteWriteProgress.Round, isNew: Bool,
+    /// Copies one series' samples in `(from, through]` into `pending` (`from` nil: all the fine ring
+    /// holds); returns how many samples they make, the newest timestamp, and the estimate of those
+    /// that left the ring unsent.
+    private func gather(_ ref: SeriesRef, reader: StoreReader, from start: Timestamp?, through: Timestamp,
                         countDrops: Bool) -> (samples: Int, newest: Timestamp, dropped: Int) {
         guard let labels = reader.labels(of: ref), let kind = reader.kind(of: ref), let latest = reader.latest(of: ref) else {
             return (0, .min, 0)
@@ -97,30 +104,28 @@ extension RemoteWriter {
         // coarser tier, whose samples are not the ones stored (nor, for coarse tiers, their times).
         let head = latest.timestamp >= 0 ? latest.timestamp / resolution : (latest.timestamp - resolution + 1) / resolution
         let oldestStart = (head - ringSlots + 1) * resolution
-        var from = round.from
+        var from = start ?? oldestStart - 1
         var gap: Milliseconds = 0
-        if isNew {
-            from = oldestStart - 1
-        } else if from < oldestStart - 1 {
+        if from < oldestStart - 1 {
             gap = oldestStart - 1 - from
             from = oldestStart - 1
         }
-        guard round.through > from else { return (0, .min, 0) }
+        guard through > from else { return (0, .min, 0) }
         func estimate(_ n: Int) -> Int {
             guard countDrops, gap > 0 else { return 0 }
-            return Int((Double(gap) * Double(n) / Double(round.through - from)).rounded())
+            return Int((Double(gap) * Double(n) / Double(through - from)).rounded())
         }
         switch kind {
         case .gauge, .counter:
             let start = pending.samples.count
-            reader.samples(of: ref, from: from, through: round.through, into: &pending.samples)
+            reader.samples(of: ref, from: from, through: through, into: &pending.samples)
             let n = pending.samples.count - start
             guard n > 0 else { return (0, .min, 0) }
             pending.series.append(.init(labels: labels, kind: kind, start: start, count: n))
             return (n, pending.samples[pending.samples.count - 1].timestamp, estimate(n))
         case .distribution:
             let start = pending.slots.count
-            reader.cumulative(of: ref, from: from, through: round.through, into: &pending.slots)
+            reader.cumulative(of: ref, from: from, through: through, into: &pending.slots)
             let n = pending.slots.count - start
             guard n > 0 else { return (0, .min, 0) }
             for slot in pending.slots[start...] {

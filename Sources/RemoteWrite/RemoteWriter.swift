@@ -79,11 +79,14 @@ public final class RemoteWriter: @unchecked Sendable {
     var shards: [Shard]
     /// The round's series of each shard, in hash order; built when a round starts or resumes.
     var members: [[Member]]?
-    /// The series the watermark covers: those of the last completed round, or at start-up those the
-    /// store holds. A series not among them is new since: all its samples the fine ring holds are
-    /// sent, however old (a log read from its beginning, a target's own timestamps), not only
-    /// those after the watermark.
-    var known: Set<SeriesRef>?
+    /// Per series, the newest sample time acknowledged (or dropped for good): the next round reads
+    /// the series from there, so a sample written later than the settle delay allows (a slow
+    /// scrape, a log line read late), though older than the watermark, is still sent, in order.
+    /// `Timestamp.min` stands for "through the watermark" (series the store held at start-up,
+    /// before anything was sent in this process). A series not here at all is new since the last
+    /// round: all its samples the fine ring holds are sent, however old (a log read from its
+    /// beginning, a target's own timestamps).
+    var sentThrough: [SeriesRef: Timestamp]?
     var stats = RemoteWriteStats()
     var stopped = false
     let encoder = WriteRequestEncoder(capacity: 16 * 1024)
@@ -122,6 +125,8 @@ public final class RemoteWriter: @unchecked Sendable {
         var newest: Timestamp
         var droppedRetention: Int
         var droppedRelabel: Int
+        /// The newest sample time of each series it carries.
+        var covered: [(SeriesRef, Timestamp)]
     }
 
     /// A writer for `endpoint`, resuming from `progress` (nil: nothing sent yet).
@@ -244,7 +249,7 @@ public final class RemoteWriter: @unchecked Sendable {
         let width = UInt64.max / count
         store.read { reader in
             let all = reader.allSeries()
-            if known == nil { known = Set(all) }
+            if sentThrough == nil { sentThrough = Dictionary(uniqueKeysWithValues: all.map { ($0, Timestamp.min) }) }
             for ref in all {
                 guard let labels = reader.labels(of: ref) else { continue }
                 let hash = labels.stableHash
@@ -271,9 +276,14 @@ public final class RemoteWriter: @unchecked Sendable {
         progress.watermark = round.through
         progress.round = nil
         progress.cursors = Array(repeating: nil, count: shards.count)
-        var covered = Set<SeriesRef>(minimumCapacity: members?.reduce(0) { $0 + $1.count } ?? 0)
-        for list in members ?? [] { for member in list { covered.insert(member.ref) } }
-        known = covered
+        // Only the round's series stay (the rest have expired); those new in it and still without a
+        // sample stay out, so they are read whole when samples come.
+        var kept: [SeriesRef: Timestamp] = [:]
+        kept.reserveCapacity(sentThrough?.count ?? 0)
+        for list in members ?? [] {
+            for member in list { if let t = sentThrough?[member.ref] { kept[member.ref] = t } }
+        }
+        sentThrough = kept
         members = nil
         stats.watermark = round.through
         onProgress(progress)
@@ -348,6 +358,11 @@ public final class RemoteWriter: @unchecked Sendable {
         stats.samplesDroppedRelabel += batch.droppedRelabel
         stats.samplesDroppedRetention += batch.droppedRetention
         shards[i].backoff = 0
+        if var sent = sentThrough {
+            sentThrough = nil  // one owner while it changes: no copy
+            for (ref, newest) in batch.covered { sent[ref] = max(sent[ref] ?? .min, newest) }
+            sentThrough = sent
+        }
         shards[i].next = batch.nextIndex
         progress.cursors[i] = batch.lastHash
         if persist { onProgress(progress) }

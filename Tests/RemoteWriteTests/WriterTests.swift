@@ -281,6 +281,24 @@ import TimeSeries
         #expect(h.stats.samplesDroppedRetention == 0)
     }
 
+    @Test func aSampleWrittenLaterThanTheSettleDelayIsStillSentInOrder() {
+        let clock = TestClock(Self.t0)
+        let store = SeriesStore.forTests(clock: clock)
+        Self.fill(store, clock: clock, series: 2, from: Self.t0, seconds: 6)
+        clock.set(Self.t0 + 12_000)
+        let h = WriterHarness(store: store, clock: clock)
+        h.poll()
+        let watermark = h.stats.watermark!
+        // A slow scrape: its samples carry its start time, older than the watermark by now.
+        store.write { w in
+            for i in 0..<2 { _ = w.append(Labels(name: "g", ["i": "\(i)"]), kind: .gauge, value: -1, at: watermark - 500) }
+        }
+        clock.advance(2_000)
+        h.poll()
+        #expect(difference(h.receiver.series, store.scalarSamples()) == nil)
+        #expect(h.receiver.refusedOutOfOrder == 0)
+    }
+
     @Test func anotherShardLayoutOrURLStartsAfresh() {
         let progress = RemoteWriteProgress(url: "http://old/", watermark: 5, round: .init(from: 5, through: 9), cursors: [1, 2])
         let clock = TestClock(Self.t0)
