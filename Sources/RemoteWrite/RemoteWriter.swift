@@ -249,7 +249,11 @@ public final class RemoteWriter: @unchecked Sendable {
         let width = UInt64.max / count
         store.read { reader in
             let all = reader.allSeries()
-            if sentThrough == nil { sentThrough = Dictionary(uniqueKeysWithValues: all.map { ($0, Timestamp.min) }) }
+            if sentThrough == nil {
+                // Series without a sample yet (made by a log line's mapping before its value) are
+                // new: whatever they get, however old, is sent.
+                sentThrough = Dictionary(uniqueKeysWithValues: all.filter { reader.latest(of: $0) != nil }.map { ($0, Timestamp.min) })
+            }
             for ref in all {
                 guard let labels = reader.labels(of: ref) else { continue }
                 let hash = labels.stableHash

@@ -299,6 +299,20 @@ import TimeSeries
         #expect(h.receiver.refusedOutOfOrder == 0)
     }
 
+    @Test func aSeriesMadeBeforeItsFirstSampleIsSentWhole() {
+        let clock = TestClock(Self.t0 + 60_000)
+        let store = SeriesStore.forTests(clock: clock)
+        // A log mapping makes its series when it reads the first line, then stores the values.
+        let ref = store.write { $0.ref(for: Labels(name: "lines_total"), kind: .counter) }!
+        let h = WriterHarness(store: store, clock: clock)
+        h.poll()
+        #expect(h.stats.watermark != nil)
+        store.write { w in for k in 0..<30 { _ = w.append(ref, value: Double(k), at: Self.t0 + Int64(k) * 1000) } }
+        clock.advance(1_000)
+        h.poll()
+        #expect(h.receiver.series["__name__=lines_total"]?.count == 30)
+    }
+
     @Test func anotherShardLayoutOrURLStartsAfresh() {
         let progress = RemoteWriteProgress(url: "http://old/", watermark: 5, round: .init(from: 5, through: 9), cursors: [1, 2])
         let clock = TestClock(Self.t0)
