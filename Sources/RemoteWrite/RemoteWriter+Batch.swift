@@ -185,6 +185,11 @@ extension RemoteWriter {
     /// it or leaves it without a metric name.
     func remoteLabels(_ labels: Labels, name: String? = nil, extra: (String, String)? = nil) -> EncodedLabels? {
         let external = mapping.externalLabels
+        if name == nil && extra == nil && endpoint.relabel.isEmpty {
+            // The common case (every gauge and counter without relabelling): one merge, one allocation.
+            guard labels.metricName?.isEmpty == false else { return nil }
+            return EncodedLabels(labels, adding: external)
+        }
         var result = labels
         if name != nil || extra != nil || !external.isEmpty {
             var builder = LabelsBuilder(labels)

@@ -280,14 +280,17 @@ public final class RemoteWriter: @unchecked Sendable {
         progress.watermark = round.through
         progress.round = nil
         progress.cursors = Array(repeating: nil, count: shards.count)
-        // Only the round's series stay (the rest have expired); those new in it and still without a
-        // sample stay out, so they are read whole when samples come.
-        var kept: [SeriesRef: Timestamp] = [:]
-        kept.reserveCapacity(sentThrough?.count ?? 0)
-        for list in members ?? [] {
-            for member in list { if let t = sentThrough?[member.ref] { kept[member.ref] = t } }
+        // Series that have expired leave the map now and then (not every round: rebuilding it costs
+        // an allocation per series); a handle is never reused, so a stale entry is only memory.
+        let roundSeries = members?.reduce(0) { $0 + $1.count } ?? 0
+        if let sent = sentThrough, sent.count > roundSeries + roundSeries / 4 + 64 {
+            var kept: [SeriesRef: Timestamp] = [:]
+            kept.reserveCapacity(roundSeries)
+            for list in members ?? [] {
+                for member in list { if let t = sent[member.ref] { kept[member.ref] = t } }
+            }
+            sentThrough = kept
         }
-        sentThrough = kept
         members = nil
         stats.watermark = round.through
         onProgress(progress)

@@ -141,18 +141,50 @@ public struct EncodedLabels: Sendable, Equatable {
     public init(_ labels: Labels) {
         var out: [UInt8] = []
         out.reserveCapacity(labels.encoded.count + 6 * labels.count)
-        labels.forEach { name, value in
-            let size = Self.stringFieldSize(name.count) + Self.stringFieldSize(value.count)
-            out.append(0x0A)  // TimeSeries.labels, length-delimited
-            Self.appendVarint(UInt64(size), to: &out)
-            out.append(0x0A)  // Label.name
-            Self.appendVarint(UInt64(name.count), to: &out)
-            out.append(contentsOf: name)
-            out.append(0x12)  // Label.value
-            Self.appendVarint(UInt64(value.count), to: &out)
-            out.append(contentsOf: value)
-        }
+        labels.forEach { name, value in Self.appendLabel(name, value, to: &out) }
         bytes = out
+    }
+
+    /// The fields of `labels` with each of `extra` (sorted by name, as a `Labels` keeps them) that
+    /// `labels` lacks, merged in name order: one allocation, no intermediate label set.
+    public init(_ labels: Labels, adding extra: Labels) {
+        guard !extra.isEmpty else {
+            self.init(labels)
+            return
+        }
+        var pending: [(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>)] = []
+        extra.forEach { n, v in pending.append((n, v)) }
+        var out: [UInt8] = []
+        out.reserveCapacity(labels.encoded.count + extra.encoded.count + 6 * (labels.count + pending.count))
+        var next = 0
+        labels.forEach { name, value in
+            // Extra labels sorting before this one go first; one of the same name is overridden.
+            while next < pending.count, pending[next].name.lexicographicallyPrecedes(name) {
+                Self.appendLabel(pending[next].name, pending[next].value, to: &out)
+                next += 1
+            }
+            if next < pending.count, pending[next].name.elementsEqual(name) { next += 1 }
+            Self.appendLabel(name, value, to: &out)
+        }
+        while next < pending.count {
+            Self.appendLabel(pending[next].name, pending[next].value, to: &out)
+            next += 1
+        }
+        self.init(encoded: out)
+    }
+
+    private init(encoded: [UInt8]) { bytes = encoded }
+
+    static func appendLabel(_ name: ArraySlice<UInt8>, _ value: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        let size = stringFieldSize(name.count) + stringFieldSize(value.count)
+        out.append(0x0A)  // TimeSeries.labels, length-delimited
+        appendVarint(UInt64(size), to: &out)
+        out.append(0x0A)  // Label.name
+        appendVarint(UInt64(name.count), to: &out)
+        out.append(contentsOf: name)
+        out.append(0x12)  // Label.value
+        appendVarint(UInt64(value.count), to: &out)
+        out.append(contentsOf: value)
     }
 
     static func stringFieldSize(_ length: Int) -> Int { 1 + WriteRequestEncoder.varintSize(UInt64(length)) + length }

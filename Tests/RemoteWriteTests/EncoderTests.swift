@@ -44,6 +44,21 @@ import TimeSeries
         #expect(encoder.count == 0)
     }
 
+    @Test func externalLabelsAreMergedInNameOrderWithoutOverriding() {
+        let series = [Labels(name: "up", ["job": "api", "zone": "a"]), Labels(name: "up"), Labels(), Labels(["A": "1", "host": "mine"])]
+        let externals = [Labels(), Labels(["host": "h1"]), Labels(["A": "x", "host": "h1", "zz": "last", "job": "never"]), Labels(["__a": "first"])]
+        for labels in series {
+            for external in externals {
+                var merged = labels
+                external.forEach { n, v in
+                    let name = String(decoding: n, as: UTF8.self)
+                    if labels[name] == nil { merged = merged.setting(name, to: String(decoding: v, as: UTF8.self)) }
+                }
+                #expect(EncodedLabels(labels, adding: external) == EncodedLabels(merged), "\(labels) + \(external)")
+            }
+        }
+    }
+
     @Test func varintSizesMatchTheWireFormat() {
         for (v, n) in [(UInt64(0), 1), (127, 1), (128, 2), (16_383, 2), (16_384, 3), (UInt64(Int64.max), 9), (UInt64.max, 10)] {
             #expect(WriteRequestEncoder.varintSize(v) == n, "\(v)")

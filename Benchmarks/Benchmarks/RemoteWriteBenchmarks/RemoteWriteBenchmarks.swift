@@ -51,6 +51,7 @@ let benchmarks: @Sendable () -> Void = {
             let encoder = WriteRequestEncoder()
             var body: [UInt8] = []
             let started = ContinuousClock.now
+            benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {
                 encoder.removeAll()
                 samples.withUnsafeBufferPointer { buffer in
@@ -59,6 +60,7 @@ let benchmarks: @Sendable () -> Void = {
                 encoder.withBytes { Snappy.compress($0, into: &body) }
                 blackHole(body.count)
             }
+            benchmark.stopMeasurement()
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             benchmark.measurement(.custom("samples/s", polarity: .prefersLarger, useScalingFactor: false),
