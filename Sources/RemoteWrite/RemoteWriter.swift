@@ -160,8 +160,8 @@ public final class RemoteWriter: @unchecked Sendable {
         if resumed.url != endpoint.url { resumed = RemoteWriteProgress(url: endpoint.url, cursors: []) }
         if resumed.cursors.count != count {
             // Another shard layout: the cursors mean nothing for it; resume at the round's start.
-            // Requests acknowledged in that round are sent again, and a receiver that keeps only one
-            // sample per timestamp refuses them as duplicates.
+            // What that round had sent goes again: Prometheus-like receivers refuse it as out of
+            // order (counted as sent), VictoriaMetrics keeps it twice (docs/remote_write.md).
             resumed.cursors = Array(repeating: nil, count: count)
         }
         self.progress = resumed
