@@ -12,7 +12,7 @@ let package = Package(
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon", "RemoteWrite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +29,13 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        // Remote write 1.0: the rings sent to Prometheus, VictoriaMetrics, Mimir… (snappy + our own protobuf encoder).
+        .systemLibrary(
+            name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]),
+        .target(
+            name: "RemoteWrite",
+            dependencies: ["TimeSeries", "Ingest", "CSnappy", .product(name: "Logging", package: "swift-log")]),
         // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
         // notifications), C's printf for numbers (CLI tables, templates), JSON strings. No Foundation.
         .target(name: "TextRendering"),
@@ -50,6 +57,7 @@ let package = Package(
             name: "AgentDaemon",
             dependencies: [
                 "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering",
+                "RemoteWrite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
@@ -69,6 +77,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
+        .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
     ]
 )

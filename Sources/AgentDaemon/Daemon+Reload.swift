@@ -66,6 +66,7 @@ extension Daemon {
         latestAlerts.withLock { $0 = [:] }
         newRules.start()
         let targetChanges = scrapes?.apply(next.scrape) ?? ScrapeComponent.Changes()
+        let remoteWriteChanges = remoteWrite?.apply(next.remoteWrite, externalLabels: next.global.externalLabels)
         if let logs, let logPlan { logs.apply(logPlan) }
         var kept = next
         // What only a restart changes stays as the process has it, so the next reload compares alike.
@@ -89,6 +90,7 @@ extension Daemon {
             if !c.removed.isEmpty { applied.append("\(what) removed: \(c.removed.joined(separator: " "))") }
         }
         describe("targets", (targetChanges.added, targetChanges.changed, targetChanges.removed))
+        if let remoteWriteChanges { describe("remote_write", remoteWriteChanges) }
         if let logPlan { describe("logs", (logPlan.added, logPlan.changed, logPlan.removed)) }
         var restartNeeded: [String] = []
         if next.global.store != config.global.store { restartNeeded.append("global storage settings") }

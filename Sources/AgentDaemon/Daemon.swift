@@ -50,6 +50,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     var notifications: NotificationsComponent?
     /// Set once in `buildComponents()`; a reload changes its targets, never the object.
     var scrapes: ScrapeComponent?
+    /// Set once in `run()`; a reload changes its endpoints, never the object.
+    var remoteWrite: RemoteWriteComponent?
     /// Notices changes of the configuration and rule files (on `queue`).
     let fileWatcher: ConfigFileWatcher
     /// Stored series `/metrics` left out because they would break the page (see `StoreExposition`).
@@ -162,6 +164,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             "logs": logs?.status() ?? [],
             "targets": scrapes?.status() ?? [],
             "rule_groups": rules?.status() ?? [],
+            "remote_write": remoteWrite?.status() ?? [],
             "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
         ]
     }

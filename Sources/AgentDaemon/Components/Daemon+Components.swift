@@ -14,6 +14,9 @@ extension Daemon {
             logger.info("loaded \(rules!.groups.count) rule groups from \(files.count) files")
         }
         notifications = try buildNotifier().map { NotificationsComponent(notifier: $0, heartbeat: progress.heartbeat("notify")) }
+        remoteWrite = RemoteWriteComponent(endpoints: config.remoteWrite, externalLabels: config.global.externalLabels,
+                                           settle: RemoteWriteComponent.settle(scrape: config.scrape), store: store,
+                                           stateDir: config.global.stateDir, logger: logger, clock: clock)
     }
 
     /// The rule groups of `files` under `config` (at start and at each reload), handing each

@@ -1,6 +1,7 @@
 import AgentClient
 public import TimeSeries
 public import Ingest
+public import RemoteWrite
 import YAMLSupport
 import Yams
 import Foundation
@@ -22,6 +23,8 @@ public struct AgentConfig: Sendable {
         guard source.hasPrefix("/") || source.contains("/") else { return FileManager.default.currentDirectoryPath }
         return String(source[..<source.lastIndex(of: "/")!])
     }
+    /// Where every stored series is sent with Prometheus remote write (`remote_write:`).
+    public var remoteWrite: [RemoteWriteEndpoint] = []
     /// Routing, inhibition, receivers and the outbox (`notify:`).
     public var notify = NotifyConfig()
     /// The file this came from ("(built-in default)" for the default).
@@ -29,7 +32,7 @@ public struct AgentConfig: Sendable {
 
     public init() {}
 
-    static let topLevelKeys = ["global", "listen", "scrape", "logs", "rule_files", "notify"]
+    static let topLevelKeys = ["global", "listen", "scrape", "logs", "rule_files", "notify", "remote_write"]
 
     /// Loads and validates a configuration file; throws every problem found, with positions.
     public static func load(path: String) throws -> AgentConfig {
@@ -60,6 +63,7 @@ public struct AgentConfig: Sendable {
             if let node = top["scrape"] { config.scrape = ScrapeConfig.read(node, global: config.global, &reader) }
             if let node = top["rule_files"], let files = reader.strings(node, "rule_files") { config.ruleFiles = files }
             if let node = top["notify"] { config.notify.read(node, &reader) }
+            if let node = top["remote_write"] { config.remoteWrite = RemoteWriteConfig.read(node, &reader) }
         }
         var errors = reader.errors
         do {

@@ -66,6 +66,7 @@ extension Daemon {
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
         out += notifierMetrics()
+        out += remoteWrite?.metrics() ?? []
         return out
     }
 
