@@ -44,6 +44,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     var notifier: Notifier?
     /// Set once in `run()`; a reload changes its targets, never the object.
     var scrapes: ScrapeComponent?
+    /// Rollout gates (`gate_files:`); set once in `run()`, a reload changes the definitions.
+    var gates: GatesComponent?
     /// Notices changes of the configuration and rule files (on `queue`).
     private let fileWatcher: ConfigFileWatcher
     /// Stored series `/metrics` left out because they would break the page (see `StoreExposition`).
@@ -90,11 +92,13 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         }
         do {
             try buildComponents()
+            gates = try buildGates()
         } catch {
             logger.critical("\(error)")
             return 1
         }
         restore()
+        gates?.restore()
         let restoredSeries = store.stats.series
         do {
             let server = try APIServer(api: self, socketPath: config.listen.socket,
@@ -124,6 +128,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         systemd.stopping()
         flags.set(ready: false)
         rules?.stop()
+        gates?.stop()
         scrapes?.stop()
         logs?.stop()
         // Deliver what is pending for as long as systemd's stop timeout comfortably allows.
@@ -151,6 +156,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         if let notifier {
             every(1_000) { notifier.tick() }
         }
+        gates?.start()
         recordSelfMetrics()
         every(config.global.scrapeInterval) { [weak self] in self?.recordSelfMetrics() }
         every(config.global.checkpointInterval) { [weak self] in self?.checkpoint(reason: "interval") }
@@ -233,14 +239,16 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         fileWatcher.loaded(before)
         let next: AgentConfig
         let files: [(file: String, rules: RuleFile)]
+        let gateDefinitions: [Gate]
         let logPlan: LogsComponent.Plan?
         var notifierConfiguration: Notifier.Configuration?
         do {
             next = try AgentConfig.load(path: current.source)
             // The new configuration's rule globs may name other files: those are the ones to watch.
-            let ruleFiles = RulesComponent.files(globs: next.ruleFiles, relativeTo: next.baseDirectory)
-            fileWatcher.loaded(before.prefix(1) + ruleFiles.map(ConfigFileWatcher.state(of:)), ruleGlobs: next.ruleFiles, base: next.baseDirectory)
+            let ruleFiles = RulesComponent.files(globs: next.ruleFiles + next.gateFiles, relativeTo: next.baseDirectory)
+            fileWatcher.loaded(before.prefix(1) + ruleFiles.map(ConfigFileWatcher.state(of:)), ruleGlobs: next.ruleFiles + next.gateFiles, base: next.baseDirectory)
             files = try RulesComponent.load(globs: next.ruleFiles, relativeTo: next.baseDirectory)
+            gateDefinitions = try GatesComponent.load(globs: next.gateFiles, relativeTo: next.baseDirectory)
             logPlan = try logs?.plan(next.logs)
             if notifier != nil, next.notify.isEnabled {
                 notifierConfiguration = try next.notify.notifierConfiguration(stateDir: config.global.stateDir)
@@ -270,6 +278,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             self?.latestAlerts.withLock { $0[group.source] = alerts }
             self?.forwardAlerts()
         }
+        gates?.apply(gates: gateDefinitions, externalLabels: next.global.externalLabels)
         let targetChanges = scrapes?.apply(next.scrape) ?? ScrapeComponent.Changes()
         if let logs, let logPlan { logs.apply(logPlan) }
         var kept = next
@@ -283,6 +292,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         runningBox.withLock { $0 = kept }
 
         var applied: [String] = ["\(newRules.groups.count) rule groups from \(files.count) files"]
+        if !next.gateFiles.isEmpty { applied.append("\(gateDefinitions.count) gates") }
         func describe(_ what: String, _ c: (added: [String], changed: [String], removed: [String])) {
             if !c.added.isEmpty { applied.append("\(what) added: \(c.added.joined(separator: " "))") }
             if !c.changed.isEmpty { applied.append("\(what) changed: \(c.changed.joined(separator: " "))") }
@@ -390,6 +400,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
         if let answer = queryAPI(path: path, parameters: parameters) { return answer }
         if let answer = silencesAPI(method: method, path: path, parameters: parameters) { return answer }
+        if let answer = gatesAPI(method: method, path: path, parameters: parameters) { return answer }
         switch path {
         case "/api/v1/status": return .success(statusDocument())
         case "/api/v1/alerts": return .success(alertsDocument())

@@ -56,6 +56,7 @@ extension Daemon {
         }
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
+        out += gates?.metrics() ?? []
         out += notifierMetrics()
         return out
     }

@@ -92,17 +92,29 @@ public struct GateRun: Sendable, Equatable, Codable {
     /// When evaluation `index` is due.
     public func dueTime(ofIndex index: Int) -> Timestamp { startedAt + Int64(index) * gate.interval }
 
-    /// The index of the next evaluation to take at or after `now`: the one after the last, or, after a
-    /// pause (the agent was down), the first still to come — evaluations missed count as nothing.
-    public func nextIndex(now: Timestamp) -> Int {
-        let byTime = now <= startedAt ? 0 : Int((now - startedAt + gate.interval - 1) / gate.interval)
-        return max(lastIndex + 1, byTime)
+    /// What a run has to do at `now`.
+    public enum Due: Sendable, Equatable {
+        /// Nothing yet (or the run has ended).
+        case nothing
+        /// Take evaluation `index`: the next one, or after a pause (the agent was down) the latest
+        /// one due — evaluations missed count as nothing, neither held nor failed.
+        case evaluate(index: Int)
+        /// The last evaluation within the timeout was missed (the agent was down): inconclusive.
+        case expired
+    }
+
+    /// What is due at `now`.
+    public func due(now: Timestamp) -> Due {
+        guard isRunning, now >= startedAt else { return .nothing }
+        let k = Int((now - startedAt) / gate.interval)
+        if k <= lastIndex { return .nothing }
+        return k < gate.evaluationLimit ? .evaluate(index: k) : .expired
     }
 
     /// When the next evaluation is due, or nil when the run has ended.
-    public func nextEvaluation(now: Timestamp) -> Timestamp? {
+    public var nextEvaluation: Timestamp? {
         guard isRunning else { return nil }
-        return dueTime(ofIndex: min(nextIndex(now: now), gate.evaluationLimit - 1))
+        return dueTime(ofIndex: lastIndex + 1)
     }
 
     /// Records the measurements of evaluation `index` (one per check, in `checks` order) taken at
