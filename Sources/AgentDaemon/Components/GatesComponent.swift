@@ -142,7 +142,7 @@ final class GatesComponent: @unchecked Sendable {
                 s.runs[run.id] = run
                 return .success(run)
             } catch {
-                return .failure(.invalid(error.description))
+                return .failure(.invalid("\(error)"))
             }
         }
         let run = try outcome.get()
