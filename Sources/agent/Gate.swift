@@ -53,6 +53,9 @@ extension Agent {
         static let failureStatus: Int32 = 3
 
         func run() throws {
+            // Before the request: once the run exists, Ctrl-C must find the handler (a shell
+            // may have started this command with SIGINT ignored).
+            GateFollow.installInterruptHandler(gate: name, socket: client.socket)
             let path = "/api/v1/gates/" + name
             var run: JSONValue
             do {
@@ -73,7 +76,6 @@ extension Agent {
                 printError("agent gate: unexpected answer from the agent: \(run.json)")
                 throw ExitCode(Self.failureStatus)
             }
-            GateFollow.installInterruptHandler(gate: name, socket: client.socket)
             let view = GateView(output: client.output, terminal: isatty(1) == 1 && client.output == .text, width: GateView.terminalWidth())
             view.started(run, attached: attach)
             var unreachableSince: Double?
@@ -131,5 +133,10 @@ enum GateFollow {
             GateFollow.interruptMessage.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
             _exit(130)
         }
+        // A parent may have started us with SIGINT blocked (the mask is inherited).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
     }
 }

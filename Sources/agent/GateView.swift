@@ -132,10 +132,10 @@ final class GateView {
 
     static func plan(_ run: JSONValue) -> String {
         func d(_ key: String) -> String { duration(run[key]?.double ?? 0) }
-        var s = "promote after \(d("duration_seconds")) of must-checks holding (\(run["required_streak"]?.text ?? "?") evaluations in a row, every \(d("interval_seconds")))"
-        s += ", failure_limit \(run["failure_limit"]?.text ?? "0"), no data: \(run["no_data"]?.text ?? "?") (limit \(run["no_data_limit"]?.text ?? "0")), timeout \(d("timeout_seconds"))"
-        if let m = run["min_should"]?.int, m > 0 { s += ", min_should \(m)" }
-        return s
+        var s = "promote when held \(d("duration_seconds")) (\(run["required_streak"]?.text ?? "?") in a row, every \(d("interval_seconds")))"
+        s += " · failure_limit \(run["failure_limit"]?.text ?? "0") · no data \(run["no_data"]?.text ?? "?") (limit \(run["no_data_limit"]?.text ?? "0"))"
+        if let m = run["min_should"]?.int, m > 0 { s += " · min_should \(m)" }
+        return s + " · timeout \(d("timeout_seconds"))"
     }
 
     static func duration(_ seconds: Double) -> String {
