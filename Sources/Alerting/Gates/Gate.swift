@@ -1,4 +1,4 @@
-public import Query
+import Query
 public import TimeSeries
 
 /// A rollout gate: checks evaluated every `interval` that decide whether a deployment stage may go

@@ -1,5 +1,5 @@
 import Foundation
-public import TimeSeries
+import TimeSeries
 import Query
 import Yams
 
@@ -32,13 +32,18 @@ public struct GateFile: Sendable {
 
     /// Reads and validates a gate file.
     public static func load(path: String) throws(RuleFileErrors) -> GateFile {
+        try parse(try text(at: path), path: path)
+    }
+
+    /// The UTF-8 text of the file at `path` (gate files and gate test files).
+    static func text(at path: String) throws(RuleFileErrors) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RuleFileErrors([RuleFileError(path: path, line: 0, column: 0, message: "cannot read the file")])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw RuleFileErrors([RuleFileError(path: path, line: 0, column: 0, message: "the file is not UTF-8 text")])
         }
-        return try parse(text, path: path)
+        return text
     }
 
     /// Parses gate-file text; `path` names the file in messages.

@@ -67,13 +67,7 @@ public struct GateTestFile: Sendable {
 
     /// Reads and validates a gate test file.
     public static func load(path: String) throws(RuleFileErrors) -> GateTestFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RuleFileErrors([RuleFileError(path: path, line: 0, column: 0, message: "cannot read the file")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw RuleFileErrors([RuleFileError(path: path, line: 0, column: 0, message: "the file is not UTF-8 text")])
-        }
-        return try parse(text, path: path)
+        try parse(try GateFile.text(at: path), path: path)
     }
 
     /// Parses gate-test text; `path` locates relative files and names the file in messages.

@@ -1,6 +1,6 @@
 import Foundation
-public import Query
-public import TimeSeries
+import Query
+import TimeSeries
 
 /// Runs a `GateTestFile`: for each test, the input series are loaded as promtool loads them, the
 /// rule files' groups are evaluated every `evaluation_interval` from 0 (so recording rules and
