@@ -49,12 +49,17 @@ daemon: release
 
 RULE_FILES = $(filter-out %_test.yaml,$(wildcard rules/*.yaml))
 RULE_TESTS = $(wildcard rules/*_test.yaml)
+# Rollout gates live apart from the rule files (a rule-file glob must not pick them up).
+GATE_FILES = $(filter-out %_test.yaml,$(wildcard rules/gates/*.yaml))
+GATE_TESTS = $(wildcard rules/gates/*_test.yaml)
 
 test: test-deps
 	$(SWIFT) build --build-tests
 	SWIFT=$(SWIFT) scripts/run-tests.sh
 	"$$($(SWIFT) build --show-bin-path)/agent" check rules $(RULE_FILES)
 	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(RULE_TESTS)
+	"$$($(SWIFT) build --show-bin-path)/agent" check gates $(GATE_FILES)
+	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(GATE_TESTS)
 	scripts/check-deploy.sh .build/debug/agent
 
 bench: bench-deps release

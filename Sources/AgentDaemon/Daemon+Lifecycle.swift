@@ -14,7 +14,7 @@ import Glibc
 /// under way (it needs `queue`, which the reload holds) and then stops what that reload started.
 ///
 /// Start: folders → components built → state restored → listeners → components started (notify,
-/// logs, scrapes, remote write, rules) → timers → READY. Shutdown (SIGTERM/SIGINT): not ready → no more reloads
+/// logs, scrapes, remote write, rules, gates) → timers → READY. Shutdown (SIGTERM/SIGINT): not ready → no more reloads
 /// or timers → listeners closed (requests in flight finish, so a silence just added is in the
 /// final checkpoint) → components stopped in reverse, each waiting for its work in flight (rules
 /// first, so nothing new is notified; notifications last, delivering what is pending for a few
@@ -39,7 +39,7 @@ extension Daemon {
 
     /// The components in the order they start (and stop in reverse).
     var components: [any Component] {
-        let all: [(any Component)?] = [notifications, logs, scrapes, remoteWrite, rules]
+        let all: [(any Component)?] = [notifications, logs, scrapes, remoteWrite, rules, gates]
         return all.compactMap { $0 }
     }
 
@@ -71,11 +71,13 @@ extension Daemon {
         }
         do {
             try buildComponents()
+            gates = try buildGates()
         } catch {
             logger.critical("\(error)")
             return false
         }
         restore()
+        gates?.restore()
         let restoredSeries = store.stats.series
         let server: APIServer
         do {

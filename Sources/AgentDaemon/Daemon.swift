@@ -50,6 +50,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     var notifications: NotificationsComponent?
     /// Set once in `buildComponents()`; a reload changes its targets, never the object.
     var scrapes: ScrapeComponent?
+    /// Rollout gates (`gate_files:`); set once in `run()`, a reload changes the definitions.
+    var gates: GatesComponent?
     /// Set once in `run()`; a reload changes its endpoints, never the object.
     var remoteWrite: RemoteWriteComponent?
     /// Notices changes of the configuration and rule files (on `queue`).
@@ -126,6 +128,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
         if let answer = queryAPI(path: path, parameters: parameters) { return answer }
         if let answer = silencesAPI(method: method, path: path, parameters: parameters) { return answer }
+        if let answer = gatesAPI(method: method, path: path, parameters: parameters) { return answer }
         switch path {
         case "/api/v1/status": return .success(statusDocument())
         case "/api/v1/alerts": return .success(alertsDocument())

@@ -22,6 +22,11 @@ extension Agent {
         func run() throws {
             var failed = false
             for path in files {
+                // Gate tests (a file with gate_files:) have their own runner: GateTestRunner.
+                if GateTestFile.isGateTestFile(path: path) {
+                    if !TestGates.run(path) { failed = true }
+                    continue
+                }
                 let file: RuleTestFile
                 do {
                     file = try RuleTestFile.load(path: path)

@@ -18,7 +18,8 @@ extension Daemon {
     /// Every rule group's alerts, as the notifier wants them after each evaluation.
     func forwardAlerts() {
         guard let notifier else { return }
-        notifier.receive(latestAlerts.value.values.flatMap { $0 })
+        // Gate verdicts (`notify:` in a gate file) go the same way as the rules' alerts.
+        notifier.receive(latestAlerts.value.values.flatMap { $0 } + (gates?.alerts(now: clock()) ?? []))
     }
 
     /// Checkpoint sections of the notifier: silences and what each group last sent.

@@ -14,6 +14,8 @@ public struct AgentConfig: Sendable {
     public var listen = ListenConfig()
     /// Globs of rule files (relative ones are relative to the configuration file's folder).
     public var ruleFiles: [String] = []
+    /// Globs of gate files (`gate_files:`, relative like `rule_files:`): rollout gates for `agent gate`.
+    public var gateFiles: [String] = []
     /// The targets to scrape (`scrape:`).
     public var scrape: [ScrapeTarget] = []
     /// The logs to tail (`logs:`).
@@ -32,7 +34,7 @@ public struct AgentConfig: Sendable {
 
     public init() {}
 
-    static let topLevelKeys = ["global", "listen", "scrape", "logs", "rule_files", "notify", "remote_write"]
+    static let topLevelKeys = ["global", "listen", "scrape", "logs", "rule_files", "gate_files", "notify", "remote_write"]
 
     /// Loads and validates a configuration file; throws every problem found, with positions.
     public static func load(path: String) throws -> AgentConfig {
@@ -62,6 +64,7 @@ public struct AgentConfig: Sendable {
             if let node = top["listen"] { config.listen.read(node, &reader) }
             if let node = top["scrape"] { config.scrape = ScrapeConfig.read(node, global: config.global, &reader) }
             if let node = top["rule_files"], let files = reader.strings(node, "rule_files") { config.ruleFiles = files }
+            if let node = top["gate_files"], let files = reader.strings(node, "gate_files") { config.gateFiles = files }
             if let node = top["notify"] { config.notify.read(node, &reader) }
             if let node = top["remote_write"] { config.remoteWrite = RemoteWriteConfig.read(node, &reader) }
         }

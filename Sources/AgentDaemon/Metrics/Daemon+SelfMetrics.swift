@@ -65,6 +65,7 @@ extension Daemon {
         }
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
+        out += gates?.metrics() ?? []
         out += notifierMetrics()
         out += remoteWrite?.metrics() ?? []
         return out
