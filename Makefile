@@ -61,6 +61,8 @@ test: test-deps
 	"$$($(SWIFT) build --show-bin-path)/agent" check gates $(GATE_FILES)
 	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(GATE_TESTS)
 	scripts/check-deploy.sh .build/debug/agent
+	# The short version of make chaos (each scenario ≤ 45 s) on the debug build.
+	SHORT=1 scripts/chaos.sh "$$($(SWIFT) build --show-bin-path)"
 
 bench: bench-deps release
 	scripts/bench.sh
