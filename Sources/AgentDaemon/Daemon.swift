@@ -32,7 +32,12 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     let queue = DispatchQueue(label: "agent.daemon")
     private var timers: [any DispatchSourceTimer] = []
     private var signalSources: [any DispatchSourceSignal] = []
-    private var server: APIServer?
+    /// The listeners; set once in `run()`, read by /metrics from any thread.
+    private let serverBox = Locked<APIServer?>(nil)
+    var server: APIServer? {
+        get { serverBox.value }
+        set { serverBox.withLock { $0 = newValue } }
+    }
     /// The components; set once in `run()` before anything starts, then only read.
     var logs: LogsComponent?
     /// Replaced by a SIGHUP reload (on `queue`) while the API reads it: behind a lock.
@@ -97,8 +102,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         restore()
         let restoredSeries = store.stats.series
         do {
-            let server = try APIServer(api: self, socketPath: config.listen.socket,
-                                       http: config.listen.http.flatMap(ListenConfig.hostPort), logger: logger)
+            let server = try APIServer(api: self, socketPath: config.listen.socket, http: config.listen.http.flatMap(ListenConfig.hostPort),
+                                       configuration: config.listen.serverConfiguration, logger: logger)
             try await server.start()
             self.server = server
         } catch {
@@ -387,15 +392,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         return federationPage(externalLabels: Labels(current.global.externalLabels))
     }
 
-    public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
-        if let answer = queryAPI(path: path, parameters: parameters) { return answer }
-        if let answer = silencesAPI(method: method, path: path, parameters: parameters) { return answer }
-        switch path {
-        case "/api/v1/status": return .success(statusDocument())
-        case "/api/v1/alerts": return .success(alertsDocument())
-        default: return .error(404, type: "not_found", "no such endpoint: \(method) \(path)")
-        }
-    }
+    /// True while the HTTP server's event loop turns (its part of the agent's health).
+    public var apiServerIsAlive: Bool { server?.isAlive() ?? false }
 
     func checkpointStatsSnapshot() -> CheckpointStats { checkpoints.value }
 
