@@ -70,8 +70,10 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"]),
-        .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "HTTPServing", "agent", "agent-daemon"]),
+        // A raw socket client that sends what no well-behaved client would, for the server's tests.
+        .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
+        .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"]),
     ]
 )
 

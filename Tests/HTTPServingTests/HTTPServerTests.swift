@@ -7,6 +7,7 @@ import Glibc
 #endif
 
 @testable import HTTPServing
+import HTTPTestSupport
 
 /// A gate that handlers wait on, and a count of those waiting.
 final class Gate: Sendable {

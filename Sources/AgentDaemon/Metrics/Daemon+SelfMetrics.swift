@@ -57,6 +57,7 @@ extension Daemon {
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
         out += notifierMetrics()
+        out += httpMetrics()
         return out
     }
 

@@ -2,14 +2,15 @@
 import Glibc
 #endif
 
-/// A blocking TCP or Unix-socket client for tests: raw bytes in, raw bytes out.
-final class RawConnection {
-    let fd: Int32
+/// A blocking TCP or Unix-socket client for tests: raw bytes in, raw bytes out (the server's tests
+/// and the daemon's abuse tests send what no well-behaved client would).
+public final class RawConnection {
+    public let fd: Int32
     /// Bytes received past the last response read (pipelined answers).
-    var pending: [UInt8] = []
+    public var pending: [UInt8] = []
 
     /// Connects to 127.0.0.1:`port`; nil when the connection is refused.
-    init?(port: UInt16, receiveTimeout: Double = 10) {
+    public init?(port: UInt16, receiveTimeout: Double = 10) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         var addr = sockaddr_in()
@@ -27,7 +28,7 @@ final class RawConnection {
     }
 
     /// Connects to the Unix socket at `path`.
-    init?(unixPath path: String, receiveTimeout: Double = 10) {
+    public init?(unixPath path: String, receiveTimeout: Double = 10) {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
@@ -42,7 +43,7 @@ final class RawConnection {
         setTimeout(receiveTimeout)
     }
 
-    func setTimeout(_ seconds: Double) {
+    public func setTimeout(_ seconds: Double) {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -51,7 +52,7 @@ final class RawConnection {
 
     /// Sends everything; false when the peer closed or reset.
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
+    public func send(_ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -62,10 +63,10 @@ final class RawConnection {
     }
 
     @discardableResult
-    func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     /// Reads until the peer closes, the timeout passes, or `limit` bytes arrived.
-    func readAll(limit: Int = 1 << 24) -> [UInt8] {
+    public func readAll(limit: Int = 1 << 24) -> [UInt8] {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while out.count < limit {
@@ -77,7 +78,7 @@ final class RawConnection {
     }
 
     /// Reads one response (head and a Content-Length body); nil when the connection ends first.
-    func readResponse() -> (status: Int, headers: [String: String], body: String)? {
+    public func readResponse() -> (status: Int, headers: [String: String], body: String)? {
         var raw = pending
         pending = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -104,8 +105,16 @@ final class RawConnection {
         }
     }
 
+    /// True when bytes (or the end of the stream) wait to be read, without waiting.
+    public func hasSomethingToRead() -> Bool {
+        if !pending.isEmpty { return true }
+        var b: UInt8 = 0
+        let n = recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
     /// True when the peer has closed (a read returns 0 or an error before `timeout`).
-    func isClosedByPeer(timeout: Double) -> Bool {
+    public func isClosedByPeer(timeout: Double) -> Bool {
         setTimeout(timeout)
         var b = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -118,7 +127,7 @@ final class RawConnection {
 }
 
 /// Raises the soft descriptor limit towards the hard one (tests that hold thousands of sockets).
-func raiseDescriptorLimit(to wanted: UInt) -> UInt {
+public func raiseDescriptorLimit(to wanted: UInt) -> UInt {
     var l = rlimit()
     getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l)
     if l.rlim_cur < rlim_t(wanted) {
