@@ -228,8 +228,8 @@ public struct RequestParser: Sendable {
 
     enum Line { case line(Range<Int>), incomplete, tooLong }
 
-    /// The next line (without its CRLF or LF), consuming it; `tooLong` as soon as more than `limit`
-    /// bytes are buffered without a line end.
+    /// The next line (without its CRLF or LF), consuming it; `tooLong` as soon as more than
+    /// `limit` bytes (and a CR) are buffered without a line end.
     private mutating func nextLine(limit: Int) -> Line {
         let end = buffer.count
         var i = scan
@@ -243,7 +243,9 @@ public struct RequestParser: Sendable {
         steps += (found.map { $0 + 1 } ?? end) - scan
         guard let lf = found else {
             scan = end
-            return end - start > limit ? .tooLong : .incomplete
+            // One byte over the limit may be the line's CR: only its LF tells, so the verdict
+            // does not depend on where the input was split.
+            return end - start > limit + 1 ? .tooLong : .incomplete
         }
         var lineEnd = lf
         if lineEnd > start && buffer[lineEnd - 1] == 13 { lineEnd -= 1 }

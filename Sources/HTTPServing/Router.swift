@@ -78,7 +78,7 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         var captured: [String: Substring] = [:]
         for (segment, part) in zip(segments, path) {
             switch segment {
-            case .literal(let l): guard part == l else { return nil }
+            case .literal(let l): guard part == l || FormValues.unescapePath(part) == l else { return nil }
             case .parameter(let name):
                 guard !part.isEmpty else { return nil }
                 captured[name] = part

@@ -255,3 +255,16 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+extension RequestParserTests {
+    @Test func aLineOfExactlyTheLimitIsAcceptedWhereverTheInputIsSplit() {
+        var limits = RequestParser.Limits()
+        limits.requestLineBytes = 40
+        let line = "GET /" + String(repeating: "a", count: 40 - 14) + " HTTP/1.1"
+        #expect(line.utf8.count == 40)
+        for chunk in [1, 2, 41, .max] {
+            #expect(Self.requests(Self.parse(line + "\r\nHost: a\r\n\r\n", limits: limits, chunk: chunk)).count == 1, "chunk \(chunk)")
+            #expect(Self.errorStatus(Self.parse("GET /a" + line.dropFirst(5) + "\r\nHost: a\r\n\r\n", limits: limits, chunk: chunk)) == 414, "chunk \(chunk)")
+        }
+    }
+}

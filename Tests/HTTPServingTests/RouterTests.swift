@@ -24,6 +24,8 @@ import Testing
         #expect(Self.body(Self.answer("DELETE", "/api/v2/silence/abc").1) == "deleted abc")
         #expect(Self.body(Self.answer("GET", "/api/v2/silence/abc").1) == "silence abc")
         #expect(Self.body(Self.answer("GET", "/").1) == "root")
+        // Literal segments match percent-decoded too, as Go's router sees the decoded path.
+        #expect(Self.body(Self.answer("GET", "/api/v1/%6Cabel/job/values").1) == "values of job")
     }
 
     @Test func routesRunOnTheirLane() {

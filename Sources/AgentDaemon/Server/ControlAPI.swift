@@ -5,9 +5,10 @@ import TextRendering
 /// What the HTTP listeners serve, implemented by the daemon. Every answer is a value computed under
 /// its owner's lock; the server only moves bytes.
 public protocol ControlAPI: Sendable {
-    /// True once the agent is alive enough to answer.
+    /// True once the agent is alive enough to answer. Runs on the server's event loop: it must not
+    /// block or wait for a lock that work (queries, checkpoints) holds for long.
     func isHealthy() -> Bool
-    /// True once state is restored and every component has started.
+    /// True once state is restored and every component has started. Runs on the event loop too.
     func isReady() -> Bool
     /// The /metrics page.
     func metricsPage() -> [UInt8]
