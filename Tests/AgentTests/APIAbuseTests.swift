@@ -155,6 +155,32 @@ struct Abuse: CustomTestStringConvertible, Sendable {
         #expect(evicted.map { Double($0.split(separator: " ")[1]) ?? 0 } ?? 0 > 0, "\(metrics.suffix(1500))")
     }
 
+    @Test func runningOutOfDescriptorsIsCountedAndSurvived() throws {
+        let (agent, port) = try Self.start()
+        let pid = agent.process.processIdentifier
+        // Leave the agent six descriptors beyond those it holds: its connection cap (half the limit
+        // it started with) is now far above what it can open, so accept() fails with EMFILE.
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        let prlimit = Process()
+        prlimit.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        prlimit.arguments = ["--pid", "\(pid)", "--nofile=\(open + 6):\(open + 6)"]
+        try prlimit.run()
+        prlimit.waitUntilExit()
+        #expect(prlimit.terminationStatus == 0)
+        _ = raiseDescriptorLimit(to: 2_000)
+        var idle: [RawConnection] = []
+        for _ in 0..<200 { if let c = RawConnection(port: port) { idle.append(c) } }
+        #expect(agent.process.isRunning)
+        for _ in 0..<5 { #expect(Self.status(port, "/-/healthy") == 200) }
+        idle.removeAll()
+        let metrics = try #require(RawConnection(port: port))
+        metrics.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        let page = metrics.readResponse()?.body ?? ""
+        let line = page.split(separator: "\n").first { $0.hasPrefix("agent_http_accept_errors_total{reason=\"descriptors\"}") }
+        #expect(line.map { Double($0.split(separator: " ")[1]) ?? 0 } ?? 0 > 0, "\(line ?? "no such line")")
+        #expect(agent.process.isRunning)
+    }
+
     @Test func healthAnswersWhileTwoSlowQueriesRunAndAQueryPastItsTimeoutIs503() throws {
         defer { print("SLOWDEBUG") }
         let (agent, port) = try Self.start(listenExtra: "  query_max_concurrency: 2")
