@@ -32,7 +32,6 @@ extension Daemon {
         var signalSources: [any DispatchSourceSignal] = []
         var server: APIServer?
         var watchdog: Watchdog?
-        var probe: ListenerProbe?
         /// The daemon queue's own loop (self-metrics, checkpoints, reloads).
         var heartbeat: Heartbeat?
     }
@@ -81,25 +80,23 @@ extension Daemon {
         let restoredSeries = store.stats.series
         let server: APIServer
         do {
-            server = try APIServer(api: self, socketPath: config.listen.socket,
-                                   http: config.listen.http.flatMap(ListenConfig.hostPort), logger: logger)
+            server = try APIServer(api: self, socketPath: config.listen.socket, http: config.listen.http.flatMap(ListenConfig.hostPort),
+                                   configuration: config.listen.serverConfiguration, logger: logger)
             try await server.start()
         } catch {
             logger.critical("cannot listen on \(config.listen.socket)\(config.listen.http.map { " or \($0)" } ?? ""): \(error)")
             return false
         }
-        var addresses: [ListenerProbe.Address] = [.unix(config.listen.socket)]
-        if let http = config.listen.http.flatMap(ListenConfig.hostPort) {
-            let port = http.port != 0 ? http.port : await server.tcpPort() ?? 0
-            addresses.append(.tcp(host: http.host, port: port))
+        self.server = server
+        // The server's event loop stamps each turn (at least every 250 ms); read it at each check.
+        progress.watch("api", bound: LoopProgress.bound(forInterval: 1_000)) { [weak server] in
+            guard let server else { return LoopProgress.monotonicClock() }
+            return Int64(server.lastLoopTick / 1_000_000)
         }
-        let probe = ListenerProbe(addresses: addresses, heartbeat: progress.heartbeat("api"), logger: logger)
         await onQueue {
             self.lifecycle.server = server
-            self.lifecycle.probe = probe
             for component in self.components { component.start() }
             self.startTimers()
-            probe.start()
             self.lifecycle.phase = .running
         }
         flags.set(ready: true)
@@ -115,13 +112,13 @@ extension Daemon {
         flags.setStopping()
         systemd.stopping()
         // Waits for a reload under way; any later reload, timer tick or signal finds `.stopping`.
-        let (server, probe) = await onQueue { () -> (APIServer?, ListenerProbe?) in
+        let server = await onQueue { () -> APIServer? in
             self.lifecycle.phase = .stopping
             for timer in self.lifecycle.timers { timer.cancel() }
             self.lifecycle.timers.removeAll()
-            return (self.lifecycle.server, self.lifecycle.probe)
+            return self.lifecycle.server
         }
-        probe?.stop()
+        progress.watch("api", bound: 0, lastProgress: nil)
         await server?.stop(timeout: 1)
         await onQueue {
             for component in self.components.reversed() { component.stop() }

@@ -1,12 +1,13 @@
 import Alerting
+import HTTPServing
 import Foundation
 import Query
 import TimeSeries
 
 /// Rollout gates in the daemon: the component's construction and the API's handlers.
 ///
-/// The handlers take decoded parameters and return the answer; `gatesAPI` is the routing of
-/// today's `api(...)` switch (GET `/api/v1/gates`, GET and POST `/api/v1/gates/{name}`).
+/// The handlers validate their parameters first (routes in `Daemon+Routes.swift`: GET
+/// `/api/v1/gates`, GET and POST `/api/v1/gates/{name}`).
 extension Daemon {
     /// The gates component of `gate_files:`; throws every error of every gate file.
     func buildGates() throws -> GatesComponent {
@@ -18,41 +19,19 @@ extension Daemon {
             onAlertsChanged: { [weak self] in self?.forwardAlerts() })
     }
 
-    /// The routing of the gate endpoints; nil for other paths.
-    func gatesAPI(method: String, path: String, parameters p: [String: String]) -> APIResponse? {
-        guard path == "/api/v1/gates" || path.hasPrefix("/api/v1/gates/") else { return nil }
-        if path == "/api/v1/gates" {
-            guard method == "GET" else { return .error(405, type: "bad_data", "GET /api/v1/gates lists the gates; POST /api/v1/gates/NAME starts one") }
-            return listGates()
-        }
-        let name = String(path.dropFirst("/api/v1/gates/".count))
-        var points: Int?
-        if let text = p["points"] {
-            guard let n = Int(text), n > 0 else { return .error(400, type: "bad_data", "points must be a positive whole number") }
-            points = n
-        }
-        switch method {
-        case "GET":
-            return gateRun(name: name, run: p["run"], points: points)
-        case "POST":
-            var overrides: [String: Milliseconds] = [:]
-            for key in ["interval", "duration", "timeout"] {
-                guard let text = p[key], !text.isEmpty else { continue }
-                guard let d = PromQL.parseDuration(text) else { return .error(400, type: "bad_data", "\(key) must be a duration such as 30s, 10m or 1h") }
-                overrides[key] = d
-            }
-            return startGate(name: name, interval: overrides["interval"], duration: overrides["duration"], timeout: overrides["timeout"], points: points)
-        default:
-            return .error(405, type: "bad_data", "GET or POST /api/v1/gates/\(name)")
-        }
+    /// `points`: a positive whole number, or nil.
+    static func points(_ p: FormValues) throws(APIError) -> Int? {
+        guard let text = p["points"] else { return nil }
+        guard let n = Int(text), n > 0, n <= 100_000 else { throw APIError(.badData, "points must be a whole number from 1 to 100000") }
+        return n
     }
 
     /// GET `/api/v1/gates`: each gate with its timings and checks and its latest run, and the
     /// remembered runs (without their values).
-    func listGates() -> APIResponse {
-        guard let gates else { return .success(["gates": [Any](), "runs": [Any]()]) }
+    func listGates(_ request: Request, _ p: FormValues) throws(APIError) -> HTTPResponse {
+        guard let gates else { return .apiSuccess(["gates": [Any](), "runs": [Any]()]) }
         let runs = gates.runs()
-        return .success([
+        return .apiSuccess([
             "gates": gates.definitions().map { gate -> [String: Any] in
                 var doc = Daemon.gateDocument(gate)
                 if let latest = runs.first(where: { $0.gate.name == gate.name }) { doc["latest_run"] = Daemon.runDocument(latest, points: 0) }
@@ -64,27 +43,39 @@ extension Daemon {
 
     /// GET `/api/v1/gates/{name}`: the latest run of the gate, or run `run`; each check's values
     /// averaged down to `points` when given.
-    func gateRun(name: String, run id: String?, points: Int?) -> APIResponse {
-        guard let gates else { return .error(404, type: "not_found", "no gates are configured (gate_files: in the configuration)") }
-        let found = id.map { gates.run(id: $0) } ?? gates.latestRun(of: name)
+    func gateRun(_ request: Request, _ p: FormValues) throws(APIError) -> HTTPResponse {
+        let name = request.pathParameters["name"] ?? ""
+        let points = try Daemon.points(p)
+        guard let gates else { throw APIError(.notFound, "no gates are configured (gate_files: in the configuration)") }
+        let found = p["run"].map { gates.run(id: $0) } ?? gates.latestRun(of: name)
         guard let run = found, run.gate.name == name else {
             let known = gates.definitions().contains { $0.name == name }
-            return .error(404, type: "not_found", id.map { "gate \(name) has no run \($0)" }
-                          ?? (known ? "gate \(name) has not run yet; start it with agent gate \(name)" : "no gate named \(name)"))
+            throw APIError(.notFound, p["run"].map { "gate \(name) has no run \($0)" }
+                           ?? (known ? "gate \(name) has not run yet; start it with agent gate \(name)" : "no gate named \(name)"))
         }
-        return .success(Daemon.runDocument(run, points: points))
+        return .apiSuccess(Daemon.runDocument(run, points: points))
     }
 
-    /// POST `/api/v1/gates/{name}`: starts a run (409 while one is going).
-    func startGate(name: String, interval: Milliseconds?, duration: Milliseconds?, timeout: Milliseconds?, points: Int?) -> APIResponse {
-        guard let gates else { return .error(404, type: "not_found", "no gates are configured (gate_files: in the configuration)") }
+    /// POST `/api/v1/gates/{name}`: starts a run (409 while one is going); `interval`, `duration`
+    /// and `timeout` override the file's.
+    func startGate(_ request: Request, _ p: FormValues) throws(APIError) -> HTTPResponse {
+        let name = request.pathParameters["name"] ?? ""
+        let points = try Daemon.points(p)
+        var overrides: [String: Milliseconds] = [:]
+        for key in ["interval", "duration", "timeout"] {
+            guard let d = try APIParameters.duration(p, key) else { continue }
+            guard d > 0 else { throw APIError.invalidParameter(key, "must be a positive duration such as 30s, 10m or 1h") }
+            overrides[key] = d
+        }
+        guard let gates else { throw APIError(.notFound, "no gates are configured (gate_files: in the configuration)") }
         do {
-            return .success(Daemon.runDocument(try gates.startRun(name, interval: interval, duration: duration, timeout: timeout), points: points))
+            return .apiSuccess(Daemon.runDocument(try gates.startRun(name, interval: overrides["interval"], duration: overrides["duration"],
+                                                                     timeout: overrides["timeout"]), points: points))
         } catch {
             switch error {
-            case .unknown(let m): return .error(404, type: "not_found", m)
-            case .invalid(let m): return .error(400, type: "bad_data", m)
-            case .running(let m, _): return .error(409, type: "conflict", m)
+            case .unknown(let m): throw APIError(.notFound, m)
+            case .invalid(let m): throw APIError(.badData, m)
+            case .running(let m, _): throw APIError(.conflict, m)
             }
         }
     }

@@ -2,6 +2,7 @@ import AgentClient
 public import TimeSeries
 public import Ingest
 public import RemoteWrite
+public import HTTPServing
 import YAMLSupport
 import Yams
 import Foundation
@@ -156,6 +157,27 @@ public struct ListenConfig: Sendable {
     public var http: String? = "127.0.0.1:9464"
     /// What /metrics exposes: the agent's own metrics, or every stored series too.
     public var expose: Exposure = .selfOnly
+    /// Most open connections over both listeners (Prometheus's `--web.max-connections`).
+    public var maxConnections = 512
+    /// Time limit of one query (Prometheus's `--query.timeout`).
+    public var queryTimeout: Milliseconds = 120_000
+    /// Queries run at once (Prometheus's `--query.max-concurrency`).
+    public var queryMaxConcurrency = 20
+    /// How long a kept-alive connection may wait for its next request.
+    public var idleTimeout: Milliseconds = 60_000
+    /// How long a request's head (request line and header fields) may take to arrive.
+    public var readHeaderTimeout: Milliseconds = 10_000
+
+    /// The HTTP server's bounds from these settings (see `HTTPServer.Configuration`).
+    public var serverConfiguration: HTTPServer.Configuration {
+        var c = HTTPServer.Configuration()
+        c.maxConnections = maxConnections
+        c.queryTimeout = queryTimeout
+        c.maxConcurrentQueries = queryMaxConcurrency
+        c.idleTimeout = idleTimeout
+        c.headerTimeout = readHeaderTimeout
+        return c
+    }
 
     /// What /metrics exposes.
     public enum Exposure: String, Sendable { case selfOnly = "self", all }
@@ -163,7 +185,13 @@ public struct ListenConfig: Sendable {
     public init() {}
 
     mutating func read(_ node: Node, _ r: inout YAMLReader) {
-        guard let m = r.mapping(node, "listen", known: ["socket", "http", "expose"]) else { return }
+        guard let m = r.mapping(node, "listen", known: ["socket", "http", "expose", "max_connections", "query_timeout", "query_max_concurrency",
+                                                        "idle_timeout", "read_header_timeout"]) else { return }
+        if let n = m["max_connections"], let v = r.int(n, "listen.max_connections", in: 1...65_536) { maxConnections = v }
+        if let n = m["query_timeout"], let v = r.duration(n, "listen.query_timeout", minimum: 1) { queryTimeout = v }
+        if let n = m["query_max_concurrency"], let v = r.int(n, "listen.query_max_concurrency", in: 1...1024) { queryMaxConcurrency = v }
+        if let n = m["idle_timeout"], let v = r.duration(n, "listen.idle_timeout", minimum: 1) { idleTimeout = v }
+        if let n = m["read_header_timeout"], let v = r.duration(n, "listen.read_header_timeout", minimum: 1) { readHeaderTimeout = v }
         if let n = m["socket"], let v = r.string(n, "listen.socket") {
             if v.hasPrefix("/") && v.utf8.count < 108 { socket = v } else { r.error(n, "listen.socket must be an absolute path shorter than 108 bytes") }
         }

@@ -68,6 +68,7 @@ extension Daemon {
         out += gates?.metrics() ?? []
         out += notifierMetrics()
         out += remoteWrite?.metrics() ?? []
+        out += httpMetrics()
         return out
     }
 
