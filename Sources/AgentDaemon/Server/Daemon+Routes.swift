@@ -20,6 +20,16 @@ extension Daemon {
             Route("GET", "/api/v1/gates", .general, endpoint { try $0.listGates($1, $2) }),
             Route("GET", "/api/v1/gates/{name}", .general, endpoint { try $0.gateRun($1, $2) }),
             Route("POST", "/api/v1/gates/{name}", .general, endpoint { try $0.startGate($1, $2) }),
+            // The web pages (read-only HTML, see Web/): the graph runs queries, so it has their lane and deadline.
+            Route("GET", "/", .general, page { d, _ in d.overviewPage() }),
+            Route("GET", "/alerts", .general, page { d, _ in d.alertsPage() }),
+            Route("GET", "/rules", .general, page { d, _ in d.rulesPage() }),
+            Route("GET", "/targets", .general, page { d, _ in d.targetsPage() }),
+            Route("GET", "/logs", .general, page { d, _ in d.logsPage() }),
+            Route("GET", "/graph", .query, page { $0.graphPage($1) }),
+            Route("GET", "/status", .general, page { d, _ in d.statusPage() }),
+            Route("GET", "/static/app.css", .general) { WebAssets.css.response(to: $0) },
+            Route("GET", "/static/app.js", .general) { WebAssets.js.response(to: $0) },
         ]
     }
 

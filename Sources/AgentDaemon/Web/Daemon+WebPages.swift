@@ -1,0 +1,33 @@
+import HTTPServing
+
+/// The pages' handlers (their routes are in `Daemon+Routes.swift`): each reads a snapshot of
+/// what it shows (`Daemon+WebData.swift`), then renders it outside every lock.
+extension Daemon {
+    /// A page handler around `body`, which renders the page's bytes; the time it took goes into
+    /// `Server-Timing`. Holds the daemon weakly, as `endpoint` does.
+    func page(_ body: @escaping @Sendable (Daemon, Request) -> [UInt8]) -> Handler {
+        { [weak self] request in
+            guard let self else { return .text(503, "The agent is stopping.\n") }
+            let started = ContinuousClock.now
+            let bytes = body(self, request)
+            return WebPage.response(bytes, elapsed: ContinuousClock.now - started)
+        }
+    }
+
+    func overviewPage() -> [UInt8] { OverviewPage.render(overviewSnapshot()) }
+
+    func alertsPage() -> [UInt8] { AlertsPage.render(alertsSnapshot(), healthy: isHealthy()) }
+
+    func rulesPage() -> [UInt8] { RulesPage.render(rulesSnapshot(), now: clock(), healthy: isHealthy()) }
+
+    func targetsPage() -> [UInt8] { TargetsPage.render(targetsSnapshot(), now: clock(), healthy: isHealthy()) }
+
+    func logsPage() -> [UInt8] {
+        let (logs, activity) = logsSnapshot()
+        return LogsPage.render(logs, activity: activity, now: clock(), healthy: isHealthy())
+    }
+
+    func graphPage(_ request: Request) -> [UInt8] { GraphPage.render(graphSnapshot(request), healthy: isHealthy()) }
+
+    func statusPage() -> [UInt8] { StatusPage.render(running, startedAt: startedAt, now: clock(), healthy: isHealthy()) }
+}
