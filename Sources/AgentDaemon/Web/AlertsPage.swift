@@ -50,7 +50,7 @@ enum AlertsPage {
             if let severity { h.isolated(severity) } else { h.raw("no severity") }
             h.raw(" <small>(")
             h.integer(rows.count)
-            h.raw(")</small></h2><div class=\"scroll\"><table class=\"alerts\"><thead><tr><th scope=\"col\">alert</th><th scope=\"col\">state</th>")
+            h.raw(")</small></h2><div class=\"scroll\"><table class=\"alerts stack\"><thead><tr><th scope=\"col\">alert</th><th scope=\"col\">state</th>")
             h.raw("<th scope=\"col\">since</th><th scope=\"col\" class=\"num\">value</th><th scope=\"col\">last 30 min</th></tr></thead><tbody>")
             for row in rows { write(row, now: s.now, into: &h) }
             h.raw("</tbody></table></div></section>")
@@ -60,7 +60,7 @@ enum AlertsPage {
         if s.resolved.isEmpty {
             h.empty("None.")
         } else {
-            h.raw("<div class=\"scroll\"><table class=\"resolved\"><thead><tr><th scope=\"col\">alert</th><th scope=\"col\">severity</th>")
+            h.raw("<div class=\"scroll\"><table class=\"resolved stack\"><thead><tr><th scope=\"col\">alert</th><th scope=\"col\">severity</th>")
             h.raw("<th scope=\"col\">active from</th><th scope=\"col\">resolved</th><th scope=\"col\" class=\"num\">lasted</th></tr></thead><tbody>")
             for r in s.resolved {
                 h.raw("<tr><td><strong class=\"alertname\">")
@@ -68,14 +68,14 @@ enum AlertsPage {
                 h.raw("</strong>")
                 h.labelChips(r.labels, skipping: ["alertname", Alert.severityLabel])
                 annotations(r.annotations, into: &h)
-                h.raw("</td><td>")
+                h.raw("</td><td data-label=\"severity\">")
                 severityBadge(r.labels[Alert.severityLabel], into: &h)
-                h.raw("</td><td class=\"nowrap\">")
+                h.raw("</td><td class=\"nowrap\" data-label=\"active from\">")
                 if let a = r.activeAt { h.time(a, now: s.now) } else { h.raw("<span class=\"muted\">–</span>") }
-                h.raw("</td><td class=\"nowrap\">")
+                h.raw("</td><td class=\"nowrap\" data-label=\"resolved\">")
                 h.ago(r.resolvedAt, now: s.now)
                 h.raw("</td>")
-                h.numberCell(r.activeAt.map { WebFormat.span(r.resolvedAt - $0) } ?? "")
+                h.numberCell(r.activeAt.map { WebFormat.span(r.resolvedAt - $0) } ?? "", label: "lasted")
                 h.raw("</tr>")
             }
             h.raw("</tbody></table></div>")
@@ -87,7 +87,7 @@ enum AlertsPage {
 
     /// A stable number for a severity outside the known tiers (its id must not carry its text).
     static func tierIndex(_ severity: String?, _ tiers: [String?: [Daemon.AlertRow]]) -> Int {
-        tiers.keys.compactMap { $0 }.sorted().firstIndex(of: severity ?? "") ?? 0
+        tiers.keys.compactMap { $0 }.filter { TierStyle.cssClass($0) == nil }.sorted().firstIndex(of: severity ?? "") ?? 0
     }
 
     static func write(_ row: Daemon.AlertRow, now: Timestamp, into h: inout HTML) {
@@ -99,7 +99,7 @@ enum AlertsPage {
         h.raw("</strong>")
         h.labelChips(a.labels, skipping: ["alertname", Alert.severityLabel])
         annotations(a.annotations, into: &h)
-        h.raw("</td><td class=\"state\">")
+        h.raw("</td><td class=\"state\" data-label=\"state\">")
         h.raw(a.state == .firing ? "<span class=\"badge firing\">firing</span>" : "<span class=\"badge pending\">pending</span>")
         if !row.silencedBy.isEmpty {
             h.raw(" <span class=\"badge muted silenced\" title=\"")
@@ -112,13 +112,13 @@ enum AlertsPage {
             h.text("was \(previous) until \(WebFormat.ago(changed, now: now))")
             h.raw("</small>")
         }
-        h.raw("</td><td class=\"nowrap\">")
+        h.raw("</td><td class=\"nowrap\" data-label=\"since\">")
         h.time(a.state == .firing ? (a.firedAt ?? a.activeAt) : a.activeAt, now: now)
         h.raw("<br><small class=\"note\">")
         h.text(a.state == .firing ? "active " + WebFormat.ago(a.activeAt, now: now) : "pending " + WebFormat.span(now - a.activeAt))
         h.raw("</small></td>")
-        h.numberCell(WebFormat.value(a.value))
-        h.raw("<td class=\"sparkcell\">")
+        h.numberCell(WebFormat.value(a.value), label: "value")
+        h.raw("<td class=\"sparkcell\" data-label=\"last 30 min\">")
         if let history = row.history {
             let values = history.values
             SparklineSVG.write(&h, values: values, tier: a.severity)

@@ -9,9 +9,11 @@ import TimeSeries
 /// bidirectional overrides and NUL must come out as inert text that reads as what it was.
 ///
 /// Escaping: `& < > " '` become references; NUL, the other C0 controls but tab, LF and CR, DEL
-/// and the C1 controls (which HTML parses as errors or remaps) become U+FFFD. Inline outside text
-/// that sits beside other text (a label value in a series name) goes in `<bdi>`, so a right-to-left
-/// override inside it cannot reorder what follows.
+/// and the C1 controls (which HTML parses as errors or remaps) become U+FFFD; a bidirectional
+/// embedding, override or isolate the text leaves open is closed at its end (PDF, PDI), so a
+/// right-to-left override in a label cannot reorder the page after it ("Trojan Source"). Inline
+/// outside text that sits beside other text (a label value in a series name) also goes in
+/// `<bdi>`, so even its right-to-left letters leave the text around it alone.
 struct HTML {
     private(set) var bytes: [UInt8]
 
@@ -103,7 +105,10 @@ struct HTML {
     static let replacement: [UInt8] = [0xEF, 0xBF, 0xBD]
 
     static func appendEscaped(_ utf8: String.UTF8View, to out: inout [UInt8]) {
-        var previous: UInt8 = 0
+        // Bidirectional embeddings, overrides and isolates the text opens, innermost last
+        // (true: an isolate, closed by PDI; false: closed by PDF). Allocated only when one occurs.
+        var open: [Bool] = []
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
         for b in utf8 {
             switch b {
             case UInt8(ascii: "&"): out.append(contentsOf: [38, 97, 109, 112, 59])  // &amp;
@@ -117,9 +122,29 @@ struct HTML {
                 // A C1 control (U+0080…U+009F is C2 80…C2 9F): replace the whole character.
                 out.removeLast()
                 out.append(contentsOf: replacement)
-            default: out.append(b)
+            default:
+                out.append(b)
+                // U+202A…U+202E (E2 80 AA…AE) and U+2066…U+2069 (E2 81 A6…A9).
+                if beforePrevious == 0xE2, previous == 0x80, b >= 0xAA, b <= 0xAE {
+                    if b == 0xAC {
+                        if open.last == false { open.removeLast() }
+                    } else {
+                        open.append(false)
+                    }
+                } else if beforePrevious == 0xE2, previous == 0x81, b >= 0xA6, b <= 0xA9 {
+                    if b == 0xA9 {
+                        if let i = open.lastIndex(of: true) { open.removeSubrange(i...) }
+                    } else {
+                        open.append(true)
+                    }
+                }
             }
+            beforePrevious = previous
             previous = b
+        }
+        // Close what the text left open, so it cannot reorder the page after it.
+        for isolate in open.reversed() {
+            out.append(contentsOf: isolate ? [0xE2, 0x81, 0xA9] : [0xE2, 0x80, 0xAC])
         }
     }
 }

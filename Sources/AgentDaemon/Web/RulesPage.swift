@@ -33,7 +33,7 @@ enum RulesPage {
             h.text(" · \(status.evaluations) evaluations, \(status.failedRuleEvaluations) rule failures")
             h.raw("</p>")
             if let e = status.lastError { h.problem("Last evaluation: " + e) }
-            h.raw("<div class=\"scroll\"><table class=\"rules\"><thead><tr><th scope=\"col\">rule</th><th scope=\"col\">expression</th>")
+            h.raw("<div class=\"scroll\"><table class=\"rules stack\"><thead><tr><th scope=\"col\">rule</th><th scope=\"col\">expression</th>")
             h.raw("<th scope=\"col\">tiers / for</th><th scope=\"col\">health</th><th scope=\"col\" class=\"num\">last evaluation</th></tr></thead><tbody>")
             for (i, rule) in definition.rules.enumerated() {
                 let rs = i < status.rules.count ? status.rules[i] : nil
@@ -54,7 +54,7 @@ enum RulesPage {
             h.integer(active)
             h.raw(" active</a>")
         }
-        h.raw("</th><td><pre class=\"expr\">")
+        h.raw("</th><td data-label=\"expression\"><pre class=\"expr\">")
         h.text(rule.expression)
         h.raw("</pre>")
         if !rule.labels.isEmpty {
@@ -68,7 +68,7 @@ enum RulesPage {
             }
             h.raw("</ul>")
         }
-        h.raw("</td><td>")
+        h.raw("</td><td data-label=\"tiers / for\">")
         if rule.kind == .alerting {
             if rule.isTiered {
                 h.raw("<ul class=\"chips tiers\">")
@@ -106,7 +106,7 @@ enum RulesPage {
         } else {
             h.raw("<span class=\"muted\">–</span>")
         }
-        h.raw("</td><td>")
+        h.raw("</td><td data-label=\"health\">")
         switch status?.health {
         case .ok: h.raw("<span class=\"ok\">ok</span>")
         case .error(let message):
@@ -115,7 +115,7 @@ enum RulesPage {
             h.raw("</div>")
         case .unknown, nil: h.raw("<span class=\"unknown\">unknown</span>")
         }
-        h.raw("</td><td class=\"num\">")
+        h.raw("</td><td class=\"num\" data-label=\"last evaluation\">")
         if let status, let at = status.lastEvaluatedAt {
             h.ago(at, now: now)
             h.raw("<br><small>")

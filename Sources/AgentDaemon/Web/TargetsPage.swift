@@ -26,7 +26,7 @@ enum TargetsPage {
             h.isolated(job)
             h.raw(" <small>(")
             h.text("\(up)/\(members.count) up")
-            h.raw(")</small></h2><div class=\"scroll\"><table class=\"targets\"><thead><tr><th scope=\"col\">endpoint</th><th scope=\"col\">health</th>")
+            h.raw(")</small></h2><div class=\"scroll\"><table class=\"targets stack\"><thead><tr><th scope=\"col\">endpoint</th><th scope=\"col\">health</th>")
             h.raw("<th scope=\"col\">labels</th><th scope=\"col\" class=\"num\">last scrape</th><th scope=\"col\" class=\"num\">duration</th>")
             h.raw("<th scope=\"col\" class=\"num\">samples</th><th scope=\"col\">error</th></tr></thead><tbody>")
             for r in members { write(r, now: now, into: &h) }
@@ -41,7 +41,7 @@ enum TargetsPage {
         h.text(WebRedaction.url(r.target.url))
         h.raw("</code><br><small class=\"note\">")
         h.text("\(r.target.format.rawValue), every \(YAMLReader.formatDuration(r.target.interval)), timeout \(YAMLReader.formatDuration(r.target.timeout))")
-        h.raw("</small></td><td>")
+        h.raw("</small></td><td data-label=\"health\">")
         switch r.report?.up {
         case true?: h.raw("<span class=\"badge up\">up</span>")
         case false?:
@@ -53,24 +53,24 @@ enum TargetsPage {
             }
         case nil: h.raw("<span class=\"badge unknown\">unknown</span>")
         }
-        h.raw("</td><td>")
+        h.raw("</td><td data-label=\"labels\">")
         var labels = r.target.labels
         labels["instance"] = r.target.instance
         h.labelChips(Labels(labels))
         h.raw("</td>")
         if let report = r.report {
-            h.raw("<td class=\"num\">")
+            h.raw("<td class=\"num\" data-label=\"last scrape\">")
             h.ago(report.timestamp, now: now)
             h.raw("</td>")
-            h.numberCell(WebFormat.seconds(RulesComponent.seconds(report.duration)))
-            h.raw("<td class=\"num\">")
+            h.numberCell(WebFormat.seconds(RulesComponent.seconds(report.duration)), label: "duration")
+            h.raw("<td class=\"num\" data-label=\"samples\">")
             h.text(WebFormat.count(report.samplesScraped))
             if report.bodyBytes > 0 {
                 h.raw("<br><small class=\"note\">")
                 h.text(WebFormat.bytes(report.bodyBytes))
                 h.raw("</small>")
             }
-            h.raw("</td><td>")
+            h.raw("</td><td data-label=\"error\">")
             if let e = report.error {
                 h.raw("<span class=\"bad error\">")
                 h.text(e.description)

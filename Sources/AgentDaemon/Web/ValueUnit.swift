@@ -66,6 +66,8 @@ struct ValueUnit: Equatable, Sendable {
             let vectorArgs = c.args.filter { $0.type == .instantVector || $0.type == .rangeVector }
             switch c.function.name {
             case "rate", "irate", "deriv": return vectorArgs.first.flatMap(of)?.perSecond
+            // The quantile is one of the bucket bounds: the unit of the metric whose buckets these are.
+            case "histogram_quantile": return vectorArgs.first.flatMap(selectorName).map(of(metric:))
             case "count_over_time", "absent", "absent_over_time", "present_over_time", "changes", "resets", "count_values": return ValueUnit.none
             case "time", "timestamp": return .seconds
             case "increase", "delta", "idelta", "sum_over_time", "avg_over_time", "min_over_time", "max_over_time", "last_over_time",
@@ -97,6 +99,21 @@ struct ValueUnit: Equatable, Sendable {
             case .or: return l == r ? l : nil
             default: return nil
             }
+        }
+    }
+
+    /// The metric name of the first selector in `expr`.
+    static func selectorName(_ expr: Expr) -> String? {
+        switch expr {
+        case .vectorSelector(let v): v.name
+        case .matrixSelector(let m): m.selector.name
+        case .subquery(let s): selectorName(s.expr)
+        case .parenthesized(let p): selectorName(p.expr)
+        case .unary(let u): selectorName(u.expr)
+        case .aggregation(let a): selectorName(a.expr)
+        case .call(let c): c.args.lazy.compactMap(selectorName).first
+        case .binary(let b): selectorName(b.lhs) ?? selectorName(b.rhs)
+        case .number, .string: nil
         }
     }
 

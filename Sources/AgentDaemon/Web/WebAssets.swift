@@ -47,7 +47,7 @@ enum WebAssets {
 --c0:#5fa8e8;--c1:#ffa54f;--c2:#5cc95c;--c3:#f0625f;--c4:#b494dc;--c5:#c08a7e;--c6:#f0a0d8;--c7:#b0b0b0;--c8:#d8d94a;--c9:#4fd8e6}}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;background:var(--bg);color:var(--fg);overflow-wrap:anywhere}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;background:var(--bg);color:var(--fg);overflow-wrap:break-word}
 header{background:var(--panel);border-bottom:1px solid var(--line)}
 nav{display:flex;flex-wrap:wrap;align-items:center;gap:.15rem 1rem;padding:.4rem 1rem}
 nav a{color:var(--fg);text-decoration:none;padding:.2rem 0;border-bottom:2px solid transparent}
@@ -122,7 +122,12 @@ svg.chart .cursor{stroke:var(--muted);stroke-width:1;stroke-dasharray:3 3}
 .k5{--k:var(--c5)}.k6{--k:var(--c6)}.k7{--k:var(--c7)}.k8{--k:var(--c8)}.k9{--k:var(--c9)}
 @media (max-width:640px){body{font-size:13px}main{padding:0 .5rem 1.5rem}nav{padding:.35rem .5rem;gap:.1rem .7rem}
 th,td{padding:.25rem .3rem}form.query{grid-template-columns:minmax(0,1fr) auto}form.query textarea{grid-column:1/-1}
-svg.chart{height:16rem}dl.facts{grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.15rem .6rem}}
+svg.chart{height:16rem}dl.facts{grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:.15rem .6rem}
+table.stack,table.stack tbody,table.stack tr,table.stack td,table.stack tbody th{display:block;width:auto}
+table.stack thead{display:none}table.stack tr{border-bottom:1px solid var(--line);padding:.4rem 0}
+table.stack td,table.stack tbody th{border:0;padding:.1rem 0;text-align:left}
+table.stack td[data-label]::before{content:attr(data-label) ": ";color:var(--muted);font-size:.9em}
+table.stack .sparkcell small{display:inline;margin-left:.4rem}table.stack br{display:none}table.stack td small.note{margin-left:.4rem}}
 @media print{nav label,.tip{display:none}}
 """#
 

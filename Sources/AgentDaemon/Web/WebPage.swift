@@ -186,8 +186,14 @@ extension HTML {
     }
 
     /// A table cell with a number, right-aligned.
-    mutating func numberCell(_ s: String) {
-        raw("<td class=\"num\">")
+    mutating func numberCell(_ s: String, label: StaticString? = nil) {
+        raw("<td class=\"num\"")
+        if let label {
+            raw(" data-label=\"")
+            raw(label)
+            raw("\"")
+        }
+        raw(">")
         text(s)
         raw("</td>")
     }
