@@ -12,8 +12,8 @@ ran: console errors, uncaught exceptions, Content-Security-Policy violations, fa
 loads. `facts` is what a script read from the finished DOM (headings, tables, charts, ...).
 
 Usage: browse.py BASE_URL [--shots DIR] [--dark] SPEC...
-  SPEC is WIDTH:PATH, or WIDTH:PATH:shot-NAME to save a full-page PNG as DIR/NAME.png,
-  or WIDTH:PATH:hover to also move the pointer over the page's chart and read its tooltip.
+  SPEC is WIDTH:PATH[:EXTRA[+EXTRA]], where EXTRA is shot-NAME (save a full-page PNG as
+  DIR/NAME.png) or hover (move the pointer over the page's chart first and read its tooltip).
 """
 import base64
 import fcntl
@@ -243,6 +243,8 @@ def main():
         for spec in specs:
             width, path, *extra = spec.split(":", 2)
             width = int(width)
+            extra = extra[0].split("+") if extra else []
+            shot_names = [e[5:] for e in extra if e.startswith("shot-")]
             browser.call("Emulation.setDeviceMetricsOverride",
                          {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}, session=session)
             browser.drain(session)
@@ -256,7 +258,7 @@ def main():
             facts = facts.get("result", {}).get("value", {})
             csp = browser.call("Runtime.evaluate", {"expression": "window.__cspViolations", "returnByValue": True}, session=session)
             page = {"path": path, "width": width, "facts": facts}
-            if extra and extra[0] == "hover":
+            if "hover" in extra:
                 box = browser.call("Runtime.evaluate", {"expression":
                     "(()=>{const r=document.querySelector('svg.chart').getBoundingClientRect();window.scrollTo(0,r.top+scrollY-100);"
                     "const q=document.querySelector('svg.chart').getBoundingClientRect();return [q.left,q.top,q.width,q.height];})()",
@@ -269,13 +271,17 @@ def main():
                     "(()=>{const t=document.querySelector('.tip');return t&&!t.hidden?{text:t.innerText,hot:document.querySelectorAll('path.line.hot').length,"
                     "cursor:document.querySelector('line.cursor').getAttribute('visibility')}:null})()",
                     "returnByValue": True}, session=session)["result"].get("value")
-            if extra and extra[0].startswith("shot-") and shots:
+            for name in (shot_names if shots else []):
                 metrics = browser.call("Page.getLayoutMetrics", session=session)
                 size = metrics.get("cssContentSize") or metrics.get("contentSize")
-                shot = browser.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
-                                    "clip": {"x": 0, "y": 0, "width": width, "height": min(size["height"], 2400), "scale": 1}}, session=session)
+                height = min(size["height"], 2400)
+                # Beyond the viewport the page is laid out again, which ends a hover: only when needed.
+                options = {"format": "png", "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}
+                if height > 900:
+                    options["captureBeyondViewport"] = True
+                shot = browser.call("Page.captureScreenshot", options, session=session)
                 os.makedirs(shots, exist_ok=True)
-                with open(os.path.join(shots, extra[0][5:] + ".png"), "wb") as f:
+                with open(os.path.join(shots, name + ".png"), "wb") as f:
                     f.write(base64.b64decode(shot["data"]))
             time.sleep(0.1)  # late console messages (deferred script errors) arrive before the next page
             browser.call("Runtime.evaluate", {"expression": "1"}, session=session)

@@ -107,7 +107,7 @@ form.query button{font-weight:600;cursor:pointer}
 .chartbox{position:relative;margin:.5rem 0}
 svg.chart{display:block;width:100%;height:20rem;touch-action:pan-y}
 svg.chart .grid{stroke:var(--grid);stroke-width:1}
-svg.chart .axis{fill:var(--axis);font-size:11px;font-family:system-ui,"DejaVu Sans",sans-serif}
+svg.chart .axis{fill:var(--axis);font-size:11px;font-family:system-ui,"DejaVu Sans",sans-serif;paint-order:stroke;stroke:var(--bg);stroke-width:3px;stroke-linejoin:round}
 svg.chart .unit{fill:var(--fg);font-size:11px;font-weight:600}
 svg.chart path.line{fill:none;stroke:var(--k);stroke-width:1.5;stroke-linejoin:round;stroke-linecap:round}
 svg.chart path.line.hot{stroke-width:3}
