@@ -28,10 +28,8 @@ struct RuleFileValidator {
         var file = RuleFile(path: yaml.path, groups: [])
         guard let root = yaml.compose(text), !yaml.isNull(root) else { return file }
         guard let top = yaml.mapping(root, context: "", what: "a rule file", allowed: Self.fileKeys) else { return file }
-        guard let groupsNode = top["groups"]?.value else {
-            yaml.add("a rule file needs \"groups:\", a list of rule groups", at: root, context: "")
-            return file
-        }
+        // As in Prometheus's rulefmt: a file without groups (`{}`, `groups:`, `groups: []`) is valid and empty.
+        guard let groupsNode = top["groups"]?.value, !yaml.isNull(groupsNode) else { return file }
         guard let groupNodes = yaml.sequence(groupsNode, context: "", what: "groups") else { return file }
         var seenGroups: [String: Int] = [:]
         for (index, node) in groupNodes.enumerated() {
@@ -64,11 +62,8 @@ struct RuleFileValidator {
         }
         var group = RuleFile.Group(name: name, interval: nil, queryOffset: 0, limit: 0, labels: [], rules: [], position: start)
         if let i = keys["interval"], !yaml.isNull(i.value), let d = yaml.duration(i.value, context: context, what: "\"interval\"") {
-            if d == 0 {
-                yaml.add("interval must be positive (leave it out to use the global evaluation interval)", at: i.value, context: context)
-            } else {
-                group.interval = d
-            }
+            // 0 means the global evaluation interval, as in Prometheus.
+            if d > 0 { group.interval = d }
         }
         if let q = keys["query_offset"], !yaml.isNull(q.value), let d = yaml.duration(q.value, context: context, what: "\"query_offset\"") {
             group.queryOffset = d
@@ -79,10 +74,8 @@ struct RuleFileValidator {
         if let l = keys["labels"] {
             group.labels = plainLabels(l.value, context: context)
         }
-        guard let rulesNode = keys["rules"]?.value else {
-            yaml.add("a group needs \"rules:\", a list of rules", at: node, context: context)
-            return group
-        }
+        // A group without rules is valid (Prometheus loads it and evaluates nothing).
+        guard let rulesNode = keys["rules"]?.value, !yaml.isNull(rulesNode) else { return group }
         guard let ruleNodes = yaml.sequence(rulesNode, context: context, what: "rules") else { return group }
         var alertNames: [String: Int] = [:]
         for (k, ruleNode) in ruleNodes.enumerated() {

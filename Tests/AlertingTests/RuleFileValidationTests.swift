@@ -24,11 +24,9 @@ struct RuleFileValidationTests {
         ("group:\n  - name: g\n", "r.yaml:1:1:", "unknown key \"group\" in a rule file (did you mean \"groups\"?)"),
         ("groups: 3\n", "r.yaml:1:9:", "expected groups (a list), got the number 3"),
         ("groups:\n  - rules: []\n", "r.yaml:2:5:", "a group needs \"name:\""),
-        ("groups:\n  - name: g\n", "r.yaml:2:5:", "group \"g\": a group needs \"rules:\""),
         ("groups:\n  - name: g\n    rules: []\n  - name: g\n    rules: []\n", "r.yaml:4:11:", "group name \"g\" is repeated in the same file (first at line 2)"),
         ("groups:\n  - name: g\n    intervall: 1m\n    rules: []\n", "r.yaml:3:5:", "unknown key \"intervall\" in a rule group (did you mean \"interval\"?)"),
         ("groups:\n  - name: g\n    interval: 1x\n    rules: []\n", "r.yaml:3:15:", "bad duration \"1x\" for \"interval\""),
-        ("groups:\n  - name: g\n    interval: 0s\n    rules: []\n", "r.yaml:3:15:", "interval must be positive"),
         ("groups:\n  - name: g\n    limit: -1\n    rules: []\n", "r.yaml:3:12:", "\"limit\" must not be negative, got -1"),
         ("groups:\n  - name: g\n    limit: many\n    rules: []\n", "r.yaml:3:12:", "expected \"limit\" (a whole number), got the string \"many\""),
         ("groups:\n  - name: g\n    labels: {9x: a}\n    rules: []\n", "r.yaml:3:14:", "invalid label name \"9x\""),
@@ -128,9 +126,25 @@ struct RuleFileValidationTests {
         #expect(alert.annotations.map(\.name) == ["summary", "value"])
     }
 
-    @Test("an empty file is valid and has no groups")
-    func emptyFile() throws {
-        #expect(try RuleFile.parse("", path: "e.yaml").groups.isEmpty)
+    /// The empty forms promtool accepts (`promtool check rules` prints "SUCCESS: 0 rules found").
+    static let emptyFiles = ["", "{}\n", "groups: []\n", "groups:\n", "# only a comment\n", "---\n", "null\n"]
+
+    @Test("an empty file is valid and has no groups, in every form promtool accepts", arguments: emptyFiles)
+    func emptyFile(_ text: String) throws {
+        #expect(try RuleFile.parse(text, path: "e.yaml").groups.isEmpty)
+    }
+
+    @Test("a group without rules, or with interval 0s (the global one), is valid as in promtool")
+    func emptyGroup() throws {
+        let file = try RuleFile.parse("groups:\n  - name: g\n  - name: h\n    interval: 0s\n    rules:\n", path: "e.yaml")
+        #expect(file.groups.map(\.name) == ["g", "h"])
+        #expect(file.groups.allSatisfy { $0.rules.isEmpty && $0.interval == nil })
+    }
+
+    @Test("what promtool refuses stays refused: groups as a mapping, a list at the top")
+    func nonEmptyShapesStayErrors() {
+        #expect(!errors("groups: {}\n").isEmpty)
+        #expect(!errors("[]\n").isEmpty)
     }
 
     @Test("tiers load most severe first with their own `for` and the recovery threshold")
