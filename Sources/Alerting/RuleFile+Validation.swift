@@ -7,6 +7,8 @@ import Yams
 struct RuleFileValidator {
     var yaml: YAMLValidator
     let text: String
+    /// Advice that is not an error (`RuleFile.notes`).
+    var notes: [RuleFileNote] = []
 
     static let fileKeys = ["groups"]
     static let groupKeys = ["name", "interval", "query_offset", "limit", "labels", "rules"]
@@ -25,7 +27,7 @@ struct RuleFileValidator {
     }
 
     mutating func validate() -> RuleFile {
-        var file = RuleFile(path: yaml.path, groups: [])
+        var file = RuleFile(path: yaml.path, groups: [], notes: [])
         guard let root = yaml.compose(text), !yaml.isNull(root) else { return file }
         guard let top = yaml.mapping(root, context: "", what: "a rule file", allowed: Self.fileKeys) else { return file }
         // As in Prometheus's rulefmt: a file without groups (`{}`, `groups:`, `groups: []`) is valid and empty.
@@ -35,6 +37,7 @@ struct RuleFileValidator {
         for (index, node) in groupNodes.enumerated() {
             if let group = validateGroup(node, index: index + 1, seen: &seenGroups) { file.groups.append(group) }
         }
+        file.notes = notes
         return file
     }
 
@@ -77,22 +80,38 @@ struct RuleFileValidator {
         // A group without rules is valid (Prometheus loads it and evaluates nothing).
         guard let rulesNode = keys["rules"]?.value, !yaml.isNull(rulesNode) else { return group }
         guard let ruleNodes = yaml.sequence(rulesNode, context: context, what: "rules") else { return group }
-        var alertNames: [String: Int] = [:]
         for (k, ruleNode) in ruleNodes.enumerated() {
-            // Duplicate alert names are found from the raw node, so a rule with other errors still counts.
-            if case .mapping(let m) = ruleNode, let alertNode = m["alert"], let alertName = alertNode.scalar?.string, !alertName.isEmpty {
-                if let line = alertNames[alertName] {
-                    yaml.add(
-                        "alert \"\(alertName)\" is defined twice in this group (first at line \(line)): give each severity as a tier of one rule (`tiers:`), or name them apart",
-                        at: alertNode, context: "\(context), rule \(k + 1)")
-                } else {
-                    alertNames[alertName] = yaml.position(of: alertNode).line
-                }
-            }
             guard let rule = validateRule(ruleNode, groupContext: context, index: k + 1) else { continue }
             group.rules.append(rule)
         }
+        suggestTiers(group, context: context)
         return group
+    }
+
+    /// A name several alerting rules of a group share, each with its own constant `severity` (the
+    /// warning/critical pair), is valid and behaves as in Prometheus: independent rules whose
+    /// alerts differ in `severity`. One note per such name says that one rule with `tiers:` could
+    /// replace them (one alert that escalates instead of two alerts).
+    mutating func suggestTiers(_ group: RuleFile.Group, context: String) {
+        var byName: [String: [RuleFile.Rule]] = [:]
+        var order: [String] = []
+        for rule in group.rules where rule.kind == .alerting && !rule.isTiered {
+            if byName[rule.name] == nil { order.append(rule.name) }
+            byName[rule.name, default: []].append(rule)
+        }
+        for name in order {
+            let rules = byName[name]!
+            guard rules.count > 1 else { continue }
+            let severities = rules.compactMap { rule in
+                rule.labels.first { $0.name == Alert.severityLabel && $0.template.isConstant }?.template.source
+            }
+            guard severities.count == rules.count, Set(severities).count == rules.count else { continue }
+            let lines = rules.dropLast().map { String($0.position.line) }.joined(separator: ", ")
+            notes.append(RuleFileNote(
+                path: yaml.path, line: rules.last!.position.line, column: rules.last!.position.column,
+                message: "\(context): alert \"\(name)\" is also defined at line\(rules.count > 2 ? "s" : "") \(lines) (severities \(severities.map { "\"\($0)\"" }.joined(separator: ", "))): "
+                    + "as in Prometheus these are independent rules; if they differ only in a threshold, one rule with `tiers:` gives one alert that escalates (docs/rules.md)"))
+        }
     }
 
     /// Labels whose values are plain strings (group labels, recording-rule labels).

@@ -29,6 +29,8 @@ public final class RuleGroup: Sendable {
     let externalLabels: Labels
     let externalURL: String
     let state: Mutex<State>
+    /// Each rule's name in checkpoints (`checkpointNames`), by rule index.
+    let checkpointNames: [String]
 
     /// What one rule is at run time.
     struct RuleState: Sendable {
@@ -80,6 +82,26 @@ public final class RuleGroup: Sendable {
             RuleState(rule: rule, machine: rule.kind == .alerting ? AlertStateMachine(rule: rule, limit: group.limit) : nil)
         }
         state = Mutex(State(rules: rules))
+        checkpointNames = Self.checkpointNames(group.rules)
+    }
+
+    /// Each rule's name in checkpoints: its name; for a name several alerting rules of the group
+    /// share (a warning/critical pair), the name with the rule's constant labels, and their place
+    /// among those rules when even these are the same. Reordering such a pair keeps each rule's
+    /// states; a name used once keys as it always did.
+    static func checkpointNames(_ rules: [RuleFile.Rule]) -> [String] {
+        var uses: [String: Int] = [:]
+        for r in rules where r.kind == .alerting { uses[r.name, default: 0] += 1 }
+        var taken: [String: Int] = [:]
+        return rules.map { r in
+            guard r.kind == .alerting, uses[r.name, default: 0] > 1 else { return r.name }
+            let constant = r.labels.filter(\.template.isConstant).map { "\($0.name)=\($0.template.source)" }.sorted()
+            var key = r.name + "\u{1}" + constant.joined(separator: "\u{1}")
+            let earlier = taken[key, default: 0]
+            taken[key] = earlier + 1
+            if earlier > 0 { key += "\u{1}#\(earlier + 1)" }
+            return key
+        }
     }
 
     /// `file:group`, the `source` of this group's alerts.
@@ -187,7 +209,7 @@ public final class RuleGroup: Sendable {
                 (labels, identity) = known
             } else {
                 labels = alertLabels(r.rule, series: s.labels, value: s.value)
-                identity = labels.removing([Alert.severityLabel])
+                identity = AlertStateMachine.identity(of: labels, tiered: r.rule.isTiered)
             }
             if memoize { labelMemo[s.labels] = (labels, identity) }
             results.append((labels, s.value))
@@ -315,8 +337,8 @@ public final class RuleGroup: Sendable {
     /// Adds this group's alert states to a checkpoint.
     public func checkpoint(into checkpoint: inout AlertStateCheckpoint) {
         state.withLock { state in
-            for r in state.rules {
-                if let m = r.machine { checkpoint.add(m, key: RuleKey(file: file, group: name, rule: r.rule.name)) }
+            for (i, r) in state.rules.enumerated() {
+                if let m = r.machine { checkpoint.add(m, key: RuleKey(file: file, group: name, rule: checkpointNames[i])) }
             }
         }
     }
@@ -329,7 +351,7 @@ public final class RuleGroup: Sendable {
             var restored = 0
             for i in state.rules.indices {
                 guard var m = state.rules[i].machine else { continue }
-                restored += checkpoint.restore(into: &m, key: RuleKey(file: file, group: name, rule: state.rules[i].rule.name),
+                restored += checkpoint.restore(into: &m, key: RuleKey(file: file, group: name, rule: checkpointNames[i]),
                                                now: now, forGracePeriod: forGracePeriod)
                 state.rules[i].machine = m
             }
