@@ -16,6 +16,8 @@ public struct RuleFile: Sendable {
     public var path: String
     /// The groups, in file order.
     public var groups: [Group]
+    /// Advice about valid rules (`agent check rules` prints it; it never makes a file invalid).
+    public var notes: [RuleFileNote] = []
 
     /// A group of rules evaluated together, in order, on one interval.
     public struct Group: Sendable {
@@ -69,8 +71,9 @@ public struct RuleFile: Sendable {
         public var isTiered: Bool { !tiers.isEmpty }
     }
 
-    /// Reads and validates the rule file at `path`.
-    public static func load(path: String) throws(RuleFileErrors) -> RuleFile {
+    /// Reads and validates the rule file at `path`; `ignoringUnknownKeys` skips keys this format
+    /// does not know (promtool's `--ignore-unknown-fields`) instead of reporting them.
+    public static func load(path: String, ignoringUnknownKeys: Bool = false) throws(RuleFileErrors) -> RuleFile {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -80,12 +83,13 @@ public struct RuleFile: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw RuleFileErrors([RuleFileError(path: path, line: 0, column: 0, message: "the file is not UTF-8 text")])
         }
-        return try parse(text, path: path)
+        return try parse(text, path: path, ignoringUnknownKeys: ignoringUnknownKeys)
     }
 
     /// Parses and validates rule-file text; `path` is used in messages. Throws every error found.
-    public static func parse(_ text: String, path: String) throws(RuleFileErrors) -> RuleFile {
+    public static func parse(_ text: String, path: String, ignoringUnknownKeys: Bool = false) throws(RuleFileErrors) -> RuleFile {
         var validator = RuleFileValidator(text: text, path: path)
+        validator.yaml.ignoresUnknownKeys = ignoringUnknownKeys
         let file = validator.validate()
         if !validator.errors.isEmpty { throw RuleFileErrors(validator.errors) }
         return file
@@ -194,6 +198,23 @@ public struct RuleFileError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         line > 0 ? "\(path):\(line):\(column): \(message)" : "\(path): \(message)"
     }
+}
+
+/// Advice about a valid rule file: `file:line:column: note: message`.
+public struct RuleFileNote: Sendable, Equatable, CustomStringConvertible {
+    public var path: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+
+    public init(path: String, line: Int, column: Int, message: String) {
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String { "\(path):\(line):\(column): note: \(message)" }
 }
 
 /// Every problem found in a rule file, in file order.

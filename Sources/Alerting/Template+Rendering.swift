@@ -309,6 +309,12 @@ enum TemplateFunctions {
         }
     }
 
+    /// Go's `regexp.MatchString(pattern, text)`: whether the pattern matches anywhere in the text.
+    static func match(pattern: String, in text: String) throws(RegexError) -> Bool {
+        let re = try compile(pattern)
+        return re.firstMatch(in: text, range: NSRange(location: 0, length: (text as NSString).length)) != nil
+    }
+
     /// Go's `regexp.ReplaceAllString`: `$1`, `${1}`, `$name`, `${name}` and `$$` in the replacement.
     static func reReplaceAll(pattern: String, replacement: String, in text: String) throws(RegexError) -> String {
         let re = try compile(pattern)

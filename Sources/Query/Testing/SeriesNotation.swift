@@ -40,6 +40,9 @@ public enum SeriesNotation {
                 let (line, column) = Source(bytes: bytes).lineColumn(of: start)
                 return QueryError(kind: .parse, message: "\(message) in series values: \"\(item)\"", range: start..<i, line: line, column: column)
             }
+            if item.hasPrefix("{{") {
+                throw fail("native histogram notation ({{schema:… buckets:[…]}}) is not supported: the agent keeps float samples")
+            }
             try expand(item, into: &out, fail: fail)
             if out.count > maxValues { throw fail("more than \(maxValues) values") }
         }
