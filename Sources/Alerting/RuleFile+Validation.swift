@@ -229,11 +229,11 @@ struct RuleFileValidator {
             if kind == .recording {
                 labels = plainLabels(l.value, context: context).map { TemplatedField(name: $0.name, template: Template(literal: $0.value)) }
             } else {
-                labels = templatedFields(l.value, context: context, what: "label")
+                labels = templatedFields(l.value, context: context, what: "label", ruleName: name)
             }
         }
         if let a = keys["annotations"], kind == .alerting {
-            annotations = templatedFields(a.value, context: context, what: "annotation")
+            annotations = templatedFields(a.value, context: context, what: "annotation", ruleName: name)
         }
         var tiers: (tiers: [SeverityTier], recovery: Double?) = ([], nil)
         if kind == .alerting {
@@ -267,7 +267,9 @@ struct RuleFileValidator {
         }
     }
 
-    mutating func templatedFields(_ node: Node, context: String, what: String) -> [TemplatedField] {
+    /// Labels or annotations of an alerting rule: each a template, parsed as Prometheus parses it
+    /// (so only what Prometheus refuses at load time is an error here), at its place in the file.
+    mutating func templatedFields(_ node: Node, context: String, what: String, ruleName: String) -> [TemplatedField] {
         if yaml.isNull(node) { return [] }
         guard case .mapping(let m) = node else {
             yaml.add("expected \(what)s (a mapping of names to templates), got \(yaml.describe(node))", at: node, context: context)
@@ -279,7 +281,9 @@ struct RuleFileValidator {
             guard let name = labelName(key, context: context, seen: &seen, what: what) else { continue }
             guard let text = yaml.string(value, context: context, what: "the value of \(what) \"\(name)\"") else { continue }
             do {
-                out.append(TemplatedField(name: name, template: try Template.parse(text)))
+                var field = TemplatedField(name: name, template: try Template.parse(text, ruleName: ruleName))
+                field.position = yaml.position(of: value)
+                out.append(field)
             } catch {
                 yaml.add(yaml.prefix(context) + "\(what) \"\(name)\": \(error.message)", at: yaml.position(inScalar: value, byteOffset: error.offset))
             }

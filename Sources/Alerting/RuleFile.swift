@@ -120,6 +120,8 @@ public struct RuleFile: Sendable {
 public struct TemplatedField: Sendable {
     public var name: String
     public var template: Template
+    /// Where the value starts in its rule file (0:0 when not from a file), for messages about the template.
+    public var position = SourcePosition(line: 0, column: 0)
     public init(name: String, template: Template) {
         self.name = name
         self.template = template

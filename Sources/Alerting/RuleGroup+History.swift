@@ -77,7 +77,9 @@ extension RuleGroup {
                 if memoize, let known = identities[s.labels] {
                     identity = known
                 } else {
-                    let built = AlertStateMachine.identity(of: alertLabels(candidate, series: s.labels, value: s.value), tiered: candidate.isTiered)
+                    var problems: [String] = []
+                    let labels = alertLabels(candidate, series: s.labels, value: s.value, at: t, problems: &problems)
+                    let built = AlertStateMachine.identity(of: labels, tiered: candidate.isTiered)
                     identity = wanted[built]
                     if memoize { identities[s.labels] = identity }
                 }
@@ -106,14 +108,16 @@ extension RuleFile.Rule {
     }
 
     /// True when a label template may read the alert's value (`$value`, `.Value`, or the whole
-    /// data `.`): conservative, any bare `.` outside a string counts (`$labels.job` does not).
+    /// data `.`) or call `query` or `now`: conservative, any bare `.` outside a string counts
+    /// (`$labels.job` does not).
     /// Whether one of the rule's label templates may read the value: then an alert's labels can
     /// change with the value, and labels derived from a series cannot be reused.
     var labelsMayReadValue: Bool { labels.contains { Self.mayReadValue($0.template.source) } }
 
     static func mayReadValue(_ source: String) -> Bool {
         guard source.contains("{{") else { return false }
-        if source.contains("alue") { return true }
+        // The value, or what changes with time: the store (`query`) and the clock (`now`).
+        if source.contains("alue") || source.contains("query") || source.contains("now") { return true }
         var previous: Character = " "
         var quoted = false
         for ch in source {

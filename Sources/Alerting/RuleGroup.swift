@@ -51,6 +51,8 @@ public final class RuleGroup: Sendable {
         var alertSeriesMemo: [Labels: (pending: Labels, firing: Labels, forState: Labels)] = [:]
         /// The rule's `labelsMayReadValue`, worked out once rather than at every evaluation.
         let labelsMayReadValue: Bool
+        /// The first template that failed to render at the last evaluation (`file:line:column: …`).
+        var templateError: String?
 
         init(rule: RuleFile.Rule, machine: AlertStateMachine?) {
             self.rule = rule
@@ -203,12 +205,14 @@ public final class RuleGroup: Sendable {
         let memoize = !r.labelsMayReadValue
         var labelMemo: [Labels: (labels: Labels, identity: Labels)] = [:]
         if memoize { labelMemo.reserveCapacity(samples.count) }
+        var templateProblems: [String] = []
+        defer { r.templateError = templateProblems.first }
         for s in samples {
             let labels: Labels, identity: Labels
             if memoize, let known = r.alertLabelMemo[s.labels] {
                 (labels, identity) = known
             } else {
-                labels = alertLabels(r.rule, series: s.labels, value: s.value)
+                labels = alertLabels(r.rule, series: s.labels, value: s.value, at: t, problems: &templateProblems)
                 identity = AlertStateMachine.identity(of: labels, tiered: r.rule.isTiered)
             }
             if memoize { labelMemo[s.labels] = (labels, identity) }
@@ -229,9 +233,9 @@ public final class RuleGroup: Sendable {
                 guard let (labels, value) = seriesLabels[a.identity] else { continue }
                 var templateLabels = labels
                 if r.rule.isTiered, let severity = a.severity { templateLabels = labels.setting(Alert.severityLabel, to: severity) }
-                let context = TemplateContext(labels: templateLabels, value: value, externalLabels: externalLabels, externalURL: externalURL)
+                let context = templateContext(labels: templateLabels, value: value, at: t)
                 var annotations: [String: String] = [:]
-                for field in r.rule.annotations { annotations[field.name] = field.template.render(context) }
+                for field in r.rule.annotations { annotations[field.name] = render(field, "annotation", context, problems: &templateProblems) }
                 machine.setAnnotations(annotations, for: a.identity)
             }
         }
@@ -265,16 +269,59 @@ public final class RuleGroup: Sendable {
     /// The labels of the alert a series of an alerting rule's result makes: the series' labels
     /// without `__name__`, the group's labels, the rule's (rendered with the series and value),
     /// and `alertname`.
-    func alertLabels(_ rule: RuleFile.Rule, series: Labels, value: Double) -> Labels {
+    func alertLabels(_ rule: RuleFile.Rule, series: Labels, value: Double, at t: Timestamp, problems: inout [String]) -> Labels {
         var b = LabelsBuilder(series)
         b.set(Labels.metricName, "")
         for l in definition.labels { b.set(l.name, l.value) }
         if !rule.labels.isEmpty {
-            let context = TemplateContext(labels: series, value: value, externalLabels: externalLabels, externalURL: externalURL)
-            for l in rule.labels { b.set(l.name, l.template.render(context)) }
+            let context = templateContext(labels: series, value: value, at: t)
+            for l in rule.labels { b.set(l.name, render(l, "label", context, problems: &problems)) }
         }
         b.set("alertname", rule.name)
         return b.build()
+    }
+
+    /// What a rule's templates see at evaluation time `t`: `query` runs PromQL against the store at `t`.
+    func templateContext(labels: Labels, value: Double, at t: Timestamp) -> TemplateContext {
+        let engine = self.engine
+        return TemplateContext(labels: labels, value: value, externalLabels: externalLabels, externalURL: externalURL, time: t) {
+            q throws(TemplateQueryError) in
+            do {
+                switch try engine.instant(try PromQL.parse(q), at: t) {
+                case .vector(let samples, _):
+                    return samples.map { QuerySample(labels: $0.labels.labels.map { (name: $0.name, value: $0.value) }, value: $0.value) }
+                case .scalar(let v, _):
+                    return [QuerySample(labels: [], value: v)]
+                case .string, .matrix:
+                    throw TemplateQueryError(message: "rule result is not a vector or scalar")
+                }
+            } catch let e as TemplateQueryError {
+                throw e
+            } catch let e as QueryError {
+                throw TemplateQueryError(message: e.message)
+            } catch {
+                throw TemplateQueryError(message: "\(error)")
+            }
+        }
+    }
+
+    /// A label or annotation rendered; a failure renders as Prometheus renders it and is noted as
+    /// `file:line:column: annotation "x": message (template line:column)` for the rule's status.
+    func render(_ field: TemplatedField, _ what: String, _ context: TemplateContext, problems: inout [String]) -> String {
+        switch field.template.execute(context) {
+        case .success(let text):
+            return text
+        case .failure(let error):
+            var note = "\(file):\(field.position): \(what) \"\(field.name)\": \(error.message)"
+            if let offset = error.offset {
+                let before = Array(field.template.source.utf8.prefix(offset))
+                let line = 1 + before.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                let column = offset - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+                note += " (at \(line):\(column) of the template)"
+            }
+            problems.append(note)
+            return "<error expanding template: \(error.message)>"
+        }
     }
 
     /// Writes a rule's output at `t` in one batch, and staleness markers for what it no longer produces.
@@ -329,7 +376,8 @@ public final class RuleGroup: Sendable {
                 evaluations: state.evaluations, failedRuleEvaluations: state.failedRuleEvaluations,
                 rules: state.rules.map {
                     RuleStatus(name: $0.rule.name, kind: $0.rule.kind, health: $0.health, lastEvaluatedAt: $0.lastEvaluatedAt,
-                               lastEvaluationDuration: $0.lastEvaluationDuration, activeAlerts: $0.machine?.activeAlerts().count ?? 0)
+                           lastEvaluationDuration: $0.lastEvaluationDuration, activeAlerts: $0.machine?.activeAlerts().count ?? 0,
+                           templateError: $0.templateError)
                 })
         }
     }
@@ -401,4 +449,7 @@ public struct RuleStatus: Sendable {
     public var lastEvaluatedAt: Timestamp?
     public var lastEvaluationDuration: Duration
     public var activeAlerts: Int
+    /// The first label or annotation that failed to render at the last evaluation, with its
+    /// `file:line:column` and its place in the template (Prometheus renders it as `<error expanding template: …>`).
+    public var templateError: String? = nil
 }
