@@ -289,7 +289,10 @@ public final class RuleGroup: Sendable {
             do {
                 switch try engine.instant(try PromQL.parse(q), at: t) {
                 case .vector(let samples, _):
+                    // Prometheus gives a selector's series in the order the store holds them; here
+                    // that is its label order (`labels.Compare`), so that `first` is deterministic.
                     return samples.map { QuerySample(labels: $0.labels.labels.map { (name: $0.name, value: $0.value) }, value: $0.value) }
+                        .sorted { QuerySample.precedes($0.labels, $1.labels) }
                 case .scalar(let v, _):
                     return [QuerySample(labels: [], value: v)]
                 case .string, .matrix:

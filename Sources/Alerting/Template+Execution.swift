@@ -449,20 +449,25 @@ struct TemplateExecutor {
     /// A function argument of the parameter's type: constants take the type, values must fit it.
     mutating func evalArg(_ dot: Value, _ type: TemplateParameter, _ n: Template.Operand) throws(TemplateSignal) -> Value {
         at(.operand(n))
+        // The value is worked out first: a failing check names the node evaluated last, as Go's does.
+        let value: Value
         switch n {
-        case .dot: return try validateType(dot, type)
+        case .dot: value = dot
         case .nilValue:
             if let zero = type.zero { return zero }
             throw failure("cannot assign nil to \(type.goType)")
-        case .field(_, let idents):
-            at(.operand(n))
-            return try validateType(evalFieldChain(dot, receiver: dot, node: n, idents, args: [n], final: nil), type)
-        case .variable(_, let parts): return try validateType(evalVariable(dot, n, parts, args: nil, final: nil), type)
-        case .pipe(let p): return try validateType(evalPipeline(dot, p), type)
-        case .identifier(_, let name): return try validateType(evalFunction(dot, name, identifier: n, cmd: .operand(n), args: nil, final: nil), type)
-        case .chain(_, let inner, let fields): return try validateType(evalChain(dot, n, inner, fields, args: nil, final: nil), type)
-        default: break
+        case .field(_, let idents): value = try evalFieldChain(dot, receiver: dot, node: n, idents, args: [n], final: nil)
+        case .variable(_, let parts): value = try evalVariable(dot, n, parts, args: nil, final: nil)
+        case .pipe(let p): value = try evalPipeline(dot, p)
+        case .identifier(_, let name): value = try evalFunction(dot, name, identifier: n, cmd: .operand(n), args: nil, final: nil)
+        case .chain(_, let inner, let fields): value = try evalChain(dot, n, inner, fields, args: nil, final: nil)
+        default: return try evalConstant(n, type)
         }
+        return try validateType(value, type)
+    }
+
+    /// A constant argument: it takes the parameter's type.
+    mutating func evalConstant(_ n: Template.Operand, _ type: TemplateParameter) throws(TemplateSignal) -> Value {
         switch type {
         case .string:
             if case .string(_, _, let text) = n { return .string(text) }

@@ -345,9 +345,10 @@ struct TemplateParser {
         let chainPos = peek().pos
         var fields: [String] = []
         while peek().kind == .field { fields.append(String(next().value.dropFirst())) }
+        // As Go does, the combined node takes the position of the first field.
         switch node {
-        case .field(let pos, let idents): return .field(pos: pos, idents + fields)
-        case .variable(let pos, let idents): return .variable(pos: pos, idents + fields)
+        case .field(_, let idents): return .field(pos: chainPos, idents + fields)
+        case .variable(_, let idents): return .variable(pos: chainPos, idents + fields)
         case .bool, .string, .number, .nilValue, .dot:
             throw fail("unexpected . after term \(GoFormat.quote(node.goString))")
         default: return .chain(pos: chainPos, node, fields)

@@ -89,16 +89,23 @@ enum TemplateFunctions {
     }
 
     /// Go's `strings.Title`: the first letter of each word in title case, the rest unchanged.
+    /// Prometheus 3's `title` (`cases.Title(language.AmericanEnglish, cases.NoLower)`): the first
+    /// letter of each word in title case, the rest unchanged. As in Unicode word segmentation, an
+    /// apostrophe, period or colon between letters does not end a word (`it's` → `It's`, where
+    /// Prometheus 2's `strings.Title` gave `It'S`).
     static func title(_ s: String) -> String {
         var out = String.UnicodeScalarView()
         var previous: Unicode.Scalar = " "
+        var beforePrevious: Unicode.Scalar = " "
         for u in s.unicodeScalars {
-            if isSeparator(previous) {
+            let midWord = "'.:’·".unicodeScalars.contains(previous) && !isSeparator(beforePrevious) && !isSeparator(u)
+            if isSeparator(previous) && !midWord {
                 let mapped = u.properties.titlecaseMapping
                 if mapped.unicodeScalars.count == 1 { out.append(mapped.unicodeScalars.first!) } else { out.append(u) }
             } else {
                 out.append(u)
             }
+            beforePrevious = previous
             previous = u
         }
         return String(out)

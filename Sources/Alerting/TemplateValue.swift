@@ -131,4 +131,13 @@ public struct QuerySample: Sendable, Equatable {
     }
 
     func label(_ name: String) -> String { labels.first { $0.name == name }?.value ?? "" }
+
+    /// Prometheus's `labels.Compare` order: pair by pair, name then value; a prefix first.
+    static func precedes(_ a: [(name: String, value: String)], _ b: [(name: String, value: String)]) -> Bool {
+        for (x, y) in zip(a, b) {
+            if x.name != y.name { return x.name < y.name }
+            if x.value != y.value { return x.value < y.value }
+        }
+        return a.count < b.count
+    }
 }

@@ -56,6 +56,8 @@ struct TemplateTests {
         ("{{ toUpper \"straße\" }}", 0, "STRAßE"),
         ("{{ \"ABC\" | toLower }}", 0, "abc"),
         ("{{ title \"api error-rate high\" }}", 0, "Api Error-Rate High"),
+        // Prometheus 3's cases.Title: an apostrophe or period inside a word does not start another.
+        ("{{ title \"it's e.g. x_y 1st\" }}", 0, "It's E.g. X_y 1st"),
         ("{{ reReplaceAll \"(.*):.*\" \"$1\" \"host:9090\" }}", 0, "host"),
         ("{{ reReplaceAll \"o\" \"0\" \"foo boo\" }}", 0, "f00 b00"),
         ("{{ reReplaceAll \"(?P<h>[a-z]+)-(\\\\d+)\" \"${h}#$2\" \"web-12\" }}", 0, "web#12"),
