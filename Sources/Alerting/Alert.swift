@@ -61,7 +61,8 @@ public struct Alert: Sendable, Equatable {
 
     /// What receivers see: the identity plus `severity`.
     public var labels: Labels {
-        guard let severity else { return identity }
+        // A plain rule's identity already holds its severity: no new label set to build.
+        guard let severity, identity[Alert.severityLabel] != severity else { return identity }
         return identity.setting(Alert.severityLabel, to: severity)
     }
 

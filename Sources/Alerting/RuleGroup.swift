@@ -53,11 +53,17 @@ public final class RuleGroup: Sendable {
         let labelsMayReadValue: Bool
         /// The first template that failed to render at the last evaluation (`file:line:column: …`).
         var templateError: String?
+        /// Each active alert's annotations with the labels and value they were rendered from:
+        /// rendered again only when those change (or a template reads the store or the clock).
+        var annotationMemo: [Labels: (labels: Labels, value: UInt64, annotations: [String: String])] = [:]
+        /// True when an annotation's template calls `query` or `now`, so it is rendered at every evaluation.
+        let annotationsReadStoreOrClock: Bool
 
         init(rule: RuleFile.Rule, machine: AlertStateMachine?) {
             self.rule = rule
             self.machine = machine
             labelsMayReadValue = rule.labelsMayReadValue
+            annotationsReadStoreOrClock = rule.annotations.contains { $0.template.readsStoreOrClock }
         }
     }
 
@@ -229,15 +235,25 @@ public final class RuleGroup: Sendable {
         }
         // Annotations are rendered with the series' labels (plus the tier of a tiered rule) and value.
         if !r.rule.annotations.isEmpty {
+            var memo: [Labels: (labels: Labels, value: UInt64, annotations: [String: String])] = [:]
             for a in machine.activeAlerts() {
                 guard let (labels, value) = seriesLabels[a.identity] else { continue }
                 var templateLabels = labels
                 if r.rule.isTiered, let severity = a.severity { templateLabels = labels.setting(Alert.severityLabel, to: severity) }
+                if !r.annotationsReadStoreOrClock, let known = r.annotationMemo[a.identity], known.value == value.bitPattern,
+                   known.labels == templateLabels {
+                    memo[a.identity] = known
+                    continue
+                }
                 let context = templateContext(labels: templateLabels, value: value, at: t)
                 var annotations: [String: String] = [:]
+                let problemsBefore = templateProblems.count
                 for field in r.rule.annotations { annotations[field.name] = render(field, "annotation", context, problems: &templateProblems) }
                 machine.setAnnotations(annotations, for: a.identity)
+                // A failed rendering is tried again (and reported) at the next evaluation.
+                if templateProblems.count == problemsBefore { memo[a.identity] = (templateLabels, value.bitPattern, annotations) }
             }
+            r.annotationMemo = memo
         }
         r.machine = machine
         var output: [(Labels, Double)] = []

@@ -18,6 +18,8 @@ struct TemplateParser {
     let functions: Set<String>
     /// Templates defined with `define` or `block`, by name.
     var definitions: [String: [Node]] = [:]
+    /// Every function the template names.
+    var calledFunctions: Set<String> = []
 
     /// Deepest nesting of parentheses and control structures.
     static let maxDepth = 100
@@ -360,6 +362,7 @@ struct TemplateParser {
         switch t.kind {
         case .identifier:
             guard functions.contains(t.value) else { throw fail("function \(GoFormat.quote(t.value)) not defined") }
+            calledFunctions.insert(t.value)
             return .identifier(pos: t.pos, t.value)
         case .dot: return .dot(pos: t.pos)
         case .nilKeyword: return .nilValue(pos: t.pos)

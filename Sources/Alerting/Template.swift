@@ -27,6 +27,9 @@ public struct Template: Sendable, CustomStringConvertible {
     let text: [UInt8]
     let nodes: [Node]
     let definitions: [String: [Node]]
+    /// True when rendering may depend on more than the data (labels, value, external labels and
+    /// URL): the template calls `query` or `now`.
+    public let readsStoreOrClock: Bool
 
     /// Prometheus's variable definitions, parsed in front of every alert template.
     static let prefix = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
@@ -45,7 +48,8 @@ public struct Template: Sendable, CustomStringConvertible {
         var parser = TemplateParser(text: text, functions: TemplateFunctions.names)
         do {
             let nodes = try parser.parse()
-            return Template(source: source, name: "__alert_" + ruleName, text: text, nodes: nodes, definitions: parser.definitions)
+            return Template(source: source, name: "__alert_" + ruleName, text: text, nodes: nodes, definitions: parser.definitions,
+                            readsStoreOrClock: parser.calledFunctions.contains("query") || parser.calledFunctions.contains("now"))
         } catch {
             throw TemplateError(message: error.message, offset: max(0, error.pos - prefixBytes.count))
         }
@@ -58,14 +62,16 @@ public struct Template: Sendable, CustomStringConvertible {
         self.text = Array(text.utf8)
         nodes = [.text(pos: 0, text)]
         definitions = [:]
+        readsStoreOrClock = false
     }
 
-    init(source: String, name: String, text: [UInt8], nodes: [Node], definitions: [String: [Node]]) {
+    init(source: String, name: String, text: [UInt8], nodes: [Node], definitions: [String: [Node]], readsStoreOrClock: Bool) {
         self.source = source
         self.name = name
         self.text = text
         self.nodes = nodes
         self.definitions = definitions
+        self.readsStoreOrClock = readsStoreOrClock
     }
 
     /// True when the template has no action: it renders to its own text.

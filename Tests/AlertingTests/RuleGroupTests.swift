@@ -126,6 +126,45 @@ struct RuleGroupTests {
         #expect(history[critical.labels]?.points.map(\.value) == [6, 7, 9, 9, 9])
     }
 
+    @Test("annotations follow the value, and a template reading the store or the clock is rendered at every evaluation")
+    func annotationsFollowWhatTheyRead() throws {
+        let s = store(["a": [5, 5, 7, 7]])
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - alert: V
+                    expr: errors > 1
+                    annotations: {v: "{{ $value }}", q: "{{ query \\"count(errors)\\" | first | value }} at {{ now }}"}
+            """, s)
+        var seen: [String] = []
+        for m in 0...3 {
+            g.evaluate(at: Int64(m) * 60_000)
+            let a = try #require(g.alerts().first)
+            seen.append("\(a.annotations["v"]!) \(a.annotations["q"]!)")
+        }
+        #expect(seen == ["5 1 at 0", "5 1 at 60", "7 1 at 120", "7 1 at 180"])
+    }
+
+    @Test("a template that fails names the annotation's file:line:column and the place in the template in the rule's status")
+    func templateErrorInStatus() throws {
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - alert: E
+                    expr: errors > 1
+                    annotations:
+                      summary: "x {{ humanize $labels.job }}"
+            """, store(["a": [5, 5]]))
+        g.evaluate(at: 0)
+        g.evaluate(at: 60_000)
+        let status = try #require(g.status.rules.first)
+        #expect(status.templateError?.hasPrefix("g.yaml:7:20: annotation \"summary\": error executing template __alert_E: template: __alert_E:1:117:") == true, "\(status.templateError ?? "nil")")
+        #expect(status.templateError?.hasSuffix("(at 1:6 of the template)") == true)
+        #expect(g.alerts().first?.annotations["summary"]?.hasPrefix("<error expanding template:") == true)
+    }
+
     @Test("a rule label that reads the value follows the value at every evaluation (derived labels are not reused)")
     func valueLabelsAreRebuilt() throws {
         let s = store(["a": [5, 5, 7, 7, 9, 9]])
