@@ -155,10 +155,14 @@ struct CorpusTests {
 
     @Test("a corpus suite with a deliberately wrong expectation fails, under the agent and under promtool")
     func wrongExpectationsFail() throws {
+        // The smallest passing suites of every collection (the big ones run once above): quick, and each collection is covered.
         let passing = Self.runs.filter { $0.agent == "pass" && $0.options.isEmpty }
         #expect(passing.count >= 30)
+        func size(_ r: Run) -> Int { (try? FileManager.default.attributesOfItem(atPath: Self.root + "/" + r.suite)[.size] as? Int) ?? 0 }
+        let chosen = Dictionary(grouping: passing.sorted { size($0) < size($1) }, by: { $0.suite.split(separator: "/").first! })
+            .values.flatMap { $0.prefix(5) }.sorted { $0.suite < $1.suite }
         var mutated = 0
-        for run in passing {
+        for run in chosen {
             let original = try String(contentsOfFile: Self.root + "/" + run.suite, encoding: .utf8)
             guard let changed = Self.mutate(original), changed != original else { continue }
             // A copy of the collection, so the suite's relative rule files come along.
@@ -177,6 +181,6 @@ struct CorpusTests {
             }
             mutated += 1
         }
-        #expect(mutated >= 25)
+        #expect(mutated >= 12)
     }
 }
