@@ -124,17 +124,17 @@ public final class RuleGroup: Sendable {
             var errors: [String] = []
             for i in state.rules.indices {
                 let ruleStart = clock.now
-                var ruleState = state.rules[i]
-                if let message = evaluateCatching(&ruleState, at: t) {
-                    ruleState.health = .error(message)
-                    errors.append("rule \"\(ruleState.rule.name)\": \(message)")
+                // In place: a copy taken out of the array would copy the rule's alert states and
+                // memos (its dictionaries are still shared with the array) at their first change.
+                if let message = evaluateCatching(&state.rules[i], at: t) {
+                    state.rules[i].health = .error(message)
+                    errors.append("rule \"\(state.rules[i].rule.name)\": \(message)")
                     state.failedRuleEvaluations += 1
                 } else {
-                    ruleState.health = .ok
+                    state.rules[i].health = .ok
                 }
-                ruleState.lastEvaluatedAt = t
-                ruleState.lastEvaluationDuration = clock.now - ruleStart
-                state.rules[i] = ruleState
+                state.rules[i].lastEvaluatedAt = t
+                state.rules[i].lastEvaluationDuration = clock.now - ruleStart
             }
             state.lastEvaluatedAt = t
             state.lastEvaluationDuration = clock.now - start
@@ -205,6 +205,8 @@ public final class RuleGroup: Sendable {
     /// An alerting rule: the state machine, annotations, and the `ALERTS` series.
     func alert(_ r: inout RuleState, _ samples: [VectorSample], at t: Timestamp) throws(RuleEvaluationError) {
         guard var machine = r.machine else { return }
+        // Moved out, not copied: its alert states change in place (it is put back on every path).
+        r.machine = nil
         var results: [(labels: Labels, value: Double)] = []
         results.reserveCapacity(samples.count)
         var seriesLabels: [Labels: (Labels, Double)] = [:]
