@@ -8,7 +8,7 @@ struct RuleFileValidator {
     var yaml: YAMLValidator
     let text: String
     /// Advice that is not an error (`RuleFile.notes`).
-    var notes: [RuleFileNote] = []
+    var notes: [RuleFileError] = []
 
     static let fileKeys = ["groups"]
     static let groupKeys = ["name", "interval", "query_offset", "limit", "labels", "rules"]
@@ -107,7 +107,7 @@ struct RuleFileValidator {
             }
             guard severities.count == rules.count, Set(severities).count == rules.count else { continue }
             let lines = rules.dropLast().map { String($0.position.line) }.joined(separator: ", ")
-            notes.append(RuleFileNote(
+            notes.append(RuleFileError(
                 path: yaml.path, line: rules.last!.position.line, column: rules.last!.position.column,
                 message: "\(context): alert \"\(name)\" is also defined at line\(rules.count > 2 ? "s" : "") \(lines) (severities \(severities.map { "\"\($0)\"" }.joined(separator: ", "))): "
                     + "as in Prometheus these are independent rules; if they differ only in a threshold, one rule with `tiers:` gives one alert that escalates (docs/rules.md)"))

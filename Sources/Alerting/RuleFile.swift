@@ -16,8 +16,9 @@ public struct RuleFile: Sendable {
     public var path: String
     /// The groups, in file order.
     public var groups: [Group]
-    /// Advice about valid rules (`agent check rules` prints it; it never makes a file invalid).
-    public var notes: [RuleFileNote] = []
+    /// Advice about valid rules at their positions: `agent check rules` prints each as
+    /// `file:line:column: note: message`; a note never makes a file invalid.
+    public var notes: [RuleFileError] = []
 
     /// A group of rules evaluated together, in order, on one interval.
     public struct Group: Sendable {
@@ -200,23 +201,6 @@ public struct RuleFileError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String {
         line > 0 ? "\(path):\(line):\(column): \(message)" : "\(path): \(message)"
     }
-}
-
-/// Advice about a valid rule file: `file:line:column: note: message`.
-public struct RuleFileNote: Sendable, Equatable, CustomStringConvertible {
-    public var path: String
-    public var line: Int
-    public var column: Int
-    public var message: String
-
-    public init(path: String, line: Int, column: Int, message: String) {
-        self.path = path
-        self.line = line
-        self.column = column
-        self.message = message
-    }
-
-    public var description: String { "\(path):\(line):\(column): note: \(message)" }
 }
 
 /// Every problem found in a rule file, in file order.

@@ -326,22 +326,7 @@ struct TemplateLexer {
         }
     }
 
-    mutating func lexChar() -> Token {
-        while pos < bytes.count {
-            let c = bytes[pos]
-            pos += 1
-            if c == UInt8(ascii: "\\") {
-                if pos < bytes.count, bytes[pos] != 0x0A {
-                    pos += 1
-                    continue
-                }
-                return error("unterminated character constant")
-            }
-            if c == 0x0A { return error("unterminated character constant") }
-            if c == UInt8(ascii: "'") { return emit(.charConstant) }
-        }
-        return error("unterminated character constant")
-    }
+    mutating func lexChar() -> Token { lexQuoted(UInt8(ascii: "'"), .charConstant, "unterminated character constant") }
 
     mutating func lexNumber() -> Token {
         if !scanNumber() { return error("bad number syntax: \(GoFormat.quote(text(start, pos)))") }
@@ -393,7 +378,10 @@ struct TemplateLexer {
         return true
     }
 
-    mutating func lexQuote() -> Token {
+    mutating func lexQuote() -> Token { lexQuoted(UInt8(ascii: "\""), .string, "unterminated quoted string") }
+
+    /// A string or character constant up to its closing quote; escapes are checked by the parser.
+    mutating func lexQuoted(_ quote: UInt8, _ kind: Kind, _ unterminated: String) -> Token {
         while pos < bytes.count {
             let c = bytes[pos]
             pos += 1
@@ -402,12 +390,12 @@ struct TemplateLexer {
                     pos += 1
                     continue
                 }
-                return error("unterminated quoted string")
+                return error(unterminated)
             }
-            if c == 0x0A { return error("unterminated quoted string") }
-            if c == UInt8(ascii: "\"") { return emit(.string) }
+            if c == 0x0A { return error(unterminated) }
+            if c == quote { return emit(kind) }
         }
-        return error("unterminated quoted string")
+        return error(unterminated)
     }
 
     mutating func lexRawQuote() -> Token {

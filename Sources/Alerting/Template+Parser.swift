@@ -1,3 +1,4 @@
+import Query
 /// Go's `text/template` parser (`text/template/parse/parse.go`), rule for rule: actions, control
 /// structures (`if`/`else if`/`else`, `range` with `$i, $v :=` and `else`, `with`/`else with`,
 /// `break`, `continue`), `define`/`template`/`block`, variable declarations and assignments,
@@ -441,69 +442,13 @@ extension TemplateParser.Item {
     }
 }
 
-/// Go's literal syntax: `strconv.Unquote` and integer and float parsing with base prefixes and `_`.
+/// Go's number literals: integers with base prefixes and `_`, floats (strings: `GoStringLiteral`).
 enum GoLiteral {
-    /// `"…"` with Go's escapes, `` `…` `` as is, `'x'` a rune; nil when malformed.
+    /// `strconv.Unquote`: `"…"` with Go's escapes, `` `…` `` as is, `'x'` one rune; nil when malformed.
     static func unquote(_ quoted: String) -> String? {
-        let b = Array(quoted.utf8)
-        guard b.count >= 2, let q = b.first, q == b.last else { return nil }
-        let inner = b[1..<(b.count - 1)]
-        if q == UInt8(ascii: "`") {
-            guard !inner.contains(UInt8(ascii: "`")) else { return nil }
-            return String(decoding: inner.filter { $0 != 0x0D }, as: UTF8.self)
-        }
-        guard q == UInt8(ascii: "\"") || q == UInt8(ascii: "'") else { return nil }
-        var out: [UInt8] = []
-        var i = inner.startIndex
-        while i < inner.endIndex {
-            let c = inner[i]
-            if c == q || c == 0x0A { return nil }
-            guard c == UInt8(ascii: "\\") else {
-                out.append(c)
-                i += 1
-                continue
-            }
-            i += 1
-            guard i < inner.endIndex else { return nil }
-            let e = inner[i]
-            i += 1
-            switch e {
-            case UInt8(ascii: "a"): out.append(0x07)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "v"): out.append(0x0B)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "'"), UInt8(ascii: "\""):
-                guard e == q else { return nil }
-                out.append(e)
-            case UInt8(ascii: "x"), UInt8(ascii: "u"), UInt8(ascii: "U"):
-                let n = e == UInt8(ascii: "x") ? 2 : e == UInt8(ascii: "u") ? 4 : 8
-                guard i + n <= inner.endIndex, let v = UInt32(String(decoding: inner[i..<(i + n)], as: UTF8.self), radix: 16) else { return nil }
-                i += n
-                if e == UInt8(ascii: "x") {
-                    out.append(UInt8(v))
-                } else {
-                    guard let u = Unicode.Scalar(v) else { return nil }
-                    out += Array(String(Character(u)).utf8)
-                }
-            case UInt8(ascii: "0")...UInt8(ascii: "7"):
-                guard i + 2 <= inner.endIndex, let v = UInt32(String(decoding: inner[(i - 1)..<(i + 2)], as: UTF8.self), radix: 8), v <= 255 else {
-                    return nil
-                }
-                i += 2
-                out.append(UInt8(v))
-            default:
-                return nil
-            }
-        }
-        if q == UInt8(ascii: "'") {
-            let s = String(decoding: out, as: UTF8.self)
-            return s.unicodeScalars.count == 1 ? s : nil
-        }
-        return String(decoding: out, as: UTF8.self)
+        guard let s = GoStringLiteral.unquote(quoted) else { return nil }
+        if quoted.hasPrefix("'"), s.unicodeScalars.count != 1 { return nil }
+        return s
     }
 
     /// Digits without `_` separators, which Go allows only between digits (after a base prefix too).

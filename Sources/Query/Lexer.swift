@@ -402,3 +402,23 @@ extension Lexer {
     }
 }
 
+/// Go's string literal syntax, which PromQL strings share: `"…"` and `'…'` with Go's escapes
+/// (only the enclosing quote may be escaped), `` `…` `` taken as it is. Templates use it too.
+public enum GoStringLiteral {
+    /// The value of a well-formed literal (quotes included), or nil when it is malformed.
+    public static func unquote(_ quoted: String) -> String? {
+        let b = Array(quoted.utf8)
+        guard b.count >= 2, b[0] == b[b.count - 1], b[0] == UInt8(ascii: "\"") || b[0] == UInt8(ascii: "'") || b[0] == UInt8(ascii: "`") else {
+            return nil
+        }
+        // The closing quote must be the only unescaped one.
+        var k = 1
+        while k < b.count - 1 {
+            if b[k] == b[0] { return nil }
+            if b[k] == UInt8(ascii: "\\"), b[0] != UInt8(ascii: "`") { k += 1 }
+            k += 1
+        }
+        if k != b.count - 1 { return nil }
+        return try? Lexer.stringValue(b[...]).get()
+    }
+}

@@ -28,7 +28,7 @@ extension Agent {
                     if tiered > 0 { line += " (\(tiered) tiered)" }
                     line += ", \(RulesOutput.plural(counts.recording, "recording rule"))"
                     print(line)
-                    for note in file.notes { print(note.description) }
+                    for note in file.notes { print("\(note.path):\(note.line):\(note.column): note: \(note.message)") }
                 } catch {
                     failed = true
                     for e in error.errors { RulesOutput.error(e.description) }

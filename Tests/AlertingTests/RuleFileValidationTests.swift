@@ -149,8 +149,8 @@ struct RuleFileValidationTests {
         #expect(rules.map(\.holdDuration) == [600_000, 120_000, 0, 300_000])
         #expect(file.notes.count == 1, "\(file.notes)")
         let note = try #require(file.notes.first)
-        #expect(note.description.hasPrefix("r.yaml:8:9: note: group \"g\": alert \"DiskFull\" is also defined at line 4"), "\(note)")
-        #expect(note.description.contains("`tiers:`"))
+        #expect(note.description.hasPrefix("r.yaml:8:9: group \"g\": alert \"DiskFull\" is also defined at line 4"), "\(note)")
+        #expect(note.message.contains("`tiers:`"))
         #expect(RuleGroup.checkpointNames(rules) == ["DiskFull\u{1}severity=warning", "DiskFull\u{1}severity=critical", "Up\u{1}", "Up\u{1}\u{1}#2"])
     }
 

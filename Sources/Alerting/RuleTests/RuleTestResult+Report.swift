@@ -1,3 +1,4 @@
+import Foundation
 import Query
 import TimeSeries
 
@@ -195,24 +196,10 @@ extension RuleTestResult {
         return out + "</testsuites>"
     }
 
-    /// Go's `xml.EscapeText`.
+    /// Go's `xml.EscapeText`: the five characters `html` escapes, and tab, newline and carriage return.
     static func xmlEscaped(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&#34;"
-            case "'": out += "&#39;"
-            case "\t": out += "&#x9;"
-            case "\n": out += "&#xA;"
-            case "\r": out += "&#xD;"
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out
+        TemplateFunctions.htmlEscape(s).replacingOccurrences(of: "\t", with: "&#x9;").replacingOccurrences(of: "\n", with: "&#xA;")
+            .replacingOccurrences(of: "\r", with: "&#xD;")
     }
 }
 
