@@ -1,3 +1,5 @@
+import Query
+
 /// Go's `time.Time.String()` (for UTC times) and `time.Duration.String()`, which templates print
 /// for what `toTime`, `toDuration` and `humanizeTimestamp` return.
 enum GoTime {
@@ -18,18 +20,7 @@ enum GoTime {
         return out + " +0000 UTC"
     }
 
-    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func civil(fromDays z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) { CivilDate.from(days: days) }
 
     static func pad(_ v: Int64, _ width: Int) -> String {
         let digits = String(v.magnitude)
@@ -83,7 +74,7 @@ extension GoTime {
         let (day, sod) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
         let (year, month, dayOfMonth) = civil(fromDays: day)
         let weekday = Int(((day % 7) + 11) % 7)  // 1970-01-01 was a Thursday
-        let yearStart = daysFromCivil(year: year, month: 1, day: 1)
+        let yearStart = CivilDate.days(year: year, month: 1, day: 1)
         let yearDay = day - yearStart + 1
         let (hour, minute, second) = (sod / 3600, sod / 60 % 60, sod % 60)
         let b = Array(layout.utf8)
@@ -136,15 +127,5 @@ extension GoTime {
             i += 1
         }
         return out
-    }
-
-    /// A proleptic Gregorian date to days since 1970-01-01.
-    static func daysFromCivil(year y0: Int64, month m: Int64, day d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
     }
 }
