@@ -22,6 +22,7 @@ deps:
 
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
+	@scripts/rule-files-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)

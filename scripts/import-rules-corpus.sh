@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Rebuilds Tests/Corpus/ — public Prometheus rule files and promtool unit-test suites that the
-# test suite (CorpusTests) loads and runs — from local git mirrors of their repositories.
+# Rebuilds .corpus/ (gitignored; fetched material stays out of commits) — public Prometheus rule
+# files and promtool unit-test suites, for a local compatibility run — from local git mirrors.
 #
 #   scripts/import-rules-corpus.sh [MIRRORS]
 #
@@ -8,12 +8,12 @@
 # Nothing is downloaded here: fetch or clone the mirrors first. Each collection gets the files
 # (unchanged, except kube-prometheus' PrometheusRule manifests, of which only `spec` is kept — the
 # rule file Prometheus would read), its licence, and a SOURCE file naming repository, commit and paths.
-# Tests/Corpus/suites.tsv (the expected verdicts) is written by hand and is not touched.
+# scripts/rules-corpus-suites.tsv holds the expected verdicts (written by hand).
 set -euo pipefail
 
 MIRRORS=${1:-/work/.mirror}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT=$ROOT/Tests/Corpus
+OUT=${CORPUS:-$ROOT/.corpus}
 
 git_of() { echo "$MIRRORS/${1/\//+}/repo"; }
 

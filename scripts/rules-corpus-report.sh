@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The README's Compatibility table: per collection of Tests/Corpus, its rule files and rules, how
+# The README's Compatibility table: per collection of the public corpus (.corpus/, fetched locally by scripts/import-rules-corpus.sh), its rule files and rules, how
 # many `agent check rules` and `promtool check rules` accept, and how many promtool suites give the
-# verdict Tests/Corpus/suites.tsv expects under `agent test rules` (and under the packaged promtool).
+# verdict scripts/rules-corpus-suites.tsv expects under `agent test rules` (and under the packaged promtool).
 #
 #   scripts/rules-corpus-report.sh [AGENT_DAEMON]     (default .build/release/agent-daemon)
 set -euo pipefail
@@ -11,8 +11,8 @@ AGENT=${1:-.build/release/agent-daemon}
 command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus" >&2; exit 1; }
 python3 - "$AGENT" <<'PY'
 import os, subprocess, sys, yaml
-agent, root = os.path.abspath(sys.argv[1]), "Tests/Corpus"
-runs = [l.rstrip("\n").split("\t") for l in open(f"{root}/suites.tsv") if not l.startswith("#")]
+agent, root = os.path.abspath(sys.argv[1]), ".corpus"
+runs = [l.rstrip("\n").split("\t") for l in open("scripts/rules-corpus-suites.tsv") if not l.startswith("#")]
 suites = {r[0] for r in runs}
 rows = []
 for collection in sorted(os.listdir(root)):

@@ -3,15 +3,46 @@ import Testing
 import TimeSeries
 @testable import Alerting
 
-/// Public rule files and promtool suites nobody here wrote (Tests/Corpus, see its SOURCE files and
-/// scripts/import-rules-corpus.sh) load and give the reference verdicts: every rule file the real
-/// promtool accepts, the agent accepts; every suite gives the verdict its project (or Prometheus's
-/// own test code) expects under Prometheus 3, as `Tests/Corpus/suites.tsv` records; a suite whose
+/// Public rule files from Debian's registry, fetched at test time by scripts/rule-files-deps.sh
+/// (`make test-deps`) and never committed: Ceph's alert rules (ceph-prometheus-alerts), whose
+/// templates use `range`, `query` and friends, load as promtool loads them.
+@Suite("Public rule files from packages")
+struct PackagedRuleFilesTests {
+    static let ceph = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build/rule-files/ceph/ceph_default_alerts.yml").path
+
+    @Test("Ceph's alert rules (Debian's ceph-prometheus-alerts) load, as promtool check rules accepts them")
+    func cephAlertsLoad() throws {
+        #expect(FileManager.default.fileExists(atPath: Self.ceph), "missing: run scripts/rule-files-deps.sh (make test-deps)")
+        let file = try RuleFile.load(path: Self.ceph)
+        #expect(file.ruleCounts.alerting >= 50)
+        let promtool = try #require(PromtoolParityTests.promtool(), "promtool is missing: apt-get install prometheus (make test-deps)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "rules", Self.ceph]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}
+
+/// Whether the local copy of the public corpus exists.
+enum LocalCorpus {
+    static var present: Bool { FileManager.default.fileExists(atPath: CorpusTests.root + "/prometheus") }
+}
+
+/// The public corpus measured locally (README's Compatibility section): rule files and promtool
+/// suites nobody here wrote, fetched into `.corpus/` by scripts/import-rules-corpus.sh and never
+/// committed, so these run only where that copy exists. Every rule file the real promtool
+/// accepts, the agent accepts; every suite gives the verdict scripts/rules-corpus-suites.tsv
+/// records (its project's CI or Prometheus's own test code, Prometheus 3 semantics); a suite whose
 /// expectation is made wrong fails.
-@Suite("Public corpus", .serialized)
+@Suite("Public corpus (local .corpus/)", .serialized, .enabled(if: LocalCorpus.present, "no .corpus/: scripts/import-rules-corpus.sh fetches it"))
 struct CorpusTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Corpus").path
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = repository.appendingPathComponent(".corpus").path
 
     /// One line of suites.tsv.
     struct Run: CustomTestStringConvertible, Sendable {
@@ -31,7 +62,7 @@ struct CorpusTests {
     static var checkSlowSuites: Bool { ProcessInfo.processInfo.environment["AGENT_CORPUS_FULL"] == "1" }
 
     static let runs: [Run] = {
-        guard let text = try? String(contentsOfFile: root + "/suites.tsv", encoding: .utf8) else { return [] }
+        guard let text = try? String(contentsOfFile: repository.appendingPathComponent("scripts/rules-corpus-suites.tsv").path, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             return Run(suite: f[0], options: f[1] == "-" ? [] : f[1].split(separator: " ").map(String.init), expected: f[2],
