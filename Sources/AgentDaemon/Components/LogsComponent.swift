@@ -150,23 +150,42 @@ final class LogsComponent: @unchecked Sendable {
             pipelines.map { mapping, pipeline in
                 var malformed: [String: Int] = [:]
                 for m in pipeline.malformedCounts() { malformed["\(m.reason)", default: 0] += m.count }
-                let offsets = pipeline.tailer.offsets().files.map { ["path": $0.path, "offset": $0.offset] as [String: Any] }
-                return ["paths": mapping.paths, "job": mapping.job ?? "", "files": offsets, "malformed": malformed] as [String: Any]
+                let offsets = pipeline.tailer.offsets().files.filter { !$0.finished }.map {
+                    ["path": $0.path, "location": $0.location, "offset": $0.offset] as [String: Any]
+                }
+                let lost = pipeline.tailer.losses.map { path, loss in
+                    ["path": path, "lines": loss.lines, "bytes": loss.bytes, "files": loss.events] as [String: Any]
+                }
+                return ["paths": mapping.paths, "job": mapping.job ?? "", "files": offsets, "malformed": malformed, "lost": lost] as [String: Any]
             }
         }
     }
 
-    /// Self-metrics: lines and bytes read, malformed lines by file and reason.
+    /// Self-metrics: lines and bytes read, malformed lines by file and reason, lines known lost.
     func metrics() -> [SelfMetricFamily] {
         queue.sync {
             var malformed: [(labels: [(String, String)], value: Double)] = []
+            var lostLines: [(labels: [(String, String)], value: Double)] = []
+            var lostBytes: [(labels: [(String, String)], value: Double)] = []
             for (_, pipeline) in pipelines {
                 for m in pipeline.malformedCounts() { malformed.append(([("path", m.path), ("reason", "\(m.reason)")], Double(m.count))) }
+                for (path, loss) in pipeline.tailer.losses.sorted(by: { $0.key < $1.key }) {
+                    lostLines.append(([("path", path)], Double(loss.lines)))
+                    lostBytes.append(([("path", path)], Double(loss.bytes)))
+                }
             }
             return [
                 SelfMetricFamily(name: "agent_log_lines_total", kind: .counter, help: "Complete log lines read.", samples: [([], Double(lines))]),
                 SelfMetricFamily(name: "agent_log_bytes_total", kind: .counter, help: "Log bytes read.", samples: [([], Double(bytes))]),
                 SelfMetricFamily(name: "agent_log_lines_malformed_total", kind: .counter, help: "Log lines skipped, by file and reason.", samples: malformed),
+                SelfMetricFamily(
+                    name: "agent_log_lost_lines_total", kind: .counter,
+                    help: "Log lines known lost, by log: their file was compressed or truncated before they were read (see docs/logs.md).",
+                    samples: lostLines),
+                SelfMetricFamily(
+                    name: "agent_log_lost_bytes_total", kind: .counter,
+                    help: "Log bytes known lost, by log (at least; also where lines cannot be counted, as for a deleted file).",
+                    samples: lostBytes),
             ]
         }
     }

@@ -507,6 +507,10 @@ private func makeTailer(
             .init(path: "/var/log/a.jsonl", device: 2049, inode: 1 << 40, offset: 123_456_789_012, fingerprintLength: 256, fingerprint: .max, rotated: false),
             .init(path: "/var/log/a.jsonl", location: "/var/log/a.jsonl.1", device: 0, inode: 7, offset: 0, fingerprintLength: 0, fingerprint: 0, rotated: true),
             .init(path: "/var/log/é ü.jsonl", device: .max, inode: .max, offset: .max, fingerprintLength: .max, fingerprint: 1, rotated: false),
+            .init(
+                path: "/var/log/b.jsonl", location: "/var/log/b.jsonl.3", device: 1, inode: 2, offset: 10, size: 99, modified: -5,
+                fingerprintLength: 256, fingerprint: 3, rotated: true, finished: true),
+            .init(path: "/var/log/c.jsonl", device: 1, inode: 3, offset: 0, size: 1 << 40, modified: .max, fingerprintLength: 0, fingerprint: 0, rotated: false),
         ])
         #expect(try TailOffsets(decoding: offsets.encoded()) == offsets)
         #expect(try TailOffsets(decoding: TailOffsets().encoded()) == TailOffsets())
