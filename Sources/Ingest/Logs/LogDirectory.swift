@@ -88,8 +88,9 @@ struct LogDirectory {
 ///   numbered and `dateext` names, Docker's `.1`);
 /// - the stem, such a suffix, then the extension: `access-20240131.jsonl`, `access.1.jsonl`
 ///   (logrotate's `extension` option);
-/// - a name equal to it once every run of digits is replaced by one mark, when it has digits:
-///   `app-2024-01-31.log` for `app-2024-01-30.log` (date-named files behind a symlink).
+/// - a name equal to it once every run of digits is replaced by one mark, when both have a run of
+///   four digits or more: `app-2024-01-31.log` for `app-2024-01-30.log` (date-named files behind a
+///   symlink), but not `app2.log` for `app1.log`.
 ///
 /// Each may end in a compression suffix (`.gz`, `.bz2`, `.xz`, `.zst`, `.lz4`, `.zip`): such a
 /// generation is never read, only accounted for. `access.jsonl.bak` or `access-error.jsonl` are
@@ -117,8 +118,21 @@ enum RotationNames {
                 return compressed
             }
         }
-        if base.contains(where: \.isASCIIDigit), digitsCollapsed(plain) == digitsCollapsed(Substring(base)) { return compressed }
+        if hasDateLikeDigits(Substring(base)), hasDateLikeDigits(plain), digitsCollapsed(plain) == digitsCollapsed(Substring(base)) {
+            return compressed
+        }
         return nil
+    }
+
+    /// A run of at least four digits (a year, a date, a Unix time): `app1.log` and `app2.log` are
+    /// two logs, `app-20240130.log` and `app-20240131.log` two days of one.
+    private static func hasDateLikeDigits(_ name: Substring) -> Bool {
+        var run = 0
+        for c in name {
+            run = c.isASCIIDigit ? run + 1 : 0
+            if run >= 4 { return true }
+        }
+        return false
     }
 
     /// A separator then digits and separators, with at least one digit.

@@ -6,9 +6,10 @@ import Darwin
 
 extension LogTailer {
     /// Where every followed file stands, and the finished files still on disk: what the daemon
-    /// checkpoints between polls. A file held as a possible copy is left out (it is decided again).
+    /// checkpoints between polls. A file not read yet (offset 0, no fingerprint: possibly a copy
+    /// being held) is restored as such, and decided again.
     public func offsets() -> TailOffsets {
-        var files = streams.filter { !$0.undecided }.map { $0.offsetEntry(logPath: filePaths[$0.file.index]) }
+        var files = streams.map { $0.offsetEntry(logPath: filePaths[$0.file.index]) }
         files += finished.map { record in
             TailOffsets.File(
                 path: record.logPath, location: record.location, device: record.identity.device, inode: record.identity.inode,
@@ -65,9 +66,13 @@ extension LogTailer {
             let followed = found.path == entry.path || isFollowedPath(found.path)
             if Int64(found.st.st_size) >= entry.offset, FileFingerprint.read(fd: found.fd, length: saved.length) == saved {
                 follow(found, file: file, at: entry.offset, fingerprint: saved, rotated: !followed, now: now)
+                // Not read yet when checkpointed: it may be a copy held back; decide again.
+                if entry.offset == 0, saved.length == 0 { streams.last!.undecided = true }
                 return
             }
-            guard followed else {
+            // Changed content under the same inode: the log's file truncated or rewritten, or an
+            // inode the file system gave to a new file after the old one was deleted.
+            guard followed, LogTailer.wasLive(entry) else {
                 close(found.fd)  // a recycled inode: someone else's file now
                 return restoreGone(entry, saved: saved, truncatedInPlace: false, near: near, now: now, cache: &cache)
             }
@@ -99,13 +104,18 @@ extension LogTailer {
             recordLoss(
                 entry.path, bytes: entry.size - entry.offset, lines: nil, exact: false,
                 because: "it \(what) while the agent was down, before it was read past byte \(entry.offset)")
-        } else if truncatedInPlace || (!entry.rotated && (entry.location == entry.path || entry.location == LogStream.resolve(entry.path))) {
-            // The log's live file (not an older generation a glob also followed) may have been
-            // written to after the checkpoint.
+        } else if truncatedInPlace || LogTailer.wasLive(entry) {
+            // The log's live file may have been written to after the checkpoint.
             logger.notice(
                 "\(entry.path): the file being read (read to byte \(entry.offset)) \(what) while the agent was down: lines written to it after the checkpoint, if any, were not read")
         }
         // A rotated file that had been read to its end and was then removed: nothing known lost.
+    }
+
+    /// Whether `entry` was the log's own file at the checkpoint, not an older generation (which a
+    /// glob may follow too) nor a rotated file being finished.
+    private static func wasLive(_ entry: TailOffsets.File) -> Bool {
+        !entry.rotated && (entry.location == entry.path || entry.location == LogStream.resolve(entry.path))
     }
 
     private func restoreFinished(_ entry: TailOffsets.File, now: Int64, cache: inout LogDirectoryCache) {

@@ -35,7 +35,7 @@ final class NumberedLog {
     deinit { close(fd) }
 
     var dataDirectory: String { LogDirectory.directory(of: path) + "/data" }
-    private var targetPath: String { dataDirectory + "/app-\(target).log" }
+    private var targetPath: String { dataDirectory + "/app-\(20_240_101 + target).log" }
 
     /// Appends `count` lines, the next numbers.
     func write(_ count: Int) {

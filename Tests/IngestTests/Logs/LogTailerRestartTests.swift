@@ -339,3 +339,112 @@ extension FileFingerprint {
         bytes.withUnsafeBytes { hash($0.baseAddress!, count: $0.count) }
     }
 }
+
+@Suite struct RotationNamesTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var base: String
+        var expected: Bool?
+        var testDescription: String { "\(name) of \(base)" }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "access.jsonl.1", base: "access.jsonl", expected: false),
+        Case(name: "access.jsonl.12", base: "access.jsonl", expected: false),
+        Case(name: "access.jsonl-20240131", base: "access.jsonl", expected: false),
+        Case(name: "access.jsonl.2024-01-31", base: "access.jsonl", expected: false),
+        Case(name: "access.jsonl.1.gz", base: "access.jsonl", expected: true),
+        Case(name: "access.jsonl.gz", base: "access.jsonl", expected: true),
+        Case(name: "access-20240131.jsonl", base: "access.jsonl", expected: false),
+        Case(name: "access.1.jsonl", base: "access.jsonl", expected: false),
+        Case(name: "access.1.jsonl.xz", base: "access.jsonl", expected: true),
+        Case(name: "app-20240131.log", base: "app-20240130.log", expected: false),
+        Case(name: "app-20240131.log.gz", base: "app-20240130.log", expected: true),
+        Case(name: "access.jsonl", base: "access.jsonl", expected: nil),
+        Case(name: "access.jsonl.bak", base: "access.jsonl", expected: nil),
+        Case(name: "access.jsonl.lock", base: "access.jsonl", expected: nil),
+        Case(name: "access.jsonl.", base: "access.jsonl", expected: nil),
+        Case(name: "access.jsonl.-", base: "access.jsonl", expected: nil),
+        Case(name: "access-error.jsonl", base: "access.jsonl", expected: nil),
+        Case(name: "access.jsonl2", base: "access.jsonl", expected: nil),
+        Case(name: "app2.log", base: "app1.log", expected: nil),
+        Case(name: "web.jsonl.1", base: "access.jsonl", expected: nil),
+        Case(name: ".jsonl.1", base: ".jsonl", expected: false),
+        Case(name: "", base: "access.jsonl", expected: nil),
+    ]
+
+    @Test(arguments: cases)
+    func rotationNamesAreRecognised(_ c: Case) {
+        #expect(RotationNames.generation(c.name, of: c.base) == c.expected)
+    }
+}
+
+/// gzip generations are decompressed only to recognise them and count what was lost in them; bad,
+/// truncated and odd files must give an answer or nil, never a crash.
+@Suite struct GzipLogTests {
+    static func gzip(_ bytes: [UInt8]) -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-c"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try! process.run()
+        input.fileHandleForWriting.write(Data(bytes))
+        try! input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Array(data)
+    }
+
+    private func file(_ dir: TailDirectory, _ bytes: [UInt8]) -> GzipLog {
+        let path = dir.file("x.gz")
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        return GzipLog(path: path)
+    }
+
+    @Test func theTailAfterAnOffsetIsCountedInBytesAndLines() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let text = Array(LogFiles.jsonLines(0, 5000, pad: 40).utf8)
+        let log = file(dir, Self.gzip(text + Array("partial".utf8)))
+        let offset = Array(LogFiles.jsonLines(0, 1000, pad: 40).utf8).count
+        let tail = log.tail(after: Int64(offset))
+        #expect(tail?.bytes == Int64(text.count - offset + 7))
+        #expect(tail?.lines == 4001, "4 000 lines and a last one without its newline")
+        #expect(tail?.exact == true)
+        #expect(log.prefix(10) == Array(text.prefix(10)))
+        #expect(log.prefix(1 << 30) == text + Array("partial".utf8), "a prefix longer than the content is the content")
+        #expect(log.tail(after: Int64(text.count + 7)).map { $0.bytes } == 0)
+    }
+
+    @Test func concatenatedMembersAndTrailingPaddingAreReadAsGzipDoes() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let log = file(dir, Self.gzip(Array("a\nb\n".utf8)) + Self.gzip(Array("c\n".utf8)) + [0, 0, 0, 0])
+        #expect(log.prefix(100) == Array("a\nb\nc\n".utf8))
+        #expect(log.tail(after: 2)?.lines == 2)
+    }
+
+    @Test func damagedEmptyAndForeignFilesGiveNilOrWhatWasReadable() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        #expect(file(dir, []).prefix(4) == nil)
+        #expect(file(dir, Array("not gzip at all\n".utf8)).prefix(4) == nil)
+        #expect(file(dir, Array("not gzip at all\n".utf8)).tail(after: 0) == nil)
+        #expect(GzipLog(path: dir.file("missing.gz")).prefix(4) == nil)
+        let whole = Self.gzip(Array(LogFiles.jsonLines(0, 20_000).utf8))
+        // Cut anywhere: whatever was decompressed before the cut, or nil; never a trap.
+        var rng = LogsTestRandom(seed: 5)
+        for _ in 0..<40 {
+            let cut = Int(rng.next() % UInt64(whole.count))
+            _ = file(dir, Array(whole.prefix(cut))).tail(after: 100)
+            var damaged = whole
+            damaged[Int(rng.next() % UInt64(whole.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+            _ = file(dir, damaged).tail(after: 100)
+            _ = file(dir, damaged).prefix(256)
+        }
+        let half = file(dir, Array(whole.prefix(whole.count / 2))).tail(after: 0)
+        #expect(half.map { $0.lines > 0 && $0.lines < 20_000 } == true, "a truncated file counts what it holds")
+    }
+}
