@@ -54,7 +54,8 @@ final class NumberedLog {
         bytes.withUnsafeBytes { precondition(Glibc.write(fd, $0.baseAddress!, $0.count) == $0.count) }
     }
 
-    private func reopen() {
+    /// Closes the log and opens its path again, as an application does after a rotation.
+    func reopen() {
         if fd >= 0 { close(fd) }
         fd = open(rotation == .symlink ? targetPath : path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         precondition(fd >= 0)

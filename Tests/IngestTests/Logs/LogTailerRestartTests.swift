@@ -159,7 +159,7 @@ import Glibc
         let dir = TailDirectory()
         defer { dir.remove() }
         let path = dir.file("app.log")
-        let log = NumberedLog(path: path, rotation: .rename, keep: 1)
+        let log = NumberedLog(path: path, rotation: .rename)
         let agent = CrashingAgent(patterns: [glob ? path + "*" : path])
         log.write(10)
         agent.poll()
@@ -168,7 +168,12 @@ import Glibc
         agent.poll()
         agent.takeCheckpoint()  // the rotated file is still open, read to its end
         agent.crash()
-        log.rotate()  // drops it
+        // A rotation that drops it, the oldest generation deleted last: no file made after its
+        // deletion can get its inode number and pass for it.
+        #expect(rename(path, path + ".2") == 0)
+        log.reopen()
+        #expect(unlink(path + ".1") == 0)
+        #expect(rename(path + ".2", path + ".1") == 0)
         log.write(10)
         try agent.restart()
         agent.drain()
@@ -261,6 +266,43 @@ import Glibc
         #expect(agent.check(written: log.next).lost == Array(10..<16))
         #expect(agent.allLosses.lines == 6)
         #expect(agent.log.messages(.warning).first?.contains("lost 6 lines") == true)
+    }
+
+    /// A glob matches a backup copy of a followed file that is never truncated: its lines are the
+    /// original's, delivered once through the original; the copy is followed from its end.
+    @Test func aCopyThatIsNeverTruncatedIsAnotherNameForLinesAlreadyRead() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let log = NumberedLog(path: path, rotation: .rename)
+        let agent = CrashingAgent(patterns: [path + "*"])
+        log.write(10)
+        agent.poll()
+        _ = FileManager.default.createFile(atPath: path + ".1", contents: FileManager.default.contents(atPath: path))
+        log.write(5)
+        agent.drain()
+        LogFiles.append(#"{"seq":15,"pad":"appended to the copy"}"# + "\n", to: path + ".1")
+        agent.poll()
+        #expect(agent.check(written: 16) == ([], []), "the copy's own new line is read, its old ones not")
+    }
+
+    /// A finished file renamed back to a followed name is resumed where it ended, not read again.
+    @Test func aFinishedFileThatReappearsAtAFollowedPathIsNotReadAgain() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let log = NumberedLog(path: path, rotation: .rename)
+        let agent = CrashingAgent(patterns: [path, dir.file("archive.log")])
+        log.write(10)
+        agent.poll()
+        log.rotate()
+        log.write(5)
+        agent.drain()
+        #expect(agent.tailer!.finishedFileCount == 1)
+        #expect(rename(path + ".1", dir.file("archive.log")) == 0)
+        agent.drain()
+        #expect(agent.check(written: log.next) == ([], []))
+        #expect(agent.tailer!.finishedFileCount == 0, "followed again, at its offset")
     }
 
     // MARK: - Bounded state
