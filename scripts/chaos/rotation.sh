@@ -23,6 +23,7 @@
 # may lose a line).
 #
 # Environment: SHORT=1 (≈ 30 s, for make test; default ≈ 2.5 min)  DURATION=seconds of chaos
+#              KEEP=1 (keep the temporary directory: the agent's log, the files, the writers' counts)
 #              SEED=seed of the kill schedule and the writers (printed; the interleaving with the
 #              agent's polls still varies from run to run)
 set -euo pipefail
@@ -52,7 +53,7 @@ cleanup() {
     [ -n "$agent_pid" ] && kill -KILL "$agent_pid" 2> /dev/null || true
     for pid in "${writer_pids[@]}"; do kill -KILL "$pid" 2> /dev/null || true; done
     wait 2> /dev/null || true
-    rm -rf "$work"
+    if [ "${KEEP:-0}" = 1 ]; then echo "chaos rotation: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -127,6 +128,7 @@ global:
   reload_check_interval: 0s
 listen:
   socket: $work/s
+  http: null
 logs:
 EOF
     for kind in "${KINDS[@]}"; do

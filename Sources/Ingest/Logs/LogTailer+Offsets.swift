@@ -36,9 +36,10 @@ extension LogTailer {
     ///    known, and that is logged at notice level only, not as a loss.
     /// 3. A finished file (read to its end) still on disk is remembered again, or read on if it grew.
     /// 4. Generations of the log written after the checkpoint — plain files beside it with a rotation
-    ///    name (`RotationNames`), modified no earlier than the newest file the checkpoint knew, not
-    ///    known to it by identity, and not a copy of a file it knew — are read from 0, oldest first:
-    ///    these are the rotations that happened while the agent was down (several of them too).
+    ///    name (`RotationNames`) that no configured path matches, modified no earlier than the newest
+    ///    file the checkpoint knew, not known to it by identity, and not a copy of a file it knew —
+    ///    are read from 0, oldest first: these are the rotations that happened while the agent was
+    ///    down (several of them too). Those a glob matches are new files of step 5.
     /// 5. Any other file a glob matches is new: read from 0 at the first poll, not from `startAt`.
     public func restore(_ saved: TailOffsets) {
         precondition(streams.isEmpty && !initialized, "restore(_:) comes before the first poll()")
@@ -140,48 +141,19 @@ extension LogTailer {
     private func restoreNewerGenerations(_ saved: TailOffsets, now: Int64, cache: inout LogDirectoryCache) {
         var logPaths: [String] = []
         for entry in saved.files where !logPaths.contains(entry.path) { logPaths.append(entry.path) }
+        let known = saved.files.map { FileFingerprint(length: Int($0.fingerprintLength), hash: $0.fingerprint) }
         for logPath in logPaths {
             let entries = saved.files.filter { $0.path == logPath }
             // Version 1 checkpoints do not say when the files were last seen: nothing to compare with.
             let newest = entries.map(\.modified).max() ?? 0
             guard newest > 0 else { continue }
-            let known = saved.files.map { FileFingerprint(length: Int($0.fingerprintLength), hash: $0.fingerprint) }.filter { $0.length > 0 }
-            for family in LogDirectoryCache.families([logPath] + entries.map(\.location)) {
-                guard let directory = cache.directory(family.directory) else { continue }
-                for generation in directory.generations(of: family.base) where !generation.compressed {
-                    let path = directory.path(of: generation.name)
-                    var st = stat()
-                    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, FileIdentity.modified(st) >= newest
-                    else { continue }
-                    let identity = FileIdentity(st)
-                    guard !streams.contains(where: { $0.identity == identity }), !finished.contains(where: { $0.identity == identity }),
-                        case .success(let fd) = openFile(path)
-                    else { continue }
-                    var opened = stat()
-                    let size = Int64(st.st_size)
-                    guard fstat(fd, &opened) == 0, FileIdentity(opened) == identity,
-                        !known.contains(where: { Int64($0.length) <= size && FileFingerprint.read(fd: fd, length: $0.length) == $0 })
-                    else {
-                        close(fd)  // a copy of a file the checkpoint knew, or replaced meanwhile
-                        continue
-                    }
-                    logger.info("\(path): a generation of \(logPath) written while the agent was down: read from its start")
-                    follow(FoundFile(path: path, fd: fd, st: opened), file: fileID(for: logPath), at: 0, fingerprint: FileFingerprint(),
-                           rotated: !isFollowedPath(path), now: now)
-                }
-            }
+            streams += generations(of: logPath, near: [logPath] + entries.map(\.location), since: newest, known: known, now: now, cache: &cache)
         }
     }
 
     /// Follows an open file found by `restore(_:)` from `offset`.
     private func follow(_ found: FoundFile, file: LogFileID, at offset: Int64, fingerprint: FileFingerprint, rotated: Bool, now: Int64) {
-        let stream = LogStream(file: file, path: found.path, fd: found.fd, identity: FileIdentity(found.st), offset: 0, now: now, undecided: false)
-        stream.start(at: offset)
-        stream.fingerprint = fingerprint
-        stream.lastSize = Int64(found.st.st_size)
-        stream.lastModified = FileIdentity.modified(found.st)
-        if rotated { stream.rotatedSince = now }
-        streams.append(stream)
+        streams.append(makeStream(found, file: file, at: offset, fingerprint: fingerprint, rotated: rotated, now: now))
     }
 
     /// The file with `identity`, opened: at one of `candidates`, else elsewhere in their directories.

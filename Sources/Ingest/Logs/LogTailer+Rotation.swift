@@ -39,7 +39,7 @@ extension LogTailer {
     /// `stream` shrank or its first bytes changed: copytruncate or truncation in place. Before it
     /// is read again from 0, the rest of its old content is looked for in a copy (see the type's
     /// rotation model, step 4).
-    func truncated(_ stream: LogStream, into sink: some LogLineSink, now: Int64, summary: inout LogPollSummary) {
+    func truncated(_ stream: LogStream, modifiedBefore: Int64, into sink: some LogLineSink, now: Int64, summary: inout LogPollSummary) {
         fileStats[stream.file.index].truncations += 1
         let old = stream.fingerprint
         let offset = stream.offset
@@ -62,30 +62,101 @@ extension LogTailer {
         }
         var cache = LogDirectoryCache()
         let near = [logPath, stream.location]
-        if let found = openCopy(of: old, atLeast: offset, near: near, cache: &cache) {
-            let copy = LogStream(
-                file: stream.file, path: found.path, fd: found.fd, identity: FileIdentity(found.st), offset: 0, now: now, undecided: false)
-            copy.start(at: offset)
-            copy.fingerprint = old
-            if !isFollowedPath(found.path) { copy.rotatedSince = now }
-            // Read before the truncated file's new content, which follows it in time.
-            streams.insert(copy, at: streams.firstIndex { $0 === stream } ?? streams.endIndex)
-            read(copy, into: sink, now: now, summary: &summary)
-            return
-        }
-        if let gz = compressedCopy(of: old, near: near, cache: &cache), let tail = GzipLog(path: gz).tail(after: offset) {
+        var found: [LogStream] = []
+        if let copy = openCopy(of: old, atLeast: offset, near: near, cache: &cache) {
+            found.append(makeStream(copy, file: stream.file, at: offset, fingerprint: old, rotated: !isFollowedPath(copy.path), now: now))
+        } else if let gz = compressedCopy(of: old, near: near, cache: &cache), let tail = GzipLog(path: gz).tail(after: offset) {
             if tail.bytes > 0 {
                 recordLoss(
                     logPath, bytes: tail.bytes, lines: tail.lines, exact: tail.exact,
                     because: "it was truncated (copytruncate) and its copy \(gz) was compressed before the tailer read it past byte \(offset)")
             }
-            return
+        } else {
+            if seen > offset {
+                recordLoss(logPath, bytes: seen - offset, lines: 1, exact: true, because: "it was truncated in place with a partial line not yet complete at byte \(offset)")
+            }
+            logger.notice(
+                "\(logPath): truncated after byte \(seen) had been read, and no copy of it was found beside it: lines written after the last read, if any, were not read (truncating a log in place loses them; logrotate's copytruncate leaves a copy, which is read)")
         }
-        if seen > offset {
-            recordLoss(logPath, bytes: seen - offset, lines: 1, exact: true, because: "it was truncated in place with a partial line not yet complete at byte \(offset)")
+        // Truncated more than once since the last poll: the copies of the content in between.
+        let known = [old] + streams.map(\.fingerprint) + finished.map(\.fingerprint)
+        found += generations(of: logPath, near: near, since: modifiedBefore, known: known, now: now, cache: &cache)
+        // Read before the truncated file's new content, which follows them in time.
+        for copy in found {
+            streams.insert(copy, at: streams.firstIndex { $0 === stream } ?? streams.endIndex)
+            read(copy, into: sink, now: now, summary: &summary)
         }
-        logger.notice(
-            "\(logPath): truncated after byte \(seen) had been read, and no copy of it was found beside it: lines written after the last read, if any, were not read (truncating a log in place loses them; logrotate's copytruncate leaves a copy, which is read)")
+    }
+
+    // MARK: - Generations between two looks
+
+    /// Follows the generations of `logPath` written since its files were last looked at (see
+    /// `generations(of:near:since:known:excluding:now:cache:)`), when it has files to compare with;
+    /// `discovered` are the files a path matches now (a symlink's new target among them).
+    func adoptGenerations(of logPath: String, excluding discovered: Set<FileIdentity>, now: Int64, cache: inout LogDirectoryCache) {
+        let mine = streams.filter { filePaths[$0.file.index] == logPath }
+        let records = finished.filter { $0.logPath == logPath }
+        guard let since = (mine.map(\.lastModified) + records.map(\.modified)).max(), since > 0 else { return }
+        let known = streams.map(\.fingerprint) + finished.map(\.fingerprint)
+        streams += generations(
+            of: logPath, near: [logPath] + mine.map(\.location) + records.map(\.location), since: since, known: known,
+            excluding: discovered, now: now, cache: &cache)
+    }
+
+    /// Opens, as rotated streams from 0 and oldest first, the plain generations of `logPath` beside
+    /// the files `near` (`RotationNames`) that no configured path matches (those are discovered;
+    /// so are the `discovered` files, such as a symlink's target),
+    /// modified no earlier than `since` (ns), not followed nor finished, and not a copy of a file
+    /// whose fingerprint is `known`: generations born and renamed away while the tailer was not
+    /// looking (between two polls, or while the agent was down).
+    ///
+    /// Modification times order generations: each is written after the one before it was rotated,
+    /// so a generation newer than the newest file known has a time no earlier than that file's. A
+    /// coarse file-system clock can make an older generation's time equal: those are the finished
+    /// files, which are excluded by identity.
+    func generations(
+        of logPath: String, near: [String], since: Int64, known: [FileFingerprint], excluding discovered: Set<FileIdentity> = [],
+        now: Int64, cache: inout LogDirectoryCache
+    ) -> [LogStream] {
+        var found: [LogStream] = []
+        let known = known.filter { $0.length > 0 }
+        for family in LogDirectoryCache.families(near) {
+            guard let directory = cache.directory(family.directory) else { continue }
+            for generation in directory.generations(of: family.base) where !generation.compressed {
+                let path = directory.path(of: generation.name)
+                var st = stat()
+                guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, FileIdentity.modified(st) >= since,
+                    !isFollowedPath(path)
+                else { continue }
+                let identity = FileIdentity(st)
+                guard !discovered.contains(identity), !streams.contains(where: { $0.identity == identity }),
+                    !found.contains(where: { $0.identity == identity }),
+                    !finished.contains(where: { $0.identity == identity }), case .success(let fd) = openFile(path)
+                else { continue }
+                var opened = stat()
+                let size = Int64(st.st_size)
+                guard fstat(fd, &opened) == 0, FileIdentity(opened) == identity,
+                    !known.contains(where: { Int64($0.length) <= size && FileFingerprint.read(fd: fd, length: $0.length) == $0 })
+                else {
+                    close(fd)  // a copy of a file already read, or replaced meanwhile
+                    continue
+                }
+                logger.info("\(path): a generation of \(logPath) no path matches, not read yet: read from its start")
+                found.append(makeStream(FoundFile(path: path, fd: fd, st: opened), file: fileID(for: logPath), at: 0, fingerprint: FileFingerprint(), rotated: true, now: now))
+            }
+        }
+        return found.sorted { $0.lastModified < $1.lastModified }
+    }
+
+    /// A stream on a file found beside a log, from `offset`.
+    func makeStream(_ found: FoundFile, file: LogFileID, at offset: Int64, fingerprint: FileFingerprint, rotated: Bool, now: Int64) -> LogStream {
+        let stream = LogStream(file: file, path: found.path, fd: found.fd, identity: FileIdentity(found.st), offset: 0, now: now, undecided: false)
+        stream.start(at: offset)
+        stream.fingerprint = fingerprint
+        stream.lastSize = Int64(found.st.st_size)
+        stream.lastModified = FileIdentity.modified(found.st)
+        if rotated { stream.rotatedSince = now }
+        return stream
     }
 
     // MARK: - Finished files

@@ -94,7 +94,10 @@ public struct LogLoss: Sendable, Equatable {
 ///    grown for `rotatedIdleMilliseconds` (the writer may still write to it until it reopens its
 ///    log), then its last partial line is delivered and it is closed. If it is still on disk, it is
 ///    remembered as *finished* (identity, fingerprint, size; at most `maxFinishedFiles`, forgotten
-///    once gone) so that a restart does not read it again.
+///    once gone) so that a restart does not read it again. When a log's file is replaced (rotated,
+///    or a new file at its path), generations written since its files were last looked at — born
+///    and rotated away between two polls, which no path matches — are looked for beside it
+///    (`adoptGenerations`) and read from 0 before the new file.
 /// 3. A file not followed yet is opened: at the offset remembered for it if it is a finished file
 ///    that reappeared; at `startAt` if present at the very first poll with no restored offsets;
 ///    else at 0, since it is new. One that starts like a followed file may be copytruncate's copy in
@@ -278,9 +281,16 @@ public final class LogTailer {
                 fresh.append((path, st))
             }
         }
+        var changed: [String] = []  // logs whose file was replaced: look for generations in between
         for stream in streams where stream.rotatedSince == nil && !seen.contains(stream.identity) {
             stream.rotatedSince = now
             fileStats[stream.file.index].rotations += 1
+            changed.append(filePaths[stream.file.index])
+        }
+        if initialized {
+            changed += fresh.map(\.path)
+            var cache = LogDirectoryCache()
+            for logPath in Set(changed) { adoptGenerations(of: logPath, excluding: seen, now: now, cache: &cache) }
         }
         // Older files first, so that in one poll a rotated generation is read before the next.
         fresh.sort { ($0.st.st_mtim.tv_sec, $0.st.st_mtim.tv_nsec) < ($1.st.st_mtim.tv_sec, $1.st.st_mtim.tv_nsec) }
@@ -417,6 +427,7 @@ public final class LogTailer {
 
     /// Reads `stream` from its position to the file's current end (bounded), delivering lines.
     func read(_ stream: LogStream, into sink: some LogLineSink, now: Int64, summary: inout LogPollSummary) {
+        let modifiedBefore = stream.lastModified
         guard case .success(let size) = stream.size().mapError({ error -> TailerErrno in
             report(path: stream.path, problem: "cannot stat the open file: \(error.message)", now: now)
             return error
@@ -426,7 +437,7 @@ public final class LogTailer {
             guard decideCopy(stream, size: size, now: now) else { return }
         }
         if size < stream.readPosition || (size > stream.readPosition && !stream.fingerprintHolds()) {
-            truncated(stream, into: sink, now: now, summary: &summary)
+            truncated(stream, modifiedBefore: modifiedBefore, into: sink, now: now, summary: &summary)
         }
         if stream.fingerprint.length < options.fingerprintBytes, size > Int64(stream.fingerprint.length) {
             if let fingerprint = FileFingerprint.read(fd: stream.fd, length: Int(min(size, Int64(options.fingerprintBytes)))) {
