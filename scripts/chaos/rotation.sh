@@ -174,6 +174,10 @@ for i in "${!KINDS[@]}"; do
     writer_pids+=($!)
 done
 
+# A log starts at start_at (end) until a checkpoint knows it (docs/logs.md): the first kill comes
+# after the first checkpoint.
+for _ in $(seq 100); do [ -s "$work/state/checkpoint.bin" ] && break; sleep 0.05; done
+
 # --- chaos: kill -9 at random moments, sometimes staying down across a rotation or two ----------
 kills=0
 end=$((SECONDS + DURATION))

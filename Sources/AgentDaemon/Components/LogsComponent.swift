@@ -42,8 +42,10 @@ final class LogsComponent: @unchecked Sendable {
         queue.sync {
             for (mapping, pipeline) in pipelines {
                 let mine = offsets.files.filter { entry in mapping.paths.contains { fnmatch($0, entry.path, 0) == 0 } }
-                // A log the checkpoint does not know (added since) starts at its configured position.
-                if !mine.isEmpty { pipeline.tailer.restore(TailOffsets(files: mine)) }
+                // A log the checkpoint does not know (added since) starts at its configured position;
+                // one it knows, even with no file then, reads the files that appeared since from 0.
+                let known = !mine.isEmpty || mapping.paths.contains { offsets.patterns.contains($0) }
+                if known { pipeline.tailer.restore(TailOffsets(files: mine, patterns: mapping.paths)) }
             }
         }
     }
@@ -139,7 +141,8 @@ final class LogsComponent: @unchecked Sendable {
     /// Tail offsets and the store's state, captured together between two polls.
     func checkpointSections(store: SeriesStore) -> [String: [UInt8]] {
         queue.sync {
-            let offsets = TailOffsets(files: pipelines.flatMap { $0.pipeline.tailer.offsets().files })
+            let all = pipelines.map { $0.pipeline.tailer.offsets() }
+            let offsets = TailOffsets(files: all.flatMap(\.files), patterns: all.flatMap(\.patterns))
             return [LogsComponent.offsetsSection: offsets.encoded(), SeriesStore.checkpointSection: store.encodedState()]
         }
     }

@@ -16,7 +16,7 @@ extension LogTailer {
                 offset: record.offset, size: record.offset, modified: record.modified,
                 fingerprintLength: Int32(record.fingerprint.length), fingerprint: record.fingerprint.hash, rotated: true, finished: true)
         }
-        return TailOffsets(files: files)
+        return TailOffsets(files: files, patterns: patterns)
     }
 
     /// Resumes from a checkpoint's offsets; call before the first `poll()`.

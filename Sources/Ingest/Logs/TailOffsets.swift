@@ -55,9 +55,14 @@ public struct TailOffsets: Sendable, Equatable {
 
     /// Every followed file, oldest first, then the finished ones.
     public var files: [File]
+    /// The path patterns of the tailers these offsets come from: a log among them was being
+    /// followed, so a file of it that the offsets do not list appeared since and is read from 0
+    /// after a restart (not from `start_at`, which is for a log the agent did not follow yet).
+    public var patterns: [String]
 
-    public init(files: [File] = []) {
+    public init(files: [File] = [], patterns: [String] = []) {
         self.files = files
+        self.patterns = patterns
     }
 }
 
@@ -73,12 +78,12 @@ public struct TailOffsetsDecodingError: Error, Equatable, Sendable, CustomString
 
 extension TailOffsets {
     static let magic: [UInt8] = Array("TAIL".utf8)
-    /// Version 2 added `size`, `modified` and `finished`; version 1 is still read.
+    /// Version 2 added `size`, `modified`, `finished` and `patterns`; version 1 is still read.
     static let version: UInt8 = 2
 
     /// The offsets as bytes: `TAIL`, a version byte, then each file (lengths as LEB128 varints,
     /// numbers little-endian): path, location, device, inode, offset, size, modified,
-    /// fingerprint length, fingerprint, flags (1 rotated, 2 finished).
+    /// fingerprint length, fingerprint, flags (1 rotated, 2 finished); then the patterns.
     public func encoded() -> [UInt8] {
         var out = TailOffsets.magic
         out.append(TailOffsets.version)
@@ -97,6 +102,12 @@ extension TailOffsets {
             appendVarint(UInt64(file.fingerprintLength), to: &out)
             appendFixed(file.fingerprint, to: &out)
             out.append((file.rotated ? 1 : 0) | (file.finished ? 2 : 0))
+        }
+        appendVarint(UInt64(patterns.count), to: &out)
+        for pattern in patterns {
+            let bytes = Array(pattern.utf8)
+            appendVarint(UInt64(bytes.count), to: &out)
+            out.append(contentsOf: bytes)
         }
         return out
     }
@@ -140,10 +151,18 @@ extension TailOffsets {
                 size: Int64(size), modified: Int64(bitPattern: modified),
                 fingerprintLength: Int32(fingerprintLength), fingerprint: fingerprint, rotated: flags & 1 != 0, finished: flags & 2 != 0))
         }
+        var patterns: [String] = []
+        if version >= 2 {
+            let count = try reader.varint()
+            guard count <= UInt64(bytes.count) else {
+                throw TailOffsetsDecodingError(position: reader.position, message: "pattern count \(count) exceeds the data")
+            }
+            for _ in 0..<count { patterns.append(try reader.path()) }
+        }
         guard reader.position == bytes.count else {
             throw TailOffsetsDecodingError(position: reader.position, message: "\(bytes.count - reader.position) unexpected trailing bytes")
         }
-        self.init(files: files)
+        self.init(files: files, patterns: patterns)
     }
 }
 
