@@ -77,9 +77,11 @@ extension LogTailer {
                 close(found.fd)  // a recycled inode: someone else's file now
                 return restoreGone(entry, saved: saved, truncatedInPlace: false, near: near, now: now, cache: &cache)
             }
-            // The log's own file, truncated or rewritten: its new content from 0.
+            // The log's own file, truncated or rewritten: its new content from 0. Its fingerprint is
+            // taken now, so that a truncation before the first poll is seen (copytruncate again).
             fileStats[file.index].truncations += 1
-            follow(found, file: file, at: 0, fingerprint: FileFingerprint(), rotated: false, now: now)
+            let current = FileFingerprint.read(fd: found.fd, length: Int(min(Int64(options.fingerprintBytes), Int64(found.st.st_size))))
+            follow(found, file: file, at: 0, fingerprint: current ?? FileFingerprint(), rotated: false, now: now)
             truncatedInPlace = true
         }
         restoreGone(entry, saved: saved, truncatedInPlace: truncatedInPlace, near: near, now: now, cache: &cache)

@@ -78,14 +78,25 @@ extension LogTailer {
             logger.notice(
                 "\(logPath): truncated after byte \(seen) had been read, and no copy of it was found beside it: lines written after the last read, if any, were not read (truncating a log in place loses them; logrotate's copytruncate leaves a copy, which is read)")
         }
+        // Read before the truncated file's new content, which follows it in time.
+        streams.insert(contentsOf: found, at: streams.firstIndex { $0 === stream } ?? streams.endIndex)
+        for copy in found { read(copy, into: sink, now: now, summary: &summary) }
         // Truncated more than once since the last poll: the copies of the content in between.
-        let known = [old] + streams.map(\.fingerprint) + finished.map(\.fingerprint)
-        found += generations(of: logPath, near: near, since: modifiedBefore, known: known, now: now, cache: &cache)
-        // Read before the truncated file's new content, which follows them in time.
-        for copy in found {
-            streams.insert(copy, at: streams.firstIndex { $0 === stream } ?? streams.endIndex)
-            read(copy, into: sink, now: now, summary: &summary)
-        }
+        readGenerations(before: stream, since: modifiedBefore, known: [old], into: sink, now: now, summary: &summary)
+    }
+
+    /// Reads, before `stream`, the generations of its log written since `since` that nobody follows
+    /// (see `generations(of:near:since:known:excluding:now:cache:)`), besides copies of files whose
+    /// fingerprints are `known` or followed.
+    func readGenerations(
+        before stream: LogStream, since: Int64, known: [FileFingerprint], into sink: some LogLineSink, now: Int64, summary: inout LogPollSummary
+    ) {
+        var cache = LogDirectoryCache()
+        let logPath = filePaths[stream.file.index]
+        let known = known + streams.map(\.fingerprint) + finished.map(\.fingerprint)
+        let found = generations(of: logPath, near: [logPath, stream.location], since: since, known: known, now: now, cache: &cache)
+        streams.insert(contentsOf: found, at: streams.firstIndex { $0 === stream } ?? streams.endIndex)
+        for generation in found { read(generation, into: sink, now: now, summary: &summary) }
     }
 
     // MARK: - Generations between two looks

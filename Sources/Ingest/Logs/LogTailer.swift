@@ -428,6 +428,7 @@ public final class LogTailer {
     /// Reads `stream` from its position to the file's current end (bounded), delivering lines.
     func read(_ stream: LogStream, into sink: some LogLineSink, now: Int64, summary: inout LogPollSummary) {
         let modifiedBefore = stream.lastModified
+        let sizeBefore = stream.lastSize
         guard case .success(let size) = stream.size().mapError({ error -> TailerErrno in
             report(path: stream.path, problem: "cannot stat the open file: \(error.message)", now: now)
             return error
@@ -438,6 +439,10 @@ public final class LogTailer {
         }
         if size < stream.readPosition || (size > stream.readPosition && !stream.fingerprintHolds()) {
             truncated(stream, modifiedBefore: modifiedBefore, into: sink, now: now, summary: &summary)
+        } else if stream.readPosition == 0, sizeBefore == 0, size > 0, modifiedBefore > 0 {
+            // Empty when last looked at, now with content: what it held in between may have been
+            // copied away and truncated (copytruncate faster than polls). Read those copies first.
+            readGenerations(before: stream, since: modifiedBefore, known: [], into: sink, now: now, summary: &summary)
         }
         if stream.fingerprint.length < options.fingerprintBytes, size > Int64(stream.fingerprint.length) {
             if let fingerprint = FileFingerprint.read(fd: stream.fd, length: Int(min(size, Int64(options.fingerprintBytes)))) {

@@ -253,6 +253,49 @@ import Glibc
         #expect(agent.log.messages(.warning) == [] && agent.log.messages(.notice) == [])
     }
 
+    /// copytruncate left the log empty at a poll; before the next one it filled and was copied
+    /// away again: nothing about the file itself shows it, the copy beside it does.
+    @Test(arguments: [false, true])
+    func anEmptyLogThatFillsAndIsCopiedAwayBetweenTwoPollsIsRead(glob: Bool) {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let log = NumberedLog(path: path, rotation: .copytruncate)
+        let agent = CrashingAgent(patterns: [glob ? path + "*" : path])
+        log.write(10)
+        agent.poll()
+        log.rotate()
+        agent.poll()  // empty now
+        log.write(10)
+        log.rotate()
+        log.write(10)
+        agent.drain()
+        #expect(agent.check(written: log.next) == ([], []))
+    }
+
+    /// After a restart finds the log truncated (copytruncate while down), it is copied away and
+    /// truncated once more before the first poll.
+    @Test(arguments: [false, true])
+    func copytruncateAgainBeforeTheFirstPollAfterARestartIsSeen(glob: Bool) throws {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let log = NumberedLog(path: path, rotation: .copytruncate)
+        let agent = CrashingAgent(patterns: [glob ? path + "*" : path])
+        log.write(10)
+        agent.poll()
+        agent.takeCheckpoint()
+        agent.crash()
+        log.rotate()
+        log.write(10)
+        try agent.restart()
+        log.write(5)
+        log.rotate()
+        log.write(10)
+        agent.drain()
+        #expect(agent.check(written: log.next) == ([], []))
+    }
+
     @Test func truncationInPlaceWithNoCopyIsANoticeNotALoss() {
         let dir = TailDirectory()
         defer { dir.remove() }
