@@ -45,7 +45,7 @@ final class LogsComponent: @unchecked Sendable {
                 // A log the checkpoint does not know (added since) starts at its configured position;
                 // one it knows, even with no file then, reads the files that appeared since from 0.
                 let known = !mine.isEmpty || mapping.paths.contains { offsets.patterns.contains($0) }
-                if known { pipeline.tailer.restore(TailOffsets(files: mine, patterns: mapping.paths)) }
+                if known { pipeline.tailer.restore(TailOffsets(files: mine, patterns: mapping.paths, taken: offsets.taken)) }
             }
         }
     }
@@ -142,7 +142,7 @@ final class LogsComponent: @unchecked Sendable {
     func checkpointSections(store: SeriesStore) -> [String: [UInt8]] {
         queue.sync {
             let all = pipelines.map { $0.pipeline.tailer.offsets() }
-            let offsets = TailOffsets(files: all.flatMap(\.files), patterns: all.flatMap(\.patterns))
+            let offsets = TailOffsets(files: all.flatMap(\.files), patterns: all.flatMap(\.patterns), taken: all.map(\.taken).min() ?? 0)
             return [LogsComponent.offsetsSection: offsets.encoded(), SeriesStore.checkpointSection: store.encodedState()]
         }
     }

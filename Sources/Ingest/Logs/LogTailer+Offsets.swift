@@ -16,7 +16,7 @@ extension LogTailer {
                 offset: record.offset, size: record.offset, modified: record.modified,
                 fingerprintLength: Int32(record.fingerprint.length), fingerprint: record.fingerprint.hash, rotated: true, finished: true)
         }
-        return TailOffsets(files: files, patterns: patterns)
+        return TailOffsets(files: files, patterns: patterns, taken: LogTailer.fileClock())
     }
 
     /// Resumes from a checkpoint's offsets; call before the first `poll()`.
@@ -52,6 +52,8 @@ extension LogTailer {
             restoreFinished(entry, now: now, cache: &cache)
         }
         restoreNewerGenerations(saved, now: now, cache: &cache)
+        // A log with no file in the checkpoint: its generations written since the checkpoint.
+        followingSince = saved.taken > 0 ? saved.taken : LogTailer.fileClock()
         // Oldest first: a generation is read before the one that followed it.
         streams = streams.enumerated().sorted { ($0.element.lastModified, $0.offset) < ($1.element.lastModified, $1.offset) }.map(\.element)
         initialized = true

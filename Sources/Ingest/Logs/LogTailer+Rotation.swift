@@ -107,7 +107,9 @@ extension LogTailer {
     func adoptGenerations(of logPath: String, excluding discovered: Set<FileIdentity>, now: Int64, cache: inout LogDirectoryCache) {
         let mine = streams.filter { filePaths[$0.file.index] == logPath }
         let records = finished.filter { $0.logPath == logPath }
-        guard let since = (mine.map(\.lastModified) + records.map(\.modified)).max(), since > 0 else { return }
+        // Before any file of the log was seen: since the tailer started following it.
+        let since = (mine.map(\.lastModified) + records.map(\.modified)).max() ?? followingSince
+        guard since > 0 else { return }
         let known = streams.map(\.fingerprint) + finished.map(\.fingerprint)
         streams += generations(
             of: logPath, near: [logPath] + mine.map(\.location) + records.map(\.location), since: since, known: known,

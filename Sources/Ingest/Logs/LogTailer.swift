@@ -149,6 +149,9 @@ public final class LogTailer {
     var initialized = false
     /// Files read to their end and closed while still on disk, oldest first.
     var finished: [FinishedFile] = []
+    /// The file-system time (ns) of the first poll or restore: a log's generations written since
+    /// are new even before the tailer has seen any file of it.
+    var followingSince: Int64 = 0
     var lastFinishedCheck: Int64 = .min / 2
     var problemLog: [String: (lastLogged: Int64, suppressed: Int)] = [:]
     let buffer: UnsafeMutableRawPointer
@@ -210,6 +213,14 @@ public final class LogTailer {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// The clock file modification times come from (`CLOCK_REALTIME_COARSE`, ns): a file written
+    /// after this is read has a time no earlier.
+    static func fileClock() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     static func openReadOnly(_ path: String) -> Result<Int32, TailerErrno> {
@@ -287,24 +298,26 @@ public final class LogTailer {
             fileStats[stream.file.index].rotations += 1
             changed.append(filePaths[stream.file.index])
         }
-        if initialized {
-            changed += fresh.map(\.path)
-            var cache = LogDirectoryCache()
-            for logPath in Set(changed) { adoptGenerations(of: logPath, excluding: seen, now: now, cache: &cache) }
-        }
         // Older files first, so that in one poll a rotated generation is read before the next.
         fresh.sort { ($0.st.st_mtim.tv_sec, $0.st.st_mtim.tv_nsec) < ($1.st.st_mtim.tv_sec, $1.st.st_mtim.tv_nsec) }
+        var opened: [LogStream] = []
         for (path, st) in fresh {
             guard case .success(let fd) = openFile(path).mapError({ error -> TailerErrno in
                 report(path: path, problem: openProblem(path: path, error: error), now: now)
                 return error
             }) else { continue }
-            var opened = stat()
-            fstat(fd, &opened)
-            let identity = FileIdentity(opened)
-            if identity != FileIdentity(st), streams.contains(where: { $0.identity == identity }) {
-                close(fd)  // replaced between stat and open by a file already followed
-                continue
+            var current = stat()
+            fstat(fd, &current)
+            let identity = FileIdentity(current)
+            if identity != FileIdentity(st) {
+                // Replaced between stat and open: the file stat saw was rotated away just now (a
+                // generation to look for beside the log), and this one is at the path.
+                seen.remove(FileIdentity(st))
+                seen.insert(identity)
+                if streams.contains(where: { $0.identity == identity }) || opened.contains(where: { $0.identity == identity }) {
+                    close(fd)
+                    continue
+                }
             }
             clearProblem(path)
             let startAtEnd = !initialized && options.startAt == .end
@@ -313,15 +326,24 @@ public final class LogTailer {
                 undecided: !startAtEnd)
             if let record = takeFinished(identity, fd: fd) {
                 // A finished file back at a followed path: what it had was read.
-                stream.start(at: min(record.offset, Int64(opened.st_size)))
+                stream.start(at: min(record.offset, Int64(current.st_size)))
                 stream.fingerprint = record.fingerprint
                 stream.undecided = false
             } else if startAtEnd {
-                stream.start(at: Int64(opened.st_size))
-                stream.fingerprint = FileFingerprint.read(fd: fd, length: min(Int(opened.st_size), options.fingerprintBytes)) ?? FileFingerprint()
+                stream.start(at: Int64(current.st_size))
+                stream.fingerprint = FileFingerprint.read(fd: fd, length: min(Int(current.st_size), options.fingerprintBytes)) ?? FileFingerprint()
             }
-            streams.append(stream)
+            opened.append(stream)
         }
+        if initialized {
+            // Generations born and rotated away since the last look, read before the new files.
+            changed += fresh.map(\.path)
+            var cache = LogDirectoryCache()
+            for logPath in Set(changed) { adoptGenerations(of: logPath, excluding: seen, now: now, cache: &cache) }
+        } else {
+            followingSince = LogTailer.fileClock()
+        }
+        streams += opened
         initialized = true
 
         var index = 0

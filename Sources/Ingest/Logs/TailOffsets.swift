@@ -59,10 +59,14 @@ public struct TailOffsets: Sendable, Equatable {
     /// followed, so a file of it that the offsets do not list appeared since and is read from 0
     /// after a restart (not from `start_at`, which is for a log the agent did not follow yet).
     public var patterns: [String]
+    /// When the offsets were taken, on the file-system clock (ns since the epoch; 0 when unknown):
+    /// files of these logs written since are new to them.
+    public var taken: Int64
 
-    public init(files: [File] = [], patterns: [String] = []) {
+    public init(files: [File] = [], patterns: [String] = [], taken: Int64 = 0) {
         self.files = files
         self.patterns = patterns
+        self.taken = taken
     }
 }
 
@@ -78,12 +82,12 @@ public struct TailOffsetsDecodingError: Error, Equatable, Sendable, CustomString
 
 extension TailOffsets {
     static let magic: [UInt8] = Array("TAIL".utf8)
-    /// Version 2 added `size`, `modified`, `finished` and `patterns`; version 1 is still read.
+    /// Version 2 added `size`, `modified`, `finished`, `patterns` and `taken`; version 1 is still read.
     static let version: UInt8 = 2
 
     /// The offsets as bytes: `TAIL`, a version byte, then each file (lengths as LEB128 varints,
     /// numbers little-endian): path, location, device, inode, offset, size, modified,
-    /// fingerprint length, fingerprint, flags (1 rotated, 2 finished); then the patterns.
+    /// fingerprint length, fingerprint, flags (1 rotated, 2 finished); then the patterns and `taken`.
     public func encoded() -> [UInt8] {
         var out = TailOffsets.magic
         out.append(TailOffsets.version)
@@ -109,6 +113,7 @@ extension TailOffsets {
             appendVarint(UInt64(bytes.count), to: &out)
             out.append(contentsOf: bytes)
         }
+        appendFixed(UInt64(bitPattern: taken), to: &out)
         return out
     }
 
@@ -152,17 +157,19 @@ extension TailOffsets {
                 fingerprintLength: Int32(fingerprintLength), fingerprint: fingerprint, rotated: flags & 1 != 0, finished: flags & 2 != 0))
         }
         var patterns: [String] = []
+        var taken: Int64 = 0
         if version >= 2 {
             let count = try reader.varint()
             guard count <= UInt64(bytes.count) else {
                 throw TailOffsetsDecodingError(position: reader.position, message: "pattern count \(count) exceeds the data")
             }
             for _ in 0..<count { patterns.append(try reader.path()) }
+            taken = Int64(bitPattern: try reader.fixed())
         }
         guard reader.position == bytes.count else {
             throw TailOffsetsDecodingError(position: reader.position, message: "\(bytes.count - reader.position) unexpected trailing bytes")
         }
-        self.init(files: files, patterns: patterns)
+        self.init(files: files, patterns: patterns, taken: taken)
     }
 }
 

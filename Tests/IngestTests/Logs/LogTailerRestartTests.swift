@@ -296,6 +296,55 @@ import Glibc
         #expect(agent.check(written: log.next) == ([], []))
     }
 
+    /// The log's first file is written and renamed away before the first poll that could see it.
+    @Test func aFirstGenerationRotatedAwayBeforeAnyPollSawItIsRead() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let agent = CrashingAgent(patterns: [path])
+        agent.poll()  // no file yet
+        let log = NumberedLog(path: path, rotation: .rename)
+        log.write(10)
+        log.rotate()
+        log.write(10)
+        agent.drain()
+        #expect(agent.check(written: log.next) == ([], []))
+    }
+
+    /// Between the `stat` that found a new file at the log's path and the `open`, that file was
+    /// renamed away and another took its place: the first is a generation to read, before the second.
+    @Test func aFileRotatedAwayBetweenStatAndOpenIsStillRead() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let log = NumberedLog(path: path, rotation: .rename)
+        var rotateOnOpen = false
+        let clock = TailClock()
+        let sink = LineRecorder()
+        let tailer = LogTailer(
+            patterns: [path], options: LogTailerOptions(startAt: .beginning), logger: Logger(label: "test"), now: { clock.now },
+            openFile: { opened in
+                if rotateOnOpen {
+                    rotateOnOpen = false
+                    log.write(5)
+                    log.rotate()
+                    log.write(5)
+                }
+                return LogTailer.openReadOnly(opened)
+            })
+        log.write(10)
+        tailer.poll(into: sink)
+        log.rotate()
+        log.write(10)  // a new file the next poll finds, and is rotated away as it is opened
+        rotateOnOpen = true
+        for _ in 0..<8 {
+            clock.advance(1_000)
+            tailer.poll(into: sink)
+        }
+        let seqs = sink.lines.map { Int($0.dropFirst(7).prefix { $0.isNumber })! }
+        #expect(seqs == Array(0..<log.next), "each line once, in order")
+    }
+
     @Test func truncationInPlaceWithNoCopyIsANoticeNotALoss() {
         let dir = TailDirectory()
         defer { dir.remove() }

@@ -529,7 +529,7 @@ private func makeTailer(
                 path: "/var/log/b.jsonl", location: "/var/log/b.jsonl.3", device: 1, inode: 2, offset: 10, size: 99, modified: -5,
                 fingerprintLength: 256, fingerprint: 3, rotated: true, finished: true),
             .init(path: "/var/log/c.jsonl", device: 1, inode: 3, offset: 0, size: 1 << 40, modified: .max, fingerprintLength: 0, fingerprint: 0, rotated: false),
-        ], patterns: ["/var/log/*.jsonl", "/var/log/c.jsonl"])
+        ], patterns: ["/var/log/*.jsonl", "/var/log/c.jsonl"], taken: 1_796_618_048_153_951_076)
         #expect(try TailOffsets(decoding: offsets.encoded()) == offsets)
         #expect(try TailOffsets(decoding: TailOffsets().encoded()) == TailOffsets())
     }
