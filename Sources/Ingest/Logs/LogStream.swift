@@ -57,6 +57,32 @@ struct FileFingerprint: Equatable {
         return bytes.withUnsafeBytes { FileFingerprint.hash($0.baseAddress!, count: length) } == hash
     }
 
+    /// What `extended(fd:to:)` found.
+    enum Extension {
+        case extended(FileFingerprint)
+        /// The bytes this fingerprint covered are not the same any more: the file was rewritten.
+        case changed
+        /// Fewer than the bytes asked for can be read (truncated meanwhile, or an error).
+        case unreadable
+    }
+
+    /// The fingerprint of the first `length` bytes of `fd`, checking in the same read that the
+    /// bytes this one covers are unchanged (so the longer one describes the same file).
+    func extended(fd: Int32, to length: Int) -> Extension {
+        precondition(length >= self.length)
+        return withUnsafeTemporaryAllocation(byteCount: max(length, 1), alignment: 1) { buffer in
+            var got = 0
+            while got < length {
+                let n = pread(fd, buffer.baseAddress! + got, length - got, off_t(got))
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { return .unreadable }
+                got += n
+            }
+            if self.length > 0, FileFingerprint.hash(buffer.baseAddress!, count: self.length) != hash { return .changed }
+            return .extended(FileFingerprint(length: length, hash: FileFingerprint.hash(buffer.baseAddress!, count: length)))
+        }
+    }
+
     /// The fingerprint of the first `length` bytes of `fd`, or nil when fewer can be read.
     static func read(fd: Int32, length: Int) -> FileFingerprint? {
         guard length > 0 else { return FileFingerprint() }

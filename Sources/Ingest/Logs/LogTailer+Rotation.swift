@@ -111,9 +111,12 @@ extension LogTailer {
         let since = (mine.map(\.lastModified) + records.map(\.modified)).max() ?? followingSince
         guard since > 0 else { return }
         let known = streams.map(\.fingerprint) + finished.map(\.fingerprint)
-        streams += generations(
+        let found = generations(
             of: logPath, near: [logPath] + mine.map(\.location) + records.map(\.location), since: since, known: known,
             excluding: discovered, now: now, cache: &cache)
+        // Before the log's current file, which they precede in time.
+        let current = streams.firstIndex { $0.rotatedSince == nil && filePaths[$0.file.index] == logPath }
+        streams.insert(contentsOf: found, at: current ?? streams.endIndex)
     }
 
     /// Opens, as rotated streams from 0 and oldest first, the plain generations of `logPath` beside

@@ -105,7 +105,9 @@ public struct LogLoss: Sendable, Equatable {
 ///    original's offset) or `copyGraceMilliseconds` pass (then the original is intact and the copy
 ///    repeats what the original delivers: it is followed from its end).
 /// 4. Reads every followed file, oldest first, so a rotated file is finished before its successor.
-///    A file smaller than what was read, or whose first bytes changed, was truncated (copytruncate,
+///    A file smaller than what was read, or whose first bytes changed — checked before reading and
+///    again after each chunk is read, before its lines are delivered, so that a truncation during
+///    the read cannot pass the new content off at the old position — was truncated (copytruncate,
 ///    or truncated in place): before it is read again from 0, the tailer looks for the copy — a file
 ///    with its fingerprint among its generations beside it (`RotationNames`), followed or not — and
 ///    reads the copy from the old offset to its end, so that lines written between the last poll
@@ -141,6 +143,9 @@ public final class LogTailer {
     let now: () -> Int64
     let logger: Logger
     let openFile: (String) -> Result<Int32, TailerErrno>
+    /// Called between a file's size and the reading of its bytes: tests play a rotation there, as
+    /// a writer racing with the poll (or a preempted poll) does.
+    var willRead: ((String) -> Void)?
     var streams: [LogStream] = []
     var fileIndex: [String: Int] = [:]
     /// Slots of forgotten paths, to reuse.
@@ -466,9 +471,18 @@ public final class LogTailer {
             // copied away and truncated (copytruncate faster than polls). Read those copies first.
             readGenerations(before: stream, since: modifiedBefore, known: [], into: sink, now: now, summary: &summary)
         }
+        willRead?(stream.path)
         if stream.fingerprint.length < options.fingerprintBytes, size > Int64(stream.fingerprint.length) {
-            if let fingerprint = FileFingerprint.read(fd: stream.fd, length: Int(min(size, Int64(options.fingerprintBytes)))) {
+            // The fingerprint grows with a short file; the bytes it covered must still be there.
+            switch stream.fingerprint.extended(fd: stream.fd, to: Int(min(size, Int64(options.fingerprintBytes)))) {
+            case .extended(let fingerprint):
                 stream.fingerprint = fingerprint
+            case .changed:
+                truncated(stream, modifiedBefore: modifiedBefore, into: sink, now: now, summary: &summary)
+                summary.morePending = true  // its new content at the next round
+                return
+            case .unreadable:
+                break
             }
         }
 
@@ -500,6 +514,14 @@ public final class LogTailer {
                 break
             }
             if n == 0 { break }
+            // Truncated (copytruncate) since the size or the fingerprint was checked: these bytes may
+            // be the new content's, at the old content's position. Not delivered; the old content's
+            // rest is in the copy, the new content is read from 0 at the next round.
+            if !stream.fingerprintHolds() {
+                truncated(stream, modifiedBefore: modifiedBefore, into: sink, now: now, summary: &summary)
+                summary.morePending = true
+                return
+            }
             budget -= n
             deliver(stream, base: buffer.assumingMemoryBound(to: UInt8.self), held: held, read: n, now: now, into: sink, summary: &summary)
         }

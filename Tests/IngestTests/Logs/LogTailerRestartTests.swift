@@ -345,6 +345,33 @@ import Glibc
         #expect(seqs == Array(0..<log.next), "each line once, in order")
     }
 
+    /// copytruncate while a poll is reading the log, between the size and fingerprint it checked
+    /// and the bytes it reads (a writer racing with the poll, or a poll preempted there): the bytes
+    /// read are the new content's at the old position; they must not pass for the old content's.
+    /// With a short first generation the fingerprint is still growing (a check of its own).
+    @Test(arguments: [10, 30])
+    func copytruncateWhileAPollReadsIsNotMistakenForTheOldContent(firstLines: Int) {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let log = NumberedLog(path: path, rotation: .copytruncate)
+        let agent = CrashingAgent(patterns: [path])
+        log.write(firstLines)
+        agent.poll()
+        log.write(5)
+        var armed = true
+        agent.tailer!.willRead = { reading in
+            guard armed, reading == path else { return }
+            armed = false
+            log.write(3)
+            log.rotate()
+            log.write(40)  // more than the size the poll saw: it reads new lines from where it was
+        }
+        agent.poll()
+        agent.drain()
+        #expect(agent.check(written: log.next) == ([], []))
+    }
+
     @Test func truncationInPlaceWithNoCopyIsANoticeNotALoss() {
         let dir = TailDirectory()
         defer { dir.remove() }
