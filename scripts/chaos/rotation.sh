@@ -22,7 +22,7 @@
 # duplicate, and on any loss (every kind here keeps its generations long enough for the agent: none
 # may lose a line).
 #
-# Environment: SHORT=1 (≈ 30 s, for make test; default ≈ 2.5 min)  DURATION=seconds of chaos
+# Environment: SHORT=1 (≈ 30 s, for make test; default ≈ 2.5 min)  DURATION=seconds of chaos (18 and 110)
 #              KEEP=1 (keep the temporary directory: the agent's log, the files, the writers' counts)
 #              SEED=seed of the kill schedule and the writers (printed; the interleaving with the
 #              agent's polls still varies from run to run)
@@ -38,7 +38,7 @@ if [ "${SHORT:-0}" = 1 ]; then
     DURATION="${DURATION:-18}"
     KILL_MIN_MS=1000 KILL_MAX_MS=2000
 else
-    DURATION="${DURATION:-130}"
+    DURATION="${DURATION:-110}"
     KILL_MIN_MS=1500 KILL_MAX_MS=6000
 fi
 SEED="${SEED:-$RANDOM$RANDOM}"

@@ -129,7 +129,7 @@ extension LogTailer {
     /// Modification times order generations: each is written after the one before it was rotated,
     /// so a generation newer than the newest file known has a time no earlier than that file's. A
     /// coarse file-system clock can make an older generation's time equal: those are the finished
-    /// files, which are excluded by identity.
+    /// files, which `known` excludes by their fingerprints.
     func generations(
         of logPath: String, near: [String], since: Int64, known: [FileFingerprint], excluding discovered: Set<FileIdentity> = [],
         now: Int64, cache: inout LogDirectoryCache
@@ -145,9 +145,10 @@ extension LogTailer {
                     !isFollowedPath(path)
                 else { continue }
                 let identity = FileIdentity(st)
+                // Finished files are recognised by their fingerprints (in `known`), not their inode
+                // numbers: a deleted one's number is soon given to a new file.
                 guard !discovered.contains(identity), !streams.contains(where: { $0.identity == identity }),
-                    !found.contains(where: { $0.identity == identity }),
-                    !finished.contains(where: { $0.identity == identity }), case .success(let fd) = openFile(path)
+                    !found.contains(where: { $0.identity == identity }), case .success(let fd) = openFile(path)
                 else { continue }
                 var opened = stat()
                 let size = Int64(st.st_size)

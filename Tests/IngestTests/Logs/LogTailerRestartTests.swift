@@ -372,6 +372,31 @@ import Glibc
         #expect(agent.check(written: log.next) == ([], []))
     }
 
+    /// A finished generation is deleted and a new generation, born and rotated away between two
+    /// polls, gets its inode number (ext4 hands a freed number out again at once): the new file is
+    /// told from the finished one by its first bytes, and read.
+    @Test func aGenerationWithTheInodeNumberOfADeletedFinishedFileIsRead() {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.log")
+        let log = NumberedLog(path: path, rotation: .rename, keep: 2)
+        let agent = CrashingAgent(patterns: [path])
+        log.write(10)
+        agent.poll()
+        log.rotate()
+        log.write(10)
+        agent.drain()  // the first generation is finished: closed, remembered
+        #expect(agent.tailer!.finishedFileCount == 1)
+        log.rotate()
+        log.write(5)
+        log.rotate()  // deletes the finished file; the file created next may take its number
+        log.write(5)
+        log.rotate()
+        log.write(5)
+        agent.drain()
+        #expect(agent.check(written: log.next) == ([], []))
+    }
+
     @Test func truncationInPlaceWithNoCopyIsANoticeNotALoss() {
         let dir = TailDirectory()
         defer { dir.remove() }
