@@ -172,9 +172,12 @@ extension Daemon {
     /// and whose `ALERTS_FOR_STATE` series tells since when it had held.
     func resolvedAlerts(now: Timestamp, known: [Alert]) -> [ResolvedRow] {
         var rows: [ResolvedRow] = []
+        // The store's series carry `labels`; a tiered alert's identity is those without `severity`
+        // (one series per tier it went through), a plain rule's identity holds its severity.
         var seen = Set<Labels>()
         for a in known {
             seen.insert(a.identity)
+            seen.insert(a.labels)
             guard a.state == .resolved, let at = a.resolvedAt, now - at <= Self.resolvedWindow else { continue }
             rows.append(ResolvedRow(labels: a.labels, annotations: a.annotations, activeAt: a.activeAt, resolvedAt: at, source: a.source))
         }
@@ -196,7 +199,8 @@ extension Daemon {
             }
         }
         // A tiered alert leaves one series per tier it went through: the newest marker is its end.
-        for row in remembered.sorted(by: { $0.resolvedAt > $1.resolvedAt }) where seen.insert(row.labels.removing([Alert.severityLabel])).inserted {
+        for row in remembered.sorted(by: { $0.resolvedAt > $1.resolvedAt })
+        where !seen.contains(row.labels) && seen.insert(row.labels.removing([Alert.severityLabel])).inserted {
             rows.append(row)
         }
         return rows.sorted { $0.resolvedAt > $1.resolvedAt }

@@ -95,7 +95,7 @@ tr.muted td{opacity:.75}
 .empty{color:var(--muted);font-style:italic}
 svg{overflow:hidden}
 svg.spark{width:7.5rem;height:1.9rem;vertical-align:middle;display:inline-block}
-svg.spark path{fill:none;stroke:var(--k,var(--c0));stroke-width:1.5}
+svg.spark path{fill:none;stroke:var(--k,var(--c0));stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 svg.spark.critical{--k:var(--crit)}svg.spark.high{--k:var(--high)}svg.spark.medium{--k:var(--med)}svg.spark.low{--k:var(--low)}
 svg.spark path.area{fill:var(--k,var(--c0));fill-opacity:.12;stroke:none}
 .sparkcell{white-space:nowrap}
