@@ -291,10 +291,12 @@ struct Hostile: CustomTestStringConvertible, Sendable {
     }
 
     @Test func everyPageSendsTheContentSecurityPolicy() {
-        let r = WebPage.response([], elapsed: .milliseconds(3))
+        let r = WebPage.response([], timing: .init(wall: .milliseconds(3), cpu: .microseconds(2500), query: nil))
         #expect(r.headers["content-security-policy"]?.contains("default-src 'none'") == true)
         #expect(r.headers["content-security-policy"]?.contains("script-src 'self'") == true)
         #expect(r.headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true)
-        #expect(r.headers["server-timing"] == "page;dur=3.000")
+        #expect(r.headers["server-timing"] == "page;dur=3.000, cpu;dur=2.500")
+        let graph = WebPage.response([], timing: .init(wall: .milliseconds(3), cpu: .milliseconds(2), query: .microseconds(1500)))
+        #expect(graph.headers["server-timing"] == "page;dur=3.000, cpu;dur=2.000, query;dur=1.500")
     }
 }

@@ -28,6 +28,8 @@ extension Daemon {
         /// Metric names to start from, when there is no expression.
         var metricNames: [String] = []
         var now: Timestamp
+        /// How long the range queries took (what `/api/v1/query_range` pays for the same).
+        var queryTime: Duration?
     }
 
     struct GraphSeries {
@@ -95,6 +97,7 @@ extension Daemon {
         s.unit = ValueUnit.of(expr) ?? .none
         let engine = engine(for: request, timeout: nil)
         let count = Int((s.end - s.start) / s.step) + 1
+        let queryStarted = ContinuousClock.now
         do {
             if case .vectorSelector(let selector) = expr.unparenthesizedForUnit, let name = selector.name,
                store.read({ r in r.series(named: name).contains { r.kind(of: $0) == .distribution } }) {
@@ -132,6 +135,7 @@ extension Daemon {
         } catch {
             s.problem = error.description
         }
+        s.queryTime = ContinuousClock.now - queryStarted
         return s
     }
 

@@ -3,6 +3,9 @@ import HTTPServing
 import Notify
 import TextRendering
 import TimeSeries
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The frame every page shares — head, navigation, footer — and the response it goes out in.
 ///
@@ -81,10 +84,29 @@ enum WebPage {
         html.raw("</time> · times in UTC</footer>\n</body></html>\n")
     }
 
-    /// A page's answer: HTML with the policy and headers every page carries, and how long the
-    /// page took to read its data and render (`Server-Timing`, which `make bench` reads).
-    static func response(_ body: [UInt8], status: Int = 200, elapsed: Duration) -> HTTPResponse {
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    /// What a page cost: wall time, the CPU time of the thread that rendered it (the figure that
+    /// does not grow with other processes' load), and the part of the wall time its queries took.
+    struct Timing {
+        var wall: Duration
+        var cpu: Duration
+        var query: Duration?
+    }
+
+    /// CPU time of the calling thread so far.
+    static func threadCPUTime() -> Duration {
+        var ts = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 else { return .zero }
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+    }
+
+    /// A page's answer: HTML with the policy and headers every page carries, and what the page
+    /// took to read its data and render (`Server-Timing`, which `make bench` reads).
+    static func response(_ body: [UInt8], status: Int = 200, timing: Timing) -> HTTPResponse {
+        func ms(_ d: Duration) -> String {
+            CFormat.printf("%.3f", Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        }
+        var serverTiming = "page;dur=" + ms(timing.wall) + ", cpu;dur=" + ms(timing.cpu)
+        if let query = timing.query { serverTiming += ", query;dur=" + ms(query) }
         return HTTPResponse(status: status, headers: HTTPHeaders([
             ("content-type", "text/html; charset=utf-8"),
             ("content-security-policy", contentSecurityPolicy),
@@ -92,7 +114,7 @@ enum WebPage {
             ("x-frame-options", "DENY"),
             ("referrer-policy", "no-referrer"),
             ("cache-control", "no-store"),
-            ("server-timing", "page;dur=" + CFormat.printf("%.3f", ms)),
+            ("server-timing", serverTiming),
         ]), body: body)
     }
 }
