@@ -97,6 +97,8 @@ extension Daemon {
         var historiesSkipped: Int
         var historyErrors: [String]
         var notifications: Bool
+        /// How long the value histories' queries took.
+        var queryTime: Duration? = nil
     }
 
     /// How long the alerts page may spend evaluating value histories before it leaves the rest
@@ -121,13 +123,15 @@ extension Daemon {
                 if a.state == .firing, index.mutes(a.labels, fingerprint: a.fingerprint) { inhibited.insert(a.fingerprint) }
             }
         }
+        let queryStarted = ContinuousClock.now
         let (histories, skipped, errors) = webHistories(for: active)
+        let queryTime = ContinuousClock.now - queryStarted
         let rows = active.map { a in
             AlertRow(alert: a, silencedBy: silencedBy[a.fingerprint] ?? [], inhibited: inhibited.contains(a.fingerprint),
                      history: histories[a.fingerprint])
         }
         return AlertsSnapshot(now: now, active: rows, resolved: resolvedAlerts(now: now, known: all), historiesSkipped: skipped,
-                              historyErrors: errors, notifications: notifier != nil)
+                              historyErrors: errors, notifications: notifier != nil, queryTime: queryTime)
     }
 
     /// Each active alert's last 30 minutes, one `RuleGroup.valueHistory` per rule (each instant

@@ -22,7 +22,10 @@ extension Daemon {
 
     func overviewPage() -> [UInt8] { OverviewPage.render(overviewSnapshot()) }
 
-    func alertsPage() -> [UInt8] { AlertsPage.render(alertsSnapshot(), healthy: isHealthy()) }
+    func alertsPage() -> (bytes: [UInt8], query: Duration?) {
+        let snapshot = alertsSnapshot()
+        return (AlertsPage.render(snapshot, healthy: isHealthy()), snapshot.queryTime)
+    }
 
     func rulesPage() -> [UInt8] { RulesPage.render(rulesSnapshot(), now: clock(), healthy: isHealthy()) }
 
