@@ -139,3 +139,18 @@ print("%-40s %7.2f / %6.2f ms %7.2f / %6.2f ms %10s %7.2f ms %5.0f KB" % (sys.ar
       "%.2f ms" % q(query, .5) if query else "-", q(total, .5), size / 1024))
 PY
 done
+# The peer of the graph: the same range queries through the API (1 h at the page's 20 s step).
+echo "the graphs' queries through /api/v1/query_range (curl total, $RUNS requests each):"
+for expr in 'queue_depth' 'sum(queue_depth)' 'topk(10,queue_depth)'; do
+    : > "$work/times"
+    for _ in $(seq "$RUNS"); do
+        end=$(( $(date +%s) / 20 * 20 ))
+        curl -s -o /dev/null -w '%{time_total}\n' "$base/api/v1/query_range" --data-urlencode "query=$expr" \
+            --data-urlencode "start=$((end - 3600))" --data-urlencode "end=$end" --data-urlencode "step=20" >> "$work/times"
+    done
+    python3 - "$work/times" "$expr" <<'PY'
+import sys
+t = sorted(float(l) * 1000 for l in open(sys.argv[1]) if l.strip())
+print("  %-38s %9.2f ms p50 %9.2f ms p90" % (sys.argv[2], t[len(t) // 2], t[min(len(t) - 1, int(.9 * len(t)))]))
+PY
+done
