@@ -35,9 +35,10 @@ fetch() {
     rm -f "$state"/download/prometheus_*
     (cd "$state/download" && apt-get "${apt_private[@]}" source --download-only prometheus)
 }
-fetch >/dev/null 2>&1 || {
-    apt-get "${apt_private[@]}" update -qq
-    fetch >/dev/null || { echo "prometheus-testdata-deps: apt-get source prometheus failed (bookworm deb-src)" >&2; exit 1; }
+# The private package lists are refreshed only when the download fails with the ones at hand.
+fetch >/dev/null 2>&1 || { apt-get "${apt_private[@]}" update -qq && fetch >/dev/null; } || {
+    echo "prometheus-testdata-deps: cannot download Debian's prometheus source package (deb-src bookworm main; apt-get's error above)" >&2
+    exit 1
 }
 
 dsc=$(ls "$state"/download/prometheus_*.dsc)
