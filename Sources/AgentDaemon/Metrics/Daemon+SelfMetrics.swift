@@ -79,17 +79,20 @@ extension Daemon {
         for family in families { write(family, extra: extra, into: &w) }
     }
 
-    private func write(_ family: SelfMetricFamily, extra: Labels, into w: inout ExpositionWriter) {
+    private func write(_ family: SelfMetricFamily, extra: Labels, blank: StaticString? = nil, into w: inout ExpositionWriter) {
         w.family(family.name, type: family.kind == .counter ? "counter" : "gauge", help: family.help)
-        for sample in family.samples { w.sample(family.name, Labels(sample.labels), adding: extra, value: sample.value, timestamp: nil) }
+        for sample in family.samples {
+            w.sample(family.name, Labels(sample.labels), adding: extra, blank: blank, value: sample.value, timestamp: nil)
+        }
     }
 
     /// `listen.expose: all`: the agent's own metrics, then every stored series (see `StoreExposition`),
     /// each series with the external labels it lacks. A stored series of the same name as an agent
     /// metric joins that family; the agent's own series stored as `job="agent",instance="self"` are
     /// not repeated (the page shows them live). With `selecting` (`/federate`'s `match[]`), only
-    /// the series (own metrics included, by their labels on the page) that one of the sets matches.
-    func federationPage(externalLabels: Labels, selecting matcherSets: [[LabelMatcher]]? = nil) -> [UInt8] {
+    /// the series (own metrics included, by their labels on the page) that one of the sets matches;
+    /// `blank` is a label written empty on series that lack it (`/federate`'s `instance=""`).
+    func federationPage(externalLabels: Labels, selecting matcherSets: [[LabelMatcher]]? = nil, blank: StaticString? = nil) -> [UInt8] {
         var own = selfMetrics()
         if let matcherSets {
             for i in own.indices {
@@ -104,6 +107,7 @@ extension Daemon {
         let ownNames = Set(own.map(\.name))
         var exposition = StoreExposition(store: store, externalLabels: externalLabels)
         exposition.metadata = scrapes?.familyMetadata() ?? [:]
+        exposition.blank = blank
         let including: ((Labels, SeriesKind) -> Bool)? = matcherSets.map { sets in
             { labels, kind in Daemon.selects(sets, labels, kind) }
         }
@@ -114,7 +118,7 @@ extension Daemon {
         var w = ExpositionWriter(capacity: 16_384 + 128 * families.reduce(0) { $0 + $1.series.count })
         var joined = Set<String>()
         for family in own {
-            write(family, extra: externalLabels, into: &w)
+            write(family, extra: externalLabels, blank: blank, into: &w)
             guard let i = families.firstIndex(where: { $0.name == family.name }) else { continue }
             if families[i].kind == family.kind {
                 skipped += exposition.write([families[i]], now: now, into: &w) { _ in true }

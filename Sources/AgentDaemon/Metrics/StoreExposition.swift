@@ -44,6 +44,8 @@ struct StoreExposition {
     let externalLabels: Labels
     /// What the scraped pages said about their families, by family name (see `familyMetadata`).
     var metadata: [String: MetricMetadata] = [:]
+    /// A label written empty on series that lack it (`/federate`'s `instance=""`).
+    var blank: StaticString? = nil
 
     /// How a family is written.
     enum Shape: Equatable {
@@ -209,20 +211,20 @@ struct StoreExposition {
                 headerDone = true
             }
             guard family.shape == .distribution else {
-                w.sample(family.name, labels, adding: externalLabels, value: latest.value, timestamp: latest.timestamp)
+                w.sample(family.name, labels, adding: externalLabels, blank: blank, value: latest.value, timestamp: latest.timestamp)
                 continue
             }
             if let summary = reader.summary(of: ref, from: now - Self.window, through: now) {
                 for (label, q) in Self.quantiles {
-                    w.sample(family.name, labels, adding: externalLabels, label: ("quantile", label),
+                    w.sample(family.name, labels, adding: externalLabels, blank: blank, label: ("quantile", label),
                              value: summary.count > 0 ? summary.quantile(q) : .nan, timestamp: nil)
                 }
             }
             cumulative.removeAll(keepingCapacity: true)
             reader.cumulative(of: ref, from: now - Self.lookback, through: .max, into: &cumulative)
             if let totals = cumulative.last {
-                w.sample(family.name, suffix: "_sum", labels, adding: externalLabels, value: totals.sum, timestamp: totals.timestamp)
-                w.sample(family.name, suffix: "_count", labels, adding: externalLabels, value: totals.count, timestamp: totals.timestamp)
+                w.sample(family.name, suffix: "_sum", labels, adding: externalLabels, blank: blank, value: totals.sum, timestamp: totals.timestamp)
+                w.sample(family.name, suffix: "_count", labels, adding: externalLabels, blank: blank, value: totals.count, timestamp: totals.timestamp)
             }
         }
     }
@@ -279,12 +281,12 @@ struct StoreExposition {
             switch m.part {
             case 0:
                 if histogram {
-                    w.sample(family.name, suffix: "_bucket", m.labels, adding: externalLabels, value: m.value, timestamp: m.timestamp)
+                    w.sample(family.name, suffix: "_bucket", m.labels, adding: externalLabels, blank: blank, value: m.value, timestamp: m.timestamp)
                 } else {
-                    w.sample(family.name, m.labels, adding: externalLabels, value: m.value, timestamp: m.timestamp)
+                    w.sample(family.name, m.labels, adding: externalLabels, blank: blank, value: m.value, timestamp: m.timestamp)
                 }
-            case 1: w.sample(family.name, suffix: "_sum", m.labels, adding: externalLabels, value: m.value, timestamp: m.timestamp)
-            default: w.sample(family.name, suffix: "_count", m.labels, adding: externalLabels, value: m.value, timestamp: m.timestamp)
+            case 1: w.sample(family.name, suffix: "_sum", m.labels, adding: externalLabels, blank: blank, value: m.value, timestamp: m.timestamp)
+            default: w.sample(family.name, suffix: "_count", m.labels, adding: externalLabels, blank: blank, value: m.value, timestamp: m.timestamp)
             }
         }
         return skipped
