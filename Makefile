@@ -22,7 +22,8 @@ deps:
 	@scripts/ensure-deps.sh $(BUILD_DEPS)
 
 # The published contracts the notification payloads are validated against (python3's jsonschema,
-# the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian): scripts/contract-deps.sh.
+# the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian) and the clients the
+# Prometheus API is tested with (PyPI's prometheus-api-client): scripts/contract-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
 	@scripts/contract-deps.sh

@@ -175,7 +175,7 @@ final class ScrapeComponent: Component, @unchecked Sendable {
     }
 
     /// Every target, in configuration order, with its last scrape and metadata.
-    func targetsSnapshot() -> [TargetSnapshot] {
+    func targetSnapshots() -> [TargetSnapshot] {
         loops.map { TargetSnapshot(target: $0.target, lastReport: $0.lastReport, metadata: $0.metadata) }
     }
 

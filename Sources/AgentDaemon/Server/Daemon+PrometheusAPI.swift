@@ -109,7 +109,7 @@ extension Daemon {
         let metric = form["metric"] ?? ""
         var order: [String] = []
         var byFamily: [String: [MetricMetadata]] = [:]
-        for target in scrapes?.targetsSnapshot() ?? [] {
+        for target in scrapes?.targetSnapshots() ?? [] {
             for m in target.metadata where metric.isEmpty || m.family == metric {
                 var known = byFamily[m.family] ?? []
                 if perMetric > 0 && known.count >= perMetric { continue }
@@ -141,7 +141,7 @@ extension Daemon {
         let metric = form["metric"] ?? ""
         var out: [JSON] = []
         let cap = limit >= 0 ? min(limit, Self.maxListedItems) : Self.maxListedItems
-        for target in scrapes?.targetsSnapshot() ?? [] where target.target.format == .prometheus {
+        for target in scrapes?.targetSnapshots() ?? [] where target.target.format == .prometheus {
             guard out.count < cap else { break }
             let labels = Labels(target.target.targetLabels.map { ($0.name, $0.value) })
             guard SeriesSelection.matchesAll(matchers, labels) else { continue }

@@ -1,3 +1,4 @@
+import AgentClient
 public import HTTPServing
 
 /// Every endpoint of the API, one line each: methods, path pattern, lane, handler. Handlers take
@@ -29,8 +30,11 @@ extension Daemon {
             Route("GET", "/api/v1/status/flags", .general, endpoint { d, _, _ in .apiSuccess(data: d.flagsDocument()) }),
             Route("GET", "/api/v1/status/config", .general, endpoint { d, _, _ in .apiSuccess(data: d.configDocument()) }),
             Route("GET", "/api/v1/status/tsdb", .query, endpoint { try $0.tsdbStatus($1, $2) }),
-            Route("GET", "/federate", .query, page { $0.federate($1) }),
-            Route(["POST", "PUT"], "/-/reload", .general, page { $0.reloadEndpoint($1) }),
+            Route("GET", "/federate", .query, textRoute { $0.federate($1) }),
+            Route(["POST", "PUT"], "/-/reload", .general, textRoute { $0.reloadEndpoint($1) }),
+            // What clients probe first (prometheus-api-client's check_prometheus_connection, as Prometheus
+            // answers it): a page that says what is here. The web pages replace it with their overview.
+            Route("GET", "/", .general, textRoute { _, _ in .text(200, "agent \(AgentVersion.string): /metrics, /federate, /api/v1/…\n") }),
             Route("GET", "/api/v1/silences", .general, endpoint { try $0.listSilences($1, $2) }),
             Route("POST", "/api/v1/silences", .general, endpoint { try $0.addSilence($1, $2) }),
             Route("POST", "/api/v1/silences/expire", .general, endpoint { try $0.expireSilence($1, $2) }),
@@ -41,7 +45,7 @@ extension Daemon {
     }
 
     /// A handler answering in its own format (text pages), holding the daemon weakly.
-    func page(_ body: @escaping @Sendable (Daemon, Request) -> HTTPResponse) -> Handler {
+    func textRoute(_ body: @escaping @Sendable (Daemon, Request) -> HTTPResponse) -> Handler {
         { [weak self] request in
             guard let self else { return .text(503, "the agent is stopping\n") }
             return body(self, request)

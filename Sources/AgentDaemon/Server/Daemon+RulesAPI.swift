@@ -45,7 +45,7 @@ extension Daemon {
     /// rule of its group with its `alertname` whose constant labels it carries (and, for a tiered
     /// rule, whose tiers name its severity) — exact for the usual warning/critical pairs, which
     /// differ by a constant `severity`.
-    func rulesSnapshot() -> [RuleGroupSnapshot] {
+    func ruleGroupSnapshots() -> [RuleGroupSnapshot] {
         (rules?.groups ?? []).map { group in
             let status = group.status
             let definitions = group.definition.rules
@@ -63,7 +63,7 @@ extension Daemon {
         }
     }
 
-    /// The alerting rule of `rules` an alert came from (see `rulesSnapshot`).
+    /// The alerting rule of `rules` an alert came from (see `ruleGroupSnapshots`).
     static func owner(of alert: Alert, among rules: [RuleFile.Rule]) -> Int? {
         let labels = alert.labels
         let named = rules.indices.filter { rules[$0].kind == .alerting && rules[$0].name == alert.name }
@@ -93,7 +93,7 @@ extension Daemon {
             excludeAlerts = b
         }
         var out: [JSON] = []
-        for group in rulesSnapshot() {
+        for group in ruleGroupSnapshots() {
             if !groups.isEmpty && !groups.contains(group.name) { continue }
             if !files.isEmpty && !files.contains(group.file) { continue }
             var rules: [JSON] = []
@@ -147,7 +147,7 @@ extension Daemon {
 
     /// `/api/v1/alerts`: every pending and firing alert.
     func alertsDocument() -> JSON {
-        let alerts = rulesSnapshot().flatMap { $0.rules.flatMap(\.alerts) }
+        let alerts = ruleGroupSnapshots().flatMap { $0.rules.flatMap(\.alerts) }
             .sorted { ($0.name, $0.identity.description) < ($1.name, $1.identity.description) }
         return .object([("alerts", .array(alerts.map { Self.alertJSON($0, extras: true) }))])
     }

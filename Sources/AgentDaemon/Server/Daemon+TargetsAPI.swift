@@ -18,7 +18,7 @@ extension Daemon {
         let pool = query["scrapePool"] ?? ""
         let showActive = state == "" || state == "any" || state == "active"
         let showDropped = state == "" || state == "any" || state == "dropped"
-        let snapshot = scrapes?.targetsSnapshot() ?? []
+        let snapshot = scrapes?.targetSnapshots() ?? []
         var active: [JSON] = []
         if showActive {
             // Pools in name order, targets in configuration order within each, as Prometheus.
@@ -26,10 +26,9 @@ extension Daemon {
             for t in ordered where pool.isEmpty || t.target.job == pool { active.append(targetJSON(t)) }
         }
         var members: [(String, JSON)] = [("activeTargets", .array(active)), ("droppedTargets", .array([]))]
-        if showDropped {
-            let pools = Set(snapshot.map(\.target.job)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            members.append(("droppedTargetCounts", .object(pools.map { ($0, .int(0)) })))
-        }
+        // Prometheus 3 writes null when dropped targets are not asked for (a nil map).
+        let pools = Set(snapshot.map(\.target.job)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        members.append(("droppedTargetCounts", showDropped ? .object(pools.map { ($0, .int(0)) }) : .null))
         return .apiSuccess(data: .object(members))
     }
 

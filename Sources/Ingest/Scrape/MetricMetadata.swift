@@ -63,6 +63,10 @@ struct MetadataTable {
     private(set) var familiesDropped = 0
     /// HELP texts cut at `maxHelpBytes` (cumulative).
     private(set) var helpTruncated = 0
+    /// The last family refused for the limit, so that its other lines do not count it again.
+    private var lastDropped: [UInt8] = []
+    /// Entries before the scrape under way (those after it are new in it).
+    private var entriesBefore: Int?
 
     /// A table keeping at most `limit` families (`ScrapeLimits.metadataLimit`).
     init(limit: Int) {
@@ -72,9 +76,11 @@ struct MetadataTable {
     /// Starts a scrape whose commit will be generation `gen`.
     mutating func begin(generation gen: UInt32) {
         generation = gen
+        entriesBefore = entries.count
         cursor = -1
         nextPosition = 0
         reordered = false
+        lastDropped = []
     }
 
     /// Records a HELP, TYPE or UNIT line the parser is on.
@@ -125,10 +131,21 @@ struct MetadataTable {
                 entries[i].metadata.unit = ""
             }
         }
+        entriesBefore = nil
         guard stale || reordered else { return }
         entries = entries.filter { $0.lastSeen == gen }.sorted { $0.position < $1.position }
         index = [:]
         for (i, e) in entries.enumerated() { index[e.metadata.family] = i }
+    }
+
+    /// After a failed parse: the families it added are dropped. (What it read about families the
+    /// table already had, before the line that failed, stays: it is what the target says now.)
+    mutating func abort() {
+        guard let before = entriesBefore, entries.count > before else { return }
+        entries.removeSubrange(before...)
+        index = [:]
+        for (i, e) in entries.enumerated() { index[e.metadata.family] = i }
+        entriesBefore = nil
     }
 
     /// The families as of the last successful scrape (or the scrape under way, if called during one).
@@ -163,7 +180,11 @@ struct MetadataTable {
         let family = String(decoding: name, as: UTF8.self)
         if let i = index[family] { return i }
         guard entries.count < limit else {
-            familiesDropped += 1
+            // Once per family and scrape: its HELP, TYPE and UNIT lines come together.
+            if !Self.equal(name, lastDropped) {
+                familiesDropped += 1
+                lastDropped = Array(name)
+            }
             return nil
         }
         entries.append(Entry(metadata: MetricMetadata(family: family, type: .unknown, help: "", unit: ""), name: Array(name), helpRaw: [], unitRaw: []))

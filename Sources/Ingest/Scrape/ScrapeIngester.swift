@@ -219,6 +219,7 @@ struct ScrapeIngester {
     /// Commits a failed scrape: `up` 0 and staleness markers for the previous scrape's series.
     mutating func commitFailure(into store: SeriesStore, at scrapeTime: Timestamp, report: inout ScrapeReport, duration: () -> Duration) {
         let gen = generation &+ 1
+        metadata.abort()
         for p in pending { cache.entries[Int(p.entry)].lastFailedParse = gen }
         store.write { writer in
             report.staleMarkers = markVanishedStale(writer: &writer, gen: gen, at: scrapeTime, current: false)
