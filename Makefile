@@ -24,9 +24,11 @@ deps:
 # The published contracts the notification payloads are validated against (python3's jsonschema,
 # the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian) and the clients the
 # Prometheus API is tested with (PyPI's prometheus-api-client): scripts/contract-deps.sh.
+# Public rule files from Debian's packages, loaded by the rule-file compatibility tests: scripts/rule-files-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
 	@scripts/contract-deps.sh
+	@scripts/rule-files-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)
