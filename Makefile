@@ -7,7 +7,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xlinker -s
 BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev libsnappy-dev pkg-config
 # Real peers the tests run against on 127.0.0.1.
-TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics systemd
+TEST_DEPS = $(BUILD_DEPS) python3 python3-venv prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics systemd
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
 FUZZ_SECONDS ?= 600
 # The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan;
