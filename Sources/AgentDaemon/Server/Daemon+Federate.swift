@@ -11,14 +11,12 @@ import TimeSeries
 /// whatever `listen.expose` says: it is an explicit request, like the query API.
 extension Daemon {
     func federate(_ request: Request) -> HTTPServing.HTTPResponse {
+        // Prometheus's federate answers a bad request in plain text, not the API's JSON.
         let sets: [[LabelMatcher]]
-        do {
-            let form = try request.form()
-            sets = try form.values(of: "match[]").map { (text) throws(QueryError) in try PromQL.parseMetricSelector(text) }
-        } catch let error as FormError {
-            return .text(400, "error parsing form values: \(error.message)\n")
+        do throws(APIError) {
+            sets = try APIParameters.matcherSets(APIParameters.form(request).values(of: "match[]"))
         } catch {
-            return .text(400, "\(error)\n")
+            return .text(400, "\(error.message)\n")
         }
         let body = sets.isEmpty ? [] : federationPage(externalLabels: Labels(running.global.externalLabels), selecting: sets, blank: "instance")
         return HTTPServing.HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)

@@ -27,9 +27,9 @@ extension Daemon {
 
     /// `/api/v1/labels`: `match[]`, `start`, `end`, `limit`.
     func labelNames(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
-        let limit = try Self.listLimit(form)
-        let (start, end) = try Self.optionalRange(form)
-        let sets = try Self.matcherSets(form.values(of: "match[]"))
+        let limit = try APIParameters.listLimit(form)
+        let (start, end) = try APIParameters.optionalRange(form)
+        let sets = try APIParameters.matcherSets(form.values(of: "match[]"))
         var names = Set<String>()
         for labels in try selectedLabels(sets, start: start, end: end, request: request) {
             labels.forEach { n, _ in names.insert(String(decoding: n, as: UTF8.self)) }
@@ -43,9 +43,9 @@ extension Daemon {
         var name = request.pathParameters["name"] ?? ""
         if name.hasPrefix("U__") { name = Self.unescapeName(name) }
         guard !name.isEmpty else { throw APIError(.badData, "invalid label name: \(quotedGo(name))") }
-        let limit = try Self.listLimit(form)
-        let (start, end) = try Self.optionalRange(form)
-        let sets = try Self.matcherSets(form.values(of: "match[]"))
+        let limit = try APIParameters.listLimit(form)
+        let (start, end) = try APIParameters.optionalRange(form)
+        let sets = try APIParameters.matcherSets(form.values(of: "match[]"))
         var values = Set<String>()
         for labels in try selectedLabels(sets, start: start, end: end, request: request) {
             if let v = labels[name], !v.isEmpty { values.insert(v) }
@@ -57,10 +57,10 @@ extension Daemon {
     func series(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
         let given = form.values(of: "match[]")
         guard !given.isEmpty else { throw APIError(.badData, "no match[] parameter provided") }
-        let limit = try Self.listLimit(form)
-        let (start, end) = try Self.optionalRange(form)
+        let limit = try APIParameters.listLimit(form)
+        let (start, end) = try APIParameters.optionalRange(form)
         let sets: [[LabelMatcher]]
-        do throws(APIError) { sets = try Self.matcherSets(given) } catch { throw APIError.invalidParameter("match[]", error.message) }
+        do throws(APIError) { sets = try APIParameters.matcherSets(given) } catch { throw APIError.invalidParameter("match[]", error.message) }
         let all = try selectedLabels(sets, start: start, end: end, request: request)
         let cap = limit > 0 ? min(limit, Self.maxListedSeries) : Self.maxListedSeries
         var warnings: [String] = []
@@ -104,8 +104,8 @@ extension Daemon {
     /// `/api/v1/metadata`: `limit` (families), `limit_per_metric`, `metric`. Family → the distinct
     /// TYPE/HELP/UNIT the targets gave it.
     func metricMetadata(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
-        let limit = try Self.countParameter(form, "limit")
-        let perMetric = try Self.countParameter(form, "limit_per_metric")
+        let limit = try APIParameters.count(form, "limit")
+        let perMetric = try APIParameters.count(form, "limit_per_metric")
         let metric = form["metric"] ?? ""
         var order: [String] = []
         var byFamily: [String: [MetricMetadata]] = [:]
@@ -133,7 +133,7 @@ extension Daemon {
 
     /// `/api/v1/targets/metadata`: `match_target` (a selector over target labels), `metric`, `limit`.
     func targetMetadata(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
-        let limit = try Self.countParameter(form, "limit")
+        let limit = try APIParameters.count(form, "limit")
         var matchers: [LabelMatcher] = []
         if let text = form["match_target"], !text.isEmpty {
             do { matchers = try PromQL.parseMetricSelector(text) } catch { throw APIError.invalidParameter("match_target", error.description) }
@@ -160,7 +160,7 @@ extension Daemon {
     /// `/api/v1/query_exemplars`: `query`, `start`, `end`. The agent keeps no exemplars: an empty
     /// list once the parameters are valid (no data at all for a query without selectors, as Prometheus).
     func queryExemplars(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
-        let (start, end) = try Self.optionalRange(form)
+        let (start, end) = try APIParameters.optionalRange(form)
         guard end >= start else { throw APIError(.badData, "end timestamp must not be before start timestamp") }
         let expr: Expr
         do { expr = try PromQL.parse(form["query"] ?? "") } catch { throw APIError(.badData, error.description) }
@@ -196,46 +196,6 @@ extension Daemon {
         case .parenthesized(let p): hasSelector(p.expr)
         default: false
         }
-    }
-
-    // MARK: Parameters
-
-    /// Prometheus's `parseLimitParam`: absent is 0 (no limit), otherwise a non-negative integer.
-    static func listLimit(_ form: FormValues) throws(APIError) -> Int {
-        guard let text = form["limit"], !text.isEmpty else { return 0 }
-        guard let n = Int(text) else { throw APIError.invalidParameter("limit", atoiError(text)) }
-        guard n >= 0 else { throw APIError.invalidParameter("limit", "limit must be non-negative") }
-        return n
-    }
-
-    /// The `limit`s of the metadata endpoints: any integer, -1 when absent ("limit must be a number").
-    static func countParameter(_ form: FormValues, _ name: String) throws(APIError) -> Int {
-        guard let text = form[name], !text.isEmpty else { return -1 }
-        guard let n = Int(text) else { throw APIError(.badData, "\(name) must be a number") }
-        return n
-    }
-
-    /// Go's `strconv.Atoi` error for `text`.
-    static func atoiError(_ text: String) -> String {
-        let digits = text.drop { $0 == "+" || $0 == "-" }
-        let syntax = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber } && text.count - digits.count <= 1
-        return "strconv.Atoi: parsing \(quotedGo(text)): \(syntax ? "value out of range" : "invalid syntax")"
-    }
-
-    /// `start` and `end`, each defaulting to Prometheus's `minTime` and `maxTime`.
-    static func optionalRange(_ form: FormValues) throws(APIError) -> (start: Timestamp, end: Timestamp) {
-        let start = try APIParameters.time(form, "start") ?? APIParameters.minTime
-        let end = try APIParameters.time(form, "end") ?? APIParameters.maxTime
-        return (start, end)
-    }
-
-    /// The `match[]` selectors; a malformed one is `bad_data` with the parser's message.
-    static func matcherSets(_ texts: [String]) throws(APIError) -> [[LabelMatcher]] {
-        var sets: [[LabelMatcher]] = []
-        for text in texts {
-            do { sets.append(try PromQL.parseMetricSelector(text)) } catch { throw APIError(.badData, error.description) }
-        }
-        return sets
     }
 
     /// Stops a handler whose client went away or whose time is up.

@@ -80,7 +80,7 @@ extension Daemon {
     /// `match[]` (over the rules' labels), `exclude_alerts`.
     func rulesDocument(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
         let names = Set(form.values(of: "rule_name[]")), groups = Set(form.values(of: "rule_group[]")), files = Set(form.values(of: "file[]"))
-        let sets = try Self.matcherSets(form.values(of: "match[]"))
+        let sets = try APIParameters.matcherSets(form.values(of: "match[]"))
         let type = (form["type"] ?? "").lowercased()
         guard type == "" || type == "alert" || type == "record" else {
             throw APIError.invalidParameter("type", "not supported value \(quotedGo(type))")

@@ -81,11 +81,7 @@ extension Daemon {
 
     /// `/api/v1/status/tsdb`: `limit` (default 10) entries of each cardinality list.
     func tsdbStatus(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
-        var limit = 10
-        if let text = form["limit"], !text.isEmpty {
-            guard let n = Int(text), n >= 1 else { throw APIError(.badData, "limit must be a positive number") }
-            limit = min(n, Self.maxListedItems)
-        }
+        let limit = min(try APIParameters.positiveLimit(form, fallback: 10), Self.maxListedItems)
         var byName: [String: Int] = [:]
         var valuesByLabel: [String: Set<String>] = [:]
         var byPair: [String: Int] = [:]
