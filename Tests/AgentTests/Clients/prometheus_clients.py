@@ -3,8 +3,9 @@
 
   client URL           every call of PyPI's prometheus-api-client against URL; prints one line per
                        call ("ok NAME: what it got" or "FAIL NAME: why"), exits 1 if any failed
-  compare AGENT PROM T every request of REQUESTS against both; prints, per request, the JSON paths
-                       whose keys or types differ ("DIFF path: agent … prometheus …"), exits 1 if any
+  compare AGENT PROM T every request of REQUESTS against both; prints, per request, the HTTP status,
+                       errorType and JSON paths whose keys or types differ
+                       ("DIFF path: agent … prometheus …"), exits 1 if any
                        differ beyond ALLOWED (the Prometheus 3 additions and the agent's extras).
                        T is a Unix time both have data at (for query_range and exemplars).
 
@@ -14,13 +15,18 @@ number, integer or not), a list by the set of its items' shapes (an empty list m
 """
 import json
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
 
 def get(base, path):
-    with urllib.request.urlopen(base + path, timeout=10) as r:
-        return json.load(r)
+    """(HTTP status, JSON body): errors are answered in the API's JSON too."""
+    try:
+        with urllib.request.urlopen(base + path, timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
 
 
 # Objects whose keys are data (label names, families, flags, pools), by the key that holds them.
@@ -125,6 +131,13 @@ def requests_at(t):
         "status/tsdb",
         "format_query?query=" + q("sum(rate(x[5m]))by(job)"),
         f"query_exemplars?query=up&start={t - 60}&end={t}",
+        # Refused requests: the same status and error shape.
+        "series",
+        "query?query=" + q("sum("),
+        f"query_range?query=up&start={t}&end={t - 10}&step=1",
+        "label/job/values?start=yesterday",
+        "targets/metadata?match_target=" + q("{job="),
+        "metadata?limit=many",
     ]
 
 
@@ -144,12 +157,16 @@ ALLOWED = {
 def compare(agent, prometheus, t):
     failed = 0
     for request in requests_at(t):
-        a, b = get(agent, "/api/v1/" + request), get(prometheus, "/api/v1/" + request)
+        (sa, a), (sb, b) = get(agent, "/api/v1/" + request), get(prometheus, "/api/v1/" + request)
         endpoint = request.split("?")[0]
         top_map = endpoint in MAP_ANSWERS
         da = shape({k: v for k, v in a.items() if k != "data"})
         db = shape({k: v for k, v in b.items() if k != "data"})
         diffs = differences(da, db, "")
+        if sa != sb:
+            diffs.append(("HTTP status", str(sa), str(sb)))
+        if a.get("errorType") != b.get("errorType"):
+            diffs.append(("errorType", str(a.get("errorType")), str(b.get("errorType"))))
         if "data" in a or "data" in b:
             diffs += differences(shape(a.get("data"), top_map=top_map), shape(b.get("data"), top_map=top_map))
         for path, x, y in diffs:
