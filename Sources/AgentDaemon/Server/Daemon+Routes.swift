@@ -23,6 +23,7 @@ extension Daemon {
             Route("GET", "/api/v1/metadata", .general, endpoint { try $0.metricMetadata($1, $2) }),
             Route("GET", "/api/v1/rules", .general, endpoint { try $0.rulesDocument($1, $2) }),
             Route("GET", "/api/v1/alerts", .general, endpoint { d, _, _ in .apiSuccess(data: d.alertsDocument()) }),
+            Route("GET", "/api/v1/scrape_pools", .general, endpoint { d, _, _ in .apiSuccess(data: d.scrapePoolsDocument()) }),
             Route("GET", "/api/v1/targets", .general, endpoint { try $0.targetsDocument($1, $2) }),
             Route("GET", "/api/v1/targets/metadata", .general, endpoint { try $0.targetMetadata($1, $2) }),
             Route("GET", "/api/v1/status/buildinfo", .general, endpoint { d, _, _ in .apiSuccess(data: d.buildInfo()) }),

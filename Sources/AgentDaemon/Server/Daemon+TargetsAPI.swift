@@ -10,6 +10,12 @@ import TimeSeries
 /// intervals. The agent drops no targets (there is no service discovery to relabel away), so
 /// `droppedTargets` is empty and `droppedTargetCounts` says 0 per scrape pool (job).
 extension Daemon {
+    /// `/api/v1/scrape_pools`: the jobs that have targets, in name order (`{"scrapePools": […]}`).
+    func scrapePoolsDocument() -> JSON {
+        let pools = Set((scrapes?.targetSnapshots() ?? []).map(\.target.job)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return .object([("scrapePools", .array(pools.map { .string($0) }))])
+    }
+
     /// `/api/v1/targets`: `state` (`active`, `dropped`, `any`), `scrapePool`.
     func targetsDocument(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
         // Prometheus reads these from the URL only.

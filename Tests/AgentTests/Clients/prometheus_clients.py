@@ -118,6 +118,7 @@ def requests_at(t):
         "metadata?limit=1",
         "targets/metadata?match_target=" + q('{job="web"}'),
         "targets/metadata?metric=http_requests_total",
+        "scrape_pools",
         "targets",
         "targets?state=active",
         "rules",
