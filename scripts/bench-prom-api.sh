@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The Prometheus API endpoints (issue 14) against Prometheus 2.42 on the same data: a local page of
 # SERIES gauges (100 names, bench-exposition.sh's shape, with HELP) scraped by both every 5 s, and
-# the same 20 alerting rules evaluated by both every 5 s. Wall time of one whole answer fetched
-# with curl (request, answer built, sent), hyperfine medians, for each endpoint on both.
+# the same 20 alerting rules evaluated by both every 5 s. For each endpoint on both: the time from
+# request to the whole answer read, over one kept-alive connection per server (no process start or
+# connect in the figure), requests to the two alternating; median and fastest of RUNS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AGENT=${AGENT:-.build/release/agent}
 SERIES=${SERIES:-10000}
-RUNS=${RUNS:-20}
+RUNS=${RUNS:-50}
 [ -x "$AGENT" ] || { echo "bench-prom-api: $AGENT is missing; run make release first" >&2; exit 1; }
-command -v hyperfine >/dev/null || { echo "bench-prom-api: hyperfine is missing (make bench-deps)" >&2; exit 1; }
 
 work=$(mktemp -d)
 pids=()
@@ -91,15 +91,28 @@ paths=(
     "/federate?match%5B%5D=$(q '{__name__=~"bench_.*"}')"
 )
 echo "agent $("$AGENT" version 2>/dev/null | head -1), prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}'): $SERIES gauges in 100 families, 20 alerting rules"
-echo "+ hyperfine -N --warmup 3 --runs $RUNS 'curl -fsS -o /dev/null AGENT/PATH' 'curl -fsS -o /dev/null PROMETHEUS/PATH'"
-printf '%-52s %10s %12s %7s\n' "endpoint" "agent ms" "prometheus ms" "ratio"
-for path in "${paths[@]}"; do
-    hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/h.json" \
-        "curl -fsS -o /dev/null $agent$path" "curl -fsS -o /dev/null $prom$path" >/dev/null
-    python3 - "$work/h.json" "$path" <<'EOF'
-import json, sys, urllib.parse
-r = json.load(open(sys.argv[1]))["results"]
-a, p = r[0]["median"] * 1000, r[1]["median"] * 1000
-print(f"{urllib.parse.unquote(sys.argv[2])[:52]:<52} {a:10.2f} {p:12.2f} {a / p:7.2f}")
+echo "+ GET each path $RUNS times (after 5) on one kept-alive connection per server, alternating"
+python3 - "$agent_port" "$prom_port" "$RUNS" "${paths[@]}" <<'EOF'
+import http.client, statistics, sys, time, urllib.parse
+agent, prom, runs, paths = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for port in (agent, prom)]
+def fetch(conn, path):
+    t = time.perf_counter()
+    conn.request("GET", path)
+    r = conn.getresponse()
+    body = r.read()
+    if r.status != 200:
+        sys.exit(f"bench-prom-api: {path}: HTTP {r.status}: {body[:200]!r}")
+    return (time.perf_counter() - t) * 1000, len(body)
+print(f"{'endpoint':<52} {'agent ms':>16} {'prometheus ms':>16} {'ratio':>6}  bytes agent / prometheus")
+for path in paths:
+    times, sizes = ([], []), [0, 0]
+    for i in range(5 + runs):
+        for k in (0, 1):
+            ms, sizes[k] = fetch(conns[k], path)
+            if i >= 5:
+                times[k].append(ms)
+    a, p = statistics.median(times[0]), statistics.median(times[1])
+    cell = lambda ts: f"{statistics.median(ts):7.2f} ({min(ts):5.2f})"
+    print(f"{urllib.parse.unquote(path)[:52]:<52} {cell(times[0]):>16} {cell(times[1]):>16} {a / p:6.2f}  {sizes[0]} / {sizes[1]}")
 EOF
-done

@@ -1,6 +1,8 @@
 import AgentClient
+@testable import AgentDaemon
 import Foundation
 import Testing
+import TimeSeries
 import YAMLSupport
 #if canImport(Glibc)
 import Glibc
@@ -71,6 +73,27 @@ import Glibc
         #expect(!all.contains("warnings"), "\(all)")
     }
 
+    @Test func seriesAreListedInPrometheusLabelOrder() throws {
+        let listed = try #require(try data("/api/v1/series?match[]=\(q(#"{job="web"}"#))") as? [[String: String]])
+        #expect(listed.count > 10)
+        // labels.Compare: label by label in name order, name then value; a label set that is a prefix first.
+        func key(_ labels: [String: String]) -> [(String, String)] { labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        func precedes(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {
+            for (x, y) in zip(a, b) where x != y { return x.0 != y.0 ? x.0 < y.0 : x.1 < y.1 }
+            return a.count < b.count
+        }
+        let keys = listed.map(key)
+        #expect(zip(keys, keys.dropFirst()).allSatisfy { precedes($0, $1) }, "\(listed.map { $0["__name__"] ?? "" })")
+        #expect(Self.precedesCheck(), "a prefix label set sorts first")
+    }
+
+    /// The daemon's comparison on a label set and its own prefix, and on names that are prefixes.
+    static func precedesCheck() -> Bool {
+        let short = [Label(name: "__name__", value: "a")], long = short + [Label(name: "job", value: "x")]
+        let a = [Label(name: "a", value: "z")], ab = [Label(name: "ab", value: "a")]
+        return Daemon.precedes(short, long) && !Daemon.precedes(long, short) && Daemon.precedes(a, ab) && !Daemon.precedes(ab, a)
+    }
+
     @Test func labelValuesTakeEscapedNamesAndTheMetricName() throws {
         let job = try #require(try data("/api/v1/label/job/values") as? [String])
         #expect(job.contains("web"))
@@ -104,7 +127,7 @@ import Glibc
         #expect(((excluded.first?["rules"] as? [[String: Any]])?[1]["alerts"]) is NSNull)
     }
 
-    @Test func targetsFilterByStateAndPool() throws {
+    @Test func targetsFilterByStateAndPoolAndPoolsAreListed() throws {
         let active = try #require(try data("/api/v1/targets?state=active") as? [String: Any])
         let target = try #require((active["activeTargets"] as? [[String: Any]])?.first)
         #expect(target["health"] as? String == "up" && target["scrapePool"] as? String == "web" && target["scrapeInterval"] as? String == "1s")
@@ -113,6 +136,7 @@ import Glibc
         #expect((dropped["activeTargets"] as? [Any])?.isEmpty == true && (dropped["droppedTargetCounts"] as? [String: Int]) == ["web": 0])
         let other = try #require(try data("/api/v1/targets?scrapePool=other") as? [String: Any])
         #expect((other["activeTargets"] as? [Any])?.isEmpty == true)
+        #expect((try data("/api/v1/scrape_pools") as? [String: [String]]) == ["scrapePools": ["web"]])
     }
 
     @Test func metadataHonoursMetricAndLimits() throws {

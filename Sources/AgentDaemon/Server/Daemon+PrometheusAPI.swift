@@ -61,16 +61,20 @@ extension Daemon {
         let (start, end) = try APIParameters.optionalRange(form)
         let sets: [[LabelMatcher]]
         do throws(APIError) { sets = try APIParameters.matcherSets(given) } catch { throw APIError.invalidParameter("match[]", error.message) }
-        let all = try selectedLabels(sets, start: start, end: end, request: request)
+        // Sorted once decoded: comparing encoded label sets pair by pair would decode both at every
+        // comparison (10 000 series: 200 ms instead of tens).
+        var all = try selectedLabels(sets, start: start, end: end, request: request).map(\.labels)
+        all.sort(by: Self.precedes)
+        try Self.checkDeadline(request)
         let cap = limit > 0 ? min(limit, Self.maxListedSeries) : Self.maxListedSeries
         var warnings: [String] = []
         if all.count > cap { warnings.append(limit > 0 && limit <= Self.maxListedSeries ? Self.truncatedWarning : Self.capWarning(Self.maxListedSeries)) }
-        return .apiSuccess(data: .array(all.prefix(cap).map(Self.json)), warnings: warnings)
+        return .apiSuccess(data: .array(all.prefix(cap).map { .object($0.map { ($0.name, .string($0.value)) }) }), warnings: warnings)
     }
 
     /// The label sets of the series one of `sets` selects (every series when `sets` is empty; a
     /// distribution also under its `_count` and `_sum` names) that have samples in `start…end`,
-    /// once each, in Prometheus's label order.
+    /// once each, in store order.
     func selectedLabels(_ sets: [[LabelMatcher]], start: Timestamp, end: Timestamp, request: Request) throws(APIError) -> [Labels] {
         let (from, through) = (Self.evaluationTime(start), Self.evaluationTime(end))
         var seen = Set<Labels>()
@@ -83,7 +87,6 @@ extension Daemon {
             }
         }
         try Self.checkDeadline(request)
-        out.sort(by: Self.precedes)
         return out
     }
 
@@ -274,8 +277,7 @@ extension Daemon {
     }
 
     /// Prometheus's `labels.Compare`: name, then value, pair by pair; a prefix first.
-    static func precedes(_ a: Labels, _ b: Labels) -> Bool {
-        let x = a.labels, y = b.labels
+    static func precedes(_ x: [Label], _ y: [Label]) -> Bool {
         for (l, r) in zip(x, y) {
             if l.name != r.name { return l.name.utf8.lexicographicallyPrecedes(r.name.utf8) }
             if l.value != r.value { return l.value.utf8.lexicographicallyPrecedes(r.value.utf8) }
