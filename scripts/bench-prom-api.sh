@@ -77,6 +77,7 @@ paths=(
     "/api/v1/series?match%5B%5D=bench_metric_7"
     "/api/v1/series?match%5B%5D=$(q '{__name__=~"bench_.*"}')"
     "/api/v1/metadata"
+    "/api/v1/scrape_pools"
     "/api/v1/targets"
     "/api/v1/targets/metadata?match_target=$(q '{job="peer"}')"
     "/api/v1/rules"
