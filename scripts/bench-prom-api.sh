@@ -35,6 +35,7 @@ EOF
 peer_port=$(free_port)
 (cd "$work" && exec python3 -m http.server "$peer_port" --bind 127.0.0.1 >/dev/null 2>&1) &
 pids+=($!)
+disown
 agent_port=$(free_port)
 prom_port=$(free_port)
 cat >"$work/agent.yaml" <<EOF
@@ -48,6 +49,7 @@ scrape:
 EOF
 "$AGENT" run --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
 pids+=($!)
+disown
 cat >"$work/prometheus.yml" <<EOF
 global: {scrape_interval: 5s, evaluation_interval: 5s}
 rule_files: [$work/rules.yaml]
@@ -58,6 +60,7 @@ EOF
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
     --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
 pids+=($!)
+disown
 
 agent="http://127.0.0.1:$agent_port"
 prom="http://127.0.0.1:$prom_port"
