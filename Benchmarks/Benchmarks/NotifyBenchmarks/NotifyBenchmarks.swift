@@ -154,6 +154,20 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // A matcher no shortcut answers, so the regex engine runs (issue 12, item 9).
+    Benchmark("Match instance=~\"10\\.0\\.[0-9]+\\.[0-9]+:9[0-9]{3}\" (regex engine)") { benchmark in
+        let regex = try! Matcher.parse(#"instance=~"10\\.0\\.[0-9]+\\.[0-9]+:9[0-9]{3}""#)
+        let labels = [
+            Labels(["alertname": "X", "instance": "10.0.12.7:9100"]),
+            Labels(["alertname": "X", "instance": "10.0.12.7:8080"]),
+        ]
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            blackHole(regex.matches(labels[i & 1]))
+            i += 1
+        }
+    }
+
     let receiver = BenchReceiver()
 
     // The delay the issue asks for: receive() of a newly firing alert (a new group, group_wait 0s)
