@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Arrows point one way: agent → AgentDaemon → Notify/Alerting/Ingest → Query → TimeSeries.
+// RE2, the one regular-expression engine, is a leaf that every target matching a regex depends on.
 let package = Package(
     name: "agent",
     platforms: [.macOS(.v15)],
@@ -12,7 +13,7 @@ let package = Package(
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,27 +30,29 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        // RE2-syntax regular expressions matched in linear time (Go's regexp semantics); no dependencies, no Foundation.
+        .target(name: "RE2"),
         // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
         // notifications), C's printf for numbers (CLI tables, templates), JSON strings. No Foundation.
         .target(name: "TextRendering"),
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering"]),
-        .target(name: "Query", dependencies: ["TimeSeries", "TextRendering"]),
+        .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering"]),
         // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
         .target(name: "YAMLSupport", dependencies: ["Yams"]),
         .target(
             name: "Ingest",
-            dependencies: ["TimeSeries", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["TimeSeries", "RE2", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "RE2", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
-            dependencies: ["Alerting", "Ingest", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Alerting", "Ingest", "RE2", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering",
+                "TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
@@ -64,10 +67,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
+        .testTarget(name: "RE2Tests", dependencies: ["RE2"], exclude: ["Data"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "RE2", "TextRendering"]),
         .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
     ]
 )

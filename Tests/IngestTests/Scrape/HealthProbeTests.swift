@@ -175,7 +175,8 @@ import TimeSeries
     }
 
     @Test func anInvalidPatternFailsItsConditionAndSaysSo() {
-        #expect(check("status", .matches("(")) == #"invalid regular expression "(""#)
+        #expect(check("status", .matches("(")) == #"invalid regular expression "(": missing closing ): `(`"#)
+        #expect(check("status", .matches("(?=ok)")) == #"invalid regular expression "(?=ok)": invalid or unsupported Perl syntax: `(?=`"#)
     }
 
     @Test func conditionNamesReadLikeTheConfiguration() {
