@@ -133,7 +133,7 @@ public struct RelabelRule: Sendable, Equatable {
 }
 
 /// A relabel rule that cannot work as written.
-public struct RelabelRuleError: Error, Sendable, CustomStringConvertible {
+public struct RelabelRuleError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
