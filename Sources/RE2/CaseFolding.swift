@@ -5,8 +5,8 @@
 /// Swift exposes each scalar's lower, upper and title mappings, not the folding orbits, so an
 /// orbit is the set connected by single-scalar mappings in either direction. The reverse
 /// direction (the Kelvin sign lower-cases to `k`, nothing maps to it) needs the list of scalars
-/// that have mappings at all; it is built once, on the first non-ASCII use, by scanning the
-/// range where case mappings exist. The Turkish dotless ı (U+0131) upper-cases to `I` but does
+/// that have mappings at all; the orbits are built once, on the first non-ASCII use, by scanning
+/// the range where case mappings exist. The Turkish dotless ı (U+0131) upper-cases to `I` but does
 /// not fold with it in Unicode's CaseFolding.txt (nor in Go), so that one edge is left out.
 enum CaseFolding {
     /// Lowest and highest scalars with a case mapping (Go's `minFold`/`maxFold`).
@@ -24,16 +24,8 @@ enum CaseFolding {
             default: return [c]
             }
         }
-        guard c >= minFold, c <= maxFold, Unicode.Scalar(c) != nil else { return [c] }
-        var orbit: [UInt32] = [c]
-        var k = 0
-        let reverse = table.reverse
-        while k < orbit.count {
-            let x = orbit[k]
-            k += 1
-            for y in mappings(of: x) + (reverse[x] ?? []) where !orbit.contains(y) { orbit.append(y) }
-        }
-        return orbit
+        guard c >= minFold, c <= maxFold else { return [c] }
+        return table.orbits[c] ?? [c]
     }
 
     /// The single-scalar lower, upper and title mappings of `c` that differ from it.
@@ -50,17 +42,37 @@ enum CaseFolding {
         return out
     }
 
-    /// Scalars with case mappings (sorted), and for each mapping target the scalars mapping to it;
-    /// built on first use (a static `let` is initialised once, thread-safely).
-    static let table: (foldable: [UInt32], reverse: [UInt32: [UInt32]]) = {
+    /// The scalars with case mappings (sorted) and every orbit of more than one scalar, by member:
+    /// the classes of the mapping graph (union-find over its edges), built on first use — a static
+    /// `let` is initialised once, thread-safely — so that folding a class costs lookups only.
+    static let table: (foldable: [UInt32], orbits: [UInt32: [UInt32]]) = {
         var foldable: [UInt32] = []
-        var reverse: [UInt32: [UInt32]] = [:]
+        var parent: [UInt32: UInt32] = [:]
+        func root(_ x: UInt32) -> UInt32 {
+            var r = x
+            while let p = parent[r], p != r { r = p }
+            var y = x
+            while let p = parent[y], p != r { parent[y] = r; y = p }  // path compression
+            return r
+        }
         for c in minFold...maxFold {
             guard let scalar = Unicode.Scalar(c), scalar.properties.changesWhenCaseMapped else { continue }
             foldable.append(c)
-            for y in mappings(of: c) { reverse[y, default: []].append(c) }
+            if parent[c] == nil { parent[c] = c }
+            for y in mappings(of: c) {
+                if parent[y] == nil { parent[y] = y }
+                let (a, b) = (root(c), root(y))
+                if a != b { parent[max(a, b)] = min(a, b) }
+            }
         }
-        return (foldable, reverse)
+        var classes: [UInt32: [UInt32]] = [:]
+        for x in parent.keys { classes[root(x), default: []].append(x) }
+        var orbits: [UInt32: [UInt32]] = [:]
+        for members in classes.values where members.count > 1 {
+            let sorted = members.sorted()
+            for x in sorted { orbits[x] = sorted }
+        }
+        return (foldable, orbits)
     }()
 
     /// `ranges` with every scalar's orbit added (normalized). Ranges wholly outside the folding
