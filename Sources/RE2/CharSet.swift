@@ -38,9 +38,13 @@ struct CharSet: Sendable, Equatable {
             if ranges[mid].upperBound < c { lo = mid + 1 } else { hi = mid }
         }
         var found = lo < ranges.count && ranges[lo].lowerBound <= c
-        if !found, !terms.isEmpty { found = terms.contains { $0.contains(c) } }
+        if !found, !terms.isEmpty { found = termsContain(c) }
         return found != negated
     }
+
+    /// The category terms' answer, kept out of line: rare, and large beside the range search.
+    @inline(never)
+    func termsContain(_ c: UInt32) -> Bool { terms.contains { $0.contains(c) } }
 
     mutating func add(_ r: ClosedRange<UInt32>) { ranges.append(r) }
 

@@ -67,6 +67,22 @@ enum FastPath: Sendable {
         }
     }
 
+    /// The literal scalars a pattern starts with, outside any group, as UTF-8; the compiler gives
+    /// each one instruction, from pc 0, so the VM can start after them.
+    static func literalPrefix(_ node: RegexNode) -> (bytes: [UInt8], instructions: Int, last: UInt32?) {
+        guard case .concat(let items) = node else { return ([], 0, nil) }
+        var bytes: [UInt8] = []
+        var count = 0
+        var last: UInt32? = nil
+        for item in items {
+            guard case .literal(let c) = item, c != UTF8Decoding.replacement, let scalar = Unicode.Scalar(c) else { break }
+            bytes += Array(String(scalar).utf8)
+            count += 1
+            last = c
+        }
+        return (bytes, count, last)
+    }
+
     /// `.*` (min 0) or `.+` (min 1): whether its dot matches newlines; nil for anything else.
     static func dotStar(_ node: RegexNode, min: Int) -> Bool? {
         if case .capture(_, let inner) = node { return dotStar(inner, min: min) }

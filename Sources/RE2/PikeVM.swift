@@ -13,54 +13,82 @@ extension RegularExpression {
     // MARK: Yes/no
 
     func runBoolean(_ input: UnsafeBufferPointer<UInt8>, steps: inout Int) -> Bool {
+        var counter = StepCounter()
+        defer { steps += counter.steps }
+        return runBoolean(input, counting: &counter)
+    }
+
+    /// `runBoolean` without counting, for the hot path (the counter's specialisation is empty).
+    func runBoolean(_ input: UnsafeBufferPointer<UInt8>) -> Bool {
+        var counter = NoCounter()
+        return runBoolean(input, counting: &counter)
+    }
+
+    @inline(__always)
+    func runBoolean<Counter: WorkCounter>(_ input: UnsafeBufferPointer<UInt8>, counting work: inout Counter) -> Bool {
         let size = program.count
         let anchored = options.anchored
-        let matchPC = self.matchPC
+        // An anchored pattern that starts with literals: compare them as bytes and start the VM
+        // after their instructions (the first `prefix.instructions` pcs consume exactly them).
+        var startPC = 0
+        var pos = 0
+        var previous: UInt32? = nil
+        if anchored, !prefix.bytes.isEmpty {
+            guard input.count >= prefix.bytes.count, FastPath.compare(input[..<prefix.bytes.count], prefix.bytes) == 0 else { return false }
+            startPC = prefix.instructions
+            pos = prefix.bytes.count
+            previous = prefix.last
+        }
         return program.withUnsafeBufferPointer { program in
-            // Two sparse sets and a stack for the ε-edges (each pc is pushed once, by its only insertion).
+            // Two sparse sets and a stack for the ε-edges (each pc is pushed once, by its only
+            // insertion). Only the sparse halves are read before being written; they are zeroed so
+            // that no byte is read uninitialised (a few hundred bytes for a typical matcher).
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: size * 5 + 2) { buffer in
                 let base = buffer.baseAddress!
-                base.initialize(repeating: 0, count: size * 5 + 2)
-                var current = SparseSet(dense: base, sparse: base + size)
-                var next = SparseSet(dense: base + 2 * size, sparse: base + 3 * size)
+                base.initialize(repeating: 0, count: 2 * size)
+                var current = SparseSet(dense: base + 2 * size, sparse: base)
+                var next = SparseSet(dense: base + 3 * size, sparse: base + size)
                 let stack = base + 4 * size
-                var pos = 0
-                var previous: UInt32? = nil
                 var scalar: UInt32? = nil
                 var width = 0
                 if pos < input.count { (scalar, width) = decodeAt(input, pos) }
-                addThread(program, &current, 0, previous: previous, next: scalar, stack: stack, steps: &steps)
-                while true {
-                    if current.contains(matchPC) { return true }
-                    guard let c = scalar else { return false }
+                if addThread(program, &current, startPC, previous: previous, next: scalar, stack: stack, work: &work) { return true }
+                while let c = scalar {
                     if anchored && current.count == 0 { return false }
                     let nextPos = pos + width
                     var following: UInt32? = nil
                     var followingWidth = 0
                     if nextPos < input.count { (following, followingWidth) = decodeAt(input, nextPos) }
                     next.clear()
-                    steps += current.count
+                    work.add(current.count)
+                    var matched = false
                     for k in 0..<current.count {
                         let pc = Int(current.dense[k])
                         if accepts(program[pc], c) {
-                            addThread(program, &next, pc + 1, previous: c, next: following, stack: stack, steps: &steps)
+                            matched = addThread(program, &next, pc + 1, previous: c, next: following, stack: stack, work: &work) || matched
                         }
                     }
                     // Unanchored: a match may also start at the next position (lowest priority).
-                    if !anchored { addThread(program, &next, 0, previous: c, next: following, stack: stack, steps: &steps) }
+                    if !anchored {
+                        matched = addThread(program, &next, 0, previous: c, next: following, stack: stack, work: &work) || matched
+                    }
+                    if matched { return true }
                     swap(&current, &next)
                     pos = nextPos
-                    previous = c
                     scalar = following
                     width = followingWidth
                 }
+                return false
             }
         }
     }
 
+    /// The scalar at `pos` (< `input.count`) and its width; ASCII without a call.
     @inline(__always)
     func decodeAt(_ input: UnsafeBufferPointer<UInt8>, _ pos: Int) -> (UInt32?, Int) {
-        let (s, w) = UTF8Decoding.decode(input, at: pos)
+        let b = input[pos]
+        if b < 0x80 { return (UInt32(b), 1) }
+        let (s, w) = UTF8Decoding.decodeMultiByte(input, at: pos, b)
         return (s, w)
     }
 
@@ -76,20 +104,22 @@ extension RegularExpression {
         }
     }
 
-    /// Adds `start` and everything reachable from it by ε-edges whose assertions hold here.
+    /// Adds `start` and everything reachable from it by ε-edges whose assertions hold here;
+    /// true when that reaches `match` (in anchored mode only at the end, behind `\z`).
     @inline(__always)
-    func addThread(
+    func addThread<Counter: WorkCounter>(
         _ program: UnsafeBufferPointer<Instruction>, _ set: inout SparseSet, _ start: Int, previous: UInt32?, next: UInt32?,
-        stack: UnsafeMutablePointer<Int32>, steps: inout Int
-    ) {
+        stack: UnsafeMutablePointer<Int32>, work: inout Counter
+    ) -> Bool {
         var top = 1
+        var matched = false
         stack[0] = Int32(start)
         while top > 0 {
             top -= 1
             let pc = Int(stack[top])
             if set.contains(pc) { continue }
             set.insert(pc)
-            steps += 1
+            work.add(1)
             let inst = program[pc]
             switch inst.op {
             case .jump:
@@ -100,17 +130,20 @@ extension RegularExpression {
                 stack[top + 1] = inst.a
                 top += 2
             case .assert:
-                if Assertion(rawValue: UInt8(inst.a))!.holds(previous: previous, next: next) {
+                if Assertion(rawValue: UInt8(truncatingIfNeeded: inst.a))!.holds(previous: previous, next: next) {
                     stack[top] = Int32(pc + 1)
                     top += 1
                 }
             case .save:
                 stack[top] = Int32(pc + 1)
                 top += 1
+            case .match:
+                matched = true
             default:
                 break
             }
         }
+        return matched
     }
 
     // MARK: Submatches
@@ -131,6 +164,21 @@ extension RegularExpression {
             vm.run(self, program, input, from: start, steps: &steps)
         }
     }
+}
+
+/// Counts the VM's work for the tests' linear bound; the hot path uses `NoCounter`, whose
+/// specialisation compiles to nothing.
+protocol WorkCounter {
+    mutating func add(_ n: Int)
+}
+
+struct StepCounter: WorkCounter {
+    var steps = 0
+    @inline(__always) mutating func add(_ n: Int) { steps &+= n }
+}
+
+struct NoCounter: WorkCounter {
+    @inline(__always) mutating func add(_ n: Int) {}
 }
 
 /// A set of program counters with O(1) insert, lookup and clear, over caller-owned memory.

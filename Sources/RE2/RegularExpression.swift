@@ -89,6 +89,9 @@ public final class RegularExpression: Sendable {
     let fast: FastPath
     /// The program index of the `match` instruction.
     let matchPC: Int
+    /// The literal scalars an anchored pattern starts with (as UTF-8), how many instructions
+    /// consume them (one each, from pc 0), and the last of them (the context of what follows).
+    let prefix: (bytes: [UInt8], instructions: Int, last: UInt32?)
 
     /// Compiles `pattern`; throws, with Go's reason and where in the pattern, when RE2 would reject it.
     public init(_ pattern: String, options: Options = .prometheus) throws(RegularExpressionError) {
@@ -99,6 +102,7 @@ public final class RegularExpression: Sendable {
         groupCount = parser.captureCount
         groupNames = parser.names
         fast = options.anchored ? FastPath(anchored: tree) : FastPath(unanchored: tree)
+        prefix = FastPath.literalPrefix(tree)
         var compiler = Compiler(pattern: pattern)
         try compiler.compile(tree)
         if options.anchored { compiler.emit(.assert, Int32(Assertion.endText.rawValue)) }
@@ -118,8 +122,8 @@ public final class RegularExpression: Sendable {
     /// Whether `utf8` matches: as a whole when anchored, anywhere otherwise (Go's `Match`).
     /// - Complexity: O(`utf8.count` × program size), without allocating for small programs.
     public func matches(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        var steps = 0
-        return matches(utf8, steps: &steps)
+        if let answer = fast.matches(utf8) { return answer }
+        return runBoolean(utf8)
     }
 
     /// Whether the UTF-8 bytes `utf8` match (see `matches(_:)` on a buffer).
