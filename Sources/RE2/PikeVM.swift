@@ -153,13 +153,30 @@ extension RegularExpression {
     /// assertions see the input before `start`, so `^` and `\b` mean there what they mean in
     /// the whole input.
     func search(_ input: UnsafeBufferPointer<UInt8>, from start: Int, slotCount: Int, steps: inout Int) -> [Int]? {
-        var vm = CaptureVM(program: program, slotCount: slotCount)
-        return search(input, from: start, using: &vm, steps: &steps)
+        var vm: CaptureVM? = nil
+        return search(input, from: start, slotCount: slotCount, vm: &vm, steps: &steps)
     }
 
-    /// `search` reusing `vm`'s memory (for successive searches of `allMatches` and `replacingAll`).
-    func search(_ input: UnsafeBufferPointer<UInt8>, from start: Int, using vm: inout CaptureVM, steps: inout Int) -> [Int]? {
+    /// `search` keeping the Pike VM's memory in `vm` between calls (successive searches of
+    /// `allMatches` and `replacingAll`); it is made on first need.
+    func search(_ input: UnsafeBufferPointer<UInt8>, from start: Int, slotCount: Int, vm: inout CaptureVM?, steps: inout Int) -> [Int]? {
+        if options.anchored {
+            guard start == 0 else { return nil }
+            // An anchored pattern's leading literals reject most inputs without any search.
+            guard input.count >= prefix.bytes.count, FastPath.compare(input[..<prefix.bytes.count], prefix.bytes) == 0 else { return nil }
+        }
+        // Go's choice: the backtracker when its marks are small, else the Pike VM.
+        if backtrackFits(input.count - start) { return backtrack(input, from: start, slotCount: max(slotCount, 2), steps: &steps) }
+        if vm == nil { vm = CaptureVM(program: program, slotCount: slotCount) }
+        return program.withUnsafeBufferPointer { program in
+            vm!.run(self, program, input, from: start, steps: &steps)
+        }
+    }
+
+    /// The Pike VM alone, whatever the size (for the tests that compare it with the backtracker).
+    func pikeSearch(_ input: UnsafeBufferPointer<UInt8>, from start: Int, slotCount: Int, steps: inout Int) -> [Int]? {
         if options.anchored && start > 0 { return nil }
+        var vm = CaptureVM(program: program, slotCount: slotCount)
         return program.withUnsafeBufferPointer { program in
             vm.run(self, program, input, from: start, steps: &steps)
         }

@@ -166,9 +166,9 @@ public final class RegularExpression: Sendable {
             var steps = 0
             var pos = 0
             var previousEnd = -1
-            var vm = CaptureVM(program: program, slotCount: 2 * (groupCount + 1))
+            var vm: CaptureVM? = nil
             while out.count < limit, pos <= buffer.count {
-                guard let slots = search(buffer, from: pos, using: &vm, steps: &steps) else { break }
+                guard let slots = search(buffer, from: pos, slotCount: 2 * (groupCount + 1), vm: &vm, steps: &steps) else { break }
                 var accept = true
                 if slots[1] == pos {
                     // An empty match: never right after the previous match; step over one scalar.
@@ -214,9 +214,9 @@ public final class RegularExpression: Sendable {
             var lastMatchEnd = 0
             var searchPos = 0
             var groups: [Range<Int>?] = []
-            var vm = CaptureVM(program: program, slotCount: slotCount)
+            var vm: CaptureVM? = nil
             while searchPos <= input.count {
-                guard let slots = search(input, from: searchPos, using: &vm, steps: &steps) else { break }
+                guard let slots = search(input, from: searchPos, slotCount: slotCount, vm: &vm, steps: &steps) else { break }
                 out.append(contentsOf: input[lastMatchEnd..<slots[0]])
                 // No replacement for an empty match immediately after another match.
                 if slots[1] > lastMatchEnd || slots[0] == 0 {

@@ -6,7 +6,8 @@
 /// to the next 0x00 are the pattern (inputs whose pattern is not UTF-8 are skipped, as a `String`
 /// cannot hold them); the rest is the text, any bytes. Checked: a rejected pattern has a message
 /// and an offset inside it; the VM's work stays within (text + 1) × 2 × program; the shortcut, the
-/// VM and the capturing search agree on whether the text matches; matches lie inside the text on
+/// VM and the capturing search agree on whether the text matches, the backtracker and the Pike
+/// VM on the submatches; matches lie inside the text on
 /// scalar boundaries with their groups inside them; find-all is ordered and non-overlapping; a
 /// replace of a text without a match gives the text back.
 public enum RegularExpressionFuzzEntry {
@@ -36,6 +37,11 @@ public enum RegularExpressionFuzzEntry {
 
         let boundaries = scalarBoundaries(text)
         let first = re.firstMatch(in: text)
+        // The two capture engines agree (the backtracker runs when it fits, the Pike VM always here).
+        var pikeSteps = 0
+        let pike = text.withUnsafeBufferPointer { re.pikeSearch($0, from: 0, slotCount: 2 * (re.groupCount + 1), steps: &pikeSteps) }
+        precondition(pike.map { RegularExpression.Match(slots: $0, groupCount: re.groupCount) } == first, "Pike VM \(pike as Any), search \(first as Any)")
+        precondition(pikeSteps <= 2 * (text.count + 1) * re.program.count, "\(pikeSteps) Pike VM steps")
         precondition((first != nil) == vm, "search \(first as Any), VM \(vm)")
         if let first {
             check(first, re, text.count, boundaries)

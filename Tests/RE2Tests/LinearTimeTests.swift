@@ -54,6 +54,21 @@ struct LinearTimeTests {
         #expect(search.steps <= Self.bound(re, h.input), "\(search.steps) steps")
     }
 
+    @Test("the backtracker, used for short inputs, visits each state once", arguments: ["(a*)*b", "(x+x+)+y", "(a|aa)+$", "(a?){30}a{30}b"])
+    func backtrackerStaysWithinItsMarks(_ pattern: String) throws {
+        for options in [RegularExpression.Options.prometheus, .go] {
+            let re = try RegularExpression(pattern, options: options)
+            let input = Array(repeating: UInt8(ascii: pattern.contains("x") ? "x" : "a"), count: 1_000)
+            #expect(re.backtrackFits(input.count))
+            var steps = 0
+            let slots = input.withUnsafeBufferPointer { re.backtrack($0, from: 0, slotCount: 2 * (re.groupCount + 1), steps: &steps) }
+            var pikeSteps = 0
+            let pike = input.withUnsafeBufferPointer { re.pikeSearch($0, from: 0, slotCount: 2 * (re.groupCount + 1), steps: &pikeSteps) }
+            #expect(slots == pike)
+            #expect(steps <= Self.bound(re, input), "\(steps) steps")
+        }
+    }
+
     @Test func workGrowsLinearlyWithTheInput() throws {
         // Doubling the input at most doubles the work (plus the constant of one more step).
         let re = try RegularExpression("(a*)*b", options: .go)

@@ -108,6 +108,12 @@ struct RE2SearchTests {
         #expect(Self.slots(search.firstMatch(in: c.input)) == c.partial, "partial \(c.pattern) on \(input)")
         #expect(Self.slots(wrapped.firstMatch(in: c.input)) == c.full, "full \(c.pattern) on \(input)")
         #expect(Self.slots(anchored.firstMatch(in: c.input)) == c.full, "anchored \(c.pattern) on \(input)")
+        // Both capture engines: the backtracker (chosen for these short inputs) and the Pike VM.
+        for re in [search, wrapped, anchored] {
+            var steps = 0
+            let pike = c.input.withUnsafeBufferPointer { re.pikeSearch($0, from: 0, slotCount: 2 * (re.groupCount + 1), steps: &steps) }
+            #expect(pike == Self.slots(re.firstMatch(in: c.input)), "Pike VM \(re.pattern) \(re.options.anchored) on \(input)")
+        }
         #expect(search.matches(c.input) == (c.partial != nil), "partial match \(c.pattern) on \(input)")
         #expect(wrapped.matches(c.input) == (c.full != nil), "full match \(c.pattern) on \(input)")
         #expect(anchored.matches(c.input) == (c.full != nil), "anchored match \(c.pattern) on \(input)")
