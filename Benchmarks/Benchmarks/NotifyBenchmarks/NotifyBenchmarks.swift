@@ -149,6 +149,8 @@ let benchmarks: @Sendable () -> Void = {
         let literal = try! Matcher.parse("severity=~\"critical|high\"")
         let regex = try! Matcher.parse("team=~\"db-.*\"")
         let labels = Labels(["alertname": "X", "severity": "high", "team": "db-core"])
+        // The matching only: parsing and compiling happen once, when a configuration is loaded.
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(literal.matches(labels) && regex.matches(labels))
         }
@@ -162,6 +164,7 @@ let benchmarks: @Sendable () -> Void = {
             Labels(["alertname": "X", "instance": "10.0.12.7:8080"]),
         ]
         var i = 0
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(regex.matches(labels[i & 1]))
             i += 1
