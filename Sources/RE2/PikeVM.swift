@@ -12,10 +12,10 @@
 extension RegularExpression {
     // MARK: Yes/no
 
-    func runBoolean(_ input: UnsafeBufferPointer<UInt8>, steps: inout Int) -> Bool {
+    func runBoolean(_ input: UnsafeBufferPointer<UInt8>, steps: inout Int, sparse: Bool = false) -> Bool {
         var counter = StepCounter()
         defer { steps += counter.steps }
-        return runBoolean(input, counting: &counter)
+        return runBoolean(input, counting: &counter, sparse: sparse)
     }
 
     /// `runBoolean` without counting, for the hot path (the counter's specialisation is empty).
@@ -25,7 +25,7 @@ extension RegularExpression {
     }
 
     @inline(__always)
-    func runBoolean<Counter: WorkCounter>(_ input: UnsafeBufferPointer<UInt8>, counting work: inout Counter) -> Bool {
+    func runBoolean<Counter: WorkCounter>(_ input: UnsafeBufferPointer<UInt8>, counting work: inout Counter, sparse: Bool = false) -> Bool {
         let size = program.count
         let anchored = options.anchored
         // An anchored pattern that starts with literals: compare them as bytes and start the VM
@@ -40,47 +40,69 @@ extension RegularExpression {
             previous = prefix.last
         }
         return program.withUnsafeBufferPointer { program in
-            // Two sparse sets and a stack for the ε-edges (each pc is pushed once, by its only
-            // insertion). Only the sparse halves are read before being written; they are zeroed so
-            // that no byte is read uninitialised (a few hundred bytes for a typical matcher).
+            // Two thread lists and a stack for the ε-edges (each pc is pushed once, by its only
+            // insertion), all written before they are read. Membership: for programs of up to 64
+            // instructions a bitmask held in a register; beyond, sparse indices zeroed first.
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: size * 5 + 2) { buffer in
                 let base = buffer.baseAddress!
+                let stack = base + 4 * size
+                if size <= 64 && !sparse {
+                    var current = MaskSet(dense: base + 2 * size)
+                    var next = MaskSet(dense: base + 3 * size)
+                    return simulate(program, input, &current, &next, stack: stack, startPC: startPC, from: pos, previous: previous, counting: &work)
+                }
                 base.initialize(repeating: 0, count: 2 * size)
                 var current = SparseSet(dense: base + 2 * size, sparse: base)
                 var next = SparseSet(dense: base + 3 * size, sparse: base + size)
-                let stack = base + 4 * size
-                var scalar: UInt32? = nil
-                var width = 0
-                if pos < input.count { (scalar, width) = decodeAt(input, pos) }
-                if addThread(program, &current, startPC, previous: previous, next: scalar, stack: stack, work: &work) { return true }
-                while let c = scalar {
-                    if anchored && current.count == 0 { return false }
-                    let nextPos = pos + width
-                    var following: UInt32? = nil
-                    var followingWidth = 0
-                    if nextPos < input.count { (following, followingWidth) = decodeAt(input, nextPos) }
-                    next.clear()
-                    work.add(current.count)
-                    var matched = false
-                    for k in 0..<current.count {
-                        let pc = Int(current.dense[k])
-                        if accepts(program[pc], c) {
-                            matched = addThread(program, &next, pc + 1, previous: c, next: following, stack: stack, work: &work) || matched
-                        }
-                    }
-                    // Unanchored: a match may also start at the next position (lowest priority).
-                    if !anchored {
-                        matched = addThread(program, &next, 0, previous: c, next: following, stack: stack, work: &work) || matched
-                    }
-                    if matched { return true }
-                    swap(&current, &next)
-                    pos = nextPos
-                    scalar = following
-                    width = followingWidth
-                }
-                return false
+                return simulate(program, input, &current, &next, stack: stack, startPC: startPC, from: pos, previous: previous, counting: &work)
             }
         }
+    }
+
+    /// The breadth-first simulation over two thread lists, from `startPC` at byte `pos`.
+    @inline(__always)
+    func simulate<Counter: WorkCounter, Threads: ThreadSet>(
+        _ program: UnsafeBufferPointer<Instruction>, _ input: UnsafeBufferPointer<UInt8>, _ current: inout Threads, _ next: inout Threads,
+        stack: UnsafeMutablePointer<Int32>, startPC: Int, from pos: Int, previous: UInt32?, counting work: inout Counter
+    ) -> Bool {
+        let anchored = options.anchored
+        var index = pos
+        let count = input.count
+        /// The next scalar of the input, nil at its end.
+        @inline(__always) func nextScalar() -> UInt32? {
+            guard index < count else { return nil }
+            let b = input[index]
+            if b < 0x80 {
+                index &+= 1
+                return UInt32(b)
+            }
+            let (c, width) = UTF8Decoding.decodeMultiByte(input, at: index, b)
+            index &+= width
+            return c
+        }
+        var scalar = nextScalar()
+        if addThread(program, &current, startPC, previous: previous, next: scalar, stack: stack, work: &work) { return true }
+        while let c = scalar {
+            if anchored && current.count == 0 { return false }
+            let following = nextScalar()
+            next.clear()
+            work.add(current.count)
+            var matched = false
+            for k in 0..<current.count {
+                let pc = current.element(k)
+                if accepts(program[pc], c) {
+                    matched = addThread(program, &next, pc + 1, previous: c, next: following, stack: stack, work: &work) || matched
+                }
+            }
+            // Unanchored: a match may also start at the next position (lowest priority).
+            if !anchored {
+                matched = addThread(program, &next, 0, previous: c, next: following, stack: stack, work: &work) || matched
+            }
+            if matched { return true }
+            swap(&current, &next)
+            scalar = following
+        }
+        return false
     }
 
     /// The scalar at `pos` (< `input.count`) and its width; ASCII without a call.
@@ -107,8 +129,8 @@ extension RegularExpression {
     /// Adds `start` and everything reachable from it by ε-edges whose assertions hold here;
     /// true when that reaches `match` (in anchored mode only at the end, behind `\z`).
     @inline(__always)
-    func addThread<Counter: WorkCounter>(
-        _ program: UnsafeBufferPointer<Instruction>, _ set: inout SparseSet, _ start: Int, previous: UInt32?, next: UInt32?,
+    func addThread<Counter: WorkCounter, Threads: ThreadSet>(
+        _ program: UnsafeBufferPointer<Instruction>, _ set: inout Threads, _ start: Int, previous: UInt32?, next: UInt32?,
         stack: UnsafeMutablePointer<Int32>, work: inout Counter
     ) -> Bool {
         var top = 1
@@ -198,8 +220,19 @@ struct NoCounter: WorkCounter {
     @inline(__always) mutating func add(_ n: Int) {}
 }
 
-/// A set of program counters with O(1) insert, lookup and clear, over caller-owned memory.
-struct SparseSet {
+/// A list of program counters with O(1) insert, lookup and clear, in insertion order.
+protocol ThreadSet {
+    var count: Int { get }
+    func contains(_ pc: Int) -> Bool
+    mutating func insert(_ pc: Int)
+    mutating func clear()
+    /// The `k`th pc inserted.
+    func element(_ k: Int) -> Int
+}
+
+/// A sparse set (Briggs & Torczon) over caller-owned memory: `sparse` must start zeroed (any
+/// initialised values would do), `dense` need not.
+struct SparseSet: ThreadSet {
     let dense: UnsafeMutablePointer<Int32>
     let sparse: UnsafeMutablePointer<Int32>
     var count = 0
@@ -224,6 +257,38 @@ struct SparseSet {
 
     @inline(__always)
     mutating func clear() { count = 0 }
+
+    @inline(__always)
+    func element(_ k: Int) -> Int { Int(dense[k]) }
+}
+
+/// The same for programs of at most 64 instructions: membership is one word, kept in a register
+/// by the inlined simulation, so nothing needs zeroing.
+struct MaskSet: ThreadSet {
+    let dense: UnsafeMutablePointer<Int32>
+    var mask: UInt64 = 0
+    var count = 0
+
+    init(dense: UnsafeMutablePointer<Int32>) { self.dense = dense }
+
+    @inline(__always)
+    func contains(_ pc: Int) -> Bool { mask & (1 &<< UInt64(truncatingIfNeeded: pc)) != 0 }
+
+    @inline(__always)
+    mutating func insert(_ pc: Int) {
+        mask |= 1 &<< UInt64(truncatingIfNeeded: pc)
+        dense[count] = Int32(truncatingIfNeeded: pc)
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func clear() {
+        mask = 0
+        count = 0
+    }
+
+    @inline(__always)
+    func element(_ k: Int) -> Int { Int(dense[k]) }
 }
 
 /// The state of one capturing search: two thread queues (this step's and the next) whose

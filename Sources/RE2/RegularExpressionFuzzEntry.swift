@@ -32,6 +32,8 @@ public enum RegularExpressionFuzzEntry {
         var steps = 0
         let vm = text.withUnsafeBufferPointer { re.runBoolean($0, steps: &steps) }
         precondition(steps <= 2 * (text.count + 1) * re.program.count, "\(steps) steps")
+        var sparseSteps = 0
+        precondition(text.withUnsafeBufferPointer { re.runBoolean($0, steps: &sparseSteps, sparse: true) } == vm, "sparse and bitmask thread sets disagree")
         if let shortcut = text.withUnsafeBufferPointer({ re.fast.matches($0) }) { precondition(shortcut == vm, "shortcut \(shortcut), VM \(vm)") }
         precondition(re.matches(text) == vm)
 

@@ -114,6 +114,12 @@ struct RE2SearchTests {
             let pike = c.input.withUnsafeBufferPointer { re.pikeSearch($0, from: 0, slotCount: 2 * (re.groupCount + 1), steps: &steps) }
             #expect(pike == Self.slots(re.firstMatch(in: c.input)), "Pike VM \(re.pattern) \(re.options.anchored) on \(input)")
         }
+        // The yes/no VM with both kinds of thread set (a bitmask for small programs, sparse sets beyond).
+        for re in [search, wrapped, anchored] {
+            var steps = 0
+            let sparse = c.input.withUnsafeBufferPointer { re.runBoolean($0, steps: &steps, sparse: true) }
+            #expect(sparse == (re === search ? c.partial != nil : c.full != nil), "sparse VM \(re.pattern) on \(input)")
+        }
         #expect(search.matches(c.input) == (c.partial != nil), "partial match \(c.pattern) on \(input)")
         #expect(wrapped.matches(c.input) == (c.full != nil), "full match \(c.pattern) on \(input)")
         #expect(anchored.matches(c.input) == (c.full != nil), "anchored match \(c.pattern) on \(input)")
