@@ -160,6 +160,7 @@ public final class RegularExpression: Sendable {
     /// Successive non-overlapping matches, at most `limit` (Go's `FindAllSubmatchIndex(b, n)`):
     /// after an empty match the search moves on one scalar, and an empty match right after the
     /// previous match is skipped.
+    /// - Complexity: each search is linear; k matches cost at most k × program × input, as in Go.
     public func allMatches(in utf8: [UInt8], limit: Int = .max) -> [Match] {
         var out: [Match] = []
         utf8.withUnsafeBufferPointer { buffer in
@@ -204,6 +205,7 @@ public final class RegularExpression: Sendable {
     /// Go's `Regexp.ReplaceAllString`: every non-overlapping match in `utf8` replaced by the
     /// expansion of `template` (`$1`, `${name}`, `$$` as in `expand`); an empty match right
     /// after the previous match is not replaced.
+    /// - Complexity: as `allMatches`: linear per search, k matches at most k × program × input.
     public func replacingAll(in utf8: [UInt8], with template: String) -> [UInt8] {
         let t = Array(template.utf8)
         // As Go: the groups are tracked only when the template can refer to them.

@@ -50,6 +50,9 @@ public enum RegularExpressionFuzzEntry {
             if options.anchored { precondition(first.range == 0..<text.count) }
         }
 
+        // Find-all and replace search again after each match (Go's and RE2's way: each search is
+        // linear, so n matches cost up to n × program × text); keep a fuzz input's cost bounded.
+        guard re.program.count * (text.count + 1) <= 1_000_000 else { return }
         let all = re.allMatches(in: text, limit: 64)
         precondition(all.first == first, "find-all starts with \(all.first as Any), not \(first as Any)")
         var end = 0
