@@ -74,6 +74,11 @@ public final class RegularExpression: Sendable {
     public static let maxRepeat = 1000
     /// Deepest group nesting accepted.
     public static let maxNesting = 200
+    /// Most capture slots (2 per group, and 2 for the match) times instructions that consume a
+    /// scalar: the Pike VM keeps one slot array per live thread, at most one thread per such
+    /// instruction, so this bounds a search's memory at 32 MiB (`(a?)` repeated ten thousand
+    /// times would otherwise ask for gigabytes).
+    public static let maxCaptureSlots = 4 << 20
 
     /// The pattern as written.
     public let pattern: String
@@ -108,6 +113,10 @@ public final class RegularExpression: Sendable {
         if options.anchored { compiler.emit(.assert, Int32(Assertion.endText.rawValue)) }
         matchPC = compiler.program.count
         compiler.emit(.match)
+        let consuming = compiler.program.count { $0.consumes }
+        if 2 * (groupCount + 1) * (consuming + 1) > Self.maxCaptureSlots {
+            throw RegularExpressionError(code: .large, fragment: pattern, offset: 0, kind: .limit)
+        }
         program = compiler.program
         sets = compiler.sets
     }

@@ -34,7 +34,8 @@ public struct RegularExpressionError: Error, Sendable, Equatable, CustomStringCo
 
     /// What is wrong.
     public var code: Code
-    /// The offending part of the pattern, as Go quotes it.
+    /// The offending part of the pattern, as Go quotes it (cut at 200 characters and marked `…`,
+    /// as Go quotes the whole pattern for unbalanced parentheses and size limits).
     public var fragment: String
     /// Where the fragment starts in the pattern, in UTF-8 bytes.
     public var offset: Int
@@ -44,7 +45,7 @@ public struct RegularExpressionError: Error, Sendable, Equatable, CustomStringCo
     /// An error; `offset` counts UTF-8 bytes into the pattern.
     public init(code: Code, fragment: String, offset: Int, kind: Kind = .syntax) {
         self.code = code
-        self.fragment = fragment
+        self.fragment = fragment.unicodeScalars.count > 200 ? String(String.UnicodeScalarView(fragment.unicodeScalars.prefix(200))) + "…" : fragment
         self.offset = offset
         self.kind = kind
     }
