@@ -49,6 +49,16 @@ extension Agent {
                 if let e = group["last_error"] { line += ", last error: \(e.text)" }
                 print(line)
             }
+            for endpoint in status["remote_write"]?.array ?? [] {
+                var line = "remote_write \(endpoint["name"]?.text ?? "?") \(endpoint["url"]?.text ?? "?"): \(endpoint["samples_sent"]?.text ?? "0") samples sent (\(endpoint["bytes_sent"]?.text ?? "0") bytes)"
+                if let lag = endpoint["lag_seconds"]?.double { line += ", " + CFormat.printf("%.1f", lag) + " s behind" } else { line += ", nothing acknowledged yet" }
+                for (key, label) in [("samples_failed", "failed"), ("samples_retried", "retried"), ("samples_dropped_relabel", "dropped by relabelling"),
+                                     ("samples_dropped_retention", "lost to retention")] {
+                    if let n = endpoint[key]?.int, n > 0 { line += ", \(n) \(label)" }
+                }
+                if let e = endpoint["last_error"] { line += ", last error: \(e.text)" }
+                print(line)
+            }
             if let p = status["process"], let rss = p["resident_bytes"]?.int {
                 print("process: \(rss / 1_048_576) MiB resident, \(p["cpu_seconds"]?.text ?? "0") s CPU, \(p["threads"]?.text ?? "0") threads")
             }
