@@ -30,7 +30,7 @@ struct HealthProbe {
         var patterns: [Int: Result<RegularExpression, RegularExpressionError>] = [:]
         for (i, condition) in target.health.body.enumerated() {
             if case .json(_, .matches(let pattern)) = condition.check {
-                patterns[i] = Result { () throws(RegularExpressionError) in try RegularExpression(pattern, options: .prometheus) }
+                patterns[i] = Result { () throws(RegularExpressionError) in try JSONCondition.compile(pattern) }
             }
         }
         self.patterns = patterns
