@@ -24,10 +24,13 @@ deps:
 # The published contracts the notification payloads are validated against (python3's jsonschema,
 # the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian): scripts/contract-deps.sh.
 # Public rule files from Debian's packages, loaded by the rule-file compatibility tests: scripts/rule-files-deps.sh.
+# Go's regexp test data (RE2's search log, Go's find/replace/error tables) from Debian's golang source
+# package, which RE2Tests checks the engine against: scripts/regexp-testdata-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
 	@scripts/contract-deps.sh
 	@scripts/rule-files-deps.sh
+	@scripts/regexp-testdata-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)

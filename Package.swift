@@ -79,7 +79,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
-        .testTarget(name: "RE2Tests", dependencies: ["RE2"], exclude: ["Data"]),
+        .testTarget(name: "RE2Tests", dependencies: ["RE2"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),

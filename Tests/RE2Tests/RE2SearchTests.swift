@@ -3,13 +3,12 @@ import Testing
 
 @testable import RE2
 
-/// The engine against RE2's own expectations (Data/re2-search.txt, the log Go's `TestRE2Search`
-/// reads): for every pattern and input, the submatch positions of the leftmost-first match that
-/// spans the whole input and of the leftmost-first match searched anywhere, and whether each
-/// matches at all.
+/// The engine against RE2's own expectations (re2-search.txt, the log Go's `TestRE2Search` reads,
+/// from Debian's golang source package: see `GoTestData`): for every pattern and input, the
+/// submatch positions of the leftmost-first match that spans the whole input and of the
+/// leftmost-first match searched anywhere, and whether each matches at all.
 @Suite("RE2: RE2's search tests")
 struct RE2SearchTests {
-    static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Data/re2-search.txt")
 
     /// One pattern over one input, with RE2's expected slots (nil: no match) for the full and the partial match.
     struct Case: CustomTestStringConvertible {
@@ -24,7 +23,7 @@ struct RE2SearchTests {
     /// The cases, read as Go's test reads them: `strings` stanzas then `regexps`, each regexp
     /// followed by one result line per string.
     static func cases() throws -> (cases: [Case], skipped: Int) {
-        let text = try String(contentsOf: file, encoding: .utf8)
+        let text = try GoTestData.text("re2-search.txt")
         var strings: [[UInt8]] = []
         var inStrings = false
         var pattern: String? = nil
