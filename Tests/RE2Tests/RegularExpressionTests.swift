@@ -34,6 +34,10 @@ struct RegularExpressionTests {
         ("a*?b", "aab", true), ("", "", true), ("", "a", false), ("a|", "", true),
         ("\\.", ".", true), ("\\.", "a", false), ("a{,2}", "a{,2}", true),
         ("api|web-[0-9]+", "web-12", true), ("api|web-[0-9]+", "web-", false),
+        // The rest of what docs/query.md lists as accepted.
+        ("\\p{^L}", "1", true), ("\\p{^L}", "a", false), ("\\p{Any}+", "x\n", true), ("(?U)(a+)", "aaa", true),
+        ("\\101", "A", true), ("\\Aab\\z", "ab", true), ("a\\Bb", "ab", true), ("\\f\\v\\a\\r", "\u{0C}\u{0B}\u{07}\r", true),
+        ("[\\x{0370}-\\x{03FF}]+", "λόγος", true), ("(?i)ǅ", "ǆ", true), ("(?is:A.)b", "a\nb", true),
     ]
 
     @Test("patterns match whole inputs", arguments: cases)
