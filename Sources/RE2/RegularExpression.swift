@@ -5,8 +5,8 @@
 /// program (`Compiler.swift`) and run as a breadth-first simulation, a Pike VM (`PikeVM.swift`):
 /// each input scalar is looked at once per live program state, so the work is bounded by
 /// O(input × program) and a hostile `(a*)*b` or `(x+x+)+y` cannot stall the caller. Backtracking
-/// engines (Swift's `Regex`, ICU's `NSRegularExpression`) take exponential time on such patterns
-/// and accept constructs RE2 rejects; this engine rejects what RE2 rejects, with Go's messages.
+/// engines (the standard library's and ICU's) take exponential time on such patterns and accept
+/// constructs RE2 rejects; this engine rejects what RE2 rejects, with Go's messages.
 ///
 /// Semantics are Go's: leftmost-first submatches (the first alternative and greedy repetition win,
 /// as a backtracker would choose, but found without backtracking), positions in UTF-8 bytes, an
@@ -15,7 +15,7 @@
 /// right after a previous match is not replaced).
 ///
 /// Supported: literals and escapes (`\n \t \x41 \x{263a} \101 \Q…\E`), `.`, classes (`[a-z]`,
-/// `[^…]`, `[[:alpha:]]`, `\d \w \s` and negations, `\pL`/`\p{Lu}`/`\p{Greek}`-style names for
+/// `[^…]`, `[[:alpha:]]`, `\d \w \s` and negations, `\pL`/`\p{Lu}`/`\p{Letter}`-style names for
 /// general categories, `Any`, `ASCII`), groups `( )`, `(?: )`, `(?P<name> )`, `(?<name> )`, flags
 /// `(?i) (?m) (?s) (?U)` and `(?flags: )`, alternation, `* + ? {n} {n,} {n,m}` greedy or lazy,
 /// and `^ $ \A \z \b \B`. Rejected as RE2 rejects them: backreferences, look-around, atomic

@@ -38,6 +38,7 @@ struct RegularExpressionTests {
         ("\\p{^L}", "1", true), ("\\p{^L}", "a", false), ("\\p{Any}+", "x\n", true), ("(?U)(a+)", "aaa", true),
         ("\\101", "A", true), ("\\Aab\\z", "ab", true), ("a\\Bb", "ab", true), ("\\f\\v\\a\\r", "\u{0C}\u{0B}\u{07}\r", true),
         ("[\\x{0370}-\\x{03FF}]+", "λόγος", true), ("(?i)ǅ", "ǆ", true), ("(?is:A.)b", "a\nb", true),
+        ("\\p{Letter}\\p{uppercase letter}", "aB", true), ("\\p{ASCII}+", "é", false), ("\\p{Assigned}", "\u{0378}", false),
     ]
 
     @Test("patterns match whole inputs", arguments: cases)
