@@ -12,12 +12,11 @@ let package = Package(
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon", "RemoteWrite"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon", "RemoteWrite", "YAMLSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // Serves the control API on the Unix socket and loopback: ≈ +30 s release build (measured).
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
@@ -42,21 +41,25 @@ let package = Package(
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering"]),
         .target(name: "Query", dependencies: ["TimeSeries", "TextRendering"]),
-        // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
-        .target(name: "YAMLSupport", dependencies: ["Yams"]),
+        // libyaml's event parser (the YAML reader's tokenizer); libyaml-dev, the library itself ≈ 140 KB.
+        .systemLibrary(
+            name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]),
+        // YAML with positions: every config and rule-file error as file:line:column, all in one pass. No Foundation.
+        .target(name: "YAMLSupport", dependencies: ["CYAML"]),
         .target(
             name: "Ingest",
             dependencies: ["TimeSeries", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "TimeSeries", "YAMLSupport", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
             dependencies: ["Alerting", "Ingest", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering",
+                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "AgentClient", "TextRendering",
                 "RemoteWrite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
@@ -78,6 +81,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "YAMLSupportTests", dependencies: ["YAMLSupport"]),
         .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
     ]
 )

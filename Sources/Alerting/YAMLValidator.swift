@@ -1,9 +1,8 @@
 import YAMLSupport
-import Foundation
-import Yams
 
 /// Reads a YAML document node by node, collecting every problem as `file:line:column: message`
-/// instead of stopping at the first: the shared machinery of rule files and rule test files.
+/// instead of stopping at the first: the rule-file wording over YAMLSupport's reader (its
+/// `compose` and node tree), shared by rule files and rule test files.
 ///
 /// Each accessor takes a `context` ("group \"api\", rule 2 \"ApiLatency\"") that prefixes its
 /// messages, returns nil (and records an error) when the node is not what was expected, and never
@@ -21,52 +20,26 @@ struct YAMLValidator {
     /// The document's root, or nil (with an error recorded) when the text is not YAML.
     mutating func compose(_ text: String) -> Node? {
         do {
-            return try Yams.compose(yaml: text)
-        } catch let error as YamlError {
+            return try YAMLSupport.compose(yaml: text)
+        } catch {
             switch error {
             case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
                 .composer(let context, let problem, let mark, _):
                 var message = "YAML syntax error: \(problem)"
                 if let context { message += " \(context.text)" }
                 add(message, at: SourcePosition(line: mark.line, column: mark.column))
-            case .duplicatedKeysInMapping(let duplicates, let context):
+            case .duplicatedKeysInMapping(let duplicates, _):
                 for key in duplicates {
-                    let (first, second) = occurrences(ofKey: key, from: context.mark.line)
-                    var message = "key \"\(key)\" is given twice in this mapping"
-                    if let first { message += " (first at line \(first.line))" }
-                    add(message, at: second ?? SourcePosition(line: context.mark.line, column: context.mark.column))
+                    add("key \"\(key.name)\" is given twice in this mapping (first at line \(key.first.line))",
+                        at: SourcePosition(line: key.repeated.line, column: key.repeated.column))
                 }
-            case .reader(let problem, _, _, _):
-                add("YAML syntax error: \(problem)", at: SourcePosition(line: 0, column: 0))
-            default:
+            case .reader(let problem, _, _, let mark):
+                add("YAML syntax error: \(problem)", at: SourcePosition(line: mark.line, column: mark.column))
+            case .memory:
                 add("YAML syntax error: \(error)", at: SourcePosition(line: 0, column: 0))
             }
-        } catch {
-            add("YAML syntax error: \(error)", at: SourcePosition(line: 0, column: 0))
         }
         return nil
-    }
-
-    /// The first two places where `key:` starts a mapping entry, from line `line` on (Yams reports
-    /// duplicate keys with the mapping's position only).
-    func occurrences(ofKey key: String, from line: Int) -> (SourcePosition?, SourcePosition?) {
-        var found: [SourcePosition] = []
-        var indent: Int?
-        for n in max(line, 1)...max(lines.count, 1) where n - 1 < lines.count {
-            let text = lines[n - 1]
-            var rest = Substring(text)
-            var column = 1
-            while let c = rest.first, c == " " || c == "-" || c == "{" || c == "," {
-                rest.removeFirst()
-                column += 1
-            }
-            if rest.hasPrefix(key + ":") {
-                if indent == nil { indent = column }
-                if column == indent { found.append(SourcePosition(line: n, column: column)) }
-                if found.count == 2 { break }
-            }
-        }
-        return (found.first, found.count > 1 ? found[1] : nil)
     }
 
     mutating func add(_ message: String, at position: SourcePosition) {
@@ -94,7 +67,6 @@ struct YAMLValidator {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         case .scalar(let s):
             if isNull(node) { return "nothing (null)" }
             if s.style == .plain {

@@ -1,6 +1,3 @@
-public import Yams
-
-
 /// Reads a YAML document into typed values while collecting every error with its position.
 ///
 /// Each accessor reports a wrong type, a bad duration or an unknown key (with the closest known key
@@ -13,21 +10,34 @@ public struct YAMLReader {
 
     public init(file: String) { self.file = file }
 
-    /// Parses `text` into a node tree; nil (with an error) when it is not YAML.
+    /// Parses `text` into a node tree; nil (with an error) when it is not YAML. A text without a
+    /// document (empty, or only comments) is an empty mapping.
     public mutating func parse(_ text: String) -> Node? {
         do {
-            return try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-                errors.append(ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)"))
-            default:
-                errors.append(ConfigError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)"))
-            }
+            return try compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
         } catch {
+            record(error)
+            return nil
+        }
+    }
+
+    /// Records why `compose` refused a text, at the problem's position.
+    public mutating func record(_ error: YamlError) {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .reader(let problem, _, _, let mark):
+            errors.append(ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)"))
+        case .composer(let context, let problem, let mark, _):
+            let text = context.map { "\($0.text) " } ?? ""
+            errors.append(ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(text)\(problem)"))
+        case .duplicatedKeysInMapping(let keys, _):
+            for key in keys {
+                errors.append(ConfigError(
+                    file: file, line: key.repeated.line, column: key.repeated.column,
+                    message: "key \"\(key.name)\" is given twice in this mapping (first at line \(key.first.line))"))
+            }
+        case .memory:
             errors.append(ConfigError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)"))
         }
-        return nil
     }
 
     /// Records an error at `node`'s position.

@@ -3,7 +3,6 @@ public import TimeSeries
 public import Ingest
 public import RemoteWrite
 import YAMLSupport
-import Yams
 import Foundation
 
 /// The agent's configuration file: the user's contract (keys of DESIGN.md, extended, never renamed).

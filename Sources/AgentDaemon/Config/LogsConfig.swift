@@ -1,6 +1,5 @@
 import Foundation
 public import Ingest
-import Yams
 public import YAMLSupport
 
 /// The `logs:` section of the configuration: YAML → `LogMapping`s, with every error at its
@@ -40,7 +39,7 @@ public enum LogsConfig {
     public static func decode(yaml: String, file: String) throws(LogsConfigError) -> [LogMapping] {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            root = try YAMLSupport.compose(yaml: yaml)
         } catch {
             throw LogsConfigError(problems: [LogsConfigDecoder.problem(fromYAMLError: error, file: file)])
         }
