@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "agent", targets: ["agent"]),
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
+        // The YAML reader alone, for its fuzz package (Fuzz/YAML).
+        .library(name: "YAMLSupport", targets: ["YAMLSupport"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
         .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon", "RemoteWrite", "YAMLSupport"]),
     ],
