@@ -9,13 +9,16 @@ import YAMLSupport
 /// throws, so one pass reports everything.
 struct YAMLValidator {
     let path: String
-    let lines: [Substring]
+    let source: YAMLLines
     private(set) var errors: [RuleFileError] = []
 
     init(text: String, path: String) {
         self.path = path
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        source = YAMLLines(text)
     }
+
+    /// The text's lines.
+    var lines: [Substring] { source.lines }
 
     /// The document's root, or nil (with an error recorded) when the text is not YAML.
     mutating func compose(_ text: String) -> Node? {
@@ -58,26 +61,10 @@ struct YAMLValidator {
     }
 
     /// True for an explicit or implicit YAML null (`~`, `null`, nothing).
-    func isNull(_ node: Node) -> Bool {
-        guard let scalar = node.scalar else { return false }
-        return scalar.style == .plain && (node.null != nil || ["", "~", "null", "Null", "NULL"].contains(scalar.string))
-    }
+    func isNull(_ node: Node) -> Bool { node.null != nil }
 
-    func describe(_ node: Node) -> String {
-        switch node {
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .scalar(let s):
-            if isNull(node) { return "nothing (null)" }
-            if s.style == .plain {
-                if node.int != nil { return "the number \(s.string)" }
-                if node.float != nil { return "the number \(s.string)" }
-                if node.bool != nil { return "the boolean \(s.string)" }
-            }
-            let text = s.string.count > 40 ? String(s.string.prefix(40)) + "…" : s.string
-            return "the string \"\(text)\""
-        }
-    }
+    /// The node in a few words: "a list", "the number 3", "the string \"x\"".
+    func describe(_ node: Node) -> String { node.summary }
 
     /// A mapping's entries by key, after checking every key is known and none is repeated.
     /// Unknown keys get a "did you mean" suggestion.
@@ -188,49 +175,16 @@ struct YAMLValidator {
         }
     }
 
-    /// The file position of `line`:`column` (1-based, column in Unicode scalars) inside a scalar's
-    /// value, following how the scalar is written (plain, quoted, or a `|`/`>` block).
+    /// The file position of `line`:`column` (1-based) inside a scalar's value, following how the
+    /// scalar is written (plain, quoted, or a `|`/`>` block).
     func position(inScalar node: Node, line: Int, column: Int) -> SourcePosition {
-        let start = position(of: node)
-        guard case .scalar(let s) = node, start.line > 0 else { return start }
-        switch s.style {
-        case .literal, .folded:
-            // The content begins on the first non-blank line after the indicator; its indentation
-            // is that of the block.
-            var first = start.line + 1
-            while first - 1 < lines.count, lines[first - 1].allSatisfy({ $0 == " " }) { first += 1 }
-            guard first - 1 < lines.count else { return start }
-            let indent = lines[first - 1].prefix(while: { $0 == " " }).count
-            let fileLine = first + line - 1
-            return SourcePosition(line: fileLine, column: indent + column)
-        case .singleQuoted, .doubleQuoted:
-            if line == 1 { return SourcePosition(line: start.line, column: start.column + column) }
-        default:
-            if line == 1 { return SourcePosition(line: start.line, column: start.column + column - 1) }
-        }
-        // A plain or quoted scalar continued over several lines: the continuation lines are indented.
-        let fileLine = start.line + line - 1
-        guard fileLine - 1 < lines.count else { return start }
-        let indent = lines[fileLine - 1].prefix(while: { $0 == " " }).count
-        return SourcePosition(line: fileLine, column: indent + column)
+        guard let mark = source.mark(inScalar: node, line: line, column: column) else { return position(of: node) }
+        return SourcePosition(line: mark.line, column: mark.column)
     }
 
     /// `position(inScalar:line:column:)` for a UTF-8 byte offset within the scalar's value.
     func position(inScalar node: Node, byteOffset: Int) -> SourcePosition {
-        guard case .scalar(let s) = node else { return position(of: node) }
-        var line = 1
-        var column = 1
-        var consumed = 0
-        for u in s.string.unicodeScalars {
-            if consumed >= byteOffset { break }
-            consumed += UTF8.width(u)
-            if u == "\n" {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
-        }
-        return position(inScalar: node, line: line, column: column)
+        guard let mark = source.mark(inScalar: node, byteOffset: byteOffset) else { return position(of: node) }
+        return SourcePosition(line: mark.line, column: mark.column)
     }
 }
