@@ -23,9 +23,11 @@ deps:
 
 # The published contracts the notification payloads are validated against (python3's jsonschema,
 # the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian): scripts/contract-deps.sh.
+# Public rule files from Debian's packages, loaded by the rule-file compatibility tests: scripts/rule-files-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
 	@scripts/contract-deps.sh
+	@scripts/rule-files-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)
@@ -49,13 +51,20 @@ daemon: release
 
 RULE_FILES = $(filter-out %_test.yaml,$(wildcard rules/*.yaml))
 RULE_TESTS = $(wildcard rules/*_test.yaml)
+# Rollout gates live apart from the rule files (a rule-file glob must not pick them up).
+GATE_FILES = $(filter-out %_test.yaml,$(wildcard rules/gates/*.yaml))
+GATE_TESTS = $(wildcard rules/gates/*_test.yaml)
 
 test: test-deps
 	$(SWIFT) build --build-tests
 	SWIFT=$(SWIFT) scripts/run-tests.sh
 	"$$($(SWIFT) build --show-bin-path)/agent" check rules $(RULE_FILES)
 	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(RULE_TESTS)
+	"$$($(SWIFT) build --show-bin-path)/agent" check gates $(GATE_FILES)
+	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(GATE_TESTS)
 	scripts/check-deploy.sh .build/debug/agent
+	# The short version of make chaos (each scenario ≤ 45 s) on the debug build.
+	SHORT=1 scripts/chaos.sh "$$($(SWIFT) build --show-bin-path)"
 
 bench: bench-deps release
 	scripts/bench.sh

@@ -14,13 +14,11 @@ let package = Package(
         // The YAML reader alone, for its fuzz package (Fuzz/YAML).
         .library(name: "YAMLSupport", targets: ["YAMLSupport"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon", "RemoteWrite", "YAMLSupport"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "YAMLSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        // Serves the control API on the Unix socket and loopback: ≈ +30 s release build (measured).
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -29,6 +27,8 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // epoll, eventfd and accept4, which Glibc's Swift module leaves out.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
         // Remote write 1.0: the rings sent to Prometheus, VictoriaMetrics, Mimir… (snappy + our own protobuf encoder).
         .systemLibrary(
@@ -37,6 +37,9 @@ let package = Package(
         .target(
             name: "RemoteWrite",
             dependencies: ["TimeSeries", "Ingest", "CSnappy", .product(name: "Logging", package: "swift-log")]),
+        // The HTTP/1.1 server of the API and /metrics: strict parser with fixed bounds, connection cap,
+        // timeouts, an accept loop that survives fd exhaustion, lanes. No Foundation (see HTTPServer).
+        .target(name: "HTTPServing", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
         // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
         // notifications), C's printf for numbers (CLI tables, templates), JSON strings. No Foundation.
         .target(name: "TextRendering"),
@@ -61,10 +64,9 @@ let package = Package(
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "AgentClient", "TextRendering",
+                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "AgentClient", "TextRendering", "HTTPServing",
                 "RemoteWrite",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         .executableTarget(
             name: "agent",
@@ -84,7 +86,10 @@ let package = Package(
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "YAMLSupportTests", dependencies: ["YAMLSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
+        // A raw socket client that sends what no well-behaved client would, for the server's tests.
+        .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
+        .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"]),
     ]
 )
 

@@ -14,7 +14,7 @@ import Glibc
 /// under way (it needs `queue`, which the reload holds) and then stops what that reload started.
 ///
 /// Start: folders → components built → state restored → listeners → components started (notify,
-/// logs, scrapes, remote write, rules) → timers → READY. Shutdown (SIGTERM/SIGINT): not ready → no more reloads
+/// logs, scrapes, remote write, rules, gates) → timers → READY. Shutdown (SIGTERM/SIGINT): not ready → no more reloads
 /// or timers → listeners closed (requests in flight finish, so a silence just added is in the
 /// final checkpoint) → components stopped in reverse, each waiting for its work in flight (rules
 /// first, so nothing new is notified; notifications last, delivering what is pending for a few
@@ -32,14 +32,13 @@ extension Daemon {
         var signalSources: [any DispatchSourceSignal] = []
         var server: APIServer?
         var watchdog: Watchdog?
-        var probe: ListenerProbe?
         /// The daemon queue's own loop (self-metrics, checkpoints, reloads).
         var heartbeat: Heartbeat?
     }
 
     /// The components in the order they start (and stop in reverse).
     var components: [any Component] {
-        let all: [(any Component)?] = [notifications, logs, scrapes, remoteWrite, rules]
+        let all: [(any Component)?] = [notifications, logs, scrapes, remoteWrite, rules, gates]
         return all.compactMap { $0 }
     }
 
@@ -71,33 +70,33 @@ extension Daemon {
         }
         do {
             try buildComponents()
+            gates = try buildGates()
         } catch {
             logger.critical("\(error)")
             return false
         }
         restore()
+        gates?.restore()
         let restoredSeries = store.stats.series
         let server: APIServer
         do {
-            server = try APIServer(api: self, socketPath: config.listen.socket,
-                                   http: config.listen.http.flatMap(ListenConfig.hostPort), logger: logger)
+            server = try APIServer(api: self, socketPath: config.listen.socket, http: config.listen.http.flatMap(ListenConfig.hostPort),
+                                   configuration: config.listen.serverConfiguration, logger: logger)
             try await server.start()
         } catch {
             logger.critical("cannot listen on \(config.listen.socket)\(config.listen.http.map { " or \($0)" } ?? ""): \(error)")
             return false
         }
-        var addresses: [ListenerProbe.Address] = [.unix(config.listen.socket)]
-        if let http = config.listen.http.flatMap(ListenConfig.hostPort) {
-            let port = http.port != 0 ? http.port : await server.tcpPort() ?? 0
-            addresses.append(.tcp(host: http.host, port: port))
+        self.server = server
+        // The server's event loop stamps each turn (at least every 250 ms); read it at each check.
+        progress.watch("api", bound: LoopProgress.bound(forInterval: 1_000)) { [weak server] in
+            guard let server else { return LoopProgress.monotonicClock() }
+            return Int64(server.lastLoopTick / 1_000_000)
         }
-        let probe = ListenerProbe(addresses: addresses, heartbeat: progress.heartbeat("api"), logger: logger)
         await onQueue {
             self.lifecycle.server = server
-            self.lifecycle.probe = probe
             for component in self.components { component.start() }
             self.startTimers()
-            probe.start()
             self.lifecycle.phase = .running
         }
         flags.set(ready: true)
@@ -113,13 +112,13 @@ extension Daemon {
         flags.setStopping()
         systemd.stopping()
         // Waits for a reload under way; any later reload, timer tick or signal finds `.stopping`.
-        let (server, probe) = await onQueue { () -> (APIServer?, ListenerProbe?) in
+        let server = await onQueue { () -> APIServer? in
             self.lifecycle.phase = .stopping
             for timer in self.lifecycle.timers { timer.cancel() }
             self.lifecycle.timers.removeAll()
-            return (self.lifecycle.server, self.lifecycle.probe)
+            return self.lifecycle.server
         }
-        probe?.stop()
+        progress.watch("api", bound: 0, lastProgress: nil)
         await server?.stop(timeout: 1)
         await onQueue {
             for component in self.components.reversed() { component.stop() }

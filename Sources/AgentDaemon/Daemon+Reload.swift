@@ -30,14 +30,16 @@ extension Daemon {
         fileWatcher.loaded(before)
         let next: AgentConfig
         let files: [(file: String, rules: RuleFile)]
+        let gateDefinitions: [Gate]
         let logPlan: LogsComponent.Plan?
         var notifierConfiguration: Notifier.Configuration?
         do {
             next = try AgentConfig.load(path: current.source)
             // The new configuration's rule globs may name other files: those are the ones to watch.
-            let ruleFiles = RulesComponent.files(globs: next.ruleFiles, relativeTo: next.baseDirectory)
-            fileWatcher.loaded(before.prefix(1) + ruleFiles.map(ConfigFileWatcher.state(of:)), ruleGlobs: next.ruleFiles, base: next.baseDirectory)
+            let ruleFiles = RulesComponent.files(globs: next.ruleFiles + next.gateFiles, relativeTo: next.baseDirectory)
+            fileWatcher.loaded(before.prefix(1) + ruleFiles.map(ConfigFileWatcher.state(of:)), ruleGlobs: next.ruleFiles + next.gateFiles, base: next.baseDirectory)
             files = try RulesComponent.load(globs: next.ruleFiles, relativeTo: next.baseDirectory)
+            gateDefinitions = try GatesComponent.load(globs: next.gateFiles, relativeTo: next.baseDirectory)
             logPlan = try logs?.plan(next.logs)
             if notifier != nil, next.notify.isEnabled {
                 notifierConfiguration = try next.notify.notifierConfiguration(stateDir: config.global.stateDir)
@@ -65,6 +67,7 @@ extension Daemon {
         rules = newRules
         latestAlerts.withLock { $0 = [:] }
         newRules.start()
+        gates?.apply(gates: gateDefinitions, externalLabels: next.global.externalLabels)
         let targetChanges = scrapes?.apply(next.scrape) ?? ScrapeComponent.Changes()
         let remoteWriteChanges = remoteWrite?.apply(next.remoteWrite, externalLabels: next.global.externalLabels)
         if let logs, let logPlan { logs.apply(logPlan) }
@@ -84,6 +87,7 @@ extension Daemon {
         }
 
         var applied: [String] = ["\(newRules.groups.count) rule groups from \(files.count) files"]
+        if !next.gateFiles.isEmpty { applied.append("\(gateDefinitions.count) gates") }
         func describe(_ what: String, _ c: (added: [String], changed: [String], removed: [String])) {
             if !c.added.isEmpty { applied.append("\(what) added: \(c.added.joined(separator: " "))") }
             if !c.changed.isEmpty { applied.append("\(what) changed: \(c.changed.joined(separator: " "))") }

@@ -38,6 +38,12 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     let queue = DispatchQueue(label: "agent.daemon")
     /// Timers, signal sources, listeners, watchdog and phase; on `queue`.
     var lifecycle = Lifecycle()
+    /// The listeners, for what reads them off `queue` (`/metrics`' HTTP figures): set once in `start()`.
+    private let serverBox = Locked<APIServer?>(nil)
+    var server: APIServer? {
+        get { serverBox.value }
+        set { serverBox.withLock { $0 = newValue } }
+    }
     /// The components; set once in `buildComponents()` before anything starts, then only read.
     var logs: LogsComponent?
     /// Replaced by a reload (on `queue`) while the API reads it: behind a lock.
@@ -50,6 +56,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     var notifications: NotificationsComponent?
     /// Set once in `buildComponents()`; a reload changes its targets, never the object.
     var scrapes: ScrapeComponent?
+    /// Rollout gates (`gate_files:`); set once in `run()`, a reload changes the definitions.
+    var gates: GatesComponent?
     /// Set once in `run()`; a reload changes its endpoints, never the object.
     var remoteWrite: RemoteWriteComponent?
     /// Notices changes of the configuration and rule files (on `queue`).
@@ -123,15 +131,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         return federationPage(externalLabels: Labels(current.global.externalLabels))
     }
 
-    public func api(method: String, path: String, parameters: [String: String], body: Data) async -> APIResponse {
-        if let answer = queryAPI(path: path, parameters: parameters) { return answer }
-        if let answer = silencesAPI(method: method, path: path, parameters: parameters) { return answer }
-        switch path {
-        case "/api/v1/status": return .success(statusDocument())
-        case "/api/v1/alerts": return .success(alertsDocument())
-        default: return .error(404, type: "not_found", "no such endpoint: \(method) \(path)")
-        }
-    }
+    /// True while the HTTP server's event loop turns (its part of the agent's health).
+    public var apiServerIsAlive: Bool { server?.isAlive() ?? false }
 
     func checkpointStatsSnapshot() -> CheckpointStats { checkpoints.value }
 

@@ -3,8 +3,8 @@ public import TimeSeries
 /// The alert states of every alerting rule, as the daemon keeps them in its checkpoint (section
 /// `alerts`), so that a restart neither fires an alert again nor forgets how long one was pending.
 ///
-/// Rules are keyed by file, group and alert name (alert names are unique within a group), so the
-/// states survive edits that reorder rules. Layout (little-endian varints, see `ByteWriter`): format
+/// Rules are keyed by file, group and alert name (with the rule's constant labels when rules of a
+/// group share a name, see `RuleGroup.checkpointNames`), so the states survive edits that reorder rules. Layout (little-endian varints, see `ByteWriter`): format
 /// version, `savedAt`, rule count, then per rule its key and its alerts.
 public struct AlertStateCheckpoint: Sendable, Equatable {
     /// The checkpoint section the daemon stores this in.
@@ -78,7 +78,7 @@ public struct AlertStateCheckpoint: Sendable, Equatable {
     }
 }
 
-/// A rule's stable name across restarts: its file, group and alert name.
+/// A rule's stable name across restarts: its file, group and name (`RuleGroup.checkpointNames`).
 public struct RuleKey: Sendable, Hashable {
     public var file: String
     public var group: String
@@ -109,7 +109,13 @@ extension AlertStateMachine {
     mutating func restore(_ saved: [Tracked], savedAt: Timestamp, now: Timestamp, forGracePeriod: Milliseconds) -> Int {
         let downtime = max(0, now - savedAt)
         var restored = 0
-        for var a in saved where tracked[a.identity] == nil {
+        for var a in saved {
+            // Checkpoints before duplicate alert names were allowed kept `severity` out of every
+            // identity; a rule without tiers now has it in (as Prometheus does).
+            if tiers.isEmpty, let severity = a.severity, a.identity[Alert.severityLabel] == nil {
+                a.identity = a.identity.setting(Alert.severityLabel, to: severity)
+            }
+            guard tracked[a.identity] == nil else { continue }
             if a.tierSince.count != tierCount {
                 a.tierSince = Array(repeating: a.activeAt, count: tierCount)
             }

@@ -11,6 +11,9 @@ struct YAMLValidator {
     let path: String
     let source: YAMLLines
     private(set) var errors: [RuleFileError] = []
+    /// Skip unknown keys instead of reporting them (promtool's `--ignore-unknown-fields`, for files
+    /// that carry extra metadata).
+    var ignoresUnknownKeys = false
 
     init(text: String, path: String) {
         self.path = path
@@ -25,22 +28,10 @@ struct YAMLValidator {
         do {
             return try YAMLSupport.compose(yaml: text)
         } catch {
-            switch error {
-            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-                .composer(let context, let problem, let mark, _):
-                var message = "YAML syntax error: \(problem)"
-                if let context { message += " \(context.text)" }
-                add(message, at: SourcePosition(line: mark.line, column: mark.column))
-            case .duplicatedKeysInMapping(let duplicates, _):
-                for key in duplicates {
-                    add("key \"\(key.name)\" is given twice in this mapping (first at line \(key.first.line))",
-                        at: SourcePosition(line: key.repeated.line, column: key.repeated.column))
-                }
-            case .reader(let problem, _, _, let mark):
-                add("YAML syntax error: \(problem)", at: SourcePosition(line: mark.line, column: mark.column))
-            case .memory:
-                add("YAML syntax error: \(error)", at: SourcePosition(line: 0, column: 0))
+            for p in error.syntaxProblems(withContext: true) {
+                add("YAML syntax error: \(p.message)", at: SourcePosition(line: p.mark.line, column: p.mark.column))
             }
+            for p in error.repeatedKeys { add(p.message, at: SourcePosition(line: p.mark.line, column: p.mark.column)) }
         }
         return nil
     }
@@ -85,6 +76,7 @@ struct YAMLValidator {
                 continue
             }
             guard allowed.contains(name) else {
+                if ignoresUnknownKeys { continue }
                 var message = "unknown key \"\(name)\" in \(what)"
                 if let s = Suggestion.closest(to: name, among: allowed) {
                     message += " (did you mean \"\(s)\"?)"

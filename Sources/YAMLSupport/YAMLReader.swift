@@ -23,20 +23,11 @@ public struct YAMLReader {
 
     /// Records why `compose` refused a text, at the problem's position.
     public mutating func record(_ error: YamlError) {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .reader(let problem, _, _, let mark):
-            errors.append(ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)"))
-        case .composer(let context, let problem, let mark, _):
-            let text = context.map { "\($0.text) " } ?? ""
-            errors.append(ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(text)\(problem)"))
-        case .duplicatedKeysInMapping(let keys, _):
-            for key in keys {
-                errors.append(ConfigError(
-                    file: file, line: key.repeated.line, column: key.repeated.column,
-                    message: "key \"\(key.name)\" is given twice in this mapping (first at line \(key.first.line))"))
-            }
-        case .memory:
-            errors.append(ConfigError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)"))
+        for p in error.syntaxProblems(withContext: false) {
+            errors.append(ConfigError(file: file, line: p.mark.line, column: p.mark.column, message: "invalid YAML: \(p.message)"))
+        }
+        for p in error.repeatedKeys {
+            errors.append(ConfigError(file: file, line: p.mark.line, column: p.mark.column, message: p.message))
         }
     }
 

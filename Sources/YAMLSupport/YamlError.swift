@@ -94,3 +94,42 @@ public enum YamlError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension YamlError {
+    /// One problem of a refused text: where it is and what it is.
+    public struct Problem: Sendable, Equatable {
+        public let mark: Mark
+        public let message: String
+    }
+
+    /// The problems to show for this error, in the words every YAML reader of the code base
+    /// (configuration, rule, test and gate files) uses: for a syntax error, libyaml's problem,
+    /// followed when `withContext` by what libyaml was doing ("did not find expected ',' or ']'
+    /// while parsing a flow sequence"); a composer's refusal with its context first ("expected a
+    /// single document in the stream but found another document"). The caller prefixes these with
+    /// its own words ("invalid YAML: "). A key given twice is not a syntax error: see `repeatedKeys`.
+    public func syntaxProblems(withContext: Bool) -> [Problem] {
+        switch self {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+            guard withContext, let context else { return [Problem(mark: mark, message: problem)] }
+            return [Problem(mark: mark, message: "\(problem) \(context.text)")]
+        case .composer(let context, let problem, let mark, _):
+            return [Problem(mark: mark, message: context.map { "\($0.text) \(problem)" } ?? problem)]
+        case .reader(let problem, _, _, let mark):
+            return [Problem(mark: mark, message: problem)]
+        case .memory:
+            return [Problem(mark: Mark(line: 1, column: 1), message: "libyaml could not allocate memory")]
+        case .duplicatedKeysInMapping:
+            return []
+        }
+    }
+
+    /// Every key a mapping gives twice, at its second occurrence, naming the line of the first;
+    /// empty for other errors.
+    public var repeatedKeys: [Problem] {
+        guard case .duplicatedKeysInMapping(let keys, _) = self else { return [] }
+        return keys.map {
+            Problem(mark: $0.repeated, message: "key \"\($0.name)\" is given twice in this mapping (first at line \($0.first.line))")
+        }
+    }
+}

@@ -43,6 +43,9 @@ struct ParserTests {
         ("x{on=\"1\"}", "x{on=\"1\"}"),
         ("hour()", "hour()"),
         ("round(x, 0.5)", "round(x, 0.5)"),
+        (":node_cpu:rate5m", ":node_cpu:rate5m"),
+        ("sum(:a:b{x=\"1\"}) / :c", "sum(:a:b{x=\"1\"}) / :c"),
+        ("max_over_time(:a[1h:1m])", "max_over_time(:a[1h:1m])"),
     ]
 
     @Test("expressions print back in canonical form", arguments: roundTrips)

@@ -21,6 +21,8 @@ groups:
     rules:
       - alert: Always
         expr: vector(1)
+        # Pending for 2 s first: the silence, added as soon as the agent answers, is in place before it fires.
+        for: 2s
 YAML
 cat > "$tmp/agent.yaml" <<YAML
 global:
@@ -57,7 +59,7 @@ for _ in $(seq 1 100); do
     [ -f "$tmp/state/silences.bin" ] && [ -f "$tmp/state/alerts.bin" ] && break
     sleep 0.1
 done
-sleep 2  # a few evaluations and checkpoints with the alert firing
+sleep 4  # past the 2 s pending: a few evaluations and checkpoints with the alert firing
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
 status=0
@@ -67,7 +69,7 @@ for file in checkpoint.bin alerts.bin notification-log.bin; do
     # Eight bytes in the middle of the file overwritten.
     printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$path" bs=1 seek=$((size / 2)) conv=notrunc status=none
     start
-    sleep 3  # three evaluations, each a chance to notify
+    sleep 5  # past the 2 s pending again, then evaluations that each could notify
     silences=$( { "$bin/agent" silence list --output json --socket "$tmp/agent.sock" || true; } | { grep -o 'Always' || true; } | wc -l)
     notified=$( { cat "$tmp/notifications.jsonl" 2>/dev/null || true; } | { grep -o '"Always"' || true; } | wc -l)
     aside=$(ls "$tmp/state" | { grep -c "^$file.corrupt-" || true; })

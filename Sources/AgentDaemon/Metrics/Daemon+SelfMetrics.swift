@@ -65,8 +65,10 @@ extension Daemon {
         }
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
+        out += gates?.metrics() ?? []
         out += notifierMetrics()
         out += remoteWrite?.metrics() ?? []
+        out += httpMetrics()
         return out
     }
 

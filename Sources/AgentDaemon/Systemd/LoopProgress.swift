@@ -38,6 +38,9 @@ public final class LoopProgress: Sendable {
     }
 
     let loops = Mutex<[String: Loop]>([:])
+    /// Loops that keep their own record of progress (the HTTP server's event loop stamps an atomic
+    /// at each turn): read at each check instead of beating. Name → (bound, last progress).
+    let watched = Mutex<[String: (bound: Milliseconds, last: @Sendable () -> Milliseconds)]>([:])
     let clock: @Sendable () -> Milliseconds
 
     /// A tracker reading time from `clock` (monotonic milliseconds).
@@ -64,6 +67,19 @@ public final class LoopProgress: Sendable {
         return Heartbeat(progress: self, name: name)
     }
 
+    /// Follows the loop `name`, which records its own last progress (monotonic milliseconds, on this
+    /// tracker's clock) and may go `bound` ms without it; `nil` stops following it.
+    public func watch(_ name: String, bound: Milliseconds, lastProgress: (@Sendable () -> Milliseconds)?) {
+        watched.withLock { $0[name] = lastProgress.map { (bound, $0) } }
+    }
+
+    /// Every loop as (bound, last progress) now: the beating ones and the watched ones.
+    private func current() -> [String: Loop] {
+        var all = loops.withLock { $0 }
+        for (name, w) in watched.withLock({ $0 }) { all[name] = Loop(bound: w.bound, last: w.last()) }
+        return all
+    }
+
     func beat(_ name: String) {
         let now = clock()
         loops.withLock { $0[name]?.last = now }
@@ -76,22 +92,20 @@ public final class LoopProgress: Sendable {
 
     /// The loops that are stale now, by name.
     public func stale() -> [Stale] {
+        let loops = current()
         let now = clock()
-        return loops.withLock { loops in
-            loops.compactMap { name, loop -> Stale? in
-                guard let bound = loop.bound, now - loop.last > bound else { return nil }
-                return Stale(loop: name, silentFor: now - loop.last, bound: bound)
-            }
+        return loops.compactMap { name, loop -> Stale? in
+            guard let bound = loop.bound, now - loop.last > bound else { return nil }
+            return Stale(loop: name, silentFor: now - loop.last, bound: bound)
         }.sorted { $0.loop < $1.loop }
     }
 
     /// Every loop with its state, for `agent status`: name → seconds since progress (nil: paused).
     public func snapshot() -> [(loop: String, secondsSinceProgress: Double?, boundSeconds: Double?)] {
+        let loops = current()
         let now = clock()
-        return loops.withLock { loops in
-            loops.map { name, loop in
-                (name, loop.bound == nil ? nil : Double(now - loop.last) / 1000, loop.bound.map { Double($0) / 1000 })
-            }
+        return loops.map { name, loop in
+            (name, loop.bound == nil ? nil : Double(max(now - loop.last, 0)) / 1000, loop.bound.map { Double($0) / 1000 })
         }.sorted { $0.loop < $1.loop }
     }
 }

@@ -124,6 +124,11 @@ public final class LogMapper: LogLineSink {
     public func flush() {
         core.flush()
     }
+
+    /// Drops the malformed-line counts of `file`, whose id the tailer will give another path.
+    public func forget(file: LogFileID) {
+        core.forget(file: file)
+    }
 }
 
 /// The mapping's problems.
@@ -882,6 +887,12 @@ struct LogMapperCore {
         if i >= malformed.count { malformed += Array(repeating: 0, count: i + 1 - malformed.count) }
         malformed[i] += 1
         lastMalformed = reason
+    }
+
+    mutating func forget(file: LogFileID) {
+        let reasons = MalformedLineReason.allCases.count
+        for i in (file.index * reasons)..<min(malformed.count, (file.index + 1) * reasons) { malformed[i] = 0 }
+        malformedLog[file.index] = nil
     }
 
     /// Logs the malformed line just counted, quoted, at most once per file every 10 s.
