@@ -163,7 +163,8 @@ struct Composer: ~Copyable {
                 let node: Node
                 if frame.isMapping {
                     try checkDuplicates(frame.items)
-                    node = .mapping(Node.Mapping(flat: frame.items, frame.tag, Node.Mapping.Style(rawValue: frame.style) ?? .any, frame.mark))
+                    let items = try Self.mergingKeys(frame.items)
+                    node = .mapping(Node.Mapping(flat: items, frame.tag, Node.Mapping.Style(rawValue: frame.style) ?? .any, frame.mark))
                 } else {
                     node = .sequence(Node.Sequence(frame.items, frame.tag, Node.Sequence.Style(rawValue: frame.style) ?? .any, frame.mark))
                 }
@@ -187,6 +188,44 @@ struct Composer: ~Copyable {
                 problem: "the document has more than \(limits.maxNodes) nodes (counting each alias as the nodes it repeats)",
                 startMark, line: line(of: startMark))
         }
+    }
+
+    /// A mapping's keys and values with YAML's merge keys applied, as Go's YAML (Prometheus,
+    /// promtool) applies them: `<<: *base` (or a list of mappings, the earlier winning) adds the
+    /// entries whose keys the mapping does not give itself, after its own. The merged entries keep
+    /// their positions (where the anchor wrote them). Anything else under `<<` is an error.
+    private static func mergingKeys(_ items: [Node]) throws(YamlError) -> [Node] {
+        func isMergeKey(_ key: Node) -> Bool {
+            guard case .scalar(let s) = key else { return false }
+            return s.style == .plain && s.tag.name == .implicit && s.string == "<<"
+        }
+        guard stride(from: 0, to: items.count, by: 2).contains(where: { isMergeKey(items[$0]) }) else { return items }
+        var out: [Node] = []
+        var sources: [Node.Mapping] = []
+        for k in stride(from: 0, to: items.count - 1, by: 2) {
+            guard isMergeKey(items[k]) else {
+                out += [items[k], items[k + 1]]
+                continue
+            }
+            let value = items[k + 1]
+            switch value {
+            case .mapping(let m):
+                sources.append(m)
+            case .sequence(let list) where list.allSatisfy({ $0.mapping != nil }):
+                sources += list.compactMap(\.mapping)
+            default:
+                let mark = value.mark ?? Mark(line: 1, column: 1)
+                throw .composer(
+                    context: nil, problem: "a merge key (<<) needs a mapping or a list of mappings", mark, line: "")
+            }
+        }
+        var present = Set(stride(from: 0, to: out.count, by: 2).map { out[$0] })
+        for source in sources {
+            for (key, value) in source where present.insert(key).inserted {
+                out += [key, value]
+            }
+        }
+        return out
     }
 
     /// Refuses a mapping that gives a key twice, as Yams does: every such key with both positions,

@@ -1,6 +1,6 @@
 /// A YAML node as `compose(yaml:)` builds it: a scalar, a mapping or a sequence, each with the
 /// position it starts at. Aliases are resolved (an alias is the node its anchor names, with that
-/// node's position), and merge keys (`<<`) are left as ordinary keys.
+/// node's position), and merge keys (`<<: *base`) are applied, as Go's YAML applies them.
 ///
 /// The API is the part of Yams's `Node` this code base used, with the same meaning, so that a
 /// reader written against Yams reads the same here; the typed accessors (`int`, `float`, `bool`,

@@ -56,10 +56,26 @@ import YAMLSupport
         #expect(m["w"]?.int == 2)
     }
 
-    @Test func mergeKeysStayOrdinaryKeys() throws {
-        let m = try #require(try compose(yaml: "a: &x {p: 1}\nb:\n  <<: *x\n  q: 2\n")?.mapping?["b"]?.mapping)
-        #expect(m.keys.map(\.string) == ["<<", "q"])
-        #expect(m["<<"]?.tag.name == .map)
+    /// Merge keys as Go's YAML (Prometheus, promtool) applies them: the mapping's own keys win, then
+    /// the merged mappings in order; the merged entries keep the anchor's positions.
+    @Test func mergeKeysAddTheEntriesTheMappingDoesNotGive() throws {
+        let m = try #require(try compose(yaml: "a: &x {p: 1, q: 0}\nb:\n  <<: *x\n  q: 2\n")?.mapping?["b"]?.mapping)
+        #expect(m.keys.map(\.string) == ["q", "p"])
+        #expect(m["q"]?.int == 2 && m["p"]?.int == 1)
+        #expect(m["p"]?.mark == Mark(line: 1, column: 11))
+        let list = try #require(try compose(yaml: "a: &x {p: 1}\nb: &y {p: 2, r: 3}\nc: {<<: [*x, *y], s: 4}\n")?.mapping?["c"]?.mapping)
+        #expect(list.keys.map(\.string) == ["s", "p", "r"])
+        #expect(list["p"]?.int == 1)
+    }
+
+    @Test(arguments: ["a: {<<: 1}\n", "a: &x [1]\nb: {<<: *x}\n", "a: {<<: [{p: 1}, 2]}\n"])
+    func aMergeKeyWithoutMappingsIsAnError(yaml: String) {
+        #expect(throws: YamlError.self) { try compose(yaml: yaml) }
+    }
+
+    @Test func aQuotedMergeKeyIsAnOrdinaryKey() throws {
+        let m = try #require(try compose(yaml: "\"<<\": {p: 1}\n")?.mapping)
+        #expect(m.keys.map(\.string) == ["<<"])
     }
 
     @Test func blockScalarsKeepTheirStyleAndText() throws {
