@@ -34,6 +34,21 @@ import YAMLSupport
         #expect(throws: YamlError.self) { try compose(yaml: "a: &a [x, x]\nb: [*a, *a]\n", limits: limits) }
     }
 
+    /// Merge keys reuse nodes that aliases already counted: a chain of mappings each merging the two
+    /// before it (Fibonacci growth once expanded) stops at the node limit like any alias bomb.
+    @Test func aChainOfMergesStopsAtTheNodeLimit() {
+        var text = "m0: &m0 {k0: v}\nm1: &m1 {k1: v}\n"
+        for level in 2...40 {
+            text += "m\(level): &m\(level) {<<: [*m\(level - 1), *m\(level - 2)], k\(level): v}\n"
+        }
+        do {
+            _ = try compose(yaml: text)
+            Issue.record("a chain of merges composed")
+        } catch {
+            #expect(error.description.contains("more than 1000000 nodes"), "\(error)")
+        }
+    }
+
     @Test func anAliasBombAsAKeyIsRefusedBeforeItIsHashed() {
         // Hashing a key walks it: the key's expansion counts against the limit first.
         var text = Self.billionLaughs
