@@ -114,29 +114,17 @@ struct YAMLValidator {
     /// sexagesimal `1:30` and the spellings only Swift reads (`inf`, `0x1p3`) are refused, since
     /// Go's YAML (promtool, Prometheus) reads them as strings.
     mutating func number(_ node: Node, context: String, what: String) -> Double? {
-        if case .scalar(let s) = node, s.style == .plain, !isNull(node), Self.isGoNumber(s.string) {
-            if let i = node.int { return Double(i) }
-            if let f = node.float { return f }
-            switch s.string {
-            case ".inf", "+.inf", ".Inf", "+.Inf", ".INF", "+.INF": return .infinity
-            case "-.inf", "-.Inf", "-.INF": return -.infinity
-            default: break
-            }
-        }
+        if !isNull(node), let v = node.goDouble { return v }
         add("expected \(what) (a number), got \(describeNumber(node))", at: node, context: context)
         return nil
     }
 
     /// A whole number ≥ 0; a whole number written as a float (`10.0`, `1e3`) counts, as in Go's YAML.
     mutating func count(_ node: Node, context: String, what: String) -> Int? {
-        if case .scalar(let s) = node, s.style == .plain, Self.isGoNumber(s.string) {
-            var value = node.int
-            if value == nil, let f = node.float, f == f.rounded(), abs(f) < 9.0e18 { value = Int(f) }
-            if let i = value {
-                if i >= 0 { return i }
-                add("\(what) must not be negative, got \(i)", at: node, context: context)
-                return nil
-            }
+        if let i = node.goInt {
+            if i >= 0 { return i }
+            add("\(what) must not be negative, got \(i)", at: node, context: context)
+            return nil
         }
         add("expected \(what) (a whole number), got \(describeNumber(node))", at: node, context: context)
         return nil
@@ -144,57 +132,10 @@ struct YAMLValidator {
 
     /// `describe`, except for a text YAML 1.1 reads as a number and Go's YAML as a string.
     private func describeNumber(_ node: Node) -> String {
-        guard case .scalar(let s) = node, s.style == .plain, node.int != nil || node.float != nil, !Self.isGoNumber(s.string) else {
+        guard case .scalar(let s) = node, s.style == .plain, node.int != nil || node.float != nil, !Node.hasGoNumberSyntax(s.string) else {
             return describe(node)
         }
         return "the string \"\(s.string)\" (Prometheus's YAML reads it as a string, not a number)"
-    }
-
-    /// True when Go's YAML (yaml.v2 and v3, which Prometheus and promtool use) resolves a plain
-    /// scalar to a number: an integer as Go's `strconv.ParseInt` reads it with base prefixes
-    /// (`0x1F`, `0o17`, `017`, `0b101`), a float `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`,
-    /// `_` anywhere, or `.inf`/`.nan` in their YAML spellings.
-    static func isGoNumber(_ text: String) -> Bool {
-        switch text {
-        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN": return true
-        default: break
-        }
-        var b = Array(text.utf8.filter { $0 != UInt8(ascii: "_") })[...]
-        if let first = b.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { b = b.dropFirst() }
-        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
-        guard !b.isEmpty else { return false }
-        // Integers with a base prefix.
-        if b.count > 2, b.first == UInt8(ascii: "0") {
-            let digits = b.dropFirst(2)
-            switch b[b.startIndex + 1] | 0x20 {
-            case UInt8(ascii: "x"): return digits.allSatisfy { isDigit($0) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }
-            case UInt8(ascii: "o"): return digits.allSatisfy { $0 >= 0x30 && $0 <= 0x37 }
-            case UInt8(ascii: "b"): return digits.allSatisfy { $0 == 0x30 || $0 == 0x31 }
-            default: break
-            }
-        }
-        // Decimal (and leading-zero octal) integers, and floats.
-        var i = b.startIndex
-        let intStart = i
-        while i < b.endIndex, isDigit(b[i]) { i += 1 }
-        var mantissaDigits = i - intStart
-        if i < b.endIndex, b[i] == UInt8(ascii: ".") {
-            i += 1
-            let fractionStart = i
-            while i < b.endIndex, isDigit(b[i]) { i += 1 }
-            // `.5` needs its digits; `5.` does not.
-            if mantissaDigits == 0 && i == fractionStart { return false }
-            mantissaDigits += i - fractionStart
-        }
-        guard mantissaDigits > 0 else { return false }
-        if i < b.endIndex, b[i] | 0x20 == UInt8(ascii: "e") {
-            i += 1
-            if i < b.endIndex, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
-            let exponentStart = i
-            while i < b.endIndex, isDigit(b[i]) { i += 1 }
-            guard i > exponentStart else { return false }
-        }
-        return i == b.endIndex
     }
 
     /// A Prometheus duration (`30s`, `5m`, `1h30m`).

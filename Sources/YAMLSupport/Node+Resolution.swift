@@ -294,3 +294,74 @@ enum ScalarConstruction {
         return out
     }
 }
+
+extension Node {
+    /// The number a plain scalar is for Go's YAML (yaml.v2/v3, which Prometheus and promtool read
+    /// their files with): nil for text Go reads as a string although YAML 1.1 reads a number
+    /// (sexagesimal `1:30`) or only Swift's parser does (`inf`, `0x1p3`), and for quoted scalars.
+    public var goDouble: Double? {
+        guard case .scalar(let s) = self, s.style == .plain || s.style == .any, Node.hasGoNumberSyntax(s.string) else { return nil }
+        if let i = int { return Double(i) }
+        if let f = float { return f }
+        switch s.string {
+        case ".inf", "+.inf", ".Inf", "+.Inf", ".INF", "+.INF": return .infinity
+        case "-.inf", "-.Inf", "-.INF": return -.infinity
+        default: return nil
+        }
+    }
+
+    /// `goDouble` when it is a whole number: Go's YAML sets an integer from `10.0` or `1e3` too.
+    public var goInt: Int? {
+        guard case .scalar(let s) = self, s.style == .plain || s.style == .any, Node.hasGoNumberSyntax(s.string) else { return nil }
+        if let i = int { return i }
+        guard let f = float, f == f.rounded(), abs(f) < 9.0e18 else { return nil }
+        return Int(f)
+    }
+
+    /// True when Go's YAML (yaml.v2 and v3, which Prometheus and promtool use) resolves a plain
+    /// scalar to a number: an integer as Go's `strconv.ParseInt` reads it with base prefixes
+    /// (`0x1F`, `0o17`, `017`, `0b101`), a float `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`,
+    /// `_` anywhere, or `.inf`/`.nan` in their YAML spellings.
+    public static func hasGoNumberSyntax(_ text: String) -> Bool {
+        switch text {
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN": return true
+        default: break
+        }
+        var b = Array(text.utf8.filter { $0 != UInt8(ascii: "_") })[...]
+        if let first = b.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { b = b.dropFirst() }
+        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        guard !b.isEmpty else { return false }
+        // Integers with a base prefix.
+        if b.count > 2, b.first == UInt8(ascii: "0") {
+            let digits = b.dropFirst(2)
+            switch b[b.startIndex + 1] | 0x20 {
+            case UInt8(ascii: "x"): return digits.allSatisfy { isDigit($0) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }
+            case UInt8(ascii: "o"): return digits.allSatisfy { $0 >= 0x30 && $0 <= 0x37 }
+            case UInt8(ascii: "b"): return digits.allSatisfy { $0 == 0x30 || $0 == 0x31 }
+            default: break
+            }
+        }
+        // Decimal (and leading-zero octal) integers, and floats.
+        var i = b.startIndex
+        let intStart = i
+        while i < b.endIndex, isDigit(b[i]) { i += 1 }
+        var mantissaDigits = i - intStart
+        if i < b.endIndex, b[i] == UInt8(ascii: ".") {
+            i += 1
+            let fractionStart = i
+            while i < b.endIndex, isDigit(b[i]) { i += 1 }
+            // `.5` needs its digits; `5.` does not.
+            if mantissaDigits == 0 && i == fractionStart { return false }
+            mantissaDigits += i - fractionStart
+        }
+        guard mantissaDigits > 0 else { return false }
+        if i < b.endIndex, b[i] | 0x20 == UInt8(ascii: "e") {
+            i += 1
+            if i < b.endIndex, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            let exponentStart = i
+            while i < b.endIndex, isDigit(b[i]) { i += 1 }
+            guard i > exponentStart else { return false }
+        }
+        return i == b.endIndex
+    }
+}

@@ -104,9 +104,9 @@ public struct YAMLReader {
         return out
     }
 
-    /// An integer within `range`.
+    /// An integer within `range`, as Go's YAML reads one (`0x10`, `1_000`, `10.0`; not `1:30`).
     public mutating func int(_ node: Node, _ what: String, in range: ClosedRange<Int>) -> Int? {
-        guard case .scalar = node, let v = node.int else {
+        guard let v = node.goInt else {
             error(node, "\(what) must be a whole number")
             return nil
         }
@@ -117,9 +117,9 @@ public struct YAMLReader {
         return v
     }
 
-    /// A number within `range`.
+    /// A number within `range`, as Go's YAML reads one.
     public mutating func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) -> Double? {
-        guard case .scalar = node, let v = node.float, v.isFinite else {
+        guard let v = node.goDouble, v.isFinite else {
             error(node, "\(what) must be a number")
             return nil
         }

@@ -56,4 +56,26 @@ import YAMLSupport
             "c.yaml:5:11: list item must be a string",
         ])
     }
+
+    /// Numbers in the configuration read as in rule files and as Go's YAML reads them (Prometheus's
+    /// own configuration keys, remote_write's among them, mean the same there).
+    @Test func numbersReadAsGoReadsThem() throws {
+        var reader = YAMLReader(file: "c.yaml")
+        let parsed = reader.parse("a: 0x10\nb: 10.0\nc: 1:30\nd: 1e3\ne: inf\n")
+        let root = try #require(parsed)
+        let top = reader.mapping(root, "top", known: ["a", "b", "c", "d", "e"])
+        let m = try #require(top)
+        var values: [Int?] = []
+        for key in ["a", "b", "c"] {
+            let node = try #require(m[key])
+            values.append(reader.int(node, key, in: 0...1000))
+        }
+        var doubles: [Double?] = []
+        for key in ["d", "e"] {
+            let node = try #require(m[key])
+            doubles.append(reader.double(node, key, in: 0...10_000))
+        }
+        #expect(values == [16, 10, nil] && doubles == [1000, nil])
+        #expect(reader.errors.map(\.description) == ["c.yaml:3:4: c must be a whole number", "c.yaml:5:4: e must be a number"])
+    }
 }
