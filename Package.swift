@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Arrows point one way: agent → AgentDaemon → Notify/Alerting/Ingest → Query → TimeSeries.
+// RE2, the one regular-expression engine, is a leaf that every target matching a regex depends on.
 let package = Package(
     name: "agent",
     platforms: [.macOS(.v15)],
@@ -13,8 +14,10 @@ let package = Package(
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // The YAML reader alone, for its fuzz package (Fuzz/YAML).
         .library(name: "YAMLSupport", targets: ["YAMLSupport"]),
+        // The regex engine alone, for its fuzz package (Fuzz/Regex) and for any package that needs RE2.
+        .library(name: "RE2", targets: ["RE2"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "YAMLSupport"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "YAMLSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +33,8 @@ let package = Package(
         // epoll, eventfd and accept4, which Glibc's Swift module leaves out.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        // RE2-syntax regular expressions matched in linear time (Go's regexp semantics); no dependencies, no Foundation.
+        .target(name: "RE2"),
         // Remote write 1.0: the rings sent to Prometheus, VictoriaMetrics, Mimir… (snappy + our own protobuf encoder).
         .systemLibrary(
             name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
@@ -45,7 +50,7 @@ let package = Package(
         .target(name: "TextRendering"),
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering"]),
-        .target(name: "Query", dependencies: ["TimeSeries", "TextRendering"]),
+        .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering"]),
         // libyaml's event parser (the YAML reader's tokenizer); libyaml-dev, the library itself ≈ 140 KB.
         .systemLibrary(
             name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
@@ -54,17 +59,17 @@ let package = Package(
         .target(name: "YAMLSupport", dependencies: ["CYAML"]),
         .target(
             name: "Ingest",
-            dependencies: ["TimeSeries", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["TimeSeries", "RE2", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "TimeSeries", "YAMLSupport", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "RE2", "TimeSeries", "YAMLSupport", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
-            dependencies: ["Alerting", "Ingest", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Alerting", "Ingest", "RE2", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "AgentClient", "TextRendering", "HTTPServing",
+                "TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "AgentClient", "TextRendering", "HTTPServing",
                 "RemoteWrite",
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -79,17 +84,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
+        .testTarget(name: "RE2Tests", dependencies: ["RE2"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "RE2", "TextRendering"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "YAMLSupportTests", dependencies: ["YAMLSupport"]),
         // A raw socket client that sends what no well-behaved client would, for the server's tests.
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"]),
+        // Clients/: the Python script that drives the Prometheus API's clients (PrometheusClientsTests).
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"],
+                    exclude: ["Clients"]),
     ]
 )
 

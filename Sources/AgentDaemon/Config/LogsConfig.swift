@@ -1,5 +1,6 @@
 import Foundation
 public import Ingest
+import RE2
 public import YAMLSupport
 
 /// The `logs:` section of the configuration: YAML → `LogMapping`s, with every error at its
@@ -255,10 +256,10 @@ struct LogsConfigDecoder {
             }
             if let regexNode = e["regex"]?.value, let regex = string(regexNode, "\(itemContext).regex") {
                 do {
-                    _ = try Regex(regex)
+                    _ = try RegularExpression(regex, options: .prometheus)
                     label.regex = regex
                 } catch {
-                    fail(regexNode, "\(itemContext).regex: invalid regular expression: \(error)")
+                    fail(regexNode, "\(itemContext).regex: invalid regular expression: \(error.message)")
                 }
             }
             if let replacement = e["replacement"]?.value {
