@@ -126,8 +126,8 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
         rules?.stop()
         scrapes?.stop()
         logs?.stop()
-        // Deliver what is pending for as long as systemd's stop timeout comfortably allows.
-        notifier?.stop(timeout: .seconds(5))
+        // Deliver what is pending for up to the outbox's drain timeout (docs/notifications.md).
+        drainNotifier()
         queue.sync {
             for timer in timers { timer.cancel() }
             timers.removeAll()
@@ -420,6 +420,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             "logs": logs?.status() ?? [],
             "targets": scrapes?.status() ?? [],
             "rule_groups": rules?.status() ?? [],
+            "notifications": notifierStatus(),
             "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
         ]
     }

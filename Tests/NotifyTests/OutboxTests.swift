@@ -1,3 +1,4 @@
+import Alerting
 import Foundation
 import Testing
 import TimeSeries
@@ -20,10 +21,13 @@ import TimeSeries
             random: { $0.upperBound })  // no jitter: the top of each range
     }
 
-    func entry(_ o: Outbox, lane: String = "hook/webhook[0]\u{1}g", key: String = UUID().uuidString, body: String = "{}", receiver: String = "hook", kind: String = "webhook") -> OutboxEntry {
+    func entry(
+        _ o: Outbox, group: String = "g", key: String = UUID().uuidString, body: String = "{}", receiver: String = "hook", kind: String = "webhook",
+        alerts: [OutboxEntry.Announced] = []
+    ) -> OutboxEntry {
         OutboxEntry(
-            name: o.nextName(createdAt: clock.value), idempotencyKey: key, receiver: receiver, integrationIndex: 0, kind: kind, lane: lane,
-            createdAt: clock.value, payload: Payload(body: Array(body.utf8)))
+            name: o.nextName(createdAt: clock.value), idempotencyKey: key, target: IntegrationIdentity(receiver: receiver, kind: kind, kindIndex: 0),
+            groupKey: group, createdAt: clock.value, payload: Payload(body: Array(body.utf8)), alerts: alerts)
     }
 
     /// Pumps, then lets the outbox's queue run what `enqueue` and the (synchronous) fake
@@ -89,14 +93,14 @@ import TimeSeries
     func statusCodesAreClassifiedAsAlertmanagerDoes(code: Int, expected: String) {
         let outcome = Outbox.classify(status(code), url: "http://x/<redacted>", now: 0)
         switch (outcome, expected) {
-        case (.delivered, "delivered"), (.retry, "retry"), (.permanent, "permanent"): break
+        case (.delivered, "delivered"), (.retry, "retry"), (.refused, "permanent"): break
         default: Issue.record("\(code) gave \(outcome)")
         }
     }
 
     @Test func networkErrorsRetryUnlessTheRequestCannotBeMade() {
         if case .retry = Outbox.classify(.failure(TransportError(retryable: true, "connection refused")), url: "u", now: 0) {} else { Issue.record("refused") }
-        if case .permanent = Outbox.classify(.failure(TransportError(retryable: false, "bad URL")), url: "u", now: 0) {} else { Issue.record("bad URL") }
+        if case .refused = Outbox.classify(.failure(TransportError(retryable: false, "bad URL")), url: "u", now: 0) {} else { Issue.record("bad URL") }
     }
 
     @Test(arguments: [
@@ -114,7 +118,7 @@ import TimeSeries
         let t = FakeTransport()
         t.answer([status(500), status(200), status(200), status(200)])
         let o = outbox(dir, transport: t)
-        o.enqueue([entry(o, key: "k1"), entry(o, key: "k2"), entry(o, lane: "other", key: "k3")])
+        o.enqueue([entry(o, key: "k1"), entry(o, key: "k2"), entry(o, group: "other", key: "k3")])
         settle(o)
         #expect(t.requests.map { $0.header("Idempotency-Key") } == ["k1", "k3"], "k2 waits behind the failed k1")
         clock.advance(ms: 1000)
@@ -131,7 +135,7 @@ import TimeSeries
         t.answerAlways(.failure(TransportError(retryable: true, "connection refused")))
         let o = outbox(dir, transport: t)
         o.enqueue([entry(o, key: "a", body: "{\"n\":1}")])
-        o.enqueue([entry(o, lane: "l2", key: "b", body: "{\"n\":2}")])
+        o.enqueue([entry(o, group: "l2", key: "b", body: "{\"n\":2}")])
         settle(o)
         o.stop()
         var names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }.sorted()
@@ -149,6 +153,7 @@ import TimeSeries
         settle(again)
         #expect(t2.requests.map { String(decoding: $0.body, as: UTF8.self) } == ["{\"n\":1}"])
         #expect(t2.requests.first?.header("Idempotency-Key") == "a")
+        again.syncState()
         names = try FileManager.default.contentsOfDirectory(atPath: dir)
         #expect(!names.contains { $0.hasPrefix(".tmp-") })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/corrupt").count == 1)
@@ -164,7 +169,7 @@ import TimeSeries
         t.answer([status(200), status(500), status(200)])
         t.answerAlways(status(500))
         let o = outbox(dir, transport: t)
-        o.enqueue([entry(o, lane: "x", key: "a"), entry(o, lane: "y", key: "b"), entry(o, lane: "z", key: "c")])
+        o.enqueue([entry(o, group: "x", key: "a"), entry(o, group: "y", key: "b"), entry(o, group: "z", key: "c")])
         settle(o)
         o.stop()
         #expect(o.stats.delivered == 2)
@@ -173,10 +178,11 @@ import TimeSeries
         #expect(try again.open() == 1)
         settle(again)
         #expect(t2.requests.compactMap { $0.header("Idempotency-Key") } == ["b"], "a and c were done before the restart")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+        again.syncState()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [OutboxState.fileName], "finished segments go after the state snapshot")
     }
 
-    @Test func anEntryWhoseIntegrationWasRemovedFailsPermanently() throws {
+    @Test func anEntryWhoseIntegrationIsGoneIsDroppedAndCounted() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir) }
         let t = FakeTransport()
@@ -185,8 +191,9 @@ import TimeSeries
         o.enqueue([entry(o)])
         settle(o)
         #expect(t.requests.isEmpty)
-        #expect(o.stats.failedPermanently == 1)
-        #expect(log.all.contains { $0.contains("has no webhook integration") })
+        #expect(o.stats.removed == 1)
+        #expect(o.stats.pending == 0)
+        #expect(log.all.contains { $0.contains("integrations the configuration no longer has were dropped") })
     }
 
     @Test func theOldestEntriesAreDroppedBeyondTheBound() throws {
@@ -196,12 +203,13 @@ import TimeSeries
         t.answerAlways(status(500))
         let o = outbox(dir, transport: t, maxEntries: 3)
         for i in 0..<5 {
-            o.enqueue([entry(o, lane: "lane-\(i)", key: "k\(i)")])
+            o.enqueue([entry(o, group: "lane-\(i)", key: "k\(i)")])
             clock.advance(ms: 10)
         }
         settle(o)
         #expect(o.stats.dropped == 2)
         #expect(o.stats.pending == 3)
+        o.syncState()
         let segments = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }
         #expect(segments.count == 3, "the dropped entries' segments are removed")
     }
@@ -230,7 +238,7 @@ import TimeSeries
             reason: .new, idempotencyKey: "key-1", createdAt: 0, validUntil: 0)
         let payload = pd.builder.payload(for: n)
         #expect(!String(decoding: payload.body, as: UTF8.self).contains("R0UT1NG"), "the stored body holds no secret")
-        let e = OutboxEntry(name: "x", idempotencyKey: "key-1", receiver: "pager", integrationIndex: 0, kind: "pagerduty", lane: "l", createdAt: 0, payload: payload)
+        let e = OutboxEntry(name: "x", idempotencyKey: "key-1", target: pd.identity, groupKey: "g", createdAt: 0, payload: payload)
         let request = try Outbox.request(for: e, integration: pd, endpoint: Endpoint(url: .inline("https://events.pagerduty.com/v2/enqueue"), headers: [("X-Team", "ops")], hmacSecret: .inline("k")))
         let body = String(decoding: request.body, as: UTF8.self)
         #expect(body.hasPrefix("{\"routing_key\":\"R0UT1NG\\\"KEY\","), "spliced in, JSON-escaped")
@@ -242,9 +250,23 @@ import TimeSeries
     }
 
     @Test func entryFilesRoundTripAndRejectEveryTruncation() throws {
+        let n = AlertNotification(
+            receiver: "r", groupKey: "{}:{alertname=\"A\"}", groupLabels: Labels(["alertname": "A"]),
+            alerts: [
+                NotifiedAlert(
+                    status: .firing, labels: Labels(["alertname": "A", "severity": "high"]), annotations: ["summary": "s", "d": "é"], severity: "high",
+                    startsAt: 1, endsAt: nil, value: 2.5, fingerprint: 7, source: "f.yaml:g", previousSeverity: "low", evaluatedAt: 3,
+                    history: ValueHistory(end: 60_000, points: [Sample(timestamp: 0, value: 1), Sample(timestamp: 60_000, value: 3)])),
+                NotifiedAlert(
+                    status: .resolved, labels: Labels(["alertname": "A", "i": "2"]), annotations: [:], severity: nil, startsAt: 1, endsAt: 9,
+                    value: 0, fingerprint: 8, source: ""),
+            ],
+            reason: .resolved, idempotencyKey: "k", createdAt: 10, validUntil: 20, externalURL: "http://x")
         let e = OutboxEntry(
-            name: "n.entry", idempotencyKey: "k", receiver: "r", integrationIndex: 3, kind: "googlechat", lane: "l\u{1}g", createdAt: -5,
-            payload: Payload(body: Array("{\"x\":\"é\"}".utf8), contentType: "application/json", query: ["a": "1", "b": "2"]))
+            name: "n.entry", idempotencyKey: "k", target: IntegrationIdentity(receiver: "r", kind: "googlechat", kindIndex: 3, destination: 99),
+            groupKey: "g", createdAt: -5,
+            payload: Payload(body: Array("{\"x\":\"é\"}".utf8), contentType: "application/json", query: ["a": "1", "b": "2"]),
+            alerts: [.init(fingerprint: 7, firing: true), .init(fingerprint: 8, firing: false)], notification: n)
         let bytes = e.encoded()
         #expect(try OutboxEntry(name: "n.entry", decoding: bytes) == e)
         for cut in 0..<bytes.count {
@@ -285,7 +307,7 @@ extension OutboxTests {
         t.answerAlways(status(503))
         let o = outbox(dir, transport: t)
         let big = String(repeating: "x", count: 7 << 20)
-        o.enqueue((0..<3).map { entry(o, lane: "l\($0)", key: "k\($0)", body: big) })
+        o.enqueue((0..<3).map { entry(o, group: "l\($0)", key: "k\($0)", body: big) })
         settle(o)
         o.stop()
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".seg") }.count == 2)
