@@ -122,7 +122,10 @@ public struct Integration: Sendable {
             if let url = try? endpoint.url.resolve() {
                 out.append(url)
                 if let scheme = url.range(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") {
-                    out.append(String(url[slash...]))
+                    let rest = url[slash...]
+                    out.append(String(rest))
+                    // Tokens travel as path segments or query values: each long one on its own.
+                    out += rest.split(whereSeparator: { "/?&=#".contains($0) }).map(String.init).filter { $0.count >= 10 }
                 }
             }
             if let key = try? endpoint.hmacSecret?.resolve() { out.append(key) }

@@ -350,14 +350,13 @@ extension Outbox {
     static let quoteLimit = 200
 
     /// A service's answer as logs and `agent status` show it: at most `quoteLimit` characters in
-    /// quotes, control characters as spaces, URLs cut to their host (`https://x/<redacted>`), and
-    /// `secrets` (the integration's URL, its path, its keys) replaced by `<redacted>` before anything
-    /// is cut, so no part of one survives.
+    /// quotes, control characters as spaces, URLs cut to their host (`https://x/<redacted>`), then
+    /// `secrets` (the integration's URL, its path and long path segments, its keys) replaced by
+    /// `<redacted>`, all before anything is cut, so no part of one survives.
     static func quote(_ body: [UInt8], secrets: [String]) -> String {
         guard !body.isEmpty else { return "(empty answer)" }
-        var text = String(decoding: body.prefix(8192), as: UTF8.self)
+        var text = redactURLs(String(decoding: body.prefix(8192), as: UTF8.self))
         for secret in secrets where secret.utf8.count >= 6 { text = text.replacingAll(secret, with: "<redacted>") }
-        text = redactURLs(text)
         var out = ""
         var count = 0
         var cut = body.count > 8192

@@ -315,3 +315,123 @@ extension OutboxTests {
         #expect(try again.open() == 3)
     }
 }
+
+extension OutboxTests {
+    struct Answer: CustomTestStringConvertible {
+        var name: String
+        var body: [UInt8]
+        var check: @Sendable (String) -> Bool
+        var testDescription: String { name }
+    }
+
+    static let answers: [Answer] = [
+        Answer(name: "empty", body: [], check: { $0 == "(empty answer)" }),
+        Answer(name: "quotes and backslashes", body: Array(#"{"error":"a\"b"}"#.utf8), check: { $0 == #""{\"error\":\"a\\\"b\"}""# }),
+        Answer(name: "control characters", body: Array("a\u{0}b\r\nc\u{1b}[31m".utf8), check: { $0 == "\"a b c [31m\"" }),
+        Answer(name: "invalid UTF-8", body: [0x61, 0xFF, 0xFE, 0x62], check: { $0 == "\"a\u{FFFD}\u{FFFD}b\"" }),
+        Answer(name: "1 MB", body: [UInt8](repeating: UInt8(ascii: "y"), count: 1 << 20), check: { $0 == "\"" + String(repeating: "y", count: 200) + "\"…" }),
+        Answer(name: "URLs", body: Array("see https://hooks.example.com/services/T/B/SECRET?x=1 and http://u:p@h:8/a".utf8),
+               check: { $0 == "\"see https://hooks.example.com/<redacted> and http://h:8/<redacted>\"" }),
+        Answer(name: "a secret split by the cut", body: Array((String(repeating: "z", count: 195) + "SECRETVALUE").utf8),
+               check: { !$0.contains("SECR") && $0.hasSuffix("<reda\"…") }),
+        Answer(name: "emoji count as one", body: Array(String(repeating: "🔥", count: 300).utf8), check: { $0 == "\"" + String(repeating: "🔥", count: 200) + "\"…" }),
+    ]
+
+    @Test(arguments: answers)
+    func aServicesAnswerIsQuotedCutAndRedacted(answer: Answer) {
+        let quoted = Outbox.quote(answer.body, secrets: ["SECRETVALUE"])
+        #expect(answer.check(quoted), "\(quoted.prefix(300))")
+    }
+
+    @Test func theStateSnapshotRoundTripsAndRejectsEveryTruncationAndFlippedByte() throws {
+        var ledger = FiringLedger()
+        ledger.delivered("hook/webhook[0]\u{1}g", firing: [1, 2], resolved: [], at: 5)
+        ledger.notDelivered("hook/webhook[0]\u{1}h", firing: [3], at: 6)
+        let records = [LogRecord(groupKey: "g", receiver: "hook", sequence: 4, at: 7, firing: [1: "high", 2: ""])]
+        let bytes = OutboxState.encode(records: records, ledger: ledger)
+        let back = try OutboxState.decode(bytes)
+        #expect(back.records == records)
+        #expect(back.ledger == ledger)
+        for cut in 0..<bytes.count {
+            #expect(throws: CheckpointError.self) { try OutboxState.decode(Array(bytes.prefix(cut))) }
+        }
+        for i in stride(from: 0, to: bytes.count, by: 3) {
+            var damaged = bytes
+            damaged[i] ^= 0x5A
+            #expect(throws: CheckpointError.self) { try OutboxState.decode(damaged) }
+        }
+        // A length that claims gigabytes is refused before anything is allocated.
+        var hostile = OutboxState.magic
+        hostile += [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]
+        #expect(throws: CheckpointError.self) { try OutboxState.decode(hostile) }
+    }
+
+    @Test func garbageSegmentsAreSetAsideAndNothingTraps() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        var rng = SystemRandomNumberGenerator()
+        let o0 = outbox(dir, transport: FakeTransport())
+        let good = OutboxSegment.encode([entry(o0, key: "k")], records: [LogRecord(groupKey: "g", receiver: "hook", sequence: 1, at: 0, firing: [:])])
+        let inputs: [[UInt8]] = [
+            [], Array("AGENTOS2".utf8), Array("AGENTOS2".utf8) + [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
+            Array(good.prefix(good.count / 2)), (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) },
+            Array("AGENTOS1".utf8) + [3] + Array(repeating: 0xFF, count: 40),
+        ]
+        for (i, bytes) in inputs.enumerated() {
+            try Data(bytes).write(to: URL(fileURLWithPath: dir + "/170000000000\(i)-000000000\(i).seg"))
+        }
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir + "/state"))
+        let o = outbox(dir, transport: FakeTransport())
+        #expect(try o.open() == 0)
+        #expect(o.stats.corrupt >= 1)
+        #expect(FileManager.default.fileExists(atPath: dir + "/corrupt/state"))
+    }
+
+    @Test func entriesWrittenByThePreviousVersionAreStillDelivered() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        // The previous formats, written field by field: a segment of one entry, no records.
+        var e = ByteWriter()
+        e.raw(Array("AGENTOB1".utf8))
+        e.string("old-key")
+        e.string("hook")
+        e.varint(0)
+        e.string("webhook")
+        e.string("hook/webhook[0]\u{1}{}:{alertname=\"A\"}")
+        e.signed(clock.value)
+        e.string("application/json")
+        e.varint(0)
+        e.blob(Array("{\"old\":true}".utf8))
+        e.fixed64(OutboxEntry.checksum(e.bytes[...]))
+        var seg = ByteWriter()
+        seg.raw(Array("AGENTOS1".utf8))
+        seg.varint(1)
+        seg.blob(e.bytes)
+        try Data(seg.bytes).write(to: URL(fileURLWithPath: dir + "/1699999999000-0000000004.seg"))
+        let t = FakeTransport()
+        let o = outbox(dir, transport: t)
+        #expect(try o.open() == 1)
+        settle(o)
+        #expect(t.requests.map { String(decoding: $0.body, as: UTF8.self) } == ["{\"old\":true}"])
+        #expect(t.requests.first?.header("Idempotency-Key") == "old-key")
+        #expect(o.nextName(createdAt: clock.value) > "1700000000000-0000000004")
+    }
+
+    @Test func enqueueDoesNotWaitForTheDisk() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        let o = outbox(dir, transport: t)
+        o.start()
+        // Hold the writer queue, as a slow fsync would: the caller (the rules queue) goes on.
+        o.writer.suspend()
+        o.enqueue([entry(o, key: "a")])
+        #expect(o.stats.pending == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "nothing written yet")
+        #expect(t.requests.isEmpty, "nothing sent before it is on disk")
+        o.writer.resume()
+        #expect(o.waitUntilEmpty(timeout: .seconds(10)))
+        #expect(t.requests.count == 1)
+        o.stop()
+    }
+}

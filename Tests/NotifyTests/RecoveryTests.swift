@@ -26,11 +26,14 @@ import TimeSeries
             outbox: .init(directory: dir + "/outbox", maxAge: .seconds(3600), initialBackoff: .seconds(1), maxBackoff: .seconds(60)))
     }
 
-    func notifier(_ dir: String, _ transport: FakeTransport, integrations: [Integration]? = nil, log: CapturingLog? = nil) throws -> Notifier {
+    func notifier(
+        _ dir: String, _ transport: FakeTransport, integrations: [Integration]? = nil, log: CapturingLog? = nil, loaded: Int? = nil
+    ) throws -> Notifier {
         let n = Notifier(
             configuration: try configuration(dir, integrations: integrations), transport: transport, logger: log?.logger ?? quietLogger,
             clock: clock.read, random: { $0.upperBound })
-        try n.open()
+        let count = try n.open()
+        if let loaded { #expect(count == loaded, "entries loaded from the previous run") }
         n.start()
         return n
     }
@@ -96,7 +99,7 @@ import TimeSeries
 
         clock.advance(seconds: 5)
         let up = FakeTransport()
-        let second = try notifier(dir, up)
+        let second = try notifier(dir, up, loaded: 1)
         let start = restart == .sameStart ? started : clock.value
         second.receive([alert("db-1", at: start)])
         advance(second, seconds: 3)
@@ -185,5 +188,246 @@ import TimeSeries
         #expect(sent.filter { $0.url.hasSuffix("/slack") }.count == 1)
         #expect(sent.filter { $0.url.hasSuffix("/hook") }.count == 1)
         #expect(sent.allSatisfy { $0.url.hasSuffix("/slack") == (jsonObject($0.body)["attachments"] != nil) }, "each payload goes to its kind")
+    }
+}
+
+extension RecoveryTests {
+    /// Receiver `chat` with the given integrations; the route sends everything to `chat`.
+    func chatConfiguration(_ dir: String, _ integrations: [Integration], receiver: String = "chat") throws -> Notifier.Configuration {
+        let route = try Route(root: .init(receiver: receiver, groupBy: .labels(["alertname", "instance"]), groupWait: .zero, groupInterval: .seconds(1)))
+        return Notifier.Configuration(
+            route: route, integrations: integrations,
+            outbox: .init(directory: dir + "/outbox", maxAge: .seconds(3600), initialBackoff: .seconds(1), maxBackoff: .seconds(60)))
+    }
+
+    enum ReloadCase: String, CaseIterable, CustomTestStringConvertible {
+        /// Two webhooks of one receiver change places.
+        case swapSameKind
+        /// The receiver gets another name; its integrations stay as they were.
+        case renameReceiver
+        /// The webhook's URL changes in place.
+        case editURL
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: ReloadCase.allCases)
+    func pendingEntriesFollowTheirIntegrationThroughAReload(change: ReloadCase) throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(Self.refused)
+        let before = [integration("chat", 0, WebhookReceiver(), path: "/a"), integration("chat", 1, WebhookReceiver(), path: "/b")]
+        let n = Notifier(configuration: try chatConfiguration(dir, before), transport: t, logger: quietLogger, clock: clock.read, random: { $0.upperBound })
+        try n.open()
+        n.start()
+        defer { n.stop() }
+        n.receive([alert("db-1")])
+        settle(n)
+        #expect(Set(t.requests.map(\.url)) == ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"])
+        let next: Notifier.Configuration
+        let expected: Set<String>
+        switch change {
+        case .swapSameKind:
+            next = try chatConfiguration(dir, [integration("chat", 0, WebhookReceiver(), path: "/b"), integration("chat", 1, WebhookReceiver(), path: "/a")])
+            expected = ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
+        case .renameReceiver:
+            next = try chatConfiguration(
+                dir, [integration("team-chat", 0, WebhookReceiver(), path: "/a"), integration("team-chat", 1, WebhookReceiver(), path: "/b")],
+                receiver: "team-chat")
+            expected = ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
+        case .editURL:
+            next = try chatConfiguration(dir, [integration("chat", 0, WebhookReceiver(), path: "/a2"), integration("chat", 1, WebhookReceiver(), path: "/b")])
+            expected = ["http://127.0.0.1:9/a2", "http://127.0.0.1:9/b"]
+        }
+        n.reload(next)
+        t.answerAlways(status(200))
+        let sentBefore = t.requests.count
+        advance(n, seconds: 3)
+        let sent = t.requests.dropFirst(sentBefore)
+        #expect(Set(sent.map(\.url)) == expected)
+        #expect(sent.count == 2, "each pending entry once")
+        #expect(n.outbox.stats.removed == 0)
+        #expect(n.outbox.stats.delivered == 2)
+    }
+
+    @Test func aRemovedReceiversPendingEntriesAreDroppedAndCounted() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(Self.refused)
+        let log = CapturingLog()
+        let both = [integration("chat", 0, WebhookReceiver(), path: "/chat"), integration("pager", 0, WebhookReceiver(), path: "/pager")]
+        let route = try Route(
+            root: .init(
+                receiver: "chat", groupBy: .labels(["alertname"]), groupWait: .zero, groupInterval: .seconds(1),
+                routes: [.init(receiver: "pager", matchers: [m("severity=\"critical\"")], continue: true), .init(receiver: "chat")]))
+        let n = Notifier(
+            configuration: .init(route: route, integrations: both, outbox: .init(directory: dir + "/outbox")), transport: t, logger: log.logger,
+            clock: clock.read, random: { $0.upperBound })
+        try n.open()
+        n.start()
+        defer { n.stop() }
+        n.receive([alert("db-1")])
+        settle(n)
+        #expect(n.outbox.stats.pending == 2)
+        n.reload(try chatConfiguration(dir, [integration("chat", 0, WebhookReceiver(), path: "/chat")]))
+        settle(n)
+        #expect(n.outbox.stats.removed == 1)
+        #expect(n.outbox.stats.pending == 1)
+        #expect(log.all.contains { $0.contains("dropped 1 pending notifications") && $0.contains("pager/webhook[0] (1)") })
+        t.answerAlways(status(200))
+        let sentBefore = t.requests.count
+        advance(n, seconds: 3)
+        #expect(t.requests.dropFirst(sentBefore).map(\.url) == ["http://127.0.0.1:9/chat"])
+    }
+
+    @Test func aCrashAfterDeliveryBeforeAnyCheckpointDoesNotNotifyAgain() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        var first: Notifier? = try notifier(dir, t)
+        first!.receive([alert("db-1")])
+        settle(first!)
+        #expect(t.requests.map(Self.announced) == [["db-1/firing"]])
+        // kill -9 before any state snapshot: the finished segment is still on disk.
+        first = nil
+        let again = FakeTransport()
+        let second = try notifier(dir, again, loaded: 0)
+        defer { second.stop() }
+        second.receive([alert("db-1", at: clock.value + 5000)])
+        advance(second, seconds: 5)
+        #expect(again.requests.isEmpty, "the log came back with the segment: the receiver already knows")
+        second.receive([alert("db-1", .resolved)])
+        advance(second, seconds: 2)
+        #expect(again.requests.map(Self.announced) == [["db-1/resolved"]])
+    }
+
+    @Test func aRefusalSurvivesARestartAndStillWithholdsTheResolution() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answer([status(403, body: "forbidden")])
+        var first: Notifier? = try notifier(dir, t)
+        first!.receive([alert("db-1")])
+        settle(first!)
+        #expect(first!.outbox.stats.failedPermanently == 1)
+        first = nil  // kill -9: the refusal is only in the segment's done marks
+        let again = FakeTransport()
+        let second = try notifier(dir, again)
+        defer { second.stop() }
+        second.receive([alert("db-1")])
+        advance(second, seconds: 2)
+        second.receive([alert("db-1", .resolved)])
+        advance(second, seconds: 3)
+        #expect(again.requests.isEmpty, "neither the firing again nor its resolution")
+        #expect(second.outbox.stats.withheld == 1)
+    }
+
+    @Test func aRefusalIsVisiblePerIntegrationWithTheServicesAnswerQuoted() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        let token = "T0KEN-abcdef-123456"
+        let answer = "{\"ok\":false,\"error\":\"invalid_payload\",\"echo\":\"http://127.0.0.1:9/hook/\(token)\",\"raw\":\"\(token)\"}\n" + String(repeating: "x", count: 500)
+        t.answer([status(400, body: answer)])
+        let log = CapturingLog()
+        let hook = Integration(receiver: "hook", index: 0, builder: WebhookReceiver(), destination: .http(Endpoint(url: .inline("http://127.0.0.1:9/hook/" + token))))
+        let n = try notifier(dir, t, integrations: [hook], log: log)
+        defer { n.stop() }
+        n.receive([alert("db-1")])
+        settle(n)
+        let info = try #require(n.outbox.integrationStatus().first)
+        #expect(info.receiver == "hook")
+        #expect(info.integration == "webhook[0]")
+        #expect(info.refused == ["status_400": 1])
+        let refusal = try #require(info.lastRefusal)
+        #expect(refusal.status == 400)
+        #expect(refusal.answer.hasPrefix("\"{\\\"ok\\\":false,\\\"error\\\":\\\"invalid_payload\\\""))
+        #expect(refusal.answer.hasSuffix("\"…"), "cut, and says so")
+        #expect(!refusal.answer.contains(token), "the URL's token is redacted wherever the service echoes it")
+        #expect(refusal.answer.contains("http://127.0.0.1:9/<redacted>"))
+        let lines = log.all.filter { $0.contains("refused by the service") }
+        #expect(lines.count == 1)
+        #expect(lines.allSatisfy { $0.contains("invalid_payload") && $0.contains("resolution of its 1 firing alert") && !$0.contains(token) })
+
+        // Many refusals in a row are logged once per 30 s, each later line counting the others.
+        t.answerAlways(status(400, body: "no"))
+        for i in 2...6 { n.receive([alert("db-\(i)")]) }
+        settle(n)
+        #expect(log.all.filter { $0.contains("refused by the service") }.count == 1)
+        clock.advance(seconds: 31)
+        n.receive([alert("db-7")])
+        settle(n)
+        #expect(log.all.contains { $0.contains("refused by the service") && $0.contains("5 similar messages were not logged") })
+        #expect(n.outbox.integrationStatus().first?.refused == ["status_400": 7])
+    }
+
+    @Test func aResolutionMixedWithFiringAlertsIsRenderedAgainWithoutTheWithheldOnes() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        let route = try Route(root: .init(receiver: "hook", groupBy: .labels(["alertname"]), groupWait: .zero, groupInterval: .seconds(1)))
+        let n = Notifier(
+            configuration: .init(route: route, integrations: [integration("hook", 0, WebhookReceiver(), path: "/hook")], outbox: .init(directory: dir + "/outbox")),
+            transport: t, logger: quietLogger, clock: clock.read, random: { $0.upperBound })
+        try n.open()
+        n.start()
+        defer { n.stop() }
+        // db-1 is refused; then db-2 joins (delivered), then db-1 resolves while db-2 fires.
+        t.answer([status(400)])
+        n.receive([alert("db-1")])
+        settle(n)
+        advance(n, seconds: 2)
+        n.receive([alert("db-1"), alert("db-2")])
+        advance(n, seconds: 2)
+        #expect(t.requests.map(Self.announced) == [["db-1/firing"], ["db-1/firing", "db-2/firing"]])
+        // db-2's delivery told the receiver about db-1 too: its resolution is due there.
+        n.receive([alert("db-1", .resolved), alert("db-2")])
+        advance(n, seconds: 2)
+        #expect(t.requests.last.map(Self.announced) == ["db-2/firing", "db-1/resolved"])
+
+        // Now a fresh refusal in the same group: db-3 refused, then resolving beside db-2.
+        t.answer([status(400)])
+        n.receive([alert("db-2"), alert("db-3")])
+        advance(n, seconds: 2)
+        let before = t.requests.count
+        n.receive([alert("db-2"), alert("db-3", .resolved)])
+        advance(n, seconds: 2)
+        let last = try #require(t.requests.dropFirst(before).first)
+        #expect(Self.announced(last) == ["db-2/firing"], "db-3's resolution is cut out of the payload")
+        let original = t.requests[before - 1].header("Idempotency-Key")
+        #expect(last.header("Idempotency-Key") != original, "another payload, another key")
+        #expect(n.outbox.stats.integrations["hook/webhook[0]"]?.withheldResolutions == 1)
+    }
+
+    @Test func sigtermLeavesWhatItCannotDeliverForTheNextStart() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(Self.refused)
+        let n = try notifier(dir, t)
+        n.receive([alert("db-1"), alert("db-2")])
+        settle(n)
+        let result = n.drain(timeout: .milliseconds(300))
+        #expect(result == Outbox.DrainResult(delivered: 0, left: 2))
+        #expect(t.requests.count > 2, "tried again while draining")
+        let up = FakeTransport()
+        let next = try notifier(dir, up, loaded: 2)
+        defer { next.stop() }
+        settle(next)
+        #expect(Set(up.requests.map(Self.announced)) == [["db-1/firing"], ["db-2/firing"]])
+    }
+
+    @Test func sigtermHonoursRetryAfterAndReturnsWhenNothingCanBeTried() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = FakeTransport()
+        t.answerAlways(status(429, headers: [("Retry-After", "600")]))
+        let n = try notifier(dir, t)
+        n.receive([alert("db-1")])
+        settle(n)
+        let result = n.drain(timeout: .seconds(60))
+        #expect(result.left == 1)
+        #expect(t.requests.count == 1, "the service asked for 10 minutes: not asked again")
     }
 }
