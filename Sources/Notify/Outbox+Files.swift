@@ -25,6 +25,7 @@ extension Outbox {
                     logger.error("outbox state \(dir)/\(OutboxState.fileName) unreadable (\(error)); a copy is in \(dir)/corrupt; pending notifications are still sent")
                 }
             }
+            let integrations = queue.sync { table }
             var records: [String: LogRecord] = [:]
             for r in state.records { Outbox.merge(r, into: &records) }
             var ledger = state.ledger
@@ -52,7 +53,7 @@ extension Outbox {
                 // Entries not delivered before the restart withhold their alerts' resolutions.
                 for i in marks.notDelivered where i < entries.count {
                     guard let e = entries[i] else { continue }
-                    let id = table.resolve(e.target, legacyIndex: e.legacyIndex)?.name ?? e.target.id
+                    let id = integrations.resolve(e.target, legacyIndex: e.legacyIndex)?.name ?? e.target.id
                     ledger.notDelivered(FiringLedger.lane(id, e.groupKey), firing: e.alerts.filter(\.firing).map(\.fingerprint), at: e.createdAt)
                 }
                 let damaged = entries.enumerated().filter { $0.element == nil && !marks.done.contains($0.offset) }.count
