@@ -195,6 +195,7 @@ public final class Dispatcher: Sendable {
             for id in previous {
                 state.groups[id]?.members[fp]?.alert = notified
             }
+            if previous.isEmpty { takeResolutionAfterRestart(notified, now: now, into: &state) }
             state.memberships[fp] = nil
             state.notifiedTier[fp] = nil
             return
@@ -235,6 +236,31 @@ public final class Dispatcher: Sendable {
             state.groups[id]!.urgent = true
         }
         state.memberships[fp] = current
+    }
+
+    /// A resolution of an alert this run never saw firing (it fired before a restart, and its rule
+    /// found it resolved at once): a group whose log says it announced the alert firing hears it
+    /// resolved, formed again from its record if need be.
+    func takeResolutionAfterRestart(_ alert: NotifiedAlert, now: Timestamp, into state: inout State) {
+        let fp = alert.fingerprint
+        for route in route.match(alert.labels) {
+            let groupLabels = route.groupLabels(of: alert.labels)
+            let id = route.id + "\u{1}" + String(decoding: groupLabels.encoded, as: UTF8.self)
+            if var group = state.groups[id] {
+                guard group.last?.firing[fp] != nil, group.members[fp] == nil else { continue }
+                group.members[fp] = AggregationGroup.Member(alert: alert, lastSeen: now)
+                state.groups[id] = group
+            } else {
+                var group = AggregationGroup(route: route, labels: groupLabels, now: now)
+                let key = group.key + "\u{1}" + route.receiver
+                guard let record = state.restored[key], record.firing[fp] != nil else { continue }
+                state.restored[key] = nil
+                group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at)
+                group.sequence = record.sequence
+                group.members[fp] = AggregationGroup.Member(alert: alert, lastSeen: now)
+                state.groups[id] = group
+            }
+        }
     }
 
     func flushDue(now: Timestamp, state: inout State) -> [Logged] {

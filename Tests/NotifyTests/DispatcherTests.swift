@@ -283,3 +283,34 @@ extension DispatcherTests {
         #expect(d.exportLog() == [newer])
     }
 }
+
+extension DispatcherTests {
+    @Test func aResolutionRightAfterARestartIsAnnouncedToTheGroupThatAnnouncedTheFiring() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Latency", "high", instance: "a"), alert("Latency", "high", instance: "b")])
+        #expect(run(d, seconds: 10).count == 1)
+        let bytes = d.encodedLog()
+
+        // After the restart the rule finds "a" resolved at its first evaluation: it is never handed
+        // over firing in this run.
+        clock.advance(seconds: 30)
+        let restarted = try dispatcher()
+        try restarted.restoreLog(from: bytes)
+        _ = restarted.receive([alert("Latency", "high", .resolved, instance: "a"), alert("Latency", "high", instance: "b")])
+        let sent = run(restarted, seconds: 10)
+        #expect(sent.count == 1)
+        #expect(sent.first?.reason == .resolved)
+        #expect(sent.first?.resolved.map { $0.labels["instance"] } == ["a"])
+        #expect(sent.first?.firing.map { $0.labels["instance"] } == ["b"])
+
+        // And when no alert of the group comes back at all, the group is formed from its record.
+        let again = try dispatcher()
+        try again.restoreLog(from: bytes)
+        _ = again.receive([alert("Latency", "high", .resolved, instance: "a"), alert("Latency", "high", .resolved, instance: "b")])
+        let both = run(again, seconds: 10)
+        #expect(both.map(\.status) == [.resolved])
+        #expect(Set(both.first?.resolved.compactMap { $0.labels["instance"] } ?? []) == ["a", "b"])
+        #expect(again.stats.groups == 0)
+        #expect(run(again, seconds: 600).isEmpty)
+    }
+}
