@@ -435,3 +435,15 @@ extension OutboxTests {
         o.stop()
     }
 }
+
+extension OutboxTests {
+    @Test(arguments: [
+        ("0\n1\n", [0, 1], [Int]()), ("r 1\n1\n2", [1, 2], [1]), ("r 3\n", [], []), ("x\n-\n\u{0}\n99999999999999999999\n4", [4], []),
+        ("1\nr 1", [1], [1]), ("", [], []), ("r \nr x\n 5\n5 \n7", [7], []),
+    ])
+    func doneMarksReadWhatIsWholeAndIgnoreTheRest(text: String, done: [Int], notDelivered: [Int]) {
+        let marks = OutboxSegment.doneMarks(Array(text.utf8))
+        #expect(marks.done == Set(done))
+        #expect(marks.notDelivered == Set(notDelivered), "a refusal mark counts only with its done mark")
+    }
+}
