@@ -187,12 +187,15 @@ public struct IntegrationIdentity: Sendable, Hashable {
 struct IntegrationTable {
     let all: [Integration]
     let byID: [String: Integration]
+    /// `destinationFingerprint` of each of `all`, computed once (a hash per entry queued otherwise).
+    let destinations: [UInt64]
 
     init(_ list: [Integration]) {
         all = Integration.numbered(list)
         var byID: [String: Integration] = [:]
         for i in all { byID[i.name] = i }
         self.byID = byID
+        destinations = all.map(\.destinationFingerprint)
     }
 
     /// The integration that now stands for `target`, in this order: the same receiver and kind
@@ -201,18 +204,18 @@ struct IntegrationTable {
     /// receiver, kind and overall position; the one integration of that kind anywhere with the
     /// same destination (a receiver renamed). Nil: it was removed.
     func resolve(_ target: IntegrationIdentity, legacyIndex: Int? = nil) -> Integration? {
-        let sameKind = all.filter { $0.receiver == target.receiver && $0.kind == target.kind }
+        let sameKind = all.indices.filter { all[$0].receiver == target.receiver && all[$0].kind == target.kind }
         if target.destination != 0 {
-            let moved = sameKind.filter { $0.destinationFingerprint == target.destination }
-            if let exact = moved.first(where: { $0.kindIndex == target.kindIndex }) ?? moved.first { return exact }
+            let moved = sameKind.filter { destinations[$0] == target.destination }
+            if let exact = moved.first(where: { all[$0].kindIndex == target.kindIndex }) ?? moved.first { return all[exact] }
         }
         if let legacyIndex {
-            return sameKind.first { $0.index == legacyIndex }
+            return sameKind.first { all[$0].index == legacyIndex }.map { all[$0] }
         }
-        if let inPlace = sameKind.first(where: { $0.kindIndex == target.kindIndex }) { return inPlace }
+        if let inPlace = sameKind.first(where: { all[$0].kindIndex == target.kindIndex }) { return all[inPlace] }
         if target.destination != 0 {
-            let renamed = all.filter { $0.kind == target.kind && $0.destinationFingerprint == target.destination }
-            if renamed.count == 1 { return renamed[0] }
+            let renamed = all.indices.filter { all[$0].kind == target.kind && destinations[$0] == target.destination }
+            if renamed.count == 1 { return all[renamed[0]] }
         }
         return nil
     }
