@@ -92,7 +92,7 @@ extension Outbox {
                 counters.withLock {
                     $0.integrations[integration.name, default: Outbox.status(for: integration)].withheldResolutions += UInt64(withheld.count)
                 }
-                ledger.withLock { $0.withheld(item.lane, withheld) }
+                note(.withheld(lane: item.lane, fingerprints: withheld))
                 if left.isEmpty {
                     finish(item.id, outcome: .withheld, integration: integration)
                     return
@@ -204,8 +204,10 @@ extension Outbox {
         let firing = item.entry.alerts.filter(\.firing).map(\.fingerprint)
         switch outcome {
         case .delivered:
-            remove(lane: lane, at: position, notDelivered: false)
-            ledger.withLock { $0.delivered(lane, firing: firing, resolved: item.entry.alerts.filter { !$0.firing }.map(\.fingerprint), at: now) }
+            if !item.entry.alerts.isEmpty {
+                note(.delivered(lane: lane, firing: firing, resolved: item.entry.alerts.filter { !$0.firing }.map(\.fingerprint), at: now))
+            }
+            remove(lane: lane, at: position)
             counters.withLock {
                 $0.delivered += 1
                 $0.deliveredByIntegration[name, default: 0] += 1
@@ -215,16 +217,16 @@ extension Outbox {
                 logger.info("notifications to \(name) are delivered again (\(suppressed) failures were not logged)")
             }
         case .withheld:
-            remove(lane: lane, at: position, notDelivered: false)
+            remove(lane: lane, at: position)
             counters.withLock { $0.withheld += 1 }
             logger.info("notification to \(name) not sent: it only announced resolutions of alerts whose firing never reached \(name)")
         case .removed:
-            remove(lane: lane, at: position, notDelivered: false)
+            remove(lane: lane, at: position)
             counters.withLock { $0.removed += 1 }
             logger.warning("notification for \(item.entry.target.id) dropped: the configuration no longer has that integration")
         case .refused(let status, let body, let detail):
-            remove(lane: lane, at: position, notDelivered: true)
-            ledger.withLock { $0.notDelivered(lane, firing: firing, at: now) }
+            if !firing.isEmpty { note(.notDelivered(lane: lane, firing: firing, at: now)) }
+            remove(lane: lane, at: position)
             let secrets = integration?.secretValues() ?? []
             let answer = body.isEmpty && status == nil ? Outbox.quote(Array(detail.utf8), secrets: secrets) : Outbox.quote(body, secrets: secrets)
             let refusal = Refusal(at: now, status: status, reason: status.map { "status_\($0)" } ?? "request_error", answer: answer)
@@ -248,8 +250,8 @@ extension Outbox {
             item.attempts += 1
             item.inFlight = false
             if now - item.entry.createdAt >= configuration.maxAge.milliseconds {
-                remove(lane: lane, at: position, notDelivered: true)
-                ledger.withLock { $0.notDelivered(lane, firing: firing, at: now) }
+                if !firing.isEmpty { note(.notDelivered(lane: lane, firing: firing, at: now)) }
+                remove(lane: lane, at: position)
                 counters.withLock {
                     $0.gaveUp += 1
                     $0.failedByIntegration[name, default: 0] += 1
@@ -281,9 +283,9 @@ extension Outbox {
         return Int64(random(d / 2...d))
     }
 
-    func remove(lane: String, at position: Int, notDelivered: Bool) {
+    func remove(lane: String, at position: Int) {
         let item = lanes[lane]!.remove(at: position)
-        markDone(item, notDelivered: notDelivered)
+        markDone(item)
         counters.withLock { $0.pending -= 1 }
     }
 
@@ -300,8 +302,9 @@ extension Outbox {
             }
             guard let victim = oldest else { return }
             let item = lanes[victim.lane]![victim.index]
-            remove(lane: victim.lane, at: victim.index, notDelivered: true)
-            ledger.withLock { $0.notDelivered(victim.lane, firing: item.entry.alerts.filter(\.firing).map(\.fingerprint), at: clock()) }
+            let firing = item.entry.alerts.filter(\.firing).map(\.fingerprint)
+            if !firing.isEmpty { note(.notDelivered(lane: victim.lane, firing: firing, at: clock())) }
+            remove(lane: victim.lane, at: victim.index)
             counters.withLock { $0.dropped += 1 }
             logger.error("outbox holds \(configuration.maxEntries) notifications; dropped the oldest, for \(item.integration)")
             total -= 1
@@ -326,7 +329,7 @@ extension Outbox {
             } else if item.inFlight {
                 kept.append(item)  // finishes in its old lane, then goes
             } else {
-                markDone(item, notDelivered: false)
+                markDone(item)
                 removedFor[item.entry.target.id, default: 0] += 1
             }
         }

@@ -3,7 +3,8 @@ import Logging
 import TimeSeries
 
 /// The outbox's files: loading what a previous run left, writing segments, marking entries done,
-/// the state snapshot. Writes with fsync run on `writer`; `.done` appends on `queue`.
+/// the journal and the state snapshot. Everything that touches them runs on `writer`, so segment
+/// writes, done marks, journal appends and snapshots happen in the order they were asked for.
 extension Outbox {
     /// Creates the directory and loads what a previous run left: undelivered entries (queued for
     /// delivery), the notification-log records (see `journalRecords()`) and the firing ledger. Call
@@ -15,23 +16,39 @@ extension Outbox {
             try DurableFiles.createDirectory(dir)
             var names = try DurableFiles.list(dir)
             names.sort()
-            var state: (records: [LogRecord], ledger: FiringLedger) = ([], FiringLedger())
+            let integrations = queue.sync { table }
+            var records: [String: LogRecord] = [:]
+            var ledger = FiringLedger()
             if names.contains(OutboxState.fileName) {
                 do {
-                    state = try OutboxState.decode(try DurableFiles.read(dir + "/" + OutboxState.fileName, limit: OutboxState.maxFileBytes))
+                    let state = try OutboxState.decode(try DurableFiles.read(dir + "/" + OutboxState.fileName, limit: OutboxState.maxFileBytes))
+                    for r in state.records { Outbox.merge(r, into: &records) }
+                    ledger = state.ledger
                 } catch {
                     setAside(OutboxState.fileName)
                     counters.withLock { $0.corrupt += 1 }
                     logger.error("outbox state \(dir)/\(OutboxState.fileName) unreadable (\(error)); a copy is in \(dir)/corrupt; pending notifications are still sent")
                 }
             }
-            let integrations = queue.sync { table }
-            var records: [String: LogRecord] = [:]
-            for r in state.records { Outbox.merge(r, into: &records) }
-            var ledger = state.ledger
+            if names.contains(OutboxJournal.fileName) {
+                let bytes = try DurableFiles.read(dir + "/" + OutboxJournal.fileName, limit: OutboxState.maxFileBytes)
+                let (events, intact) = OutboxJournal.decode(bytes)
+                for event in events {
+                    if case .records(let list) = event {
+                        for r in list { Outbox.merge(r, into: &records) }
+                    }
+                    ledger.apply(event)
+                }
+                // A torn last frame is what a crash mid-append leaves; anything more is damage.
+                if !intact {
+                    setAside(OutboxJournal.fileName)
+                    logger.warning("outbox journal: \(events.count) events read, the rest is damaged or torn; a copy is in \(dir)/corrupt")
+                }
+            }
             var loaded: [(entry: OutboxEntry, segment: String, index: Int)] = []
             var counts: [String: Int] = [:]
-            var retiredNow: Set<String> = []
+            var segmentRecords: [String: [LogRecord]] = [:]
+            var finished: [String] = []
             var maxSequence: UInt64 = 0
             for name in names {
                 if name.hasPrefix(".tmp-") {
@@ -41,7 +58,7 @@ extension Outbox {
                 guard name.hasSuffix(OutboxSegment.suffix) else { continue }
                 let stem = String(name.dropLast(OutboxSegment.suffix.count))
                 if let seq = UInt64(stem.dropFirst(14).prefix(10)) { maxSequence = max(maxSequence, seq) }
-                let marks = OutboxSegment.doneMarks((try? DurableFiles.read(dir + "/" + stem + OutboxSegment.doneSuffix, limit: 1 << 22)) ?? [])
+                let done = OutboxSegment.doneIndexes((try? DurableFiles.read(dir + "/" + stem + OutboxSegment.doneSuffix, limit: 1 << 22)) ?? [])
                 let contents: OutboxSegment.Contents
                 do {
                     contents = try OutboxSegment.decode(try DurableFiles.read(dir + "/" + name, limit: OutboxSegment.maxFileBytes), name: stem)
@@ -50,31 +67,26 @@ extension Outbox {
                 }
                 for r in contents.records { Outbox.merge(r, into: &records) }
                 let entries = contents.entries
-                // Entries not delivered before the restart withhold their alerts' resolutions.
-                for i in marks.notDelivered where i < entries.count {
-                    guard let e = entries[i] else { continue }
-                    let id = integrations.resolve(e.target, legacyIndex: e.legacyIndex)?.name ?? e.target.id
-                    ledger.notDelivered(FiringLedger.lane(id, e.groupKey), firing: e.alerts.filter(\.firing).map(\.fingerprint), at: e.createdAt)
-                }
-                let damaged = entries.enumerated().filter { $0.element == nil && !marks.done.contains($0.offset) }.count
+                let damaged = entries.enumerated().filter { $0.element == nil && !done.contains($0.offset) }.count
                 if damaged > 0 {
                     setAside(name)
                     counters.withLock { $0.corrupt += UInt64(damaged) }
                     logger.error("outbox segment \(name): \(damaged) damaged notifications cannot be sent; a copy is in \(dir)/corrupt")
                 }
                 var live = 0
-                for (i, entry) in entries.enumerated() where !marks.done.contains(i) {
+                for (i, entry) in entries.enumerated() where !done.contains(i) {
                     guard let entry else { continue }
                     loaded.append((entry, stem, i))
                     live += 1
                 }
                 if live == 0 {
-                    retiredNow.insert(stem)
+                    finished.append(stem)
                 } else {
                     counts[stem] = live
+                    segmentRecords[stem] = contents.records
                     // Damaged entries count as done, so the segment goes once the others are delivered.
                     if damaged > 0 {
-                        let lines = entries.indices.filter { entries[$0] == nil && !marks.done.contains($0) }.map { "\($0)\n" }.joined()
+                        let lines = entries.indices.filter { entries[$0] == nil && !done.contains($0) }.map { "\($0)\n" }.joined()
                         try? DurableFiles.append(Array(lines.utf8), to: dir + "/" + stem + OutboxSegment.doneSuffix)
                     }
                 }
@@ -88,6 +100,7 @@ extension Outbox {
             self.ledger.withLock { $0 = fromDisk }
             let now = clock()
             var pendingNow = 0
+            var orphans: [(entry: OutboxEntry, segment: String, index: Int)] = []
             queue.sync {
                 remaining = counts
                 for l in loaded {
@@ -95,18 +108,32 @@ extension Outbox {
                         append(item)
                         pendingNow += 1
                     } else {
-                        // Its receiver or integration is not in this configuration: dropped and counted.
-                        let orphan = Item(id: 0, entry: l.entry, lane: "", integration: l.entry.target.id, nextAttempt: now, segment: l.segment, index: l.index)
-                        markDone(orphan, notDelivered: false)
-                        counters.withLock { $0.removed += 1 }
-                        logger.warning("outbox: a notification for \(l.entry.target.id) from the previous run is dropped: the configuration no longer has that integration")
+                        orphans.append(l)
                     }
                 }
             }
             counters.withLock { $0.pending += pendingNow }
             writer.sync {
-                retired.formUnion(retiredNow)
-                if !retired.isEmpty { snapshotOnWriter() }
+                self.segmentRecords = segmentRecords
+                // Everything read is now in memory: one snapshot holds it, the journal starts empty,
+                // and finished segments go.
+                stateDirty = true
+                snapshotOnWriter()
+                for stem in finished {
+                    DurableFiles.remove(dir + "/" + stem + OutboxSegment.suffix)
+                    DurableFiles.remove(dir + "/" + stem + OutboxSegment.doneSuffix)
+                }
+            }
+            // Entries for integrations this configuration does not have: dropped and counted.
+            if !orphans.isEmpty {
+                queue.sync {
+                    for o in orphans {
+                        markDone(Item(id: 0, entry: o.entry, lane: "", integration: o.entry.target.id, nextAttempt: now, segment: o.segment, index: o.index))
+                    }
+                }
+                counters.withLock { $0.removed += UInt64(orphans.count) }
+                let names = Set(orphans.map(\.entry.target.id)).sorted().joined(separator: ", ")
+                logger.warning("outbox: \(orphans.count) notifications from the previous run are dropped: the configuration no longer has \(names)")
             }
             if pendingNow > 0 { logger.info("outbox: \(pendingNow) undelivered notifications from the previous run will be sent") }
             return pendingNow
@@ -136,6 +163,7 @@ extension Outbox {
                 try DurableFiles.write(OutboxSegment.encode(entries, records: records), directory: configuration.directory, name: name + OutboxSegment.suffix)
                 try DurableFiles.syncDirectory(configuration.directory)
                 segment = name
+                segmentRecords[name] = records
             } catch {
                 logger.error("outbox: \(entries.count) notifications could not be written durably (\(error)); sending them from memory")
                 counters.withLock { $0.writeErrors += UInt64(entries.count) }
@@ -146,7 +174,7 @@ extension Outbox {
             journal.withLock { j in
                 for r in records { Outbox.merge(r, into: &j) }
             }
-            if entries.isEmpty { stateDirty = true }
+            if entries.isEmpty, !records.isEmpty { appendToJournal(.records(records)) }
         }
         guard !entries.isEmpty else { return }
         let written = segment
@@ -157,8 +185,7 @@ extension Outbox {
                 if let item = self.makeItem(entry, segment: written, index: i, now: now) {
                     self.append(item)
                 } else {
-                    let orphan = Item(id: 0, entry: entry, lane: "", integration: entry.target.id, nextAttempt: now, segment: written, index: i)
-                    self.markDone(orphan, notDelivered: false)
+                    self.markDone(Item(id: 0, entry: entry, lane: "", integration: entry.target.id, nextAttempt: now, segment: written, index: i))
                     orphans += 1
                 }
             }
@@ -174,46 +201,82 @@ extension Outbox {
         }
     }
 
-    /// Records that an entry is finished (`notDelivered`: refused, given up or dropped, which a
-    /// restart must know to withhold resolutions; that mark is flushed). The segment is retired
-    /// when it was its last entry.
-    func markDone(_ item: Item, notDelivered: Bool) {
+    /// Records that an entry is finished. When it was the last of its segment, the segment's
+    /// records go to the journal and its files are removed; otherwise its index is appended to the
+    /// segment's `.done` file. Runs on `queue`; the files are touched on `writer`.
+    func markDone(_ item: Item) {
         guard let segment = item.segment else { return }
-        let dir = configuration.directory
-        do {
-            let line = (notDelivered ? "r \(item.index)\n" : "") + "\(item.index)\n"
-            try DurableFiles.append(Array(line.utf8), to: dir + "/" + segment + OutboxSegment.doneSuffix, sync: notDelivered)
-        } catch {
-            logger.warning("outbox: cannot record a finished notification (\(error)); it may be sent again after a restart")
-        }
         let left = (remaining[segment] ?? 1) - 1
+        let index = item.index
         if left <= 0 {
             remaining[segment] = nil
-            writer.async {
-                self.retired.insert(segment)
-                self.scheduleSnapshot()
-            }
+            writer.async { self.finishSegment(segment) }
         } else {
             remaining[segment] = left
+            writer.async {
+                do {
+                    try DurableFiles.append(Array("\(index)\n".utf8), to: self.configuration.directory + "/" + segment + OutboxSegment.doneSuffix)
+                } catch {
+                    self.logger.warning("outbox: cannot record a finished notification (\(error)); it may be sent again after a restart")
+                }
+            }
         }
     }
 
+    /// A ledger event: applied now (the delivery queue decides with it), journaled in order on `writer`.
+    func note(_ event: OutboxJournal.Event) {
+        ledger.withLock { $0.apply(event) }
+        writer.async { self.appendToJournal(event) }
+    }
+
+    func finishSegment(_ segment: String) {
+        dispatchPrecondition(condition: .onQueue(writer))
+        let dir = configuration.directory
+        if let records = segmentRecords.removeValue(forKey: segment), !records.isEmpty {
+            // If this append is lost (a power loss), the segment may be lost too: its records then
+            // come back from the checkpoint, and a notification made again has the same key.
+            appendToJournal(.records(records))
+        }
+        DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)
+        DurableFiles.remove(dir + "/" + segment + OutboxSegment.doneSuffix)
+    }
+
+    func appendToJournal(_ event: OutboxJournal.Event) {
+        dispatchPrecondition(condition: .onQueue(writer))
+        let bytes = OutboxJournal.frame(event)
+        var sync = false
+        if case .notDelivered = event { sync = true }
+        do {
+            try DurableFiles.append(bytes, to: configuration.directory + "/" + OutboxJournal.fileName, sync: sync)
+            journalBytes += bytes.count
+        } catch {
+            // The snapshot will hold it: make one soon.
+            stateDirty = true
+            logger.warning("outbox: cannot append to the journal (\(error)); a state snapshot follows")
+        }
+        if journalBytes >= OutboxJournal.compactBytes || stateDirty { scheduleSnapshot() }
+    }
+
+    /// A snapshot in a second (reloads and imports come in bursts), or at once when the journal is large.
     func scheduleSnapshot() {
+        if journalBytes >= OutboxJournal.compactBytes {
+            snapshotOnWriter()
+            return
+        }
         guard !snapshotScheduled else { return }
         snapshotScheduled = true
-        let delay = Int(configuration.snapshotInterval.milliseconds)
-        writer.asyncAfter(deadline: .now() + .milliseconds(delay)) { [weak self] in
+        writer.asyncAfter(deadline: .now() + .seconds(1)) { [weak self] in
             guard let self else { return }
             self.snapshotScheduled = false
             self.snapshotOnWriter()
         }
     }
 
-    /// Writes the state file (records and ledger) when something changed, then removes the
-    /// retired segments, whose records it now holds.
+    /// Writes the state file (records and ledger) when the journal holds anything or the state
+    /// changed otherwise, then empties the journal.
     func snapshotOnWriter() {
         dispatchPrecondition(condition: .onQueue(writer))
-        guard !retired.isEmpty || stateDirty else { return }
+        guard journalBytes > 0 || stateDirty else { return }
         let now = clock()
         let records = journal.withLock { j -> [LogRecord] in
             j = j.filter { now - $0.value.at < Dispatcher.logRetention }
@@ -234,21 +297,20 @@ extension Outbox {
             try DurableFiles.syncDirectory(dir)
         } catch {
             counters.withLock { $0.snapshotErrors += 1 }
-            logger.error("outbox: the state snapshot could not be written (\(error)); finished segments stay until it can")
+            logger.error("outbox: the state snapshot could not be written (\(error)); the journal keeps growing until it can")
             return
         }
         stateDirty = false
-        for stem in retired {
-            DurableFiles.remove(dir + "/" + stem + OutboxSegment.suffix)
-            DurableFiles.remove(dir + "/" + stem + OutboxSegment.doneSuffix)
-        }
-        retired = []
+        // Ledger events noted before this snapshot but journaled after it are replayed on top of
+        // it at the next open: replaying an event twice is harmless.
+        DurableFiles.remove(dir + "/" + OutboxJournal.fileName)
+        journalBytes = 0
     }
 
     /// Records the journal keeps at most (the oldest go first); a week's groups of a busy agent.
     static let maxJournal = 100_000
 
-    /// Runs the pending writes and the snapshot now (tests; `stop` does it too).
+    /// Runs the pending writes and a snapshot now (tests; `stop` does it too).
     func syncState() {
         writer.sync { snapshotOnWriter() }
     }

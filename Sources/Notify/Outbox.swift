@@ -12,9 +12,10 @@ import Glibc
 /// of one `enqueue` (one evaluation's notifications) as one segment file with the notification-log
 /// records of the notifications they carry, durably (temp, fsync, rename, fsync of the directory;
 /// see `OutboxSegment`) — and marked done once the receiver answered 2xx, refused it, or it was
-/// given up. After a crash or restart, `open()` loads what is not done and sends it, and hands the
-/// notifier the records, so a notification the outbox holds is never made again under another
-/// key. Each entry carries its `Idempotency-Key`, derived from what it says (see
+/// given up. A finished segment is removed at once, its records appended to the journal (see
+/// `OutboxJournal`), which a state snapshot (`OutboxState`) compacts now and then. After a crash or
+/// restart, `open()` loads what is not done and sends it, and hands the notifier the records, so a
+/// notification the outbox holds, or delivered, is never made again under another key. Each entry carries its `Idempotency-Key`, derived from what it says (see
 /// `Notifier.integrationKey`), so a receiver that saw a delivery whose done mark did not survive a
 /// crash can drop the duplicate.
 ///
@@ -33,8 +34,8 @@ import Glibc
 /// dropped and counted.
 ///
 /// Owners: the serial `queue` owns lanes, timers, in-flight state and the integrations; the serial
-/// `writer` queue owns the files' fsyncs (segments, the state snapshot, removing retired
-/// segments), so no caller ever waits for a disk flush. `counters`, `ledger` and `journal` sit
+/// `writer` queue owns the files (segments and their fsyncs, done marks, the journal, the state
+/// snapshot), so no caller ever waits for a disk flush. `counters`, `ledger` and `journal` sit
 /// behind their own locks. Public methods may be called from any thread.
 public final class Outbox: @unchecked Sendable {
     /// Where and how the outbox keeps and retries entries.
@@ -194,10 +195,13 @@ public final class Outbox: @unchecked Sendable {
     var remaining: [String: Int] = [:]
 
     // Owned by `writer`.
-    /// Segments whose entries are all done, removed after the next snapshot.
-    var retired: Set<String> = []
+    /// The log records of each segment on disk, journaled when the segment is finished.
+    var segmentRecords: [String: [LogRecord]] = [:]
+    /// Bytes appended to the journal since the last snapshot.
+    var journalBytes = 0
     var snapshotScheduled = false
-    /// The state changed in a way no segment records (records imported from a checkpoint).
+    /// The state changed in a way the journal does not record (a reload renamed lanes, records
+    /// were imported from a checkpoint, an append failed).
     var stateDirty = false
 
     public init(
@@ -289,7 +293,13 @@ public final class Outbox: @unchecked Sendable {
                 let now = self.table.resolve(i.identity)
                 if now?.name != i.name { mapping[i.name] = now?.name }
             }
-            self.ledger.withLock { $0.rename(mapping) }
+            if !mapping.isEmpty {
+                self.ledger.withLock { $0.rename(mapping) }
+                self.writer.async {
+                    self.stateDirty = true
+                    self.scheduleSnapshot()
+                }
+            }
             self.rebuildLanes(why: "the configuration no longer has them")
             self.throttle.retain(Set(self.table.byID.keys))
             self.pumpOnQueue()
@@ -389,7 +399,10 @@ public final class Outbox: @unchecked Sendable {
         journal.withLock { j in
             for r in records { Outbox.merge(r, into: &j) }
         }
-        writer.async { self.stateDirty = true }
+        writer.async {
+            self.stateDirty = true
+            self.scheduleSnapshot()
+        }
     }
 
     /// Waits until nothing is pending (or `timeout` passes); true when empty. For tests and drains.

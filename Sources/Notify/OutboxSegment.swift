@@ -11,12 +11,10 @@ import TimeSeries
 /// notification the outbox does not hold, nor the reverse.
 ///
 /// `<first entry>.done` lists, one per line, the indexes of entries that are finished (delivered,
-/// refused, given up, dropped); a line `r N` before `N` says entry N was not delivered (refused,
-/// given up or dropped), so its firing alerts' resolutions are withheld (see `FiringLedger`). It is
-/// appended to without fsync (a refusal mark with one): after a power loss a few finished entries
-/// may be sent again, with their idempotency keys, which is the receiver's cue to drop them. When
-/// every entry is done the segment is *retired*; retired segments are removed once a snapshot of
-/// the outbox state (see `OutboxState`) holds their records.
+/// refused, given up, dropped); it is appended to without fsync: after a power loss a few
+/// finished entries may be sent again, with their idempotency keys, which is the receiver's cue to
+/// drop them. When every entry is done both files are removed, and the records go to the
+/// outbox's journal (see `OutboxJournal`).
 enum OutboxSegment {
     static let magicV1 = Array("AGENTOS1".utf8)
     static let magic = Array("AGENTOS2".utf8)
@@ -70,17 +68,12 @@ enum OutboxSegment {
         return Contents(entries: out, records: records)
     }
 
-    /// The `.done` file: indexes finished, and those of them not delivered (a torn last line is ignored).
-    static func doneMarks(_ bytes: [UInt8]) -> (done: Set<Int>, notDelivered: Set<Int>) {
-        var done = Set<Int>(), notDelivered = Set<Int>()
+    /// Indexes listed in a `.done` file (a torn last line, or any other, is ignored).
+    static func doneIndexes(_ bytes: [UInt8]) -> Set<Int> {
+        var out = Set<Int>()
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            let text = String(decoding: line, as: UTF8.self)
-            if text.hasPrefix("r "), let i = Int(text.dropFirst(2)) {
-                notDelivered.insert(i)
-            } else if let i = Int(text) {
-                done.insert(i)
-            }
+            if let i = Int(String(decoding: line, as: UTF8.self)), i >= 0 { out.insert(i) }
         }
-        return (done, notDelivered.intersection(done))
+        return out
     }
 }

@@ -114,8 +114,9 @@ struct FiringLedger: Equatable {
 
 /// The outbox's snapshot file, `<outbox>/state`: the notification log as far as the outbox holds
 /// it (each group's last record) and the firing ledger. Written atomically and durably (temp,
-/// fsync, rename, fsync of the directory) on the outbox's writer queue, before retired segments are
-/// removed, so the records they carried outlive them; and when the outbox stops.
+/// fsync, rename, fsync of the directory) on the outbox's writer queue when the journal grew past
+/// `OutboxJournal.compactBytes`, after a reload, at open and when the outbox stops; the journal is
+/// emptied after it.
 ///
 /// Form: magic, a blob (version, log records in `Dispatcher.encode`'s form, ledger lanes), the
 /// FNV-1a checksum of the blob. A damaged file is set aside (`corrupt/`) and the outbox starts
@@ -175,5 +176,122 @@ enum OutboxState {
         }
         guard r.atEnd else { throw .malformed("outbox state: trailing bytes") }
         return (records, ledger)
+    }
+}
+
+/// The outbox's journal, `<outbox>/journal`: what happened since the last state snapshot, appended
+/// as it happens (on the writer queue) so that finished segments can be removed at once.
+///
+/// Each event is one frame: a marker byte, the payload's length (4 bytes) and FNV-1a checksum
+/// (8 bytes), the payload (a type byte and its fields). Appends are not flushed, except a
+/// not-delivered event (rare, and what withholds a resolution): a `kill -9` loses nothing, a power
+/// loss at most the last deliveries' records (their notifications may then be made again, under
+/// the same keys). Reading stops at the first frame that is torn or damaged. Replaying an event
+/// twice changes nothing, so a crash between a snapshot and the journal's truncation is harmless.
+enum OutboxJournal {
+    static let fileName = "journal"
+    static let marker: UInt8 = 0xA7
+    static let maxFrame = 64 << 20
+    /// A snapshot is written, and the journal emptied, beyond this size.
+    static let compactBytes = 1 << 20
+
+    enum Event: Equatable {
+        /// The log records of a segment whose entries are all done (the segment is removed).
+        case records([LogRecord])
+        case delivered(lane: String, firing: [UInt64], resolved: [UInt64], at: Timestamp)
+        case notDelivered(lane: String, firing: [UInt64], at: Timestamp)
+        case withheld(lane: String, fingerprints: [UInt64])
+    }
+
+    static func frame(_ event: Event) -> [UInt8] {
+        var p = ByteWriter()
+        func fps(_ list: [UInt64]) {
+            p.varint(list.count)
+            for fp in list { p.fixed64(fp) }
+        }
+        switch event {
+        case .records(let records):
+            p.byte(1)
+            p.blob(Dispatcher.encode(records))
+        case .delivered(let lane, let firing, let resolved, let at):
+            p.byte(2)
+            p.string(lane)
+            fps(firing)
+            fps(resolved)
+            p.signed(at)
+        case .notDelivered(let lane, let firing, let at):
+            p.byte(3)
+            p.string(lane)
+            fps(firing)
+            p.signed(at)
+        case .withheld(let lane, let list):
+            p.byte(4)
+            p.string(lane)
+            fps(list)
+        }
+        var w = ByteWriter()
+        w.byte(marker)
+        w.fixed32(UInt32(p.bytes.count))
+        w.fixed64(OutboxEntry.checksum(p.bytes[...]))
+        w.raw(p.bytes)
+        return w.bytes
+    }
+
+    /// The events of a journal file, in order, up to the first damaged frame; `intact` is false
+    /// when something followed that could not be read.
+    static func decode(_ bytes: [UInt8]) -> (events: [Event], intact: Bool) {
+        var events: [Event] = []
+        var r = ByteReader(bytes)
+        while !r.atEnd {
+            guard let event = try? next(&r) else { return (events, false) }
+            events.append(event)
+        }
+        return (events, true)
+    }
+
+    static func next(_ r: inout ByteReader) throws(CheckpointError) -> Event {
+        guard try r.byte() == marker else { throw .malformed("journal: no frame marker") }
+        let length = Int(try r.fixed32())
+        guard length <= maxFrame else { throw .malformed("journal: frame too long") }
+        let sum = try r.fixed64()
+        let payload = Array(try r.raw(length))
+        guard OutboxEntry.checksum(payload[...]) == sum else { throw .checksumMismatch }
+        var p = ByteReader(payload)
+        func fps() throws(CheckpointError) -> [UInt64] {
+            let n = try p.count(limit: OutboxEntry.maxAlerts)
+            var out: [UInt64] = []
+            for _ in 0..<n { out.append(try p.fixed64()) }
+            return out
+        }
+        let event: Event
+        switch try p.byte() {
+        case 1: event = .records(try Dispatcher.decodeLog(try p.blob()))
+        case 2:
+            let lane = try p.string()
+            let firing = try fps(), resolved = try fps()
+            event = .delivered(lane: lane, firing: firing, resolved: resolved, at: try p.signed())
+        case 3:
+            let lane = try p.string()
+            let firing = try fps()
+            event = .notDelivered(lane: lane, firing: firing, at: try p.signed())
+        case 4:
+            let lane = try p.string()
+            event = .withheld(lane: lane, fingerprints: try fps())
+        case let t: throw .malformed("journal: unknown event \(t)")
+        }
+        guard p.atEnd else { throw .malformed("journal: trailing bytes in a frame") }
+        return event
+    }
+}
+
+extension FiringLedger {
+    /// Applies a journal event (records are the notification log's business, not the ledger's).
+    mutating func apply(_ event: OutboxJournal.Event) {
+        switch event {
+        case .records: break
+        case .delivered(let lane, let firing, let resolved, let at): delivered(lane, firing: firing, resolved: resolved, at: at)
+        case .notDelivered(let lane, let firing, let at): notDelivered(lane, firing: firing, at: at)
+        case .withheld(let lane, let fps): withheld(lane, fps)
+        }
     }
 }

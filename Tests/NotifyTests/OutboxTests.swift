@@ -35,6 +35,7 @@ import TimeSeries
     func settle(_ o: Outbox) {
         o.pump()
         for _ in 0..<20 { o.queue.sync {} }
+        o.writer.sync {}
     }
 
     @Test func backoffDoublesUpToItsCapAndRetryAfterWinsWhenLonger() throws {
@@ -179,7 +180,7 @@ import TimeSeries
         settle(again)
         #expect(t2.requests.compactMap { $0.header("Idempotency-Key") } == ["b"], "a and c were done before the restart")
         again.syncState()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [OutboxState.fileName], "finished segments go after the state snapshot")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [OutboxState.fileName], "finished segments go at once; their records are in the state")
     }
 
     @Test func anEntryWhoseIntegrationIsGoneIsDroppedAndCounted() throws {
@@ -438,12 +439,57 @@ extension OutboxTests {
 
 extension OutboxTests {
     @Test(arguments: [
-        ("0\n1\n", [0, 1], [Int]()), ("r 1\n1\n2", [1, 2], [1]), ("r 3\n", [], []), ("x\n-\n\u{0}\n99999999999999999999\n4", [4], []),
-        ("1\nr 1", [1], [1]), ("", [], []), ("r \nr x\n 5\n5 \n7", [7], []),
+        ("0\n1\n", [0, 1]), ("r 1\n1\n2", [1, 2]), ("x\n-\n\u{0}\n99999999999999999999\n4", [4]), ("-3\n3", [3]), ("", []),
+        (" 5\n5 \n7", [7]),
     ])
-    func doneMarksReadWhatIsWholeAndIgnoreTheRest(text: String, done: [Int], notDelivered: [Int]) {
-        let marks = OutboxSegment.doneMarks(Array(text.utf8))
-        #expect(marks.done == Set(done))
-        #expect(marks.notDelivered == Set(notDelivered), "a refusal mark counts only with its done mark")
+    func doneMarksReadWhatIsWholeAndIgnoreTheRest(text: String, done: [Int]) {
+        #expect(OutboxSegment.doneIndexes(Array(text.utf8)) == Set(done))
+    }
+}
+
+extension OutboxTests {
+    @Test func journalEventsRoundTripAndATornOrDamagedTailIsWhereReadingStops() throws {
+        let events: [OutboxJournal.Event] = [
+            .records([LogRecord(groupKey: "g", receiver: "hook", sequence: 2, at: 5, firing: [9: "critical"])]),
+            .delivered(lane: "hook/webhook[0]\u{1}g", firing: [9], resolved: [], at: 6),
+            .notDelivered(lane: "hook/webhook[0]\u{1}h", firing: [1, 2], at: 7),
+            .withheld(lane: "hook/webhook[0]\u{1}h", fingerprints: [1]),
+        ]
+        let frames = events.map(OutboxJournal.frame)
+        let bytes = frames.flatMap { $0 }
+        let read = OutboxJournal.decode(bytes)
+        #expect(read.events == events)
+        #expect(read.intact)
+        // Every cut inside the last frame: the others are read, the torn one is not.
+        let head = frames.dropLast().flatMap { $0 }
+        for cut in (head.count + 1)..<bytes.count {
+            let torn = OutboxJournal.decode(Array(bytes.prefix(cut)))
+            #expect(torn.events == Array(events.dropLast()))
+            #expect(!torn.intact)
+        }
+        // A flipped byte anywhere stops reading at its frame.
+        for i in stride(from: 0, to: bytes.count, by: 5) {
+            var damaged = bytes
+            damaged[i] ^= 0x41
+            let r = OutboxJournal.decode(damaged)
+            #expect(!r.intact)
+            #expect(events.starts(with: r.events))
+        }
+        // A frame claiming 4 GiB is refused before anything is allocated.
+        #expect(OutboxJournal.decode([OutboxJournal.marker, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0, count: 8)).events.isEmpty)
+    }
+
+    @Test func replayingTheJournalTwiceGivesTheSameLedger() {
+        let events: [OutboxJournal.Event] = [
+            .notDelivered(lane: "l", firing: [1, 2], at: 1), .delivered(lane: "l", firing: [2, 3], resolved: [], at: 2),
+            .withheld(lane: "l", fingerprints: [1]), .delivered(lane: "l", firing: [], resolved: [3], at: 3), .notDelivered(lane: "l", firing: [4], at: 4),
+        ]
+        var once = FiringLedger()
+        for e in events { once.apply(e) }
+        var twice = once
+        for e in events { twice.apply(e) }
+        #expect(once == twice)
+        #expect(once.refused("l").keys.sorted() == [4])
+        #expect(once.lanes["l"]?.told.keys.sorted() == [2])
     }
 }

@@ -42,6 +42,7 @@ import TimeSeries
     func settle(_ n: Notifier) {
         n.outbox.pump()
         for _ in 0..<20 { n.outbox.queue.sync {} }
+        n.outbox.writer.sync {}  // what a crash now would find on disk
     }
 
     /// Moves the clock on second by second, ticking and settling.
