@@ -174,7 +174,10 @@ extension Outbox {
             journal.withLock { j in
                 for r in records { Outbox.merge(r, into: &j) }
             }
-            if entries.isEmpty, !records.isEmpty { appendToJournal(.records(records)) }
+            if entries.isEmpty, !records.isEmpty {
+                journalBuffer += OutboxJournal.frame(.records(records))
+                scheduleJournalFlush()
+            }
         }
         guard !entries.isEmpty else { return }
         let written = segment
@@ -229,31 +232,64 @@ extension Outbox {
         writer.async { self.appendToJournal(event) }
     }
 
+    /// A segment whose entries are all done: its records go to the journal, then its files go.
     func finishSegment(_ segment: String) {
         dispatchPrecondition(condition: .onQueue(writer))
-        let dir = configuration.directory
         if let records = segmentRecords.removeValue(forKey: segment), !records.isEmpty {
-            // If this append is lost (a power loss), the segment may be lost too: its records then
-            // come back from the checkpoint, and a notification made again has the same key.
-            appendToJournal(.records(records))
+            journalBuffer += OutboxJournal.frame(.records(records))
         }
-        DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)
-        DurableFiles.remove(dir + "/" + segment + OutboxSegment.doneSuffix)
+        // Removed once its records are in the journal file: a crash before that finds the segment
+        // and sends its last entry again, under its key.
+        finishedSegments.append(segment)
+        scheduleJournalFlush()
     }
 
+    /// Journals an event: a not-delivered one at once and flushed (it is what withholds a
+    /// resolution), the others with the next batch.
     func appendToJournal(_ event: OutboxJournal.Event) {
         dispatchPrecondition(condition: .onQueue(writer))
-        let bytes = OutboxJournal.frame(event)
-        var sync = false
-        if case .notDelivered = event { sync = true }
-        do {
-            try DurableFiles.append(bytes, to: configuration.directory + "/" + OutboxJournal.fileName, sync: sync)
-            journalBytes += bytes.count
-        } catch {
-            // The snapshot will hold it: make one soon.
-            stateDirty = true
-            logger.warning("outbox: cannot append to the journal (\(error)); a state snapshot follows")
+        journalBuffer += OutboxJournal.frame(event)
+        if case .notDelivered = event {
+            flushJournal(sync: true)
+        } else {
+            scheduleJournalFlush()
         }
+    }
+
+    /// Appends are batched: one write per `journalBatch` at most, however many deliveries, so the
+    /// journal adds no I/O of its own to each notification's fsyncs.
+    static let journalBatch = 200
+
+    func scheduleJournalFlush() {
+        guard !journalFlushScheduled else { return }
+        journalFlushScheduled = true
+        writer.asyncAfter(deadline: .now() + .milliseconds(Outbox.journalBatch)) { [weak self] in
+            guard let self else { return }
+            self.journalFlushScheduled = false
+            self.flushJournal(sync: false)
+        }
+    }
+
+    /// Writes the buffered events, then removes the segments they finished.
+    func flushJournal(sync: Bool) {
+        dispatchPrecondition(condition: .onQueue(writer))
+        let dir = configuration.directory
+        if !journalBuffer.isEmpty {
+            do {
+                try DurableFiles.append(journalBuffer, to: dir + "/" + OutboxJournal.fileName, sync: sync)
+                journalBytes += journalBuffer.count
+                journalBuffer = []
+            } catch {
+                logger.warning("outbox: cannot append to the journal (\(error)); a state snapshot follows")
+                snapshotOnWriter()
+                return
+            }
+        }
+        for segment in finishedSegments {
+            DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)
+            DurableFiles.remove(dir + "/" + segment + OutboxSegment.doneSuffix)
+        }
+        finishedSegments = []
         if journalBytes >= OutboxJournal.compactBytes || stateDirty { scheduleSnapshot() }
     }
 
@@ -276,7 +312,7 @@ extension Outbox {
     /// changed otherwise, then empties the journal.
     func snapshotOnWriter() {
         dispatchPrecondition(condition: .onQueue(writer))
-        guard journalBytes > 0 || stateDirty else { return }
+        guard journalBytes > 0 || stateDirty || !journalBuffer.isEmpty || !finishedSegments.isEmpty else { return }
         let now = clock()
         let records = journal.withLock { j -> [LogRecord] in
             j = j.filter { now - $0.value.at < Dispatcher.logRetention }
@@ -301,10 +337,16 @@ extension Outbox {
             return
         }
         stateDirty = false
-        // Ledger events noted before this snapshot but journaled after it are replayed on top of
-        // it at the next open: replaying an event twice is harmless.
+        // The snapshot holds what the buffer held. Ledger events noted before it but journaled
+        // after it are replayed on top of it at the next open: replaying an event twice is harmless.
         DurableFiles.remove(dir + "/" + OutboxJournal.fileName)
         journalBytes = 0
+        journalBuffer = []
+        for segment in finishedSegments {
+            DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)
+            DurableFiles.remove(dir + "/" + segment + OutboxSegment.doneSuffix)
+        }
+        finishedSegments = []
     }
 
     /// Records the journal keeps at most (the oldest go first); a week's groups of a busy agent.

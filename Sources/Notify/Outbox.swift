@@ -199,6 +199,10 @@ public final class Outbox: @unchecked Sendable {
     var segmentRecords: [String: [LogRecord]] = [:]
     /// Bytes appended to the journal since the last snapshot.
     var journalBytes = 0
+    /// Events waiting for the next journal write, and the segments it finishes.
+    var journalBuffer: [UInt8] = []
+    var finishedSegments: [String] = []
+    var journalFlushScheduled = false
     var snapshotScheduled = false
     /// The state changed in a way the journal does not record (a reload renamed lanes, records
     /// were imported from a checkpoint, an append failed).

@@ -183,10 +183,12 @@ enum OutboxState {
 /// as it happens (on the writer queue) so that finished segments can be removed at once.
 ///
 /// Each event is one frame: a marker byte, the payload's length (4 bytes) and FNV-1a checksum
-/// (8 bytes), the payload (a type byte and its fields). Appends are not flushed, except a
-/// not-delivered event (rare, and what withholds a resolution): a `kill -9` loses nothing, a power
-/// loss at most the last deliveries' records (their notifications may then be made again, under
-/// the same keys). Reading stops at the first frame that is torn or damaged. Replaying an event
+/// (8 bytes), the payload (a type byte and its fields). Events are appended in batches (at most
+/// one write per 200 ms) and not flushed, except a not-delivered event (rare, and what withholds a
+/// resolution), which is written and flushed at once; a finished segment is removed only after
+/// its records were written. So a `kill -9` loses at most the done mark of the last deliveries
+/// (sent again after the restart, under their keys), and a power loss at most their records too
+/// (their notifications may then be made again, under the same keys). Reading stops at the first frame that is torn or damaged. Replaying an event
 /// twice changes nothing, so a crash between a snapshot and the journal's truncation is harmless.
 enum OutboxJournal {
     static let fileName = "journal"

@@ -282,7 +282,16 @@ extension RecoveryTests {
         #expect(t.requests.dropFirst(sentBefore).map(\.url) == ["http://127.0.0.1:9/chat"])
     }
 
-    @Test func aCrashAfterDeliveryBeforeAnyCheckpointDoesNotNotifyAgain() throws {
+    enum CrashAfterDelivery: String, CaseIterable, CustomTestStringConvertible {
+        /// The journal batch with the delivery's record was written (200 ms later at most).
+        case afterTheJournalWrite
+        /// It was not: the segment is still there, its entry not marked done.
+        case beforeTheJournalWrite
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: CrashAfterDelivery.allCases)
+    func aCrashAfterDeliveryNeverNotifiesAgainUnderAnotherKey(crash: CrashAfterDelivery) throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir) }
         let t = FakeTransport()
@@ -290,17 +299,26 @@ extension RecoveryTests {
         first!.receive([alert("db-1")])
         settle(first!)
         #expect(t.requests.map(Self.announced) == [["db-1/firing"]])
-        // kill -9 before any state snapshot: the finished segment is still on disk.
-        first = nil
+        if crash == .afterTheJournalWrite {
+            let o = first!.outbox
+            o.writer.sync { o.flushJournal(sync: false) }
+        }
+        first = nil  // kill -9, long before any checkpoint or state snapshot
         let again = FakeTransport()
-        let second = try notifier(dir, again, loaded: 0)
+        let second = try notifier(dir, again, loaded: crash == .afterTheJournalWrite ? 0 : 1)
         defer { second.stop() }
         second.receive([alert("db-1", at: clock.value + 5000)])
         advance(second, seconds: 5)
-        #expect(again.requests.isEmpty, "the log came back with the segment: the receiver already knows")
+        if crash == .afterTheJournalWrite {
+            #expect(again.requests.isEmpty, "the log came back from the journal: the receiver already knows")
+        } else {
+            #expect(again.requests.map { $0.header("Idempotency-Key") } == t.requests.map { $0.header("Idempotency-Key") },
+                    "sent again, under the same key, and not made again")
+        }
+        let before = again.requests.count
         second.receive([alert("db-1", .resolved)])
         advance(second, seconds: 2)
-        #expect(again.requests.map(Self.announced) == [["db-1/resolved"]])
+        #expect(again.requests.dropFirst(before).map(Self.announced) == [["db-1/resolved"]])
     }
 
     @Test func aRefusalSurvivesARestartAndStillWithholdsTheResolution() throws {
