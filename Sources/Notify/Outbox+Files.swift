@@ -19,6 +19,7 @@ extension Outbox {
             let integrations = queue.sync { table }
             var records: [String: LogRecord] = [:]
             var ledger = FiringLedger()
+            var compactNow = false
             if names.contains(OutboxState.fileName) {
                 do {
                     let state = try OutboxState.decode(try DurableFiles.read(dir + "/" + OutboxState.fileName, limit: OutboxState.maxFileBytes))
@@ -26,12 +27,15 @@ extension Outbox {
                     ledger = state.ledger
                 } catch {
                     setAside(OutboxState.fileName)
+                    compactNow = true
                     counters.withLock { $0.corrupt += 1 }
                     logger.error("outbox state \(dir)/\(OutboxState.fileName) unreadable (\(error)); a copy is in \(dir)/corrupt; pending notifications are still sent")
                 }
             }
+            var journalSize = 0
             if names.contains(OutboxJournal.fileName) {
                 let bytes = try DurableFiles.read(dir + "/" + OutboxJournal.fileName, limit: OutboxState.maxFileBytes)
+                journalSize = bytes.count
                 let (events, intact) = OutboxJournal.decode(bytes)
                 for event in events {
                     if case .records(let list) = event {
@@ -43,6 +47,7 @@ extension Outbox {
                 if !intact {
                     setAside(OutboxJournal.fileName)
                     logger.warning("outbox journal: \(events.count) events read, the rest is damaged or torn; a copy is in \(dir)/corrupt")
+                    compactNow = true  // appending after a torn frame would hide what follows it
                 }
             }
             var loaded: [(entry: OutboxEntry, segment: String, index: Int)] = []
@@ -79,11 +84,11 @@ extension Outbox {
                     loaded.append((entry, stem, i))
                     live += 1
                 }
+                segmentRecords[stem] = contents.records
                 if live == 0 {
                     finished.append(stem)
                 } else {
                     counts[stem] = live
-                    segmentRecords[stem] = contents.records
                     // Damaged entries count as done, so the segment goes once the others are delivered.
                     if damaged > 0 {
                         let lines = entries.indices.filter { entries[$0] == nil && !done.contains($0) }.map { "\($0)\n" }.joined()
@@ -115,13 +120,14 @@ extension Outbox {
             counters.withLock { $0.pending += pendingNow }
             writer.sync {
                 self.segmentRecords = segmentRecords
-                // Everything read is now in memory: one snapshot holds it, the journal starts empty,
-                // and finished segments go.
-                stateDirty = true
-                snapshotOnWriter()
-                for stem in finished {
-                    DurableFiles.remove(dir + "/" + stem + OutboxSegment.suffix)
-                    DurableFiles.remove(dir + "/" + stem + OutboxSegment.doneSuffix)
+                journalBytes = journalSize
+                // Segments a crash left finished: their records to the journal, their files gone.
+                for stem in finished { finishSegment(stem) }
+                if compactNow {
+                    stateDirty = true
+                    snapshotOnWriter()
+                } else {
+                    flushJournal(sync: false)
                 }
             }
             // Entries for integrations this configuration does not have: dropped and counted.
@@ -352,8 +358,19 @@ extension Outbox {
     /// Records the journal keeps at most (the oldest go first); a week's groups of a busy agent.
     static let maxJournal = 100_000
 
-    /// Runs the pending writes and a snapshot now (tests; `stop` does it too).
+    /// Writes what the journal buffers, and a snapshot when the state changed in a way the journal
+    /// does not record (`stop` does this).
+    func flushOnWriter() {
+        dispatchPrecondition(condition: .onQueue(writer))
+        flushJournal(sync: false)
+        if stateDirty { snapshotOnWriter() }
+    }
+
+    /// Compacts now: a snapshot, the journal emptied, finished segments gone (tests).
     func syncState() {
-        writer.sync { snapshotOnWriter() }
+        writer.sync {
+            stateDirty = true
+            snapshotOnWriter()
+        }
     }
 }

@@ -229,9 +229,9 @@ public final class Outbox: @unchecked Sendable {
         }
     }
 
-    /// Stops starting new attempts, waits up to `timeout` for those in flight, and writes the state
-    /// snapshot. Everything enqueued before is on disk when it returns; undelivered entries stay
-    /// there for the next run.
+    /// Stops starting new attempts, waits up to `timeout` for those in flight, and writes what the
+    /// journal buffers. Everything enqueued before is on disk when it returns; undelivered entries
+    /// stay there for the next run.
     public func stop(timeout: Duration = .seconds(5)) {
         writer.sync {}
         queue.sync {
@@ -246,7 +246,7 @@ public final class Outbox: @unchecked Sendable {
         while counters.withLock({ $0.inFlight }) > 0, ContinuousClock.now < deadline {
             usleepMs(5)
         }
-        writer.sync { snapshotOnWriter() }
+        writer.sync { flushOnWriter() }
     }
 
     /// What `drain` did.

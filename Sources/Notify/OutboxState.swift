@@ -115,8 +115,9 @@ struct FiringLedger: Equatable {
 /// The outbox's snapshot file, `<outbox>/state`: the notification log as far as the outbox holds
 /// it (each group's last record) and the firing ledger. Written atomically and durably (temp,
 /// fsync, rename, fsync of the directory) on the outbox's writer queue when the journal grew past
-/// `OutboxJournal.compactBytes`, after a reload, at open and when the outbox stops; the journal is
-/// emptied after it.
+/// `OutboxJournal.compactBytes`, after a reload that renamed integrations, after records were
+/// imported from a checkpoint, and at open when the journal or the state was damaged; the journal
+/// is emptied after it. Starting and stopping cost no flush of their own.
 ///
 /// Form: magic, a blob (version, log records in `Dispatcher.encode`'s form, ledger lanes), the
 /// FNV-1a checksum of the blob. A damaged file is set aside (`corrupt/`) and the outbox starts
