@@ -233,9 +233,20 @@ extension Outbox {
     }
 
     /// A ledger event: applied now (the delivery queue decides with it), journaled in order on `writer`.
+    /// A not-delivered event goes to the writer at once (and is flushed there); the others wait
+    /// in `pendingEvents` for the next batch, without a hop to the writer per delivery.
     func note(_ event: OutboxJournal.Event) {
         ledger.withLock { $0.apply(event) }
-        writer.async { self.appendToJournal(event) }
+        if case .notDelivered = event {
+            writer.async { self.appendToJournal(event) }
+            return
+        }
+        let frame = OutboxJournal.frame(event)
+        let first = pendingEvents.withLock { buffer -> Bool in
+            buffer += frame
+            return buffer.count == frame.count
+        }
+        if first { writer.async { self.scheduleJournalFlush() } }
     }
 
     /// A segment whose entries are all done: its records go to the journal, then its files go.
@@ -280,6 +291,10 @@ extension Outbox {
     func flushJournal(sync: Bool) {
         dispatchPrecondition(condition: .onQueue(writer))
         let dir = configuration.directory
+        journalBuffer += pendingEvents.withLock { buffer -> [UInt8] in
+            defer { buffer = [] }
+            return buffer
+        }
         if !journalBuffer.isEmpty {
             do {
                 try DurableFiles.append(journalBuffer, to: dir + "/" + OutboxJournal.fileName, sync: sync)
@@ -318,8 +333,12 @@ extension Outbox {
     /// changed otherwise, then empties the journal.
     func snapshotOnWriter() {
         dispatchPrecondition(condition: .onQueue(writer))
-        guard journalBytes > 0 || stateDirty || !journalBuffer.isEmpty || !finishedSegments.isEmpty else { return }
+        guard journalBytes > 0 || stateDirty || !journalBuffer.isEmpty || !finishedSegments.isEmpty || pendingEvents.withLock({ !$0.isEmpty })
+        else { return }
         let now = clock()
+        // Events noted so far are in the ledger read below (a note applies, then buffers): drop
+        // their frames; later ones stay buffered and are replayed on top of this snapshot.
+        pendingEvents.withLock { $0 = [] }
         let records = journal.withLock { j -> [LogRecord] in
             j = j.filter { now - $0.value.at < Dispatcher.logRetention }
             if j.count > Outbox.maxJournal {

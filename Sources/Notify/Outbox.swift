@@ -174,6 +174,8 @@ public final class Outbox: @unchecked Sendable {
     /// The last record of each group (`groupKey \u{1} receiver`) whose notification the outbox
     /// holds durably (or held: delivered ones stay).
     let journal = Mutex([String: LogRecord]())
+    /// Journal frames of ledger events noted on `queue`, waiting for the writer's next batch.
+    let pendingEvents = Mutex<[UInt8]>([])
     let sequence = Atomic<UInt64>(0)
 
     // Owned by `queue`.
