@@ -216,19 +216,19 @@ extension Outbox {
     func markDone(_ item: Item) {
         guard let segment = item.segment else { return }
         let left = (remaining[segment] ?? 1) - 1
-        let index = item.index
         if left <= 0 {
             remaining[segment] = nil
             writer.async { self.finishSegment(segment) }
         } else {
             remaining[segment] = left
-            writer.async {
-                do {
-                    try DurableFiles.append(Array("\(index)\n".utf8), to: self.configuration.directory + "/" + segment + OutboxSegment.doneSuffix)
-                } catch {
-                    self.logger.warning("outbox: cannot record a finished notification (\(error)); it may be sent again after a restart")
-                }
+            // Batched with the journal's next write, one append per segment.
+            let line = "\(item.index)\n"
+            let first = pendingDone.withLock { marks -> Bool in
+                let wasEmpty = marks.isEmpty
+                marks[segment, default: ""] += line
+                return wasEmpty
             }
+            if first { writer.async { self.scheduleJournalFlush() } }
         }
     }
 
@@ -294,6 +294,18 @@ extension Outbox {
         journalBuffer += pendingEvents.withLock { buffer -> [UInt8] in
             defer { buffer = [] }
             return buffer
+        }
+        let marks = pendingDone.withLock { marks -> [String: String] in
+            defer { marks = [:] }
+            return marks
+        }
+        let finishing = Set(finishedSegments)
+        for (segment, lines) in marks where !finishing.contains(segment) {
+            do {
+                try DurableFiles.append(Array(lines.utf8), to: dir + "/" + segment + OutboxSegment.doneSuffix)
+            } catch {
+                logger.warning("outbox: cannot record finished notifications (\(error)); they may be sent again after a restart")
+            }
         }
         if !journalBuffer.isEmpty {
             do {

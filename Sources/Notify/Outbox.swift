@@ -176,6 +176,8 @@ public final class Outbox: @unchecked Sendable {
     let journal = Mutex([String: LogRecord]())
     /// Journal frames of ledger events noted on `queue`, waiting for the writer's next batch.
     let pendingEvents = Mutex<[UInt8]>([])
+    /// Done marks (`.done` lines) per segment, waiting for the writer's next batch.
+    let pendingDone = Mutex<[String: String]>([:])
     let sequence = Atomic<UInt64>(0)
 
     // Owned by `queue`.

@@ -11,9 +11,10 @@ import TimeSeries
 /// notification the outbox does not hold, nor the reverse.
 ///
 /// `<first entry>.done` lists, one per line, the indexes of entries that are finished (delivered,
-/// refused, given up, dropped); it is appended to without fsync: after a power loss a few
-/// finished entries may be sent again, with their idempotency keys, which is the receiver's cue to
-/// drop them. When every entry is done both files are removed, and the records go to the
+/// refused, given up, dropped); it is appended to in batches (with the journal's, at most every
+/// 200 ms) and without fsync: after a `kill -9` within that time, or a power loss, a few finished
+/// entries may be sent again, with their idempotency keys, which is the receiver's cue to drop
+/// them. When every entry is done both files are removed, and the records go to the
 /// outbox's journal (see `OutboxJournal`).
 enum OutboxSegment {
     static let magicV1 = Array("AGENTOS1".utf8)
