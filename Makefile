@@ -1,27 +1,33 @@
 # make run   — installs what is missing, builds a release binary, runs the agent's demo (make daemon CONFIG=FILE: the daemon)
 # make test  — installs what is missing, builds, runs every test
 # make bench — the benchmarks (figures in README.md's Performance section)
+# make chaos — crash, rotation, outage and abuse scenarios against the release build (≤ 10 min)
 # make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each (default 600); new inputs join its corpus, replayed by make test
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xlinker -s
-BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev pkg-config
+BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev libsnappy-dev pkg-config
 # Real peers the tests run against on 127.0.0.1.
-TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter systemd
+TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics systemd
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
 FUZZ_SECONDS ?= 600
 # The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan;
 # linked with lld, as gold fails on this build's debug info ("internal error in format_file_lineno").
 FUZZ_BUILD_FLAGS = -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -use-ld=lld
 
-.PHONY: all build release run demo daemon test bench deps test-deps bench-deps clean fuzz fuzz-exposition
+.PHONY: all build release run demo daemon test bench chaos deps test-deps bench-deps clean fuzz fuzz-exposition
 
 all: build
 
 deps:
 	@scripts/ensure-deps.sh $(BUILD_DEPS)
 
+# The published contracts the notification payloads are validated against (python3's jsonschema,
+# the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian): scripts/contract-deps.sh.
+# Public rule files from Debian's packages, loaded by the rule-file compatibility tests: scripts/rule-files-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
+	@scripts/contract-deps.sh
+	@scripts/rule-files-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)
@@ -45,16 +51,26 @@ daemon: release
 
 RULE_FILES = $(filter-out %_test.yaml,$(wildcard rules/*.yaml))
 RULE_TESTS = $(wildcard rules/*_test.yaml)
+# Rollout gates live apart from the rule files (a rule-file glob must not pick them up).
+GATE_FILES = $(filter-out %_test.yaml,$(wildcard rules/gates/*.yaml))
+GATE_TESTS = $(wildcard rules/gates/*_test.yaml)
 
 test: test-deps
 	$(SWIFT) build --build-tests
 	SWIFT=$(SWIFT) scripts/run-tests.sh
 	"$$($(SWIFT) build --show-bin-path)/agent" check rules $(RULE_FILES)
 	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(RULE_TESTS)
+	"$$($(SWIFT) build --show-bin-path)/agent" check gates $(GATE_FILES)
+	"$$($(SWIFT) build --show-bin-path)/agent" test rules $(GATE_TESTS)
 	scripts/check-deploy.sh .build/debug/agent
+	# The short version of make chaos (each scenario ≤ 45 s) on the debug build.
+	SHORT=1 scripts/chaos.sh "$$($(SWIFT) build --show-bin-path)"
 
 bench: bench-deps release
 	scripts/bench.sh
+
+chaos: test-deps release
+	scripts/chaos.sh .build/release
 
 fuzz: deps fuzz-exposition
 	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -12,14 +12,12 @@ let package = Package(
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "AgentDaemon"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        // Serves the control API on the Unix socket and loopback: ≈ +30 s release build (measured).
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -28,7 +26,19 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // epoll, eventfd and accept4, which Glibc's Swift module leaves out.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        // Remote write 1.0: the rings sent to Prometheus, VictoriaMetrics, Mimir… (snappy + our own protobuf encoder).
+        .systemLibrary(
+            name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]),
+        .target(
+            name: "RemoteWrite",
+            dependencies: ["TimeSeries", "Ingest", "CSnappy", .product(name: "Logging", package: "swift-log")]),
+        // The HTTP/1.1 server of the API and /metrics: strict parser with fixed bounds, connection cap,
+        // timeouts, an accept loop that survives fd exhaustion, lanes. No Foundation (see HTTPServer).
+        .target(name: "HTTPServing", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
         // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
         // notifications), C's printf for numbers (CLI tables, templates), JSON strings. No Foundation.
         .target(name: "TextRendering"),
@@ -49,9 +59,9 @@ let package = Package(
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering",
+                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering", "HTTPServing",
+                "RemoteWrite",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "FlyingFox", package: "FlyingFox"),
             ]),
         .executableTarget(
             name: "agent",
@@ -65,10 +75,15 @@ let package = Package(
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"]),
+        // Fixtures are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "agent", "agent-daemon"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
+        .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
+        // A raw socket client that sends what no well-behaved client would, for the server's tests.
+        .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
+        .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"]),
     ]
 )
 

@@ -7,7 +7,7 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 
 // Micro-benchmarks of the hot paths, kept out of `make test` (ordo-one/benchmark takes minutes to
 // build). Run with `make bench`. Whole-process comparisons with peers live in scripts/bench-*.sh.
-let areas = ["TimeSeriesBenchmarks", "QueryBenchmarks", "LogsBenchmarks", "ScrapeBenchmarks", "AlertingBenchmarks", "NotifyBenchmarks"]
+let areas = ["TimeSeriesBenchmarks", "QueryBenchmarks", "LogsBenchmarks", "ScrapeBenchmarks", "AlertingBenchmarks", "NotifyBenchmarks", "RemoteWriteBenchmarks"]
 
 let package = Package(
     name: "agent-benchmarks",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the agent as a systemd service: the release binaries (`agent` and the
 # `agent-daemon` it runs for run/check/test/demo, side by side), the unit, an example
-# configuration and the rules. Idempotent: an existing configuration or rule file is kept
+# configuration, the rules and the rollout gates. Idempotent: an existing configuration or rule file is kept
 # (the new one is written beside it as .new), so re-running it upgrades only the binary and unit.
 # Usage: sudo deploy/install.sh [path/to/agent]   (default: .build/release/agent)
 set -euo pipefail
@@ -15,9 +15,13 @@ unitdir=${UNITDIR:-/etc/systemd/system}
 daemon="$(dirname "$binary")/agent-daemon"
 [ -x "$binary" ] || { echo "no binary at $binary: run 'make release' first" >&2; exit 1; }
 [ -x "$daemon" ] || { echo "no agent-daemon beside $binary: run 'make release' first" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+# Installing into the system needs root; into a scratch root (PREFIX, ETC and UNITDIR all set, as
+# scripts/check-deploy.sh does) it does not.
+if [ -z "${PREFIX:-}" ] || [ -z "${ETC:-}" ] || [ -z "${UNITDIR:-}" ]; then
+    [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+fi
 
-install -d -m 0755 "$prefix/bin" "$etc" "$etc/rules" "$prefix/share/doc/agent" "$unitdir"
+install -d -m 0755 "$prefix/bin" "$etc" "$etc/rules" "$etc/gates" "$prefix/share/doc/agent" "$unitdir"
 install -d -m 0700 "$etc/credentials"
 install -m 0755 "$binary" "$prefix/bin/agent"
 install -m 0755 "$daemon" "$prefix/bin/agent-daemon"
@@ -36,12 +40,17 @@ for rule in rules/*.yaml; do
     case "$rule" in *_test.yaml) continue ;; esac
     keep_or_install "$rule" "$etc/rules/$(basename "$rule")"
 done
+# Rollout gates (agent gate NAME): a folder of their own, which rule_files' glob does not read.
+for gate in rules/gates/*.yaml; do
+    case "$gate" in *_test.yaml) continue ;; esac
+    keep_or_install "$gate" "$etc/gates/$(basename "$gate")"
+done
 for secret in slack_url pd_key; do
     [ -e "$etc/credentials/$secret" ] || { : > "$etc/credentials/$secret"; chmod 0600 "$etc/credentials/$secret"; }
 done
 
 install -m 0644 deploy/agent.service "$unitdir/agent.service"
-if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+if [ "$unitdir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl daemon-reload
     echo "installed. Put secrets in $etc/credentials/, edit $etc/agent.yaml, then: systemctl enable --now agent"
 else

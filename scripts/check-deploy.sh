@@ -26,20 +26,24 @@ else
     fail "systemd-analyze security: exposure '${exposure:-unknown}', expected at most 2.0"
 fi
 
+# The unit must let the agent reach the receivers agent.yaml names (Slack, PagerDuty): no IP deny list.
+if grep -qE '^IPAddressDeny=' deploy/agent.service && grep -qE '^ *(slack|pagerduty|discord|teams|google_chat):' deploy/agent.yaml; then
+    fail "deploy/agent.service denies egress while deploy/agent.yaml routes to services off this host"
+else
+    pass "deploy/agent.service lets notifications reach the receivers deploy/agent.yaml names"
+fi
+grep -qE '^LimitNOFILE=' deploy/agent.service && pass "LimitNOFILE is set" || fail "deploy/agent.service sets no LimitNOFILE"
+
 # install.sh into a scratch root, twice; an edited config survives and gets a .new beside it.
 export PREFIX="$work/root/usr/local" ETC="$work/root/etc/agent" UNITDIR="$work/root/etc/systemd/system"
-if [ "$(id -u)" -eq 0 ]; then
-    deploy/install.sh "$binary" > "$work/first.log" 2>&1 || fail "install.sh (first run): $(cat "$work/first.log")"
-    echo "# edited by an operator" >> "$ETC/agent.yaml"
-    deploy/install.sh "$binary" > "$work/second.log" 2>&1 || fail "install.sh (second run): $(cat "$work/second.log")"
-    if grep -q "edited by an operator" "$ETC/agent.yaml" && [ -e "$ETC/agent.yaml.new" ] && [ -x "$PREFIX/bin/agent" ] && [ -x "$PREFIX/bin/agent-daemon" ] \
-        && [ -e "$UNITDIR/agent.service" ] && [ -z "$(find "$ETC/rules" -name '*.new')" ]; then
-        pass "install.sh is idempotent and keeps edited configuration"
-    else
-        fail "install.sh did not install or keep files as expected"
-    fi
+deploy/install.sh "$binary" > "$work/first.log" 2>&1 || fail "install.sh (first run): $(cat "$work/first.log")"
+echo "# edited by an operator" >> "$ETC/agent.yaml"
+deploy/install.sh "$binary" > "$work/second.log" 2>&1 || fail "install.sh (second run): $(cat "$work/second.log")"
+if grep -q "edited by an operator" "$ETC/agent.yaml" && [ -e "$ETC/agent.yaml.new" ] && [ -x "$PREFIX/bin/agent" ] && [ -x "$PREFIX/bin/agent-daemon" ] \
+    && [ -e "$UNITDIR/agent.service" ] && [ -z "$(find "$ETC/rules" -name '*.new')" ]; then
+    pass "install.sh is idempotent and keeps edited configuration"
 else
-    echo "skip: install.sh check needs root"
+    fail "install.sh did not install or keep files as expected"
 fi
 
 [ "$failures" -eq 0 ] || { echo "$failures deploy check(s) failed"; exit 1; }

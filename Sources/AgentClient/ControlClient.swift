@@ -6,7 +6,7 @@ import Glibc
 /// The CLI's side of the control API: one HTTP/1.1 request over the daemon's Unix socket.
 ///
 /// Deliberately small (connect, write, read to EOF) so that `agent query` starts and answers in a
-/// few milliseconds; the server side is FlyingFox.
+/// few milliseconds; the server side is `HTTPServing.HTTPServer`.
 public struct ControlClient: Sendable {
     /// The daemon's socket.
     public let socketPath: String

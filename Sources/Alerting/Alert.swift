@@ -2,9 +2,11 @@ public import TimeSeries
 
 /// An alert as rules produce it and notifications consume it: one rule's verdict on one label set.
 ///
-/// Identity is the rule's label set *without* `severity` (`identity`): a move between tiers changes
-/// `severity` on the same alert (an escalation or de-escalation), it does not start a new alert.
-/// `labels` is what receivers see: the identity plus `severity` when the alert has a tier.
+/// Identity (`identity`) is, for a tiered rule, its label set *without* `severity`: a move between
+/// tiers changes `severity` on the same alert (an escalation or de-escalation), it does not start a
+/// new alert. For a rule without tiers it is the whole label set, as in Prometheus, so a
+/// warning/critical pair of rules with one name gives two alerts told apart by `severity`.
+/// `labels` is what receivers see: the identity plus `severity` when the alert has one.
 public struct Alert: Sendable, Equatable {
     /// Where an alert is in its life.
     public enum State: String, Sendable, Codable {
@@ -16,9 +18,9 @@ public struct Alert: Sendable, Equatable {
         case resolved
     }
 
-    /// The alert's labels without `severity`: `alertname`, the series' labels, the rule's labels.
+    /// The alert's labels (without `severity` for a tiered rule): `alertname`, the series' labels, the rule's labels.
     public var identity: Labels
-    /// The current tier (severity label value), or nil for an alert without one.
+    /// The current tier, or the `severity` label a rule without tiers sets; nil for an alert without one.
     public var severity: String?
     /// Annotations after templating (`summary`, `description`, `runbook_url`, …).
     public var annotations: [String: String]
@@ -59,7 +61,8 @@ public struct Alert: Sendable, Equatable {
 
     /// What receivers see: the identity plus `severity`.
     public var labels: Labels {
-        guard let severity else { return identity }
+        // A plain rule's identity already holds its severity: no new label set to build.
+        guard let severity, identity[Alert.severityLabel] != severity else { return identity }
         return identity.setting(Alert.severityLabel, to: severity)
     }
 

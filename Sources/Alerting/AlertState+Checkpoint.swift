@@ -3,8 +3,8 @@ public import TimeSeries
 /// The alert states of every alerting rule, as the daemon keeps them in its checkpoint (section
 /// `alerts`), so that a restart neither fires an alert again nor forgets how long one was pending.
 ///
-/// Rules are keyed by file, group and alert name (alert names are unique within a group), so the
-/// states survive edits that reorder rules. Layout (little-endian varints, see `ByteWriter`): format
+/// Rules are keyed by file, group and alert name (with the rule's constant labels when rules of a
+/// group share a name, see `RuleGroup.checkpointNames`), so the states survive edits that reorder rules. Layout (little-endian varints, see `ByteWriter`): format
 /// version, `savedAt`, rule count, then per rule its key and its alerts.
 public struct AlertStateCheckpoint: Sendable, Equatable {
     /// The checkpoint section the daemon stores this in.
@@ -63,11 +63,12 @@ public struct AlertStateCheckpoint: Sendable, Equatable {
         let version = try r.varint()
         guard version == Self.version else { throw .malformed("alert states have format version \(version); this agent reads \(Self.version)") }
         savedAt = try r.signed()
-        let n = try r.count(limit: 1 << 20)
+        // Counts are bounded by their limits and by the bytes left, before anything is reserved.
+        let n = try r.count(limit: 1 << 20, each: 2)
         rules = [:]
         for _ in 0..<n {
             let key = try r.string()
-            let count = try r.count(limit: Self.maxAlertsPerRule)
+            let count = try r.count(limit: Self.maxAlertsPerRule, each: AlertStateMachine.Tracked.minimumEncodedBytes)
             var alerts: [AlertStateMachine.Tracked] = []
             alerts.reserveCapacity(min(count, 1024))
             for _ in 0..<count { alerts.append(try AlertStateMachine.Tracked(decoding: &r)) }
@@ -77,7 +78,7 @@ public struct AlertStateCheckpoint: Sendable, Equatable {
     }
 }
 
-/// A rule's stable name across restarts: its file, group and alert name.
+/// A rule's stable name across restarts: its file, group and name (`RuleGroup.checkpointNames`).
 public struct RuleKey: Sendable, Hashable {
     public var file: String
     public var group: String
@@ -108,7 +109,13 @@ extension AlertStateMachine {
     mutating func restore(_ saved: [Tracked], savedAt: Timestamp, now: Timestamp, forGracePeriod: Milliseconds) -> Int {
         let downtime = max(0, now - savedAt)
         var restored = 0
-        for var a in saved where tracked[a.identity] == nil {
+        for var a in saved {
+            // Checkpoints before duplicate alert names were allowed kept `severity` out of every
+            // identity; a rule without tiers now has it in (as Prometheus does).
+            if tiers.isEmpty, let severity = a.severity, a.identity[Alert.severityLabel] == nil {
+                a.identity = a.identity.setting(Alert.severityLabel, to: severity)
+            }
+            guard tracked[a.identity] == nil else { continue }
             if a.tierSince.count != tierCount {
                 a.tierSince = Array(repeating: a.activeAt, count: tierCount)
             }
@@ -138,6 +145,11 @@ extension AlertStateMachine {
 }
 
 extension AlertStateMachine.Tracked {
+    /// The least bytes an encoded alert takes: identity length, state, severity flag, value,
+    /// active time, four time flags, tier count, previous severity and change flags, annotation
+    /// count, last evaluation.
+    static let minimumEncodedBytes = 1 + 1 + 1 + 8 + 1 + 4 + 1 + 2 + 1 + 1
+
     func encode(into w: inout ByteWriter) {
         w.blob(identity.encoded)
         w.byte(state == .pending ? 0 : state == .firing ? 1 : 2)
@@ -173,13 +185,13 @@ extension AlertStateMachine.Tracked {
         resolvedAt = try Self.time(&r)
         keepFiringSince = try Self.time(&r)
         tierKeepSince = try Self.time(&r)
-        let n = try r.count(limit: 1024)
+        let n = try r.count(limit: 1024, each: 1)
         var since: [Timestamp?] = []
         for _ in 0..<n { since.append(try Self.time(&r)) }
         tierSince = since
         previousSeverity = try Self.string(&r)
         severityChangedAt = try Self.time(&r)
-        let m = try r.count(limit: 4096)
+        let m = try r.count(limit: 4096, each: 2)
         var annotations: [String: String] = [:]
         for _ in 0..<m {
             let key = try r.string()

@@ -3,7 +3,7 @@ public import TimeSeries
 /// The alerts of one alerting rule and how each moves between states, one evaluation at a time.
 ///
 /// ## States
-/// Per label set (the alert's `identity`: labels without `severity`):
+/// Per label set (the alert's `identity`: its labels, without `severity` for a tiered rule):
 ///
 /// ```
 ///  inactive ──condition holds──► pending ──held for `for`──► firing(tier) ──stops holding──► resolved
@@ -134,7 +134,7 @@ public struct AlertStateMachine: Sendable {
         seen.reserveCapacity(results.count)
         for r in results {
             let staticSeverity = tiers.isEmpty ? r.labels[Alert.severityLabel] : nil
-            let identity = r.labels[Alert.severityLabel] == nil ? r.labels : r.labels.removing([Alert.severityLabel])
+            let identity = Self.identity(of: r.labels, tiered: !tiers.isEmpty)
             guard seen.insert(identity).inserted else {
                 throw AlertRuleError.duplicateLabelSet(identity)
             }
@@ -174,6 +174,12 @@ public struct AlertStateMachine: Sendable {
                 throw AlertRuleError.limitExceeded(limit: limit, alerts: active)
             }
         }
+    }
+
+    /// The identity of an alert with `labels`: a tiered rule's alert keeps it across tiers, so
+    /// `severity` is not part of it; for a rule without tiers every label is (as in Prometheus).
+    public static func identity(of labels: Labels, tiered: Bool) -> Labels {
+        tiered && labels[Alert.severityLabel] != nil ? labels.removing([Alert.severityLabel]) : labels
     }
 
     /// Moves one alert to time `t`; `level` nil means no tier holds (or the series is absent, then

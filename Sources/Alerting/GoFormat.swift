@@ -2,47 +2,69 @@ import Query
 import TextRendering
 import Foundation
 
-/// A value inside a template: Go's types as far as the supported templates can produce them.
-enum TemplateValue: Sendable, Equatable {
-    case string(String)
-    case float(Double)
-    case int(Int)
-    /// A label set (`$labels`), printed as Go prints a `map[string]string`.
-    case map([(String, String)])
-
-    static func == (a: TemplateValue, b: TemplateValue) -> Bool {
-        switch (a, b) {
-        case (.string(let x), .string(let y)): x == y
-        case (.float(let x), .float(let y)): x == y || (x.isNaN && y.isNaN)
-        case (.int(let x), .int(let y)): x == y
-        case (.map(let x), .map(let y)): x.elementsEqual(y, by: ==)
-        default: false
-        }
-    }
-
-    var goType: String {
-        switch self {
-        case .string: "string"
-        case .float: "float64"
-        case .int: "int"
-        case .map: "map[string]string"
-        }
-    }
-}
-
-/// Go's `fmt` as far as Prometheus templates use it: `Sprint` of a value and `Sprintf` with the
-/// verbs `%v %s %q %d %f %F %e %E %g %G %x %X %o %b %c %t %%`, flags `+ - # 0` and space, width
-/// and precision. Output matches Go's, including its `%!verb(type=value)` complaints, so that the
-/// same rule renders the same annotation here and in Prometheus.
+/// Go's `fmt` as far as Prometheus templates use it: `Sprint`, `Sprintln` and `Sprintf` with the
+/// verbs `%v %s %q %d %f %F %e %E %g %G %x %X %o %b %c %t %T %%`, flags `+ - # 0` and space, width
+/// and precision, over every `TemplateValue`. Output matches Go's, including its
+/// `%!verb(type=value)` complaints, so that the same rule renders the same annotation here and in
+/// Prometheus. (One difference: Go prints pointers nested in a slice or map as memory addresses;
+/// here they print as their contents.)
 enum GoFormat {
-    /// `fmt.Sprint(v)`.
+    /// `fmt.Sprint(v)` of one value.
     static func sprint(_ v: TemplateValue) -> String {
-        switch v {
-        case .string(let s): s
-        case .int(let i): String(i)
-        case .float(let f): shortest(f, verb: "g")
-        case .map(let pairs): "map[" + pairs.sorted { $0.0 < $1.0 }.map { "\($0.0):\($0.1)" }.joined(separator: " ") + "]"
+        formatV(v, top: true)
+    }
+
+    /// `fmt.Sprint(args...)`: a space between operands when neither is a string.
+    static func sprint(_ args: [TemplateValue]) -> String {
+        var out = ""
+        var previousIsString = false
+        for (k, a) in args.enumerated() {
+            let isString = a.isStringKind
+            if k > 0, !isString, !previousIsString { out += " " }
+            out += formatV(a, top: true)
+            previousIsString = isString
         }
+        return out
+    }
+
+    /// `fmt.Sprintln(args...)`: spaces between all operands and a newline.
+    static func sprintln(_ args: [TemplateValue]) -> String {
+        args.map { formatV($0, top: true) }.joined(separator: " ") + "\n"
+    }
+
+    /// What a template action prints for a value (text/template's `printValue`): a pointer is
+    /// followed first, and a missing value prints as `<no value>`.
+    static func printed(_ v: TemplateValue) -> String {
+        switch v {
+        case .invalid: "<no value>"
+        case .sample(let s?): formatSample(s, pointer: false)
+        default: formatV(v, top: true)
+        }
+    }
+
+    /// `%v` of a value.
+    static func formatV(_ v: TemplateValue, top: Bool) -> String {
+        switch v {
+        case .invalid: return "<nil>"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .byte(let b): return String(b)
+        case .float(let f): return shortest(f, verb: "g")
+        case .string(let s), .html(let s): return s
+        case .labels(let pairs): return "map[" + pairs.map { "\($0.name):\($0.value)" }.joined(separator: " ") + "]"
+        case .map(let pairs): return "map[" + pairs.map { "\($0.key):\(formatV($0.value, top: false))" }.joined(separator: " ") + "]"
+        case .alert(let d):
+            return "{" + formatV(.labels(d.labels), top: false) + " " + formatV(.labels(d.externalLabels), top: false) + " "
+                + d.externalURL + " " + formatV(d.value, top: false) + "}"
+        case .sample(let s): return s.map { formatSample($0, pointer: true) } ?? "<nil>"
+        case .samples(let list): return "[" + list.map { formatSample($0, pointer: true) }.joined(separator: " ") + "]"
+        case .time(let ns): return GoTime.string(nanoseconds: ns)
+        case .duration(let ns): return GoTime.durationString(ns)
+        }
+    }
+
+    static func formatSample(_ s: QuerySample, pointer: Bool) -> String {
+        (pointer ? "&{" : "{") + formatV(.labels(s.labels), top: false) + " " + shortest(s.value, verb: "g") + "}"
     }
 
     /// Go's `strconv.FormatFloat(v, 'g', precision, 64)` (precision ≥ 0), as `%.Ng` prints.
@@ -104,7 +126,7 @@ enum GoFormat {
             argIndex += 1
         }
         if argIndex < args.count {
-            out += "%!(EXTRA " + args[argIndex...].map { "\($0.goType)=\(sprint($0))" }.joined(separator: ", ") + ")"
+            out += "%!(EXTRA " + args[argIndex...].map { $0 == .invalid ? "<nil>" : "\($0.goType)=\(sprint($0))" }.joined(separator: ", ") + ")"
         }
         return out
     }
@@ -125,6 +147,7 @@ enum GoFormat {
     }
 
     static func formatValue(_ value: TemplateValue, verb: Unicode.Scalar, spec: Spec) -> String {
+        if verb == "T" { return pad(value == .invalid ? "<nil>" : value.goType, spec, numeric: false) }
         switch value {
         case .float(let v):
             switch verb {
@@ -138,6 +161,15 @@ enum GoFormat {
             default:
                 return bad(verb, value)
             }
+        case .byte(let b):
+            return formatValue(.int(Int(b)), verb: verb, spec: spec).replacingOccurrences(of: "(int=", with: "(uint8=")
+        case .bool(let b):
+            switch verb {
+            case "v", "t": return pad(b ? "true" : "false", spec, numeric: false)
+            default: return bad(verb, value)
+            }
+        case .invalid:
+            return verb == "v" ? pad("<nil>", spec, numeric: false) : "%!\(verb)(<nil>)"
         case .int(let n):
             switch verb {
             case "v", "d": return padInt(String(n.magnitude), negative: n < 0, spec)
@@ -152,7 +184,7 @@ enum GoFormat {
                 return pad("'" + s + "'", spec, numeric: false)
             default: return bad(verb, value)
             }
-        case .string(let s):
+        case .string(let s), .html(let s):
             switch verb {
             case "v", "s":
                 var t = s
@@ -168,7 +200,14 @@ enum GoFormat {
                 return pad(hex, spec, numeric: false)
             default: return bad(verb, value)
             }
-        case .map:
+        case .time, .duration:
+            // Stringers: %v, %s and %q format what String() returns.
+            switch verb {
+            case "v", "s": return pad(sprint(value), spec, numeric: false)
+            case "q": return pad(quote(sprint(value)), spec, numeric: false)
+            default: return bad(verb, value)
+            }
+        case .labels, .map, .alert, .sample, .samples:
             switch verb {
             case "v", "s": return pad(sprint(value), spec, numeric: false)
             default: return bad(verb, value)

@@ -7,6 +7,8 @@ import Yams
 struct RuleFileValidator {
     var yaml: YAMLValidator
     let text: String
+    /// Advice that is not an error (`RuleFile.notes`).
+    var notes: [RuleFileError] = []
 
     static let fileKeys = ["groups"]
     static let groupKeys = ["name", "interval", "query_offset", "limit", "labels", "rules"]
@@ -25,18 +27,17 @@ struct RuleFileValidator {
     }
 
     mutating func validate() -> RuleFile {
-        var file = RuleFile(path: yaml.path, groups: [])
+        var file = RuleFile(path: yaml.path, groups: [], notes: [])
         guard let root = yaml.compose(text), !yaml.isNull(root) else { return file }
         guard let top = yaml.mapping(root, context: "", what: "a rule file", allowed: Self.fileKeys) else { return file }
-        guard let groupsNode = top["groups"]?.value else {
-            yaml.add("a rule file needs \"groups:\", a list of rule groups", at: root, context: "")
-            return file
-        }
+        // As in Prometheus's rulefmt: a file without groups (`{}`, `groups:`, `groups: []`) is valid and empty.
+        guard let groupsNode = top["groups"]?.value, !yaml.isNull(groupsNode) else { return file }
         guard let groupNodes = yaml.sequence(groupsNode, context: "", what: "groups") else { return file }
         var seenGroups: [String: Int] = [:]
         for (index, node) in groupNodes.enumerated() {
             if let group = validateGroup(node, index: index + 1, seen: &seenGroups) { file.groups.append(group) }
         }
+        file.notes = notes
         return file
     }
 
@@ -64,11 +65,8 @@ struct RuleFileValidator {
         }
         var group = RuleFile.Group(name: name, interval: nil, queryOffset: 0, limit: 0, labels: [], rules: [], position: start)
         if let i = keys["interval"], !yaml.isNull(i.value), let d = yaml.duration(i.value, context: context, what: "\"interval\"") {
-            if d == 0 {
-                yaml.add("interval must be positive (leave it out to use the global evaluation interval)", at: i.value, context: context)
-            } else {
-                group.interval = d
-            }
+            // 0 means the global evaluation interval, as in Prometheus.
+            if d > 0 { group.interval = d }
         }
         if let q = keys["query_offset"], !yaml.isNull(q.value), let d = yaml.duration(q.value, context: context, what: "\"query_offset\"") {
             group.queryOffset = d
@@ -79,27 +77,41 @@ struct RuleFileValidator {
         if let l = keys["labels"] {
             group.labels = plainLabels(l.value, context: context)
         }
-        guard let rulesNode = keys["rules"]?.value else {
-            yaml.add("a group needs \"rules:\", a list of rules", at: node, context: context)
-            return group
-        }
+        // A group without rules is valid (Prometheus loads it and evaluates nothing).
+        guard let rulesNode = keys["rules"]?.value, !yaml.isNull(rulesNode) else { return group }
         guard let ruleNodes = yaml.sequence(rulesNode, context: context, what: "rules") else { return group }
-        var alertNames: [String: Int] = [:]
         for (k, ruleNode) in ruleNodes.enumerated() {
-            // Duplicate alert names are found from the raw node, so a rule with other errors still counts.
-            if case .mapping(let m) = ruleNode, let alertNode = m["alert"], let alertName = alertNode.scalar?.string, !alertName.isEmpty {
-                if let line = alertNames[alertName] {
-                    yaml.add(
-                        "alert \"\(alertName)\" is defined twice in this group (first at line \(line)): give each severity as a tier of one rule (`tiers:`), or name them apart",
-                        at: alertNode, context: "\(context), rule \(k + 1)")
-                } else {
-                    alertNames[alertName] = yaml.position(of: alertNode).line
-                }
-            }
             guard let rule = validateRule(ruleNode, groupContext: context, index: k + 1) else { continue }
             group.rules.append(rule)
         }
+        suggestTiers(group, context: context)
         return group
+    }
+
+    /// A name several alerting rules of a group share, each with its own constant `severity` (the
+    /// warning/critical pair), is valid and behaves as in Prometheus: independent rules whose
+    /// alerts differ in `severity`. One note per such name says that one rule with `tiers:` could
+    /// replace them (one alert that escalates instead of two alerts).
+    mutating func suggestTiers(_ group: RuleFile.Group, context: String) {
+        var byName: [String: [RuleFile.Rule]] = [:]
+        var order: [String] = []
+        for rule in group.rules where rule.kind == .alerting && !rule.isTiered {
+            if byName[rule.name] == nil { order.append(rule.name) }
+            byName[rule.name, default: []].append(rule)
+        }
+        for name in order {
+            let rules = byName[name]!
+            guard rules.count > 1 else { continue }
+            let severities = rules.compactMap { rule in
+                rule.labels.first { $0.name == Alert.severityLabel && $0.template.isConstant }?.template.source
+            }
+            guard severities.count == rules.count, Set(severities).count == rules.count else { continue }
+            let lines = rules.dropLast().map { String($0.position.line) }.joined(separator: ", ")
+            notes.append(RuleFileError(
+                path: yaml.path, line: rules.last!.position.line, column: rules.last!.position.column,
+                message: "\(context): alert \"\(name)\" is also defined at line\(rules.count > 2 ? "s" : "") \(lines) (severities \(severities.map { "\"\($0)\"" }.joined(separator: ", "))): "
+                    + "as in Prometheus these are independent rules; if they differ only in a threshold, one rule with `tiers:` gives one alert that escalates (docs/rules.md)"))
+        }
     }
 
     /// Labels whose values are plain strings (group labels, recording-rule labels).
@@ -217,11 +229,11 @@ struct RuleFileValidator {
             if kind == .recording {
                 labels = plainLabels(l.value, context: context).map { TemplatedField(name: $0.name, template: Template(literal: $0.value)) }
             } else {
-                labels = templatedFields(l.value, context: context, what: "label")
+                labels = templatedFields(l.value, context: context, what: "label", ruleName: name)
             }
         }
         if let a = keys["annotations"], kind == .alerting {
-            annotations = templatedFields(a.value, context: context, what: "annotation")
+            annotations = templatedFields(a.value, context: context, what: "annotation", ruleName: name)
         }
         var tiers: (tiers: [SeverityTier], recovery: Double?) = ([], nil)
         if kind == .alerting {
@@ -255,7 +267,9 @@ struct RuleFileValidator {
         }
     }
 
-    mutating func templatedFields(_ node: Node, context: String, what: String) -> [TemplatedField] {
+    /// Labels or annotations of an alerting rule: each a template, parsed as Prometheus parses it
+    /// (so only what Prometheus refuses at load time is an error here), at its place in the file.
+    mutating func templatedFields(_ node: Node, context: String, what: String, ruleName: String) -> [TemplatedField] {
         if yaml.isNull(node) { return [] }
         guard case .mapping(let m) = node else {
             yaml.add("expected \(what)s (a mapping of names to templates), got \(yaml.describe(node))", at: node, context: context)
@@ -267,7 +281,9 @@ struct RuleFileValidator {
             guard let name = labelName(key, context: context, seen: &seen, what: what) else { continue }
             guard let text = yaml.string(value, context: context, what: "the value of \(what) \"\(name)\"") else { continue }
             do {
-                out.append(TemplatedField(name: name, template: try Template.parse(text)))
+                var field = TemplatedField(name: name, template: try Template.parse(text, ruleName: ruleName))
+                field.position = yaml.position(of: value)
+                out.append(field)
             } catch {
                 yaml.add(yaml.prefix(context) + "\(what) \"\(name)\": \(error.message)", at: yaml.position(inScalar: value, byteOffset: error.offset))
             }

@@ -16,6 +16,9 @@ public struct RuleFile: Sendable {
     public var path: String
     /// The groups, in file order.
     public var groups: [Group]
+    /// Advice about valid rules at their positions: `agent check rules` prints each as
+    /// `file:line:column: note: message`; a note never makes a file invalid.
+    public var notes: [RuleFileError] = []
 
     /// A group of rules evaluated together, in order, on one interval.
     public struct Group: Sendable {
@@ -69,8 +72,9 @@ public struct RuleFile: Sendable {
         public var isTiered: Bool { !tiers.isEmpty }
     }
 
-    /// Reads and validates the rule file at `path`.
-    public static func load(path: String) throws(RuleFileErrors) -> RuleFile {
+    /// Reads and validates the rule file at `path`; `ignoringUnknownKeys` skips keys this format
+    /// does not know (promtool's `--ignore-unknown-fields`) instead of reporting them.
+    public static func load(path: String, ignoringUnknownKeys: Bool = false) throws(RuleFileErrors) -> RuleFile {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -80,12 +84,13 @@ public struct RuleFile: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw RuleFileErrors([RuleFileError(path: path, line: 0, column: 0, message: "the file is not UTF-8 text")])
         }
-        return try parse(text, path: path)
+        return try parse(text, path: path, ignoringUnknownKeys: ignoringUnknownKeys)
     }
 
     /// Parses and validates rule-file text; `path` is used in messages. Throws every error found.
-    public static func parse(_ text: String, path: String) throws(RuleFileErrors) -> RuleFile {
+    public static func parse(_ text: String, path: String, ignoringUnknownKeys: Bool = false) throws(RuleFileErrors) -> RuleFile {
         var validator = RuleFileValidator(text: text, path: path)
+        validator.yaml.ignoresUnknownKeys = ignoringUnknownKeys
         let file = validator.validate()
         if !validator.errors.isEmpty { throw RuleFileErrors(validator.errors) }
         return file
@@ -116,6 +121,8 @@ public struct RuleFile: Sendable {
 public struct TemplatedField: Sendable {
     public var name: String
     public var template: Template
+    /// Where the value starts in its rule file (0:0 when not from a file), for messages about the template.
+    public var position = SourcePosition(line: 0, column: 0)
     public init(name: String, template: Template) {
         self.name = name
         self.template = template

@@ -12,10 +12,10 @@ extension RuleGroup {
     /// expression at that time, and a re-evaluation could differ by data that arrived since.
     ///
     /// - Parameters:
-    ///   - rule: the alerting rule's name (`alertname`).
-    ///   - alerts: identities (labels without `severity`) and their current values.
+    ///   - rule: the alerting rule's name (`alertname`); every rule of the group with that name counts.
+    ///   - alerts: the alerts' labels (`Alert.labels`, what receivers see) and their current values.
     ///   - evaluatedAt: the evaluation that produced those values (`Alert.evaluatedAt`).
-    /// - Returns: a history per identity found; empty when the rule is unknown.
+    /// - Returns: a history per alert (by its labels) found; empty when the rule is unknown.
     /// - Throws: the query's error when the value expression fails at an earlier time (a limit, say).
     /// - Complexity: `steps − 1` evaluations of the value expression, about as many rule evaluations.
     public func valueHistory(
@@ -23,47 +23,69 @@ extension RuleGroup {
         steps: Int = ValueHistory.defaultSteps
     ) throws(QueryError) -> [Labels: ValueHistory] {
         let end = evaluatedAt - definition.queryOffset
-        // Names are unique among a group's alerting rules (the validator refuses duplicates).
-        guard let candidate = definition.rules.first(where: { $0.kind == .alerting && $0.name == rule }) else { return [:] }
+        // Several rules may share the name (a warning/critical pair): each gives the identities it makes.
+        let candidates = definition.rules.filter { $0.kind == .alerting && $0.name == rule }
+        guard !candidates.isEmpty else { return [:] }
         var found: [Labels: [Sample]] = [:]
         if steps > 1, step > 0, !alerts.isEmpty {
-            let expr = candidate.valueExpression
-            // A series' identity is the same at every step unless a rule label's template reads the
-            // value: then it is built once per series, not once per series and step (a rule over
-            // 2,000 series builds 2,000 label sets instead of 58,000).
-            let memoize = !candidate.labelsMayReadValue
-            var identities: [Labels: Labels?] = [:]
-            // The steps select the same series unless one appears meanwhile (the cache knows).
-            let selections = SelectionCache()
-            var warnings: [String] = []
-            for k in stride(from: steps - 1, through: 1, by: -1) {
-                let t = end - Int64(k) * step
-                let samples: [VectorSample]
-                switch try engine.instant(expr, at: t, cache: selections, warnings: &warnings) {
-                case .vector(let v, _): samples = v
-                case .scalar(let v, _): samples = [VectorSample(labels: Labels(), value: v)]
-                case .string, .matrix: samples = []
-                }
-                for s in samples where s.value.isFinite {
-                    let identity: Labels?
-                    if memoize, let known = identities[s.labels] {
-                        identity = known
-                    } else {
-                        let built = alertLabels(candidate, series: s.labels, value: s.value).removing([Alert.severityLabel])
-                        identity = alerts[built] != nil ? built : nil
-                        if memoize { identities[s.labels] = identity }
-                    }
-                    if let identity { found[identity, default: []].append(Sample(timestamp: t, value: s.value)) }
-                }
+            for candidate in candidates {
+                try collectHistory(of: candidate, alerts: alerts, end: end, step: step, steps: steps, into: &found)
             }
         }
         var out: [Labels: ValueHistory] = [:]
         for (identity, value) in alerts {
             var points = found[identity] ?? []
+            if candidates.count > 1 {
+                // Two rules of one name that make the same identity: in time order, the first rule's point per time.
+                var seen = Set<Timestamp>()
+                points = points.enumerated().sorted { ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset) }
+                    .map(\.element).filter { seen.insert($0.timestamp).inserted }
+            }
             if value.isFinite { points.append(Sample(timestamp: end, value: value)) }
             out[identity] = ValueHistory(end: end, step: step, steps: steps, points: points)
         }
         return out
+    }
+
+    /// Adds the points of `candidate`'s alerts among `alerts` at the earlier grid points to `found`.
+    func collectHistory(
+        of candidate: RuleFile.Rule, alerts: [Labels: Double], end: Timestamp, step: Milliseconds, steps: Int,
+        into found: inout [Labels: [Sample]]
+    ) throws(QueryError) {
+        let expr = candidate.valueExpression
+        // A series' identity is the same at every step unless a rule label's template reads the
+        // value: then it is built once per series, not once per series and step (a rule over
+        // 2,000 series builds 2,000 label sets instead of 58,000).
+        let memoize = !candidate.labelsMayReadValue
+        // The alerts this rule can have made, by the identity it gives them (a tier moves `severity`).
+        var wanted: [Labels: Labels] = [:]
+        for labels in alerts.keys { wanted[AlertStateMachine.identity(of: labels, tiered: candidate.isTiered)] = labels }
+        var identities: [Labels: Labels?] = [:]
+        // The steps select the same series unless one appears meanwhile (the cache knows).
+        let selections = SelectionCache()
+        var warnings: [String] = []
+        for k in stride(from: steps - 1, through: 1, by: -1) {
+            let t = end - Int64(k) * step
+            let samples: [VectorSample]
+            switch try engine.instant(expr, at: t, cache: selections, warnings: &warnings) {
+            case .vector(let v, _): samples = v
+            case .scalar(let v, _): samples = [VectorSample(labels: Labels(), value: v)]
+            case .string, .matrix: samples = []
+            }
+            for s in samples where s.value.isFinite {
+                let identity: Labels?
+                if memoize, let known = identities[s.labels] {
+                    identity = known
+                } else {
+                    var problems: [String] = []
+                    let labels = alertLabels(candidate, series: s.labels, value: s.value, at: t, problems: &problems)
+                    let built = AlertStateMachine.identity(of: labels, tiered: candidate.isTiered)
+                    identity = wanted[built]
+                    if memoize { identities[s.labels] = identity }
+                }
+                if let identity { found[identity, default: []].append(Sample(timestamp: t, value: s.value)) }
+            }
+        }
     }
 }
 
@@ -86,14 +108,16 @@ extension RuleFile.Rule {
     }
 
     /// True when a label template may read the alert's value (`$value`, `.Value`, or the whole
-    /// data `.`): conservative, any bare `.` outside a string counts (`$labels.job` does not).
+    /// data `.`) or call `query` or `now`: conservative, any bare `.` outside a string counts
+    /// (`$labels.job` does not).
     /// Whether one of the rule's label templates may read the value: then an alert's labels can
     /// change with the value, and labels derived from a series cannot be reused.
     var labelsMayReadValue: Bool { labels.contains { Self.mayReadValue($0.template.source) } }
 
     static func mayReadValue(_ source: String) -> Bool {
         guard source.contains("{{") else { return false }
-        if source.contains("alue") { return true }
+        // The value, or what changes with time: the store (`query`) and the clock (`now`).
+        if source.contains("alue") || source.contains("query") || source.contains("now") { return true }
         var previous: Character = " "
         var quoted = false
         for ch in source {

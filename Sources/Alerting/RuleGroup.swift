@@ -29,6 +29,8 @@ public final class RuleGroup: Sendable {
     let externalLabels: Labels
     let externalURL: String
     let state: Mutex<State>
+    /// Each rule's name in checkpoints (`checkpointNames`), by rule index.
+    let checkpointNames: [String]
 
     /// What one rule is at run time.
     struct RuleState: Sendable {
@@ -49,11 +51,19 @@ public final class RuleGroup: Sendable {
         var alertSeriesMemo: [Labels: (pending: Labels, firing: Labels, forState: Labels)] = [:]
         /// The rule's `labelsMayReadValue`, worked out once rather than at every evaluation.
         let labelsMayReadValue: Bool
+        /// The first template that failed to render at the last evaluation (`file:line:column: …`).
+        var templateError: String?
+        /// Each active alert's annotations with the labels and value they were rendered from:
+        /// rendered again only when those change (or a template reads the store or the clock).
+        var annotationMemo: [Labels: (labels: Labels, value: UInt64, annotations: [String: String])] = [:]
+        /// True when an annotation's template calls `query` or `now`, so it is rendered at every evaluation.
+        let annotationsReadStoreOrClock: Bool
 
         init(rule: RuleFile.Rule, machine: AlertStateMachine?) {
             self.rule = rule
             self.machine = machine
             labelsMayReadValue = rule.labelsMayReadValue
+            annotationsReadStoreOrClock = rule.annotations.contains { $0.template.readsStoreOrClock }
         }
     }
 
@@ -80,6 +90,26 @@ public final class RuleGroup: Sendable {
             RuleState(rule: rule, machine: rule.kind == .alerting ? AlertStateMachine(rule: rule, limit: group.limit) : nil)
         }
         state = Mutex(State(rules: rules))
+        checkpointNames = Self.checkpointNames(group.rules)
+    }
+
+    /// Each rule's name in checkpoints: its name; for a name several alerting rules of the group
+    /// share (a warning/critical pair), the name with the rule's constant labels, and their place
+    /// among those rules when even these are the same. Reordering such a pair keeps each rule's
+    /// states; a name used once keys as it always did.
+    static func checkpointNames(_ rules: [RuleFile.Rule]) -> [String] {
+        var uses: [String: Int] = [:]
+        for r in rules where r.kind == .alerting { uses[r.name, default: 0] += 1 }
+        var taken: [String: Int] = [:]
+        return rules.map { r in
+            guard r.kind == .alerting, uses[r.name, default: 0] > 1 else { return r.name }
+            let constant = r.labels.filter(\.template.isConstant).map { "\($0.name)=\($0.template.source)" }.sorted()
+            var key = r.name + "\u{1}" + constant.joined(separator: "\u{1}")
+            let earlier = taken[key, default: 0]
+            taken[key] = earlier + 1
+            if earlier > 0 { key += "\u{1}#\(earlier + 1)" }
+            return key
+        }
     }
 
     /// `file:group`, the `source` of this group's alerts.
@@ -94,17 +124,17 @@ public final class RuleGroup: Sendable {
             var errors: [String] = []
             for i in state.rules.indices {
                 let ruleStart = clock.now
-                var ruleState = state.rules[i]
-                if let message = evaluateCatching(&ruleState, at: t) {
-                    ruleState.health = .error(message)
-                    errors.append("rule \"\(ruleState.rule.name)\": \(message)")
+                // In place: a copy taken out of the array would copy the rule's alert states and
+                // memos (its dictionaries are still shared with the array) at their first change.
+                if let message = evaluateCatching(&state.rules[i], at: t) {
+                    state.rules[i].health = .error(message)
+                    errors.append("rule \"\(state.rules[i].rule.name)\": \(message)")
                     state.failedRuleEvaluations += 1
                 } else {
-                    ruleState.health = .ok
+                    state.rules[i].health = .ok
                 }
-                ruleState.lastEvaluatedAt = t
-                ruleState.lastEvaluationDuration = clock.now - ruleStart
-                state.rules[i] = ruleState
+                state.rules[i].lastEvaluatedAt = t
+                state.rules[i].lastEvaluationDuration = clock.now - ruleStart
             }
             state.lastEvaluatedAt = t
             state.lastEvaluationDuration = clock.now - start
@@ -175,19 +205,23 @@ public final class RuleGroup: Sendable {
     /// An alerting rule: the state machine, annotations, and the `ALERTS` series.
     func alert(_ r: inout RuleState, _ samples: [VectorSample], at t: Timestamp) throws(RuleEvaluationError) {
         guard var machine = r.machine else { return }
+        // Moved out, not copied: its alert states change in place (it is put back on every path).
+        r.machine = nil
         var results: [(labels: Labels, value: Double)] = []
         results.reserveCapacity(samples.count)
         var seriesLabels: [Labels: (Labels, Double)] = [:]
         let memoize = !r.labelsMayReadValue
         var labelMemo: [Labels: (labels: Labels, identity: Labels)] = [:]
         if memoize { labelMemo.reserveCapacity(samples.count) }
+        var templateProblems: [String] = []
+        defer { r.templateError = templateProblems.first }
         for s in samples {
             let labels: Labels, identity: Labels
             if memoize, let known = r.alertLabelMemo[s.labels] {
                 (labels, identity) = known
             } else {
-                labels = alertLabels(r.rule, series: s.labels, value: s.value)
-                identity = labels.removing([Alert.severityLabel])
+                labels = alertLabels(r.rule, series: s.labels, value: s.value, at: t, problems: &templateProblems)
+                identity = AlertStateMachine.identity(of: labels, tiered: r.rule.isTiered)
             }
             if memoize { labelMemo[s.labels] = (labels, identity) }
             results.append((labels, s.value))
@@ -203,15 +237,25 @@ public final class RuleGroup: Sendable {
         }
         // Annotations are rendered with the series' labels (plus the tier of a tiered rule) and value.
         if !r.rule.annotations.isEmpty {
+            var memo: [Labels: (labels: Labels, value: UInt64, annotations: [String: String])] = [:]
             for a in machine.activeAlerts() {
                 guard let (labels, value) = seriesLabels[a.identity] else { continue }
                 var templateLabels = labels
                 if r.rule.isTiered, let severity = a.severity { templateLabels = labels.setting(Alert.severityLabel, to: severity) }
-                let context = TemplateContext(labels: templateLabels, value: value, externalLabels: externalLabels, externalURL: externalURL)
+                if !r.annotationsReadStoreOrClock, let known = r.annotationMemo[a.identity], known.value == value.bitPattern,
+                   known.labels == templateLabels {
+                    memo[a.identity] = known
+                    continue
+                }
+                let context = templateContext(labels: templateLabels, value: value, at: t)
                 var annotations: [String: String] = [:]
-                for field in r.rule.annotations { annotations[field.name] = field.template.render(context) }
+                let problemsBefore = templateProblems.count
+                for field in r.rule.annotations { annotations[field.name] = render(field, "annotation", context, problems: &templateProblems) }
                 machine.setAnnotations(annotations, for: a.identity)
+                // A failed rendering is tried again (and reported) at the next evaluation.
+                if templateProblems.count == problemsBefore { memo[a.identity] = (templateLabels, value.bitPattern, annotations) }
             }
+            r.annotationMemo = memo
         }
         r.machine = machine
         var output: [(Labels, Double)] = []
@@ -243,16 +287,62 @@ public final class RuleGroup: Sendable {
     /// The labels of the alert a series of an alerting rule's result makes: the series' labels
     /// without `__name__`, the group's labels, the rule's (rendered with the series and value),
     /// and `alertname`.
-    func alertLabels(_ rule: RuleFile.Rule, series: Labels, value: Double) -> Labels {
+    func alertLabels(_ rule: RuleFile.Rule, series: Labels, value: Double, at t: Timestamp, problems: inout [String]) -> Labels {
         var b = LabelsBuilder(series)
         b.set(Labels.metricName, "")
         for l in definition.labels { b.set(l.name, l.value) }
         if !rule.labels.isEmpty {
-            let context = TemplateContext(labels: series, value: value, externalLabels: externalLabels, externalURL: externalURL)
-            for l in rule.labels { b.set(l.name, l.template.render(context)) }
+            let context = templateContext(labels: series, value: value, at: t)
+            for l in rule.labels { b.set(l.name, render(l, "label", context, problems: &problems)) }
         }
         b.set("alertname", rule.name)
         return b.build()
+    }
+
+    /// What a rule's templates see at evaluation time `t`: `query` runs PromQL against the store at `t`.
+    func templateContext(labels: Labels, value: Double, at t: Timestamp) -> TemplateContext {
+        let engine = self.engine
+        return TemplateContext(labels: labels, value: value, externalLabels: externalLabels, externalURL: externalURL, time: t) {
+            q throws(TemplateQueryError) in
+            do {
+                switch try engine.instant(try PromQL.parse(q), at: t) {
+                case .vector(let samples, _):
+                    // Prometheus gives a selector's series in the order the store holds them; here
+                    // that is its label order (`labels.Compare`), so that `first` is deterministic.
+                    return samples.map { QuerySample(labels: $0.labels.labels.map { (name: $0.name, value: $0.value) }, value: $0.value) }
+                        .sorted { QuerySample.precedes($0.labels, $1.labels) }
+                case .scalar(let v, _):
+                    return [QuerySample(labels: [], value: v)]
+                case .string, .matrix:
+                    throw TemplateQueryError(message: "rule result is not a vector or scalar")
+                }
+            } catch let e as TemplateQueryError {
+                throw e
+            } catch let e as QueryError {
+                throw TemplateQueryError(message: e.message)
+            } catch {
+                throw TemplateQueryError(message: "\(error)")
+            }
+        }
+    }
+
+    /// A label or annotation rendered; a failure renders as Prometheus renders it and is noted as
+    /// `file:line:column: annotation "x": message (template line:column)` for the rule's status.
+    func render(_ field: TemplatedField, _ what: String, _ context: TemplateContext, problems: inout [String]) -> String {
+        switch field.template.execute(context) {
+        case .success(let text):
+            return text
+        case .failure(let error):
+            var note = "\(file):\(field.position): \(what) \"\(field.name)\": \(error.message)"
+            if let offset = error.offset {
+                let before = Array(field.template.source.utf8.prefix(offset))
+                let line = 1 + before.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                let column = offset - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+                note += " (at \(line):\(column) of the template)"
+            }
+            problems.append(note)
+            return "<error expanding template: \(error.message)>"
+        }
     }
 
     /// Writes a rule's output at `t` in one batch, and staleness markers for what it no longer produces.
@@ -307,7 +397,8 @@ public final class RuleGroup: Sendable {
                 evaluations: state.evaluations, failedRuleEvaluations: state.failedRuleEvaluations,
                 rules: state.rules.map {
                     RuleStatus(name: $0.rule.name, kind: $0.rule.kind, health: $0.health, lastEvaluatedAt: $0.lastEvaluatedAt,
-                               lastEvaluationDuration: $0.lastEvaluationDuration, activeAlerts: $0.machine?.activeAlerts().count ?? 0)
+                           lastEvaluationDuration: $0.lastEvaluationDuration, activeAlerts: $0.machine?.activeAlerts().count ?? 0,
+                           templateError: $0.templateError)
                 })
         }
     }
@@ -315,8 +406,8 @@ public final class RuleGroup: Sendable {
     /// Adds this group's alert states to a checkpoint.
     public func checkpoint(into checkpoint: inout AlertStateCheckpoint) {
         state.withLock { state in
-            for r in state.rules {
-                if let m = r.machine { checkpoint.add(m, key: RuleKey(file: file, group: name, rule: r.rule.name)) }
+            for (i, r) in state.rules.enumerated() {
+                if let m = r.machine { checkpoint.add(m, key: RuleKey(file: file, group: name, rule: checkpointNames[i])) }
             }
         }
     }
@@ -329,7 +420,7 @@ public final class RuleGroup: Sendable {
             var restored = 0
             for i in state.rules.indices {
                 guard var m = state.rules[i].machine else { continue }
-                restored += checkpoint.restore(into: &m, key: RuleKey(file: file, group: name, rule: state.rules[i].rule.name),
+                restored += checkpoint.restore(into: &m, key: RuleKey(file: file, group: name, rule: checkpointNames[i]),
                                                now: now, forGracePeriod: forGracePeriod)
                 state.rules[i].machine = m
             }
@@ -379,4 +470,7 @@ public struct RuleStatus: Sendable {
     public var lastEvaluatedAt: Timestamp?
     public var lastEvaluationDuration: Duration
     public var activeAlerts: Int
+    /// The first label or annotation that failed to render at the last evaluation, with its
+    /// `file:line:column` and its place in the template (Prometheus renders it as `<error expanding template: …>`).
+    public var templateError: String? = nil
 }

@@ -12,6 +12,9 @@ struct YAMLValidator {
     let path: String
     let lines: [Substring]
     private(set) var errors: [RuleFileError] = []
+    /// Skip unknown keys instead of reporting them (promtool's `--ignore-unknown-fields`, for files
+    /// that carry extra metadata).
+    var ignoresUnknownKeys = false
 
     init(text: String, path: String) {
         self.path = path
@@ -126,6 +129,7 @@ struct YAMLValidator {
                 continue
             }
             guard allowed.contains(name) else {
+                if ignoresUnknownKeys { continue }
                 var message = "unknown key \"\(name)\" in \(what)"
                 if let s = Suggestion.closest(to: name, among: allowed) {
                     message += " (did you mean \"\(s)\"?)"

@@ -32,11 +32,14 @@ extension Silences {
         var r = ByteReader(bytes)
         let version = try r.byte()
         guard version == Silences.encodingVersion else { throw .malformed("silences: unknown encoding version \(version)") }
-        let n = try r.count(limit: Silences.maxSilences)
+        // Counts are bounded by their limits and by the bytes left, before anything is reserved:
+        // a silence takes at least 7 bytes (id, matcher count, three times, author, comment), a
+        // matcher 3 (name, kind, value).
+        let n = try r.count(limit: Silences.maxSilences, each: 7)
         var restored: [String: Silence] = [:]
         for _ in 0..<n {
             let id = try r.string()
-            let matcherCount = try r.count(limit: Silences.maxMatchers)
+            let matcherCount = try r.count(limit: Silences.maxMatchers, each: 3)
             var matchers: [Matcher] = []
             for _ in 0..<matcherCount {
                 let name = try r.string()

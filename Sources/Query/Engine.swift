@@ -3,10 +3,14 @@ public import TimeSeries
 /// Evaluates expressions against a `SeriesStore`.
 ///
 /// Evaluation takes its time as an argument and never reads a clock, so rules, tests and
-/// `agent query` agree on what an expression means at a given instant. Each evaluation holds the
-/// store's read lock once, for one consistent view (so never evaluate from inside
-/// `SeriesStore.read` or `write`: the lock is not recursive) (an instant query over 1 000 series takes well
-/// under a millisecond; see `make bench`).
+/// `agent query` agree on what an expression means at a given instant. An instant evaluation holds
+/// the store's lock once, for one consistent view; a range query takes it once per step, so that
+/// scrapes, log lines and `/metrics` wait at most one step (never evaluate from inside
+/// `SeriesStore.read` or `write`: the lock is not recursive). An instant query over 1 000 series
+/// takes well under a millisecond; see `make bench`.
+///
+/// `interrupt` is asked before each step of a range query and of a subquery: a timeout or a
+/// cancellation it returns ends the query there with that error.
 ///
 /// Semantics are Prometheus 3's: instant selectors take the newest sample in `(t − lookback, t]`
 /// unless it is a staleness marker; range selectors take `(t − range, t]`; `offset` and `@` shift
@@ -26,6 +30,8 @@ public struct Engine: Sendable {
     public var maxSteps = 11_000
     /// Most subquery steps one query may evaluate in all (nested subqueries multiply).
     public var maxSubquerySteps = 200_000
+    /// Asked before every step: returning an error (`.timeout`, `.canceled`) stops the query with it.
+    public var interrupt: (@Sendable () -> QueryError?)?
 
     /// An engine over `store` with the given lookback (default 5 minutes).
     public init(store: SeriesStore, lookback: Milliseconds = 300_000) {
@@ -48,6 +54,7 @@ public struct Engine: Sendable {
     /// Evaluates `expr` at time `t`, reusing what its selectors picked at an earlier evaluation
     /// when no series was created or removed since (`cache` must serve this `expr` only).
     public func instant(_ expr: Expr, at t: Timestamp, cache: SelectionCache?, warnings: inout [String]) throws(QueryError) -> QueryValue {
+        if let interrupt, let error = interrupt() { throw error }
         let result: Result<(QueryValue, [String]), QueryError> = store.read { reader in
             var evaluator = Evaluator(reader: reader, engine: self, start: t, end: t)
             let identity = reader.seriesSetIdentity
@@ -77,17 +84,37 @@ public struct Engine: Sendable {
         guard step > 0 else { throw QueryError(kind: .evaluation, message: "range query step must be positive") }
         guard end >= start else { throw QueryError(kind: .evaluation, message: "range query end is before its start") }
         let (span, overflow) = end.subtractingReportingOverflow(start)
-        guard !overflow, span / step < Int64(maxSteps) else {
+        guard !overflow, span / step <= Int64(maxSteps) else {
             throw QueryError(kind: .limit, message: "range query has more than \(maxSteps) steps — raise the step")
         }
-        let result: Result<QueryValue, QueryError> = store.read { reader in
-            var evaluator = Evaluator(reader: reader, engine: self, start: start, end: end)
-            do throws(QueryError) {
-                return .success(try evaluator.evaluateRange(expr, start: start, end: end, step: step))
-            } catch {
-                return .failure(error)
+        var evaluator: Evaluator?
+        var identity: SeriesSetIdentity?
+        var result = RangeResult()
+        var t = start
+        while t <= end {
+            if let interrupt, let error = interrupt() { throw error }
+            let outcome: Result<Void, QueryError> = store.read { reader in
+                if evaluator == nil {
+                    evaluator = Evaluator(reader: reader, engine: self, start: start, end: end)
+                } else {
+                    evaluator!.reader = reader
+                    // Series created or removed since the last step: select again.
+                    if reader.seriesSetIdentity != identity { evaluator!.selections.removeAll() }
+                }
+                identity = reader.seriesSetIdentity
+                do throws(QueryError) {
+                    let value = try evaluator!.evaluate(expr, at: t)
+                    try evaluator!.accumulate(value, at: t, into: &result)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
             }
+            try outcome.get()
+            let (next, overflow) = t.addingReportingOverflow(step)
+            if overflow { break }
+            t = next
         }
-        return try result.get()
+        return result.matrix()
     }
 }

@@ -120,7 +120,12 @@ extension Evaluator {
         }
     }
 
+    /// Vector matching as Prometheus 3's `VectorBinop` does it: an empty side gives an empty result
+    /// before anything is checked (so duplicates on the other side are no error); otherwise
+    /// duplicate series on the "one" side are an error whether or not they match, and a second
+    /// match for a result is an error even when the comparison then filters it out.
     mutating func vectorVector(_ b: BinaryOperation, _ lhsIn: [Element], _ rhsIn: [Element], _ m: VectorMatching, at t: Timestamp) throws(QueryError) -> [Element] {
+        if lhsIn.isEmpty || rhsIn.isEmpty { return [] }
         let names = sortedLabelNames(m.labels)
         let oneToMany = m.cardinality == .oneToMany
         // Handle one-to-many as many-to-one with the sides swapped, and swap the operands back.
@@ -150,10 +155,13 @@ extension Evaluator {
             let other = rhs[ri]
             let (fl, fr) = oneToMany ? (other.value, e.value) : (e.value, other.value)
             var (value, keep) = Evaluator.apply(b.op, fl, fr)
-            if b.returnBool {
-                value = keep ? 1 : 0
-            } else if !keep {
-                continue
+            if b.returnBool { value = keep ? 1 : 0 }
+            // One-to-one: a second match is an error even when the comparison drops it.
+            if m.cardinality == .oneToOne {
+                guard matchedOnce.insert(key).inserted else {
+                    throw QueryError(kind: .evaluation, message: "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)", range: b.position, line: 0, column: 0)
+                }
+                if !keep && !b.returnBool { continue }
             }
             // The result's labels: the "many" side's, without the name for arithmetic; one-to-one
             // keeps only the `on` labels (or drops the `ignoring` ones); group_x copies labels from the "one" side.
@@ -174,14 +182,11 @@ extension Evaluator {
                 }
                 labels = builder.build()
             }
-            if m.cardinality == .oneToOne {
-                guard matchedOnce.insert(key).inserted else {
-                    throw QueryError(kind: .evaluation, message: "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)", range: b.position, line: 0, column: 0)
-                }
-            } else {
+            if m.cardinality != .oneToOne {
                 guard matchedMany[key, default: []].insert(labels).inserted else {
                     throw QueryError(kind: .evaluation, message: "multiple matches for labels: grouping labels must ensure unique matches", range: b.position, line: 0, column: 0)
                 }
+                if !keep && !b.returnBool { continue }
             }
             out.append(Element(labels: labels, value: value, timestamp: t))
         }

@@ -42,7 +42,9 @@ struct SelectedSeries {
 /// evaluate their expression at each step and gather the results into series; selections are
 /// cached per selector (keyed by its position in the text), so the index is consulted once per query.
 struct Evaluator {
-    let reader: StoreReader
+    /// The store as this step sees it: a range query replaces it at every step, each under its own
+    /// read lock (see `Engine.range`).
+    var reader: StoreReader
     let lookback: Milliseconds
     let defaultSubqueryStep: Milliseconds
     let maxSamples: Int
@@ -57,6 +59,8 @@ struct Evaluator {
     var selections: [Int: [SelectedSeries]] = [:]
     /// Subquery steps left for this query: nested subqueries multiply, so they share one budget.
     var subquerySteps: Int
+    /// Asked before every step of a subquery: an error (timeout, cancellation) stops the query there.
+    let interrupt: (@Sendable () -> QueryError?)?
 
     init(reader: StoreReader, engine: Engine, start: Timestamp, end: Timestamp) {
         self.reader = reader
@@ -65,6 +69,7 @@ struct Evaluator {
         maxSamples = engine.maxSamples
         maxSteps = engine.maxSteps
         subquerySteps = engine.maxSubquerySteps
+        interrupt = engine.interrupt
         queryStart = Evaluator.clamp(start)
         queryEnd = Evaluator.clamp(end)
         samples.reserveCapacity(512)
@@ -105,41 +110,17 @@ struct Evaluator {
         }
     }
 
-    mutating func evaluateRange(_ expr: Expr, start: Timestamp, end: Timestamp, step: Milliseconds) throws(QueryError) -> QueryValue {
-        var index: [Labels: Int] = [:]
-        var series: [SeriesSamples] = []
-        var total = 0
-        var t = start
-        while t <= end {
-            switch try eval(expr, at: t) {
-            case .scalar(let v):
-                if index[Labels()] == nil {
-                    index[Labels()] = series.count
-                    series.append(SeriesSamples(labels: Labels(), samples: []))
-                }
-                series[index[Labels()]!].samples.append(Sample(timestamp: t, value: v))
-                total += 1
-            case .vector(let elements):
-                for e in elements {
-                    let i: Int
-                    if let existing = index[e.labels] {
-                        i = existing
-                    } else {
-                        i = series.count
-                        index[e.labels] = i
-                        series.append(SeriesSamples(labels: e.labels, samples: []))
-                    }
-                    series[i].samples.append(Sample(timestamp: t, value: e.value))
-                }
-                total += elements.count
-            default:
-                throw QueryError(kind: .type, message: "range query needs a scalar or instant vector expression")
-            }
-            if total > maxSamples { throw limitError() }
-            t += step
+    /// Adds the value of one step of a range query at `t` to `result`; throws past `maxSamples`.
+    func accumulate(_ value: Value, at t: Timestamp, into result: inout RangeResult) throws(QueryError) {
+        switch value {
+        case .scalar(let v):
+            result.append(Labels(), Sample(timestamp: t, value: v))
+        case .vector(let elements):
+            for e in elements { result.append(e.labels, Sample(timestamp: t, value: e.value)) }
+        default:
+            throw QueryError(kind: .type, message: "range query needs a scalar or instant vector expression")
         }
-        series.sort { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) }
-        return .matrix(series)
+        if result.total > maxSamples { throw limitError() }
     }
 
     var maxSubqueryStepsMessage: String { "\(subquerySteps)" }
@@ -361,6 +342,7 @@ struct Evaluator {
         var out: [SeriesSamples] = []
         var total = 0
         while ts <= end {
+            if let interrupt, let error = interrupt() { throw error }
             switch try eval(s.expr, at: ts) {
             case .vector(let elements):
                 for e in elements {
@@ -385,6 +367,31 @@ struct Evaluator {
             ts += step
         }
         return out
+    }
+}
+
+/// The series of a range query's result, gathered step by step.
+struct RangeResult {
+    var index: [Labels: Int] = [:]
+    var series: [SeriesSamples] = []
+    var total = 0
+
+    mutating func append(_ labels: Labels, _ sample: Sample) {
+        let i: Int
+        if let existing = index[labels] {
+            i = existing
+        } else {
+            i = series.count
+            index[labels] = i
+            series.append(SeriesSamples(labels: labels, samples: []))
+        }
+        series[i].samples.append(sample)
+        total += 1
+    }
+
+    /// The matrix, sorted by labels.
+    func matrix() -> QueryValue {
+        .matrix(series.sorted { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) })
     }
 }
 

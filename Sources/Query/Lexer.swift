@@ -87,6 +87,9 @@ struct Lexer {
         var out: [Token] = []
         var i = 0
         let n = b.count
+        // Inside `[…]` a colon separates a subquery's range and step; outside, it may start a
+        // metric name (`:node_cpu:rate5m`), as in Prometheus's lexer.
+        var bracketDepth = 0
         while true {
             // Skip white space and comments.
             while i < n {
@@ -113,9 +116,16 @@ struct Lexer {
             case UInt8(ascii: ")"): single(.rightParen)
             case UInt8(ascii: "{"): single(.leftBrace)
             case UInt8(ascii: "}"): single(.rightBrace)
-            case UInt8(ascii: "["): single(.leftBracket)
-            case UInt8(ascii: "]"): single(.rightBracket)
+            case UInt8(ascii: "["):
+                bracketDepth += 1
+                single(.leftBracket)
+            case UInt8(ascii: "]"):
+                bracketDepth = max(0, bracketDepth - 1)
+                single(.rightBracket)
             case UInt8(ascii: ","): single(.comma)
+            case UInt8(ascii: ":") where bracketDepth == 0:
+                while i < n && Lexer.isWordByte(b[i]) { i += 1 }
+                out.append(Token(kind: .identifier, start: start, end: i))
             case UInt8(ascii: ":"): single(.colon)
             case UInt8(ascii: "@"): single(.at)
             case UInt8(ascii: "+"): single(.plus)
@@ -392,3 +402,23 @@ extension Lexer {
     }
 }
 
+/// Go's string literal syntax, which PromQL strings share: `"…"` and `'…'` with Go's escapes
+/// (only the enclosing quote may be escaped), `` `…` `` taken as it is. Templates use it too.
+public enum GoStringLiteral {
+    /// The value of a well-formed literal (quotes included), or nil when it is malformed.
+    public static func unquote(_ quoted: String) -> String? {
+        let b = Array(quoted.utf8)
+        guard b.count >= 2, b[0] == b[b.count - 1], b[0] == UInt8(ascii: "\"") || b[0] == UInt8(ascii: "'") || b[0] == UInt8(ascii: "`") else {
+            return nil
+        }
+        // The closing quote must be the only unescaped one.
+        var k = 1
+        while k < b.count - 1 {
+            if b[k] == b[0] { return nil }
+            if b[k] == UInt8(ascii: "\\"), b[0] != UInt8(ascii: "`") { k += 1 }
+            k += 1
+        }
+        if k != b.count - 1 { return nil }
+        return try? Lexer.stringValue(b[...]).get()
+    }
+}

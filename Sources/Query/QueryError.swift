@@ -16,6 +16,10 @@ public struct QueryError: Error, Sendable, Equatable, CustomStringConvertible {
         case evaluation
         /// A bound was hit (expression size, nesting depth, series or sample count).
         case limit
+        /// The query ran past its time limit (Prometheus's `--query.timeout`).
+        case timeout
+        /// The query was cancelled (its client went away, or the agent is stopping).
+        case canceled
     }
 
     /// What went wrong, broadly.

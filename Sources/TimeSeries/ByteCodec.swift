@@ -15,6 +15,8 @@ public struct ByteWriter: Sendable {
         bytes.append(UInt8(v))
     }
     public mutating func varint(_ v: Int) { varint(UInt64(v)) }
+    /// Bytes `varint(v)` appends.
+    public static func varintLength(_ v: UInt64) -> Int { max(1, (64 - v.leadingZeroBitCount + 6) / 7) }
     public mutating func signed(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
     public mutating func double(_ v: Double) { fixed64(v.bitPattern) }
     public mutating func fixed64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
@@ -43,6 +45,10 @@ public struct ByteReader: Sendable {
     /// True when everything was read.
     public var atEnd: Bool { position >= bytes.count }
 
+    /// The bytes not read yet.
+    public var remaining: Int { bytes.count - position }
+
+    /// A LEB128 varint of at most 64 bits: at most 10 bytes, the 10th holding only the top bit.
     public mutating func varint() throws(CheckpointError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -50,16 +56,23 @@ public struct ByteReader: Sendable {
             guard position < bytes.count else { throw .truncated }
             let b = bytes[position]
             position += 1
-            guard shift < 64 else { throw .malformed("varint longer than 64 bits") }
+            // The 10th byte holds bit 63 alone: anything more would be silently dropped.
+            guard shift < 63 || (shift == 63 && b <= 1) else { throw .malformed("varint longer than 64 bits") }
             result |= UInt64(b & 0x7F) << shift
             if b < 0x80 { return result }
             shift += 7
         }
     }
-    /// A varint that must fit in `0...limit` (counts and lengths: a corrupt one must not allocate gigabytes).
-    public mutating func count(limit: Int) throws(CheckpointError) -> Int {
+    /// A varint that must fit in `0...limit` (counts and lengths: a corrupt one must not allocate
+    /// gigabytes). With `minimumBytes` (the least an element of what is counted takes), the count
+    /// must also fit in what remains to be read, so that no caller reserves room for elements the
+    /// data cannot hold.
+    public mutating func count(limit: Int, each minimumBytes: Int = 0) throws(CheckpointError) -> Int {
         let v = try varint()
         guard v <= UInt64(limit) else { throw .malformed("count \(v) exceeds \(limit)") }
+        if minimumBytes > 0, v > UInt64(remaining / minimumBytes) {
+            throw .malformed("count \(v) of \(minimumBytes)-byte elements exceeds the \(remaining) bytes left")
+        }
         return Int(v)
     }
     public mutating func signed() throws(CheckpointError) -> Int64 {
@@ -86,10 +99,11 @@ public struct ByteReader: Sendable {
         defer { position += 1 }
         return bytes[position]
     }
+    /// A length-prefixed byte string; a length beyond the bytes left is refused before anything is copied.
     public mutating func blob() throws(CheckpointError) -> [UInt8] {
         let n = try varint()
         // The limit is what remains after the length itself was read.
-        guard n <= UInt64(bytes.count - position) else { throw .truncated }
+        guard n <= UInt64(remaining) else { throw .truncated }
         defer { position += Int(n) }
         return Array(bytes[position..<(position + Int(n))])
     }

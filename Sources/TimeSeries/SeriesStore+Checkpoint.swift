@@ -7,6 +7,11 @@ extension SeriesStore {
     /// Name of the store's section in a `Checkpoint`.
     public static let checkpointSection = "series"
     static let storeFormat: UInt64 = 1
+    /// The least bytes a series takes: labels' length, kind, last timestamp, value and write.
+    static let minimumSeriesBytes = 1 + 1 + 1 + 8 + 1
+    /// The least bytes a distribution slot takes: slot, last time, count, sum, min, max, zero
+    /// count, and per sign an offset and a bucket count.
+    static let minimumSketchSlotBytes = 1 + 1 + 1 + 24 + 1 + 2 * 2
 
     /// The store's state as bytes (uncompressed; put it in a `Checkpoint`).
     public func encodedState() -> [UInt8] {
@@ -113,7 +118,9 @@ extension SeriesStore {
         var r = ByteReader(bytes)
         let format = try r.varint()
         guard format == SeriesStore.storeFormat else { throw .unsupportedVersion(UInt32(truncatingIfNeeded: format)) }
-        let ringCount = try r.count(limit: 64)
+        // Every count below is bounded by its limit and by the bytes left (at the least an element
+        // can take), so a corrupt one is refused before anything is reserved for it.
+        let ringCount = try r.count(limit: 64, each: 2)
         var rings: [(Milliseconds, Int)] = []
         for _ in 0..<ringCount { rings.append((try r.signed(), try r.count(limit: 1_000_000))) }
         let accuracy = try r.double()
@@ -124,7 +131,7 @@ extension SeriesStore {
             throw .configurationChanged("checkpoint: \(settingsDescription(rings, accuracy)); store: \(settingsDescription(mine, config.sketchAccuracy))")
         }
         let bucketLimit = max(maxBuckets, config.sketchMaxBuckets)
-        let seriesCount = try r.count(limit: 100_000_000)
+        let seriesCount = try r.count(limit: 100_000_000, each: Self.minimumSeriesBytes)
         var decoded: [Series] = []
         decoded.reserveCapacity(min(seriesCount, config.seriesLimit))
         var seen = Set<Labels>()
@@ -158,10 +165,10 @@ extension SeriesStore {
             let head = try decodeHead(&r)
             let previous = try r.double()
             let increase = try r.double()
-            let hiddenCount = try r.count(limit: ScalarRing.hiddenLimit)
+            let hiddenCount = try r.count(limit: ScalarRing.hiddenLimit, each: 9)
             var hidden: [(slot: Int64, increase: Double)] = []
             for _ in 0..<hiddenCount { hidden.append((try r.signed(), try r.double())) }
-            let n = try r.count(limit: ring.clock.capacity)
+            let n = try r.count(limit: ring.clock.capacity, each: 10)
             var slots: [(Int64, Double, UInt16)] = []
             slots.reserveCapacity(n)
             for _ in 0..<n {
@@ -178,7 +185,7 @@ extension SeriesStore {
             let evictedCount = try r.varint()
             let evictedSum = try r.double()
             ring.restoreTotals(evictedCount: evictedCount, evictedSum: evictedSum)
-            let n = try r.count(limit: ring.clock.capacity)
+            let n = try r.count(limit: ring.clock.capacity, each: Self.minimumSketchSlotBytes)
             for _ in 0..<n {
                 let slot = try r.signed()
                 let lastAt = try r.signed()
@@ -208,7 +215,7 @@ extension SeriesStore {
         for side in 0..<2 {
             var counts = BucketCounts<UInt32>()
             let offset = try r.signed()
-            let n = try r.count(limit: bucketLimit)
+            let n = try r.count(limit: bucketLimit, each: 1)
             guard offset >= Int64(Int32.min), offset + Int64(n) <= Int64(Int32.max) + 1 else { throw .malformed("bucket index out of range") }
             counts.offset = Int32(offset)
             counts.counts.reserveCapacity(n)

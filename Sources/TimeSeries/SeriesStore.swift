@@ -3,12 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// The time-series store: series indexed by label set, each with its rings, within fixed limits.
 ///
-/// Ownership: one lock owns all state. `write` and `read` each hold it for the whole closure, so
-/// a scrape or a batch of log lines costs one lock round trip, and a query sees one consistent
-/// state. Nothing inside does I/O; time comes from the injected clock (used only to refuse
+/// Ownership: one lock (`Synchronization.Mutex`, the agent's one lock type) owns all state.
+/// `write` and `read` each hold it for the whole closure, so a scrape or a batch of log lines costs
+/// one lock round trip, and a query sees one consistent state. Nothing inside does I/O; time comes from the injected clock (used only to refuse
 /// samples from the far future and to expire silent series).
 public final class SeriesStore: @unchecked Sendable {
     /// The configuration the store was built with.
@@ -16,7 +17,9 @@ public final class SeriesStore: @unchecked Sendable {
     /// The sketch's bucket mapping (from `config.sketchAccuracy`).
     public let mapping: SketchMapping
     private let clock: @Sendable () -> Timestamp
-    private var mutex = pthread_mutex_t()
+    /// Guards `state`. A `Mutex` has a stable address of its own (a `pthread_mutex_t` stored
+    /// property passed by `&` has none in Swift: the inout access may be a temporary copy).
+    private let mutex = Mutex(())
     let state: StoreState
 
     /// A store; the configuration must have no `problems()`.
@@ -26,10 +29,7 @@ public final class SeriesStore: @unchecked Sendable {
         self.mapping = SketchMapping(relativeAccuracy: config.sketchAccuracy)
         self.clock = clock
         self.state = StoreState(config: config)
-        pthread_mutex_init(&mutex, nil)
     }
-
-    deinit { pthread_mutex_destroy(&mutex) }
 
     /// Wall-clock milliseconds since the epoch.
     public static let systemClock: @Sendable () -> Timestamp = {
@@ -39,10 +39,10 @@ public final class SeriesStore: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func locked<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
+    private func locked<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        // What `body` returns is handed out of the lock unchecked: callers get values derived from
+        // the state, which the lock's `sending` result cannot see are theirs alone.
+        try mutex.withLock { (_: inout ()) throws(E) -> Unchecked<R> in Unchecked(try body()) }.value
     }
 
     /// Runs `body` with the store locked once, for a batch of writes.
@@ -71,6 +71,12 @@ public final class SeriesStore: @unchecked Sendable {
 
     /// Approximate heap bytes held by the series (rings, label sets, index entries).
     public var heapBytes: Int { locked { state.heapBytes } }
+}
+
+/// A value carried out of the store's lock; see `SeriesStore.locked`.
+private struct Unchecked<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// The state behind the store's lock.

@@ -7,6 +7,6 @@ extension Agent {
         static let configuration = CommandConfiguration(
             abstract: CommandDescriptions.check,
             discussion: "Exit status 0 when every file is valid, 1 when any has an error (printed as file:line:column: message).",
-            subcommands: [CheckRules.self, CheckConfig.self])
+            subcommands: [CheckRules.self, CheckConfig.self, CheckGates.self])
     }
 }

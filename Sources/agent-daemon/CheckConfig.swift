@@ -29,7 +29,16 @@ extension Agent {
                 print("\(error)")
                 throw ExitCode(1)
             }
+            // Gate files (gate_files:) are checked too: the daemon refuses to start with a bad one.
+            let gates: Int
+            do {
+                gates = try ConfigSummary.gates(of: config)
+            } catch {
+                print("\(error)")
+                throw ExitCode(1)
+            }
             print("\(file): OK, \(config.logs.count) logs, \(rules.files) rule files (\(rules.groups) groups), "
+                + (config.gateFiles.isEmpty ? "" : "\(gates) gates, ")
                 + "\(config.notify.receivers.count) receivers; state in \(config.global.stateDir), socket \(config.listen.socket)")
         }
     }

@@ -9,7 +9,8 @@ extension Agent {
             commandName: "rules",
             abstract: "Check Prometheus rule files (with severity tiers) for errors.",
             discussion: """
-                Prints one summary line per valid file. For an invalid file, prints every error as \
+                Prints one summary line per valid file, and notes (advice, never errors) as \
+                file:line:column: note: message. For an invalid file, prints every error as \
                 file:line:column: message (to standard error) and exits with status 1.
                 """)
 
@@ -27,6 +28,7 @@ extension Agent {
                     if tiered > 0 { line += " (\(tiered) tiered)" }
                     line += ", \(RulesOutput.plural(counts.recording, "recording rule"))"
                     print(line)
+                    for note in file.notes { print("\(note.path):\(note.line):\(note.column): note: \(note.message)") }
                 } catch {
                     failed = true
                     for e in error.errors { RulesOutput.error(e.description) }

@@ -16,11 +16,19 @@ extension Agent {
         @Option(name: .long, help: "Folder holding api.yaml and latency.yaml (default: ./rules, then /etc/agent/rules).")
         var rules: String?
 
+        @Flag(name: .long, help: "Show a canary rollout decided by rollout gates instead: it passes one gate and fails the next.")
+        var gate = false
+
         func validate() throws {
             guard speed >= 1 && speed <= 200 else { throw ValidationError("--speed must be between 1 and 200") }
         }
 
         func run() throws {
+            if gate {
+                let status = try GateDemo(speed: speed) { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }.run()
+                if status != 0 { throw ExitCode(status) }
+                return
+            }
             let candidates = [rules, "rules", "/etc/agent/rules"].compactMap { $0 }
             guard let dir = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/api.yaml") }) else {
                 throw CLIError("no rules folder with api.yaml found (tried \(candidates.joined(separator: ", "))); give --rules DIR")

@@ -1,3 +1,4 @@
+import Synchronization
 import AgentClient
 import AgentDaemon
 import ArgumentParser
@@ -132,19 +133,14 @@ enum ReplayFault {
 /// Replay's arrival clock: a millisecond later at each call (each poll), so every poll's samples
 /// are newer than the last and a gauge's last value is the last one read.
 final class ReplayClock: Sendable {
-    private let counter: Mutex
-    init(start: Timestamp) { counter = Mutex(start) }
-    var next: @Sendable () -> Timestamp { { [counter] in counter.increment() } }
-
-    final class Mutex: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: Timestamp
-        init(_ value: Timestamp) { self.value = value }
-        func increment() -> Timestamp {
-            lock.lock()
-            defer { lock.unlock() }
-            value += 1
-            return value
+    private let counter: Synchronization.Mutex<Timestamp>
+    init(start: Timestamp) { counter = Synchronization.Mutex(start) }
+    var next: @Sendable () -> Timestamp {
+        { [self] in
+            counter.withLock { value in
+                value += 1
+                return value
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ import Glibc
 /// The `agent` command line.
 ///
 /// Two binaries, one command: this one is small (no Foundation, no libcurl) and answers the
-/// commands that talk to the running daemon — `query`, `alerts`, `status`, `silence` — in a few
+/// commands that talk to the running daemon — `query`, `alerts`, `status`, `silence`, `gate` — in a few
 /// milliseconds; for `run`, `check`, `test`, `replay`, `scrape` and `demo` it replaces itself
 /// (`execv`, same process) with `agent-daemon`, installed beside it, which holds everything else.
 @main
@@ -19,7 +19,7 @@ struct Agent: ParsableCommand {
         discussion: CommandDescriptions.agentDiscussion,
         version: AgentVersion.string,
         subcommands: [
-            RunCommand.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, CheckCommand.self, TestCommand.self,
+            RunCommand.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, GateCommand.self, CheckCommand.self, TestCommand.self,
             ReplayCommand.self, ScrapeCommand.self, DemoCommand.self, Version.self,
         ]
     )

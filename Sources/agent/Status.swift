@@ -49,6 +49,16 @@ extension Agent {
                 if let e = group["last_error"] { line += ", last error: \(e.text)" }
                 print(line)
             }
+            for endpoint in status["remote_write"]?.array ?? [] {
+                var line = "remote_write \(endpoint["name"]?.text ?? "?") \(endpoint["url"]?.text ?? "?"): \(endpoint["samples_sent"]?.text ?? "0") samples sent (\(endpoint["bytes_sent"]?.text ?? "0") bytes)"
+                if let lag = endpoint["lag_seconds"]?.double { line += ", " + CFormat.printf("%.1f", lag) + " s behind" } else { line += ", nothing acknowledged yet" }
+                for (key, label) in [("samples_failed", "failed"), ("samples_retried", "retried"), ("samples_dropped_relabel", "dropped by relabelling"),
+                                     ("samples_dropped_retention", "lost to retention")] {
+                    if let n = endpoint[key]?.int, n > 0 { line += ", \(n) \(label)" }
+                }
+                if let e = endpoint["last_error"] { line += ", last error: \(e.text)" }
+                print(line)
+            }
             if let n = status["notifications"], n["pending"] != nil {
                 print("notifications: \(n["pending"]?.text ?? "0") pending, \(n["delivered"]?.text ?? "0") delivered, \(n["refused"]?.text ?? "0") refused, \(n["gave_up"]?.text ?? "0") given up")
                 for i in n["integrations"]?.array ?? [] {

@@ -15,9 +15,13 @@ final class DaemonProcess {
     /// True when this object made `dir` (and so removes it).
     let ownsDirectory: Bool
     let globalExtra: String, listenExtra: String, http: String
+    /// The soft and hard `RLIMIT_NOFILE` of the agent, when a test lowers it.
+    let fileLimit: Int?
 
     /// Writes a config (the given YAML, with state_dir and socket filled in) and starts the agent.
-    init(extraConfig: String = "", globalExtra: String = "", listenExtra: String = "", http: String = "127.0.0.1:0", dir existing: URL? = nil) throws {
+    init(extraConfig: String = "", globalExtra: String = "", listenExtra: String = "", http: String = "127.0.0.1:0", dir existing: URL? = nil,
+         fileLimit: Int? = nil) throws {
+        self.fileLimit = fileLimit
         dir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("agent-e2e-\(UUID().uuidString.prefix(8))")
         ownsDirectory = existing == nil
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -56,8 +60,14 @@ final class DaemonProcess {
         if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
         let log = try FileHandle(forWritingTo: logURL)
         log.seekToEndOfFile()
-        process.executableURL = agentExecutableURL()
-        process.arguments = ["run", "--config", configPath]
+        if let fileLimit {
+            // The shell lowers the descriptor limit, then becomes the agent.
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" run --config \"$1\"", agentExecutableURL().path, configPath]
+        } else {
+            process.executableURL = agentExecutableURL()
+            process.arguments = ["run", "--config", configPath]
+        }
         process.standardOutput = log
         process.standardError = log
         try process.run()

@@ -200,21 +200,32 @@ struct AlertStateMachineTests {
         #expect(d.at(2, .nan) == "resolved critical")  // a resolved alert keeps its last tier
     }
 
-    @Test("a static severity label of a rule without tiers is the alert's severity, not part of its identity")
+    @Test("a static severity label of a rule without tiers is the alert's severity and part of its identity, as in Prometheus")
     func staticSeverity() throws {
         var m = AlertStateMachine(name: "Down", holdDuration: 0)
         try m.evaluate([(Labels(["alertname": "Down", "severity": "page", "job": "a"]), 1)], at: 0)
         let a = try #require(m.alerts().first)
         #expect(a.severity == "page")
-        #expect(a.identity == Labels(["alertname": "Down", "job": "a"]))
-        #expect(a.labels == Labels(["alertname": "Down", "job": "a", "severity": "page"]))
+        #expect(a.identity == Labels(["alertname": "Down", "job": "a", "severity": "page"]))
+        #expect(a.labels == a.identity)
+    }
+
+    @Test("without tiers, results that differ only in severity are two alerts; with tiers they are one identity")
+    func severityInIdentity() throws {
+        var plain = AlertStateMachine(name: "Down", holdDuration: 0)
+        try plain.evaluate([(Labels(["alertname": "Down", "severity": "a"]), 1), (Labels(["alertname": "Down", "severity": "b"]), 1)], at: 0)
+        #expect(plain.alerts().map(\.severity) == ["a", "b"])
+        var tiered = AlertStateMachine(name: "Down", holdDuration: 0, tiers: [SeverityTier(severity: "high", direction: .above, threshold: 0)])
+        #expect(throws: AlertRuleError.self) {
+            try tiered.evaluate([(Labels(["alertname": "Down", "severity": "a"]), 1), (Labels(["alertname": "Down", "severity": "b"]), 1)], at: 0)
+        }
     }
 
     @Test("two results with the same identity fail the evaluation")
     func duplicateIdentity() {
         var m = AlertStateMachine(name: "Down", holdDuration: 0)
         #expect(throws: AlertRuleError.self) {
-            try m.evaluate([(Labels(["alertname": "Down", "severity": "a"]), 1), (Labels(["alertname": "Down", "severity": "b"]), 1)], at: 0)
+            try m.evaluate([(Labels(["alertname": "Down", "job": "a"]), 1), (Labels(["alertname": "Down", "job": "a"]), 2)], at: 0)
         }
     }
 

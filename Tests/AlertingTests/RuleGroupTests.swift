@@ -53,6 +53,118 @@ struct RuleGroupTests {
         #expect(try read(s, "total:errors:doubled", at: 120_000) == ["total:errors:doubled{team=\"core\"} 10.0"])
     }
 
+    static let warningCriticalPair = """
+        groups:
+          - name: g
+            rules:
+              - alert: Errors
+                expr: errors > 5
+                for: 2m
+                labels: {severity: warning}
+                annotations: {summary: "{{ $labels.job }} warning at {{ $value }}"}
+              - alert: Errors
+                expr: errors > 8
+                for: 1m
+                labels: {severity: critical}
+                annotations: {summary: "{{ $labels.job }} critical at {{ $value }}"}
+        """
+
+    @Test("the same alert name twice (a warning/critical pair) gives independent alerts, told apart by severity, as in Prometheus")
+    func warningCriticalPair() throws {
+        let s = store(["a": [6, 9, 9, 9, 9, 6, 6, 6]])
+        let g = try group(Self.warningCriticalPair, s)
+        func states(at m: Int) -> [String] {
+            g.evaluate(at: Int64(m) * 60_000)
+            return g.alerts().map { "\($0.labels["severity"]!):\($0.state.rawValue)" }.sorted()
+        }
+        #expect(states(at: 0) == ["warning:pending"])
+        #expect(states(at: 1) == ["critical:pending", "warning:pending"])
+        #expect(states(at: 2) == ["critical:firing", "warning:firing"])
+        #expect(states(at: 5) == ["critical:resolved", "warning:firing"])
+        let alerts = g.alerts()
+        #expect(Set(alerts.map(\.fingerprint)).count == 2)
+        #expect(alerts.map { $0.annotations["summary"]! }.sorted() == ["a critical at 9", "a warning at 6"])
+        // ALERTS carries both, each with its own severity.
+        #expect(try read(s, "ALERTS", at: 300_000) == ["ALERTS{alertname=\"Errors\", alertstate=\"firing\", job=\"a\", severity=\"warning\"} 1.0"])
+        #expect(try read(s, "ALERTS_FOR_STATE", at: 120_000) == [
+            "ALERTS_FOR_STATE{alertname=\"Errors\", job=\"a\", severity=\"critical\"} 60.0",
+            "ALERTS_FOR_STATE{alertname=\"Errors\", job=\"a\", severity=\"warning\"} 0.0",
+        ])
+    }
+
+    @Test("a checkpoint restores each rule of a same-name pair into its own rule, even after the pair is reordered")
+    func warningCriticalPairCheckpoint() throws {
+        let s = store(["a": [9, 9, 9, 9]])
+        let g = try group(Self.warningCriticalPair, s)
+        g.evaluate(at: 0)
+        g.evaluate(at: 60_000)
+        var checkpoint = AlertStateCheckpoint(savedAt: 60_000)
+        g.checkpoint(into: &checkpoint)
+        #expect(checkpoint.ruleCount == 2)
+        let decoded = try AlertStateCheckpoint(decoding: checkpoint.encoded())
+        // The critical rule first now.
+        let lines = Self.warningCriticalPair.split(separator: "\n", omittingEmptySubsequences: false)
+        let reordered = (lines[0..<3] + lines[8..<13] + lines[3..<8]).joined(separator: "\n")
+        let after = try group(reordered, s)
+        #expect(after.restore(from: decoded, now: 60_000) == 2)
+        after.evaluate(at: 120_000)
+        let byRule = after.alerts().map { "\($0.labels["severity"]!):\($0.state.rawValue):\($0.activeAt)" }.sorted()
+        #expect(byRule == ["critical:firing:0", "warning:firing:0"])
+    }
+
+    @Test("a value history reaches the alerts of every rule of a shared name")
+    func warningCriticalPairHistory() throws {
+        let s = store(["a": [6, 7, 9, 9, 9]])
+        let g = try group(Self.warningCriticalPair, s)
+        for m in 0...4 { g.evaluate(at: Int64(m) * 60_000) }
+        let alerts = g.alerts()
+        let values = Dictionary(uniqueKeysWithValues: alerts.map { ($0.labels, $0.value) })
+        let history = try g.valueHistory(rule: "Errors", alerts: values, evaluatedAt: 240_000, step: 60_000, steps: 5)
+        let critical = try #require(alerts.first { $0.severity == "critical" })
+        let warning = try #require(alerts.first { $0.severity == "warning" })
+        #expect(history[warning.labels]?.points.map(\.value) == [6, 7, 9, 9, 9])
+        #expect(history[critical.labels]?.points.map(\.value) == [6, 7, 9, 9, 9])
+    }
+
+    @Test("annotations follow the value, and a template reading the store or the clock is rendered at every evaluation")
+    func annotationsFollowWhatTheyRead() throws {
+        let s = store(["a": [5, 5, 7, 7]])
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - alert: V
+                    expr: errors > 1
+                    annotations: {v: "{{ $value }}", q: "{{ query \\"count(errors)\\" | first | value }} at {{ now }}"}
+            """, s)
+        var seen: [String] = []
+        for m in 0...3 {
+            g.evaluate(at: Int64(m) * 60_000)
+            let a = try #require(g.alerts().first)
+            seen.append("\(a.annotations["v"]!) \(a.annotations["q"]!)")
+        }
+        #expect(seen == ["5 1 at 0", "5 1 at 60", "7 1 at 120", "7 1 at 180"])
+    }
+
+    @Test("a template that fails names the annotation's file:line:column and the place in the template in the rule's status")
+    func templateErrorInStatus() throws {
+        let g = try group("""
+            groups:
+              - name: g
+                rules:
+                  - alert: E
+                    expr: errors > 1
+                    annotations:
+                      summary: "x {{ humanize $labels.job }}"
+            """, store(["a": [5, 5]]))
+        g.evaluate(at: 0)
+        g.evaluate(at: 60_000)
+        let status = try #require(g.status.rules.first)
+        #expect(status.templateError?.hasPrefix("g.yaml:7:20: annotation \"summary\": error executing template __alert_E: template: __alert_E:1:117:") == true, "\(status.templateError ?? "nil")")
+        #expect(status.templateError?.hasSuffix("(at 1:6 of the template)") == true)
+        #expect(g.alerts().first?.annotations["summary"]?.hasPrefix("<error expanding template:") == true)
+    }
+
     @Test("a rule label that reads the value follows the value at every evaluation (derived labels are not reused)")
     func valueLabelsAreRebuilt() throws {
         let s = store(["a": [5, 5, 7, 7, 9, 9]])

@@ -78,8 +78,8 @@ struct ValueHistoryTests {
         #expect(firing(g).count == 1)
         #expect(alert.evaluatedAt == t)
         #expect(alert.severity == "critical")
-        let histories = try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t)
-        let h = try #require(histories[alert.identity])
+        let histories = try g.valueHistory(rule: "Slow", alerts: [alert.labels: alert.value], evaluatedAt: t)
+        let h = try #require(histories[alert.labels])
         #expect(h.end == t && h.step == Self.minute && h.steps == 30 && h.window == 30 * Self.minute)
         #expect(h.points.map(\.timestamp) == (10...39).map { Int64($0) * Self.minute })
         #expect(h.points.map(\.value) == Array(Self.ramp[10...39]))
@@ -100,7 +100,7 @@ struct ValueHistoryTests {
         let t = 39 * Self.minute
         g.evaluate(at: t)
         let alert = try #require(firing(g).first)
-        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t)[alert.identity])
+        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.labels: alert.value], evaluatedAt: t)[alert.labels])
         #expect(h.points.count == 30)
         #expect(h.points.first?.value == 200, "below the threshold, still shown")
         #expect(h.points.last?.value == 490)
@@ -119,10 +119,10 @@ struct ValueHistoryTests {
         g.evaluate(at: t)
         let alerts = firing(g).filter { $0.identity["route"] != "/c" }
         #expect(alerts.count == 2)
-        let histories = try g.valueHistory(rule: "Slow", alerts: Dictionary(uniqueKeysWithValues: alerts.map { ($0.identity, $0.value) }), evaluatedAt: t)
+        let histories = try g.valueHistory(rule: "Slow", alerts: Dictionary(uniqueKeysWithValues: alerts.map { ($0.labels, $0.value) }), evaluatedAt: t)
         #expect(histories.count == 2)
         for a in alerts {
-            let h = try #require(histories[a.identity])
+            let h = try #require(histories[a.labels])
             let factor = a.identity["route"] == "/a" ? 1.0 : 2.0
             #expect(h.points.map(\.value) == Self.ramp[10...39].map { $0 * factor })
         }
@@ -144,7 +144,7 @@ struct ValueHistoryTests {
         let t = 39 * Self.minute
         g.evaluate(at: t)
         let alert = try #require(firing(g).first)
-        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t)[alert.identity])
+        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.labels: alert.value], evaluatedAt: t)[alert.labels])
         let expected = (10...39).filter { $0 >= 20 && !(30...33).contains($0) }
         #expect(h.points.map(\.timestamp) == expected.map { Int64($0) * Self.minute })
         let grid = h.values
@@ -166,7 +166,7 @@ struct ValueHistoryTests {
         g.evaluate(at: t)
         let alert = try #require(firing(g).first)
         #expect(alert.value == 470, "evaluated at minute 37")
-        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t)[alert.identity])
+        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.labels: alert.value], evaluatedAt: t)[alert.labels])
         #expect(h.end == 37 * Self.minute)
         #expect(h.points.map(\.value) == Array(Self.ramp[8...37]))
     }
@@ -183,12 +183,12 @@ struct ValueHistoryTests {
         let t = 39 * Self.minute
         g.evaluate(at: t)
         let alert = try #require(firing(g).first)
-        let five = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t, step: 2 * Self.minute, steps: 5)[alert.identity])
+        let five = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.labels: alert.value], evaluatedAt: t, step: 2 * Self.minute, steps: 5)[alert.labels])
         #expect(five.points.map(\.timestamp) == [31, 33, 35, 37, 39].map { Int64($0) * Self.minute })
-        let one = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t, steps: 1)[alert.identity])
+        let one = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.labels: alert.value], evaluatedAt: t, steps: 1)[alert.labels])
         #expect(one.points == [Sample(timestamp: t, value: 490)])
-        #expect(try g.valueHistory(rule: "Other", alerts: [alert.identity: alert.value], evaluatedAt: t).isEmpty)
-        let nan = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: .nan], evaluatedAt: t)[alert.identity])
+        #expect(try g.valueHistory(rule: "Other", alerts: [alert.labels: alert.value], evaluatedAt: t).isEmpty)
+        let nan = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.labels: .nan], evaluatedAt: t)[alert.labels])
         #expect(nan.points.count == 29, "a NaN value is a gap, not a point")
     }
 
@@ -216,7 +216,7 @@ struct ValueHistoryTests {
         g.evaluate(at: t)
         let alert = try #require(firing(g).first)
         #expect(alert.identity["level"] == "500")
-        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.identity: alert.value], evaluatedAt: t)[alert.identity])
+        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [alert.labels: alert.value], evaluatedAt: t)[alert.labels])
         #expect(h.points.map(\.timestamp) == (25...39).map { Int64($0) * Self.minute }, "minutes 10–24 had other identities")
     }
 

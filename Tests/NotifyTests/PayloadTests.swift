@@ -129,9 +129,15 @@ import TimeSeries
         #expect(content["type"] as? String == "AdaptiveCard")
         #expect(content["version"] as? String == "1.2")
         #expect(content["$schema"] as? String == "http://adaptivecards.io/schemas/adaptive-card.json")
+        #expect((content["msteams"] as? [String: String])?["width"] == "Full")
         let body = try #require(content["body"] as? [[String: Any]])
-        #expect(body.first?["color"] as? String == "Attention")
-        #expect(body.first?["style"] as? String == "heading")
+        let title = try #require((body.first?["inlines"] as? [[String: Any]])?.first)
+        #expect(title["color"] as? String == "Attention")
+        #expect(title["weight"] as? String == "Bolder")
+        let text = String(decoding: TeamsReceiver().payload(for: PayloadTests.sample).body, as: UTF8.self)
+        #expect(!text.contains("\"heading\""), "the heading style is Adaptive Cards 1.5; the card declares 1.2")
+        #expect(!text.contains("\"TextBlock\"") && !text.contains("\"FactSet\""), "alert text only in TextRuns, which are never Markdown")
+        #expect(text.contains("\"type\":\"Action.OpenUrl\",\"title\":\"Runbook\",\"url\":\"https://runbooks.example.com/api-latency\""))
     }
 
     /// A notification far beyond every service's limits.
@@ -174,13 +180,16 @@ import TimeSeries
         let slack = SlackReceiver().payload(for: n).body
         let slackJSON = jsonObject(slack)
         #expect((slackJSON["attachments"] as? [Any])?.count ?? 99 <= 20)
-        #expect(SlackReceiver.characters(try #require(parse(slack))) <= 40_000)
+        #expect(SlackReceiver.characters(try #require(parse(slack)), .utf16) <= 40_000)
         let mattermost = SlackReceiver(flavor: .mattermost).payload(for: n).body
-        #expect(SlackReceiver.characters(try #require(parse(mattermost))) <= 16_383)
+        #expect(SlackReceiver.characters(try #require(parse(mattermost)), .scalars) <= 16_383)
 
         #expect(TeamsReceiver().payload(for: n).body.count <= 28_000)
         #expect(GoogleChatReceiver().payload(for: n).body.count <= 32_000)
-        #expect(GoogleChatReceiver(format: .text).payload(for: n).body.count <= 32_000)
+        let text = GoogleChatReceiver(format: .text).payload(for: n).body
+        #expect(text.count <= 32_000)
+        #expect(((jsonObject(text)["text"] as? String)?.utf16.count ?? 0) <= 4096, "Google Chat refuses text over 4,096 characters")
+        #expect((jsonObject(text)["text"] as? String)?.contains(count > 1 ? "more" : "…") == true, "a cut says so")
 
         let pd = PagerDutyReceiver().payload(for: n).body
         #expect(pd.count <= 512 * 1024)
@@ -205,6 +214,51 @@ import TimeSeries
             }
         }
         return (try? JSONSerialization.jsonObject(with: Data(bytes))).map(convert)
+    }
+
+    /// Cutting happens before escaping: the limit holds on the escaped text, in the service's unit,
+    /// and neither an escape nor a character is ever split.
+    @Test func fittingCutsBeforeEscapesAndCountsInTheServicesUnit() {
+        #expect(Markup.slack.fitted("a & b", 7, .utf16) == "a …", "“a &amp;…” would pass 7: cut before the entity, never inside")
+        #expect(Markup.slack.fitted("a & b", 8, .utf16) == "a &amp;…")
+        #expect(Markup.slack.fitted("a & b", 11, .utf16) == "a &amp; b")
+        #expect(Markup.html.fitted("<b>", 12, .utf16) == "&lt;b&gt;")
+        #expect(Markup.html.fitted("<b>", 8, .utf16) == "&lt;b…")
+        #expect(Markup.markdown.fitted("*x*", 3, .scalars) == "\\*…")
+        #expect(Markup.plain.fitted("🚨🚨🚨", 4, .utf16) == "🚨…", "a surrogate pair is never split")
+        #expect(Markup.plain.fitted("🚨🚨🚨", 3, .scalars) == "🚨🚨🚨")
+        #expect(Markup.plain.fitted("🚨🚨🚨", 2, .scalars) == "🚨…")
+        #expect(Markup.plain.fitted("héllo", 4, .utf8) == "h…", "never half a UTF-8 sequence")
+        #expect(Markup.chatText.fitted("<users/all>", 100, .utf16) == "<\u{2060}users/all>")
+        #expect(Markup.markdown.escaped("@everyone a@b http_requests_total _x_") == "@\u{2060}everyone a@\u{2060}b http_requests_total \\_x\\_")
+        #expect(Markup.markdown.escaped("- item\n# h\n> q\n1. one") == "\\- item\n\\# h\n\\> q\n1\\. one")
+        for limit in [0, 1, 5, 17, 100] {
+            for markup in [Markup.plain, .slack, .html, .markdown, .chatText, .atSigns] {
+                let out = markup.fitted(HostileGroups.hostile.joined(separator: "\n"), limit, .utf16)
+                #expect(out.utf16.count <= limit, "\(markup) \(limit)")
+            }
+        }
+    }
+
+    @Test(arguments: ["https://x.example/a?b=1", "http://x"])
+    func absoluteHTTPLinksAreLinks(url: String) { #expect(MessageText.linkURL(url) == url) }
+
+    @Test(arguments: ["/runbooks/x", "", "javascript:alert(1)", "ftp://x", "https://", "https:///x", "https://x y", "https://x/<a>"])
+    func otherLinksAreNot(url: String) { #expect(MessageText.linkURL(url) == nil) }
+
+    /// Detail.fit cuts the list first, then descriptions, then alerts.
+    @Test func fittingShortensTheLeastImportantPartFirst() {
+        // A size model: 10 per listed line, `description` per detailed alert, 50 per detailed alert.
+        func size(_ d: Detail) -> Int { d.listed * 10 + d.detailed * (50 + d.description) }
+        let roomy = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 10_000 }
+        #expect(roomy == Detail(detailed: 9, listed: 21, description: 100, labels: true))
+        let list = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 1400 }
+        #expect(list == Detail(detailed: 9, listed: 5, description: 100, labels: true), "the list goes first")
+        let descriptions = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 900 }
+        #expect(descriptions == Detail(detailed: 9, listed: 0, description: 50, labels: true), "then descriptions")
+        let alerts = Detail.fit(total: 30, cap: 9, descriptionLimit: 100) { size($0) <= 200 }
+        #expect(alerts == Detail(detailed: 4, listed: 0, description: 0, labels: true), "then alerts")
+        #expect(Detail(detailed: 4, listed: 3, description: 0, labels: true).hidden(of: 30) == 23)
     }
 
     @Test func truncationCutsOnScalarsAndMarksTheCut() {
@@ -232,9 +286,10 @@ extension PayloadTests {
     @Test func slackEscapesAngleBracketsAndAmpersandsButMattermostDoesNot() {
         let slack = String(decoding: SlackReceiver().payload(for: PayloadTests.sample).body, as: UTF8.self)
         #expect(slack.contains("pool &amp; &lt;slow&gt; queries"))
-        #expect(slack.contains("<https://runbooks.example.com/api-latency|Runbook>"), "our own link stays a link")
+        #expect(slack.contains("\"title_link\":\"https://runbooks.example.com/api-latency\""), "the runbook is the title's link")
+        #expect(!slack.contains("mrkdwn_in"), "attachments unformatted: alert text shows as written")
         let mattermost = String(decoding: SlackReceiver(flavor: .mattermost).payload(for: PayloadTests.sample).body, as: UTF8.self)
-        #expect(mattermost.contains("pool & <slow> queries"))
-        #expect(mattermost.contains("[Runbook](https://runbooks.example.com/api-latency)"))
+        #expect(mattermost.contains(#"pool & \\<slow> queries"#), "Markdown-escaped")
+        #expect(mattermost.contains("\"title_link\":\"https://runbooks.example.com/api-latency\""))
     }
 }

@@ -242,6 +242,7 @@ struct EvaluatorTests {
           info{method="post", team="api"} 1
           dup_a{x="1"} 1
           dup_b{x="1"} 2
+          :colon_first:metric{a="1"} 7
         eval instant at 1m method_code:http_errors:rate5m{code="500"} / ignoring(code) method:http_requests:rate5m
           {method="get"} 0.04
           {method="post"} 0.05
@@ -329,6 +330,22 @@ struct EvaluatorTests {
           method:http_requests:rate5m{method="del"} 1.5707963267948966
         eval instant at 1m (1 + 2) * 3
           9
+        # Prometheus 3 (VectorBinop): an empty side gives an empty result before anything is
+        # checked, so the duplicates on the other side are no error.
+        eval instant at 1m method_code:http_errors:rate5m / ignoring(code) nothing_here
+        eval instant at 1m nothing_here / on(method) group_right method_code:http_errors:rate5m
+        eval instant at 1m method:http_requests:rate5m / ignoring(code) group_left method_code:http_errors:rate5m{method="none"}
+        # With both sides present, duplicates on the "one" side are an error even where nothing matches them.
+        eval_fail instant at 1m method:http_requests:rate5m{method="del"} / ignoring(code) group_left method_code:http_errors:rate5m
+          found duplicate series for the match group {method="get"} on the right hand-side of the operation
+        # A second one-to-one match is an error even when the comparison filters both out.
+        eval_fail instant at 1m method_code:http_errors:rate5m > ignoring(code) method:http_requests:rate5m
+          multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)
+        # Metric names may start with a colon outside brackets; inside, a colon is a subquery's.
+        eval instant at 1m :colon_first:metric
+          :colon_first:metric{a="1"} 7
+        eval instant at 1m sum by (a) (:colon_first:metric) + max_over_time(:colon_first:metric[2m:1m])
+          {a="1"} 14
         """),
         ("histogram_quantile over classic buckets", """
         load 1m

@@ -14,7 +14,11 @@ struct TestRunnerTests {
         ("_ 1 _x3 2", [.missing, .value(1), .missing, .missing, .missing, .value(2)]),
         ("1 stale 2", [.value(1), .stale, .value(2)]),
         ("Inf -Inf", [.value(.infinity), .value(-.infinity)]),
-        ("0x10", [.value(16)]),  // a hexadecimal number, as promtool reads it
+        // No hexadecimal in series values (Prometheus's lexer disallows it): `0x3` is 0 repeated.
+        ("0x3", [.value(0), .value(0), .value(0), .value(0)]),
+        ("1x4 0x3", Array(repeating: .value(1), count: 5) + Array(repeating: .value(0), count: 4)),
+        ("-0x1 +0x1", [.value(-0.0), .value(-0.0), .value(0), .value(0)]),
+        ("0+0x2", [.value(0), .value(0), .value(0)]),
         ("  1\t2  ", [.value(1), .value(2)]),
         ("", []),
     ]
@@ -30,7 +34,7 @@ struct TestRunnerTests {
         #expect(x.isNaN)
     }
 
-    static let badValues = ["1+", "abc", "1+1", "stalex2", "1x99999999999", "0+1x2000000", "--1", "1+1xa"]
+    static let badValues = ["1+", "abc", "1+1", "stalex2", "1x99999999999", "0+1x2000000", "--1", "1+1xa", "0x1f", "0X10", "0x"]
 
     @Test("malformed values are errors", arguments: badValues)
     func badValue(_ text: String) {

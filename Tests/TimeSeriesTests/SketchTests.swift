@@ -29,7 +29,7 @@ import Foundation
 
     @Test func zerosNegativesAndTinyValuesAreOrderedCorrectly() {
         var sketch = Sketch()
-        for v in [-5.0, -1, 0, 0, 1e-320, 2, 3] { sketch.insert(v, mapping: mapping, maxBuckets: 2048) }
+        for v in [-5.0, -1, 0, 0, 0x1p-1063 /* ≈ 1e-320, subnormal */, 2, 3] { sketch.insert(v, mapping: mapping, maxBuckets: 2048) }
         #expect(sketch.count == 7)
         #expect(sketch.quantile(0, mapping: mapping) == -5)
         #expect(withinRelativeError(sketch.quantile(1.0 / 6, mapping: mapping), -1, 0.01))

@@ -52,7 +52,7 @@ final class RuleValueHistory: AlertHistorySource {
         for alert in alerts where alert.status == .firing {
             guard let at = alert.evaluatedAt else { continue }
             byRule[RuleKey(source: alert.source, rule: alert.name, evaluatedAt: at), default: []]
-                .append((alert.labels.removing([Alert.severityLabel]), alert))
+                .append((alert.labels, alert))
         }
         guard !byRule.isEmpty else { return [:] }
         let bySource = Dictionary(groups().map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })

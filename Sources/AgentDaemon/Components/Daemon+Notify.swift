@@ -1,5 +1,6 @@
 import Alerting
 import Foundation
+import HTTPServing
 import Ingest
 import Notify
 import TimeSeries
@@ -18,7 +19,8 @@ extension Daemon {
     /// Every rule group's alerts, as the notifier wants them after each evaluation.
     func forwardAlerts() {
         guard let notifier else { return }
-        notifier.receive(latestAlerts.value.values.flatMap { $0 })
+        // Gate verdicts (`notify:` in a gate file) go the same way as the rules' alerts.
+        notifier.receive(latestAlerts.value.values.flatMap { $0 } + (gates?.alerts(now: clock()) ?? []))
     }
 
     /// Checkpoint sections of the notifier: silences and what each group last sent (as the outbox
@@ -26,31 +28,6 @@ extension Daemon {
     func notifierSections() -> [String: [UInt8]] {
         guard let notifier else { return [:] }
         return [Silences.checkpointSection: notifier.silences.encoded(), Dispatcher.checkpointSection: notifier.encodedLog()]
-    }
-
-    func restoreNotifier(from checkpoint: Checkpoint) {
-        guard let notifier else { return }
-        do {
-            if let bytes = checkpoint.sections[Silences.checkpointSection] { try notifier.silences.restore(from: bytes) }
-        } catch {
-            logger.error("silences in the checkpoint not restored: \(error)")
-        }
-        do {
-            if let bytes = checkpoint.sections[Dispatcher.checkpointSection] { try notifier.restoreLog(from: bytes) }
-        } catch {
-            logger.error("notification log in the checkpoint not restored (the outbox's own copy is used): \(error)")
-        }
-    }
-
-    /// SIGTERM: delivers what the outbox holds for up to `notify.outbox`'s drain timeout, then
-    /// stops it; what is left stays on disk for the next start.
-    func drainNotifier() {
-        guard let notifier else { return }
-        let pending = notifier.outbox.stats.pending
-        let result = notifier.drain()
-        if pending > 0 || result.left > 0 {
-            logger.info("outbox: \(result.delivered) notifications delivered while stopping; \(result.left) left for the next start")
-        }
     }
 
     /// `agent status`'s `notifications`: per integration, deliveries, refusals (the last one with
@@ -75,36 +52,48 @@ extension Daemon {
                 "integrations": integrations]
     }
 
-    /// `/api/v1/silences` (GET list, POST add) and `/api/v1/silences/expire` (POST id).
-    func silencesAPI(method: String, path: String, parameters p: [String: String]) -> APIResponse? {
-        guard path == "/api/v1/silences" || path == "/api/v1/silences/expire" else { return nil }
-        guard let notifier else { return .error(409, type: "unavailable", "no notification receivers are configured (notify: in the configuration)") }
-        if path == "/api/v1/silences/expire" {
-            guard method == "POST", let id = p["id"] else { return .error(400, type: "bad_data", "POST an id") }
-            do {
-                let silence = try notifier.silences.expire(id: id)
-                queue.async { self.checkpoint(reason: "silence expired") }
-                return .success(silenceDocument(silence))
-            } catch {
-                return .error(404, type: "not_found", error.description)
-            }
-        }
-        if method == "GET" {
-            return .success(notifier.silences.list().map(silenceDocument))
-        }
-        guard let text = p["matchers"], !text.isEmpty else { return .error(400, type: "bad_data", "give matchers, e.g. alertname=\"ApiLatency\" route=\"/api\"") }
+    /// The notifier, or 409 when no receiver is configured (silences need one).
+    func silencingNotifier() throws(APIError) -> Notifier {
+        guard let notifier else { throw APIError(.unavailable, "no notification receivers are configured (notify: in the configuration)") }
+        return notifier
+    }
+
+    /// `GET /api/v1/silences`: every silence.
+    func listSilences(_ request: Request, _ p: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
+        .apiSuccess(try silencingNotifier().silences.list().map(silenceDocument))
+    }
+
+    /// `POST /api/v1/silences`: `matchers` (`alertname="X" route="/api"`), `duration` (`2h` or
+    /// seconds, at most Go's 292 years), optional `author` and `comment`.
+    func addSilence(_ request: Request, _ p: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
+        let notifier = try silencingNotifier()
+        guard let text = p["matchers"], !text.isEmpty else { throw APIError(.badData, "give matchers, e.g. alertname=\"ApiLatency\" route=\"/api\"") }
         let matchers: [Matcher]
-        do { matchers = try Matcher.parseList(text) } catch { return .error(400, type: "bad_data", error.description) }
-        guard let duration = p["duration"].flatMap(Daemon.parseStep), duration > 0 else {
-            return .error(400, type: "bad_data", "give a duration (--for 2h)")
+        do { matchers = try Matcher.parseList(text) } catch { throw APIError(.badData, error.description) }
+        guard let duration = try APIParameters.duration(p, "duration"), duration > 0 else {
+            throw APIError(.badData, "give a positive duration (--for 2h)")
         }
+        let (endsAt, overflow) = clock().addingReportingOverflow(duration)
+        guard !overflow else { throw APIError.invalidParameter("duration", "ends beyond the representable time") }
         do {
-            let silence = try notifier.silences.add(matchers: matchers, endsAt: clock() + duration,
-                                                    createdBy: p["author"] ?? "", comment: p["comment"] ?? "")
+            let silence = try notifier.silences.add(matchers: matchers, endsAt: endsAt, createdBy: p["author"] ?? "", comment: p["comment"] ?? "")
             queue.async { self.checkpoint(reason: "silence added") }
-            return .success(silenceDocument(silence))
+            return .apiSuccess(silenceDocument(silence))
         } catch {
-            return .error(400, type: "bad_data", error.description)
+            throw APIError(.badData, error.description)
+        }
+    }
+
+    /// `POST /api/v1/silences/expire`: `id`.
+    func expireSilence(_ request: Request, _ p: FormValues) throws(APIError) -> HTTPServing.HTTPResponse {
+        let notifier = try silencingNotifier()
+        guard let id = p["id"], !id.isEmpty else { throw APIError(.badData, "POST an id") }
+        do {
+            let silence = try notifier.silences.expire(id: id)
+            queue.async { self.checkpoint(reason: "silence expired") }
+            return .apiSuccess(silenceDocument(silence))
+        } catch {
+            throw APIError(.notFound, error.description)
         }
     }
 

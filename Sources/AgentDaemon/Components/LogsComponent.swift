@@ -16,8 +16,11 @@ import Glibc
 ///
 /// Ownership: every pipeline (tailer + mapper) belongs to `queue`. A checkpoint captures the tail
 /// offsets and the store on that queue, between two polls, so that offsets and stored samples
-/// agree: after a restart no line is lost and none is counted twice.
-final class LogsComponent: @unchecked Sendable {
+/// agree: after a restart each line is counted exactly once, except the lines a rotation destroyed
+/// before they were read (docs/logs.md lists those cases; known losses are the self-metrics
+/// `agent_log_lost_lines_total` and `agent_log_lost_bytes_total`). `stop()` cancels the timer on
+/// that queue, so a poll under way finishes first. The heartbeat beats after each poll.
+final class LogsComponent: Component, @unchecked Sendable {
     let queue = DispatchQueue(label: "agent.logs")
     private var pipelines: [(mapping: LogMapping, pipeline: LogPipeline)]
     private var timer: (any DispatchSourceTimer)?
@@ -25,6 +28,10 @@ final class LogsComponent: @unchecked Sendable {
     let logger: Logger
     private let store: SeriesStore
     private let clock: @Sendable () -> Timestamp
+    /// Beats after each poll; set before `start()`.
+    var heartbeat: Heartbeat?
+    /// How often the logs are polled.
+    static let pollInterval: Milliseconds = 1_000
 
     init(mappings: [LogMapping], store: SeriesStore, logger: Logger, clock: @escaping @Sendable () -> Timestamp) throws {
         self.logger = logger
@@ -40,8 +47,10 @@ final class LogsComponent: @unchecked Sendable {
         queue.sync {
             for (mapping, pipeline) in pipelines {
                 let mine = offsets.files.filter { entry in mapping.paths.contains { fnmatch($0, entry.path, 0) == 0 } }
-                // A log the checkpoint does not know (added since) starts at its configured position.
-                if !mine.isEmpty { pipeline.tailer.restore(TailOffsets(files: mine)) }
+                // A log the checkpoint does not know (added since) starts at its configured position;
+                // one it knows, even with no file then, reads the files that appeared since from 0.
+                let known = !mine.isEmpty || mapping.paths.contains { offsets.patterns.contains($0) }
+                if known { pipeline.tailer.restore(TailOffsets(files: mine, patterns: mapping.paths, taken: offsets.taken)) }
             }
         }
     }
@@ -104,8 +113,12 @@ final class LogsComponent: @unchecked Sendable {
         }
     }
 
+    /// Polls every `pollInterval`.
+    func start() { start(interval: Self.pollInterval) }
+
     /// Polls every `interval` ms (and again at once while a file has more pending).
     func start(interval: Milliseconds) {
+        heartbeat?.expect(every: interval)
         queue.sync {
             let t = DispatchSource.makeTimerSource(queue: queue)
             t.schedule(deadline: .now(), repeating: .milliseconds(Int(interval)), leeway: .milliseconds(50))
@@ -115,7 +128,14 @@ final class LogsComponent: @unchecked Sendable {
         }
     }
 
-    func stop() { queue.sync { timer?.cancel(); timer = nil } }
+    /// Stops polling; a poll under way finishes first (the timer is cancelled on `queue`).
+    func stop() {
+        queue.sync {
+            timer?.cancel()
+            timer = nil
+        }
+        heartbeat?.pause()
+    }
 
     private func pollAll() {
         for (_, pipeline) in pipelines {
@@ -132,12 +152,14 @@ final class LogsComponent: @unchecked Sendable {
             }
         }
         polls += 1
+        heartbeat?.beat()
     }
 
     /// Tail offsets and the store's state, captured together between two polls.
     func checkpointSections(store: SeriesStore) -> [String: [UInt8]] {
         queue.sync {
-            let offsets = TailOffsets(files: pipelines.flatMap { $0.pipeline.tailer.offsets().files })
+            let all = pipelines.map { $0.pipeline.tailer.offsets() }
+            let offsets = TailOffsets(files: all.flatMap(\.files), patterns: all.flatMap(\.patterns), taken: all.map(\.taken).min() ?? 0)
             return [LogsComponent.offsetsSection: offsets.encoded(), SeriesStore.checkpointSection: store.encodedState()]
         }
     }
@@ -150,23 +172,42 @@ final class LogsComponent: @unchecked Sendable {
             pipelines.map { mapping, pipeline in
                 var malformed: [String: Int] = [:]
                 for m in pipeline.malformedCounts() { malformed["\(m.reason)", default: 0] += m.count }
-                let offsets = pipeline.tailer.offsets().files.map { ["path": $0.path, "offset": $0.offset] as [String: Any] }
-                return ["paths": mapping.paths, "job": mapping.job ?? "", "files": offsets, "malformed": malformed] as [String: Any]
+                let offsets = pipeline.tailer.offsets().files.filter { !$0.finished }.map {
+                    ["path": $0.path, "location": $0.location, "offset": $0.offset] as [String: Any]
+                }
+                let lost = pipeline.tailer.losses.map { path, loss in
+                    ["path": path, "lines": loss.lines, "bytes": loss.bytes, "files": loss.events] as [String: Any]
+                }
+                return ["paths": mapping.paths, "job": mapping.job ?? "", "files": offsets, "malformed": malformed, "lost": lost] as [String: Any]
             }
         }
     }
 
-    /// Self-metrics: lines and bytes read, malformed lines by file and reason.
+    /// Self-metrics: lines and bytes read, malformed lines by file and reason, lines known lost.
     func metrics() -> [SelfMetricFamily] {
         queue.sync {
             var malformed: [(labels: [(String, String)], value: Double)] = []
+            var lostLines: [(labels: [(String, String)], value: Double)] = []
+            var lostBytes: [(labels: [(String, String)], value: Double)] = []
             for (_, pipeline) in pipelines {
                 for m in pipeline.malformedCounts() { malformed.append(([("path", m.path), ("reason", "\(m.reason)")], Double(m.count))) }
+                for (path, loss) in pipeline.tailer.losses.sorted(by: { $0.key < $1.key }) {
+                    lostLines.append(([("path", path)], Double(loss.lines)))
+                    lostBytes.append(([("path", path)], Double(loss.bytes)))
+                }
             }
             return [
                 SelfMetricFamily(name: "agent_log_lines_total", kind: .counter, help: "Complete log lines read.", samples: [([], Double(lines))]),
                 SelfMetricFamily(name: "agent_log_bytes_total", kind: .counter, help: "Log bytes read.", samples: [([], Double(bytes))]),
                 SelfMetricFamily(name: "agent_log_lines_malformed_total", kind: .counter, help: "Log lines skipped, by file and reason.", samples: malformed),
+                SelfMetricFamily(
+                    name: "agent_log_lost_lines_total", kind: .counter,
+                    help: "Log lines known lost, by log: their file was compressed or truncated before they were read (see docs/logs.md).",
+                    samples: lostLines),
+                SelfMetricFamily(
+                    name: "agent_log_lost_bytes_total", kind: .counter,
+                    help: "Log bytes known lost, by log (at least; also where lines cannot be counted, as for a deleted file).",
+                    samples: lostBytes),
             ]
         }
     }

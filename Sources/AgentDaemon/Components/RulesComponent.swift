@@ -3,16 +3,29 @@ import Dispatch
 import Foundation
 import Logging
 import Query
+import Synchronization
 import TimeSeries
 
 /// The rule groups of the configured rule files, each evaluated on its own aligned timer.
 ///
+/// Lifecycle: `start()` starts every group's timer; `stop()` cancels them and returns only when an
+/// evaluation under way has finished. Alerts reach `onAlerts` only between `start()` and `stop()`:
+/// an evaluation that was already running when `stop()` began (a reload replaced these groups)
+/// finishes, but its alerts are dropped, so an old group never pushes alerts after its
+/// replacement took over.
+///
 /// Ownership: each `RuleGroup` keeps its state behind its own lock; the timers run on `queue`
-/// (serial), so groups never evaluate concurrently with each other.
-final class RulesComponent: @unchecked Sendable {
+/// (serial), so groups never evaluate concurrently with each other; `timers` belongs to the
+/// caller of `start`/`stop` (the daemon's queue); `delivering` is behind a lock.
+final class RulesComponent: Component, @unchecked Sendable {
     let queue = DispatchQueue(label: "agent.rules")
     let groups: [RuleGroup]
-    private var timers: [RuleGroupTimer] = []
+    private(set) var timers: [RuleGroupTimer] = []
+    /// True between `start()` and `stop()`: whether evaluations may hand on their alerts.
+    private let delivering = Mutex(false)
+    let clock: @Sendable () -> Timestamp
+    let heartbeat: Heartbeat?
+    let onAlerts: @Sendable (RuleGroup, [Alert]) -> Void
 
     /// The rule files `globs` match now (relative globs under `base`), sorted; unit-test files
     /// (`*_test.yaml`) are not rule files.
@@ -42,11 +55,24 @@ final class RulesComponent: @unchecked Sendable {
 
     struct RuleLoadError: Error, CustomStringConvertible { let description: String }
 
-    init(files: [(file: String, rules: RuleFile)], store: SeriesStore, evaluationInterval: Milliseconds, externalLabels: [String: String]) {
+    /// The groups of `files`, evaluated against `store`; `onAlerts` receives each group's alerts
+    /// after each evaluation (on `queue`), and `heartbeat` beats after each evaluation.
+    /// `externalURL` is what templates read as `{{ $externalURL }}` (config `notify.external_url`): without
+    /// it a rule's `{{ $externalURL }}/runbooks/…` renders as a relative path, which no chat service can open.
+    init(files: [(file: String, rules: RuleFile)], store: SeriesStore, evaluationInterval: Milliseconds, externalLabels: [String: String],
+         externalURL: String = "",
+         clock: @escaping @Sendable () -> Timestamp = SeriesStore.systemClock, heartbeat: Heartbeat? = nil,
+         onAlerts: @escaping @Sendable (RuleGroup, [Alert]) -> Void = { _, _ in }) {
         let engine = Engine(store: store)
         groups = files.flatMap { file, rules in
-            rules.groups.map { RuleGroup($0, file: file, engine: engine, defaultInterval: evaluationInterval, externalLabels: Labels(externalLabels)) }
+            rules.groups.map {
+                RuleGroup($0, file: file, engine: engine, defaultInterval: evaluationInterval, externalLabels: Labels(externalLabels),
+                          externalURL: externalURL)
+            }
         }
+        self.clock = clock
+        self.heartbeat = heartbeat
+        self.onAlerts = onAlerts
     }
 
     /// An outage up to this long counts as time the conditions held: a restart or a reload neither
@@ -76,18 +102,42 @@ final class RulesComponent: @unchecked Sendable {
         }
     }
 
-    /// Starts every group's timer; `onAlerts` receives each group's alerts after each evaluation.
-    func start(clock: @escaping @Sendable () -> Timestamp, onAlerts: @escaping @Sendable (RuleGroup, [Alert]) -> Void) {
+    /// Starts every group's timer (once).
+    func start() {
+        guard timers.isEmpty else { return }
+        delivering.withLock { $0 = true }
+        if let shortest = groups.map(\.interval).min() { heartbeat?.expect(every: shortest) } else { heartbeat?.pause() }
         for group in groups {
-            let timer = RuleGroupTimer(group: group, queue: queue, clock: clock) { _, alerts in onAlerts(group, alerts) }
+            let timer = RuleGroupTimer(group: group, queue: queue, clock: clock) { [weak self] _, alerts in
+                self?.deliver(alerts, of: group)
+            }
             timer.start()
             timers.append(timer)
         }
     }
 
+    /// After each evaluation, on `queue`: the alerts go on only while the component runs.
+    private func deliver(_ alerts: [Alert], of group: RuleGroup) {
+        heartbeat?.beat()
+        // Checked on `queue`, and `stop()` waits for `queue`: alerts that pass have been handed
+        // on before `stop()` returns, and none pass after it began.
+        guard delivering.withLock({ $0 }) else { return }
+        onAlerts(group, alerts)
+    }
+
+    /// Whether evaluations hand on their alerts (between `start()` and `stop()`).
+    var isDelivering: Bool { delivering.withLock { $0 } }
+
+    /// Stops every timer and waits for an evaluation under way; after it returns, no alert of
+    /// these groups reaches `onAlerts`. Not to be called on `queue`.
     func stop() {
+        dispatchPrecondition(condition: .notOnQueue(queue))
+        delivering.withLock { $0 = false }
         for timer in timers { timer.stop() }
+        // A handler already running finishes here; Dispatch runs none after `cancel`.
+        queue.sync {}
         timers.removeAll()
+        heartbeat?.pause()
     }
 
     func checkpointSection(now: Timestamp) -> [UInt8] {

@@ -1,6 +1,7 @@
 import Dispatch
 import Ingest
 import Logging
+import Synchronization
 import TimeSeries
 
 /// The configured scrape targets: one loop per target on its own timer; all HTTP goes through one
@@ -11,10 +12,15 @@ import TimeSeries
 /// does: no stale markers, so the series do not blink). A target that is gone gets its series marked
 /// stale, so queries stop seeing them at once rather than after the lookback.
 ///
+/// Lifecycle: `start()` starts the timers; `stop()` cancels them and waits (up to the longest
+/// scrape timeout and a second) for the scrapes in flight, which write into the store when they
+/// complete. The heartbeat beats at each completed scrape, and expects one within the shortest
+/// interval (paused without targets).
+///
 /// Ownership: the list of loops and their timers belong to `queue` (serial); each `ScrapeLoop` keeps
 /// its own state behind its own lock. The timers only call `scrapeOnce`, which returns at once (the
-/// request completes on the client's thread).
-final class ScrapeComponent: @unchecked Sendable {
+/// request completes on the client's thread); `inFlight` counts those requests.
+final class ScrapeComponent: Component, @unchecked Sendable {
     private let queue = DispatchQueue(label: "agent.scrape")
     private var client: HTTPClient?
     private var running: [(loop: ScrapeLoop, timer: (any DispatchSourceTimer)?)] = []
@@ -22,12 +28,16 @@ final class ScrapeComponent: @unchecked Sendable {
     private let store: SeriesStore
     private let clock: @Sendable () -> Timestamp
     private let logger: Logger
-    private let errorLog = Locked([String: String]())
+    private let errorLog = Mutex([String: String]())
+    private let heartbeat: Heartbeat?
+    /// Scrapes started and not yet completed.
+    private let inFlight = DispatchGroup()
 
-    init(targets: [ScrapeTarget], store: SeriesStore, logger: Logger, clock: @escaping @Sendable () -> Timestamp) {
+    init(targets: [ScrapeTarget], store: SeriesStore, logger: Logger, clock: @escaping @Sendable () -> Timestamp, heartbeat: Heartbeat? = nil) {
         self.store = store
         self.logger = logger
         self.clock = clock
+        self.heartbeat = heartbeat
         queue.sync { running = targets.map { (makeLoop($0), nil) } }
     }
 
@@ -39,17 +49,29 @@ final class ScrapeComponent: @unchecked Sendable {
         queue.sync {
             started = true
             for i in running.indices { running[i].timer = makeTimer(running[i].loop) }
+            expectProgress()
         }
     }
 
+    /// Cancels every timer, then waits for the scrapes in flight (each ends by its timeout).
     func stop() {
-        queue.sync {
+        let longest: Milliseconds = queue.sync {
             started = false
             for i in running.indices {
                 running[i].timer?.cancel()
                 running[i].timer = nil
             }
+            heartbeat?.pause()
+            return running.map(\.loop.target.timeout).max() ?? 0
         }
+        if inFlight.wait(timeout: .now() + .milliseconds(Int(longest) + 1_000)) == .timedOut {
+            logger.warning("scrapes still running \(longest + 1_000) ms after stopping; their results are dropped")
+        }
+    }
+
+    /// On `queue`: the heartbeat expects a scrape within the shortest interval of the running targets.
+    private func expectProgress() {
+        if started, let shortest = running.map(\.loop.target.interval).min() { heartbeat?.expect(every: shortest) } else { heartbeat?.pause() }
     }
 
     /// What a reload changed.
@@ -96,6 +118,7 @@ final class ScrapeComponent: @unchecked Sendable {
                 errorLog.withLock { $0[entry.loop.target.url] = nil }
             }
             running = next
+            expectProgress()
             return changes
         }
     }
@@ -116,7 +139,12 @@ final class ScrapeComponent: @unchecked Sendable {
         timer.schedule(deadline: .now() + .milliseconds(Int(offset)), repeating: .milliseconds(Int(interval)), leeway: .milliseconds(Int(min(interval / 20, 500))))
         timer.setEventHandler { [weak self, loop] in
             guard let component = self else { return }
-            _ = loop.scrapeOnce { report in component.note(report, of: loop) }
+            component.inFlight.enter()
+            let began = loop.scrapeOnce { report in
+                component.note(report, of: loop)
+                component.inFlight.leave()
+            }
+            if !began { component.inFlight.leave() }
         }
         timer.resume()
         return timer
@@ -124,6 +152,7 @@ final class ScrapeComponent: @unchecked Sendable {
 
     /// Logs a target's error when it changes (not every failed scrape), and its recovery.
     private func note(_ report: ScrapeReport, of loop: ScrapeLoop) {
+        heartbeat?.beat()
         let key = loop.target.url
         let message = report.error?.description
         let previous = errorLog.withLock { log -> String? in

@@ -1,6 +1,8 @@
 import AgentClient
 public import TimeSeries
 public import Ingest
+public import RemoteWrite
+public import HTTPServing
 import YAMLSupport
 import Yams
 import Foundation
@@ -13,6 +15,8 @@ public struct AgentConfig: Sendable {
     public var listen = ListenConfig()
     /// Globs of rule files (relative ones are relative to the configuration file's folder).
     public var ruleFiles: [String] = []
+    /// Globs of gate files (`gate_files:`, relative like `rule_files:`): rollout gates for `agent gate`.
+    public var gateFiles: [String] = []
     /// The targets to scrape (`scrape:`).
     public var scrape: [ScrapeTarget] = []
     /// The logs to tail (`logs:`).
@@ -22,6 +26,8 @@ public struct AgentConfig: Sendable {
         guard source.hasPrefix("/") || source.contains("/") else { return FileManager.default.currentDirectoryPath }
         return String(source[..<source.lastIndex(of: "/")!])
     }
+    /// Where every stored series is sent with Prometheus remote write (`remote_write:`).
+    public var remoteWrite: [RemoteWriteEndpoint] = []
     /// Routing, inhibition, receivers and the outbox (`notify:`).
     public var notify = NotifyConfig()
     /// The file this came from ("(built-in default)" for the default).
@@ -29,7 +35,7 @@ public struct AgentConfig: Sendable {
 
     public init() {}
 
-    static let topLevelKeys = ["global", "listen", "scrape", "logs", "rule_files", "notify"]
+    static let topLevelKeys = ["global", "listen", "scrape", "logs", "rule_files", "gate_files", "notify", "remote_write"]
 
     /// Loads and validates a configuration file; throws every problem found, with positions.
     public static func load(path: String) throws -> AgentConfig {
@@ -47,21 +53,40 @@ public struct AgentConfig: Sendable {
         var reader = YAMLReader(file: file)
         var config = AgentConfig()
         config.source = file
-        if let root = reader.parse(text), let top = reader.mapping(root, "configuration", known: topLevelKeys) {
+        let root = reader.parse(text)
+        let empty = root.map(isEmptyDocument) ?? false
+        if let root, empty {
+            // As Alertmanager refuses a file without a route: applied, an empty file (a truncated
+            // write, a template that rendered nothing) would silently drop every rule, log and target.
+            reader.error(nil, "the configuration is empty (no top-level keys); it would drop every rule, log and target. "
+                + "Write at least one key (e.g. \"global: {}\" to run on the defaults)")
+        } else if let root, let top = reader.mapping(root, "configuration", known: topLevelKeys) {
             if let node = top["global"] { config.global.read(node, &reader) }
             if let node = top["listen"] { config.listen.read(node, &reader) }
             if let node = top["scrape"] { config.scrape = ScrapeConfig.read(node, global: config.global, &reader) }
             if let node = top["rule_files"], let files = reader.strings(node, "rule_files") { config.ruleFiles = files }
+            if let node = top["gate_files"], let files = reader.strings(node, "gate_files") { config.gateFiles = files }
             if let node = top["notify"] { config.notify.read(node, &reader) }
+            if let node = top["remote_write"] { config.remoteWrite = RemoteWriteConfig.read(node, &reader) }
         }
         var errors = reader.errors
         do {
-            config.logs = try LogsConfig.decode(yaml: text, file: file)
+            if !empty { config.logs = try LogsConfig.decode(yaml: text, file: file) }
         } catch {
             errors += error.problems
         }
         guard errors.isEmpty else { throw ConfigErrors(errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
         return config
+    }
+}
+
+/// True for a document that yields no configuration at all: nothing but whitespace and comments,
+/// `{}`, or a null document (`~`, `null`, a bare `---`).
+private func isEmptyDocument(_ root: Node) -> Bool {
+    switch root {
+    case .mapping(let m): m.isEmpty
+    case .scalar: root.null != nil || root.string == ""
+    default: false
     }
 }
 
@@ -132,6 +157,27 @@ public struct ListenConfig: Sendable {
     public var http: String? = "127.0.0.1:9464"
     /// What /metrics exposes: the agent's own metrics, or every stored series too.
     public var expose: Exposure = .selfOnly
+    /// Most open connections over both listeners (Prometheus's `--web.max-connections`).
+    public var maxConnections = 512
+    /// Time limit of one query (Prometheus's `--query.timeout`).
+    public var queryTimeout: Milliseconds = 120_000
+    /// Queries run at once (Prometheus's `--query.max-concurrency`).
+    public var queryMaxConcurrency = 20
+    /// How long a kept-alive connection may wait for its next request.
+    public var idleTimeout: Milliseconds = 60_000
+    /// How long a request's head (request line and header fields) may take to arrive.
+    public var readHeaderTimeout: Milliseconds = 10_000
+
+    /// The HTTP server's bounds from these settings (see `HTTPServer.Configuration`).
+    public var serverConfiguration: HTTPServer.Configuration {
+        var c = HTTPServer.Configuration()
+        c.maxConnections = maxConnections
+        c.queryTimeout = queryTimeout
+        c.maxConcurrentQueries = queryMaxConcurrency
+        c.idleTimeout = idleTimeout
+        c.headerTimeout = readHeaderTimeout
+        return c
+    }
 
     /// What /metrics exposes.
     public enum Exposure: String, Sendable { case selfOnly = "self", all }
@@ -139,7 +185,13 @@ public struct ListenConfig: Sendable {
     public init() {}
 
     mutating func read(_ node: Node, _ r: inout YAMLReader) {
-        guard let m = r.mapping(node, "listen", known: ["socket", "http", "expose"]) else { return }
+        guard let m = r.mapping(node, "listen", known: ["socket", "http", "expose", "max_connections", "query_timeout", "query_max_concurrency",
+                                                        "idle_timeout", "read_header_timeout"]) else { return }
+        if let n = m["max_connections"], let v = r.int(n, "listen.max_connections", in: 1...65_536) { maxConnections = v }
+        if let n = m["query_timeout"], let v = r.duration(n, "listen.query_timeout", minimum: 1) { queryTimeout = v }
+        if let n = m["query_max_concurrency"], let v = r.int(n, "listen.query_max_concurrency", in: 1...1024) { queryMaxConcurrency = v }
+        if let n = m["idle_timeout"], let v = r.duration(n, "listen.idle_timeout", minimum: 1) { idleTimeout = v }
+        if let n = m["read_header_timeout"], let v = r.duration(n, "listen.read_header_timeout", minimum: 1) { readHeaderTimeout = v }
         if let n = m["socket"], let v = r.string(n, "listen.socket") {
             if v.hasPrefix("/") && v.utf8.count < 108 { socket = v } else { r.error(n, "listen.socket must be an absolute path shorter than 108 bytes") }
         }

@@ -48,7 +48,7 @@ final class ConfigFileWatcher {
     /// A watcher of `config`'s file and rule files, as they are now.
     init(config: AgentConfig) {
         configPath = config.source
-        ruleGlobs = config.ruleFiles
+        ruleGlobs = config.ruleFiles + config.gateFiles
         base = config.baseDirectory
         baseline = snapshot()
     }

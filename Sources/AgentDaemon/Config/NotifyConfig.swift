@@ -261,10 +261,10 @@ public struct NotifyConfig: Sendable {
         default:
             var extra: [String] = []
             switch kind {
-            case "slack": extra = ["channel", "username"]
-            case "mattermost": extra = ["channel", "username"]
-            case "discord": extra = ["username"]
-            case "googlechat": extra = ["format"]
+            case "slack": extra = ["channel", "username", "mentions"]
+            case "mattermost": extra = ["channel", "username", "mentions"]
+            case "discord": extra = ["username", "mentions"]
+            case "googlechat": extra = ["format", "mentions"]
             case "pagerduty": extra = ["routing_key_file", "routing_key_env", "source", "component", "group", "class"]
             case "webhook": extra = ["max_alerts"]
             default: break
@@ -286,17 +286,28 @@ public struct NotifyConfig: Sendable {
             var builder: any PayloadBuilder
             var bodySecret: (placeholder: String, secret: Secret)?
             func text(_ key: String) -> String? { m[key].flatMap { r.string($0, "\(what).\(key)") } }
+            // Mentions come only from here (never from alert text): each in the service's form.
+            var mentions: [String] = []
+            if let node = m["mentions"], let list = r.strings(node, "\(what).mentions") {
+                for name in list {
+                    if Mentions.render(name, for: kind) != nil {
+                        mentions.append(name)
+                    } else {
+                        r.error(node, "\(what).mentions: \"\(name)\" is not a \(kind) mention (one of: \(Mentions.forms(kind) ?? "none"))")
+                    }
+                }
+            }
             switch kind {
-            case "slack": builder = SlackReceiver(flavor: .slack, channel: text("channel"), username: text("username"))
-            case "mattermost": builder = SlackReceiver(flavor: .mattermost, channel: text("channel"), username: text("username"))
-            case "discord": builder = DiscordReceiver(username: text("username"))
+            case "slack": builder = SlackReceiver(flavor: .slack, channel: text("channel"), username: text("username"), mentions: mentions)
+            case "mattermost": builder = SlackReceiver(flavor: .mattermost, channel: text("channel"), username: text("username"), mentions: mentions)
+            case "discord": builder = DiscordReceiver(username: text("username"), mentions: mentions)
             case "teams": builder = TeamsReceiver()
             case "googlechat":
                 var format = GoogleChatReceiver.Format.card
                 if let f = text("format") {
                     if let v = GoogleChatReceiver.Format(rawValue: f) { format = v } else { r.error(m["format"], "\(what).format must be \"card\" or \"text\", got \"\(f)\"") }
                 }
-                builder = GoogleChatReceiver(format: format)
+                builder = GoogleChatReceiver(format: format, mentions: mentions)
             case "pagerduty":
                 builder = PagerDutyReceiver(source: text("source"), component: text("component"), group: text("group"), eventClass: text("class"))
                 guard let key = readSecret(m, what, prefix: "routing_key", node: node, allowInline: false, &r) else { return nil }

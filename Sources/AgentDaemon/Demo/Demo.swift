@@ -69,9 +69,10 @@ public struct Demo {
         let mappings = try LogsConfig.decode(yaml: Demo.logsYAML.replacingOccurrences(of: "PATH", with: logPath), file: "demo")
         let pipeline = try LogPipeline(mapping: mappings[0], store: store, logger: quiet, clock: clock)
         let ruleFiles = try RulesComponent.load(globs: ["api.yaml", "latency.yaml"], relativeTo: rulesDirectory)
-        let rules = RulesComponent(files: ruleFiles, store: store, evaluationInterval: 15_000, externalLabels: [:])
         var notifyConfig = try NotifyConfig.parse(Demo.notifyYAML.replacingOccurrences(of: "PATH", with: notificationsPath), file: "demo")
         notifyConfig.externalURL = "https://ops.example.org"
+        let rules = RulesComponent(files: ruleFiles, store: store, evaluationInterval: 15_000, externalLabels: [:],
+                                   externalURL: notifyConfig.externalURL)
         let notifier = Notifier(configuration: try notifyConfig.notifierConfiguration(stateDir: dir), transport: CurlTransport(client: HTTPClient()),
                                 logger: quiet, clock: clock, history: RuleValueHistory(groups: { rules.groups }, logger: quiet))
         try notifier.open()

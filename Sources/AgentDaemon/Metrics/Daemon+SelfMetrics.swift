@@ -43,6 +43,15 @@ extension Daemon {
         add("agent_checkpoint_duration_seconds", .gauge, "Duration of the last checkpoint.", one(cp.lastDurationSeconds))
         add("agent_checkpoint_bytes", .gauge, "Size of the last checkpoint written.", one(Double(cp.lastBytes)))
 
+        // As Prometheus's prometheus_config_last_reload_successful and …_success_timestamp_seconds.
+        let reload = reloads.value
+        add("agent_config_last_reload_successful", .gauge, "Whether the last configuration reload attempt was successful.",
+            one(reload.lastSuccessful ? 1 : 0))
+        add("agent_config_last_reload_success_timestamp_seconds", .gauge, "Timestamp of the last successful configuration reload (or of the start).",
+            one(Double(reload.lastSuccessAt) / 1000))
+        add("agent_loop_seconds_since_progress", .gauge, "Seconds since each running loop last made progress (see /-/healthy).",
+            progress.snapshot().compactMap { loop in loop.secondsSinceProgress.map { ([("loop", loop.loop)], $0) } })
+
         let process = ProcessStats.current()
         add("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.", one(Double(process.residentBytes)))
         add("process_virtual_memory_bytes", .gauge, "Virtual memory size in bytes.", one(Double(process.virtualBytes)))
@@ -56,7 +65,10 @@ extension Daemon {
         }
         out += logs?.metrics() ?? []
         out += rules?.metrics() ?? []
+        out += gates?.metrics() ?? []
         out += notifierMetrics()
+        out += remoteWrite?.metrics() ?? []
+        out += httpMetrics()
         return out
     }
 

@@ -1,104 +1,137 @@
-import Foundation
+import HTTPServing
 import Query
 import TimeSeries
 
 /// The query side of the API: Prometheus's `/api/v1/query` and `/api/v1/query_range` (so Grafana's
 /// Prometheus data source can read the agent), and `/api/v1/summary`, which `agent query p95 …` uses.
+///
+/// They run on the server's query lane: at most `listen.query_max_concurrency` at once, each
+/// stopped at its next step once `listen.query_timeout` (or a shorter `timeout` parameter) has
+/// passed (503 `timeout`) or its client has gone (499 `canceled`). Range queries take the store's
+/// lock once per step.
 extension Daemon {
-    var engine: Engine { Engine(store: store) }
-
-    func queryAPI(path: String, parameters p: [String: String]) -> APIResponse? {
-        switch path {
-        case "/api/v1/query":
-            guard let text = p["query"], !text.isEmpty else { return .error(400, type: "bad_data", "missing parameter \"query\"") }
-            guard let at = p["time"].map(Daemon.parseTime) ?? clock() else { return .error(400, type: "bad_data", "cannot parse \"time\": \(p["time"] ?? "")") }
-            do {
-                let value = try engine.instant(try PromQL.parse(text), at: at)
-                return Daemon.successJSON(value.json)
-            } catch {
-                return .error(error.kind == .evaluation || error.kind == .limit ? 422 : 400, type: error.kind == .evaluation ? "execution" : "bad_data", error.description)
-            }
-        case "/api/v1/query_range":
-            guard let text = p["query"], !text.isEmpty else { return .error(400, type: "bad_data", "missing parameter \"query\"") }
-            guard let start = p["start"].flatMap(Daemon.parseTime), let end = p["end"].flatMap(Daemon.parseTime) else {
-                return .error(400, type: "bad_data", "start and end are required (RFC 3339 or Unix seconds)")
-            }
-            guard let step = p["step"].flatMap(Daemon.parseStep), step > 0 else { return .error(400, type: "bad_data", "step is required: a duration (15s) or seconds") }
-            guard end >= start else { return .error(400, type: "bad_data", "end is before start") }
-            do {
-                return Daemon.successJSON(try engine.range(try PromQL.parse(text), start: start, end: end, step: step).json)
-            } catch {
-                return .error(error.kind == .evaluation || error.kind == .limit ? 422 : 400, type: error.kind == .evaluation ? "execution" : "bad_data", error.description)
-            }
-        case "/api/v1/summary":
-            return summary(p)
-        default:
+    /// An engine over the store that stops at the request's deadline (or `timeout`, if sooner)
+    /// and when its client goes away.
+    func engine(for request: Request, timeout: Milliseconds?) -> Engine {
+        var engine = Engine(store: store)
+        var deadline = request.deadline
+        if let timeout, timeout > 0 {
+            let own = Monotonic.now() &+ UInt64(min(timeout, APIParameters.maxDuration)) &* 1_000_000
+            deadline = min(deadline ?? .max, own)
+        }
+        let cancellation = request.cancellation
+        engine.interrupt = { [deadline] in
+            if cancellation.isCancelled { return QueryError(kind: .canceled, message: "query was canceled in expression evaluation") }
+            if let deadline, Monotonic.now() > deadline { return QueryError(kind: .timeout, message: "query timed out in expression evaluation") }
             return nil
         }
+        return engine
     }
 
-    static func successJSON(_ data: String) -> APIResponse {
-        APIResponse(status: 200, body: Data(("{\"status\":\"success\",\"data\":" + data + "}").utf8))
-    }
-
-    /// Unix seconds (with fraction) or RFC 3339, as Prometheus's API accepts.
-    static func parseTime(_ text: String) -> Timestamp? {
-        if let seconds = Double(text), seconds.isFinite { return Timestamp((seconds * 1000).rounded()) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Timestamp((date.timeIntervalSince1970 * 1000).rounded()) }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Timestamp((date.timeIntervalSince1970 * 1000).rounded()) }
-        return nil
-    }
-
-    static func parseStep(_ text: String) -> Milliseconds? {
-        if let seconds = Double(text), seconds.isFinite { return Milliseconds((seconds * 1000).rounded()) }
-        return PromQL.parseDuration(text)
-    }
-
-    /// `stat` of `metric` over `window` per group: distributions merge their sketches per group
-    /// (a true percentile of everything in the group); gauges and counters go through PromQL.
-    func summary(_ p: [String: String]) -> APIResponse {
-        guard let metric = p["metric"], !metric.isEmpty else { return .error(400, type: "bad_data", "missing parameter \"metric\"") }
-        guard let stat = p["stat"].flatMap(SummaryStat.init) else {
-            return .error(400, type: "bad_data", "stat must be pNN (p50, p95, p99, p999, …), avg, min, max, count or rate")
+    /// `/api/v1/query`: `query`, optional `time` (default now) and `timeout`.
+    func instantQuery(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPResponse {
+        let at = try APIParameters.time(form, "time") ?? clock()
+        let timeout = try APIParameters.duration(form, "timeout")
+        let expr = try parseQuery(form)
+        do {
+            return .apiSuccess(json: try engine(for: request, timeout: timeout).instant(expr, at: at).json)
+        } catch {
+            throw APIParameters.queryError(error)
         }
-        guard let window = PromQL.parseDuration(p["window"] ?? "5m"), window > 0 else { return .error(400, type: "bad_data", "window must be a duration such as 5m") }
-        let by = (p["by"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard let end = p["time"].map(Daemon.parseTime) ?? clock() else { return .error(400, type: "bad_data", "cannot parse \"time\"") }
-        let range = p["range"].flatMap(PromQL.parseDuration) ?? 0
-        let step = p["step"].flatMap(PromQL.parseDuration) ?? max(range / 60, 1000)
+    }
+
+    /// `/api/v1/query_range`: `query`, `start`, `end`, `step`, optional `timeout`.
+    func rangeQuery(_ request: Request, _ form: FormValues) throws(APIError) -> HTTPResponse {
+        let (start, end, step) = try APIParameters.range(form)
+        let timeout = try APIParameters.duration(form, "timeout")
+        let expr = try parseQuery(form)
+        do {
+            return .apiSuccess(json: try engine(for: request, timeout: timeout).range(expr, start: start, end: end, step: step).json)
+        } catch {
+            throw APIParameters.queryError(error)
+        }
+    }
+
+    func parseQuery(_ form: FormValues) throws(APIError) -> Expr {
+        do {
+            return try PromQL.parse(form["query"] ?? "")
+        } catch {
+            throw APIParameters.queryError(error)
+        }
+    }
+
+    /// `/api/v1/summary`: `stat` of `metric` over `window` per group (`by`), at `time` or, with
+    /// `range`, every `step` of the range ending at `time`. Distributions merge their sketches per
+    /// group (a true percentile of everything in the group); gauges and counters go through PromQL.
+    func summary(_ request: Request, _ p: FormValues) throws(APIError) -> HTTPResponse {
+        guard let metric = p["metric"], !metric.isEmpty else { throw APIError(.badData, "missing parameter \"metric\"") }
+        guard Daemon.isMetricName(metric) else { throw APIError.invalidParameter("metric", "not a metric name: \(quotedGo(metric))") }
+        guard let stat = p["stat"].flatMap(SummaryStat.init) else {
+            throw APIError(.badData, "stat must be pNN (p50, p95, p99, p999, …), avg, min, max, count or rate")
+        }
+        let window = try APIParameters.duration(p, "window") ?? 300_000
+        guard window > 0 else { throw APIError.invalidParameter("window", "must be a positive duration such as 5m") }
+        let by = (p["by"] ?? "").split(separator: ",").map { String($0.filter { $0 != " " && $0 != "\t" }) }.filter { !$0.isEmpty }
+        for label in by where !Daemon.isLabelName(label) { throw APIError.invalidParameter("by", "not a label name: \(quotedGo(label))") }
+        // Evaluation keeps times within ±2^60 ms, where `t - window` and `t - range` cannot overflow.
+        let end = Daemon.evaluationTime(try APIParameters.time(p, "time") ?? clock())
+        let range = try APIParameters.duration(p, "range") ?? 0
+        guard range >= 0 else { throw APIError.invalidParameter("range", "must not be negative") }
+        var step = max(range / 60, 1000)
+        if let given = try APIParameters.duration(p, "step") {
+            guard given > 0 else { throw APIError(.badData, "zero or negative query resolution step widths are not accepted. Try a positive integer") }
+            step = given
+        }
+        try APIParameters.checkPoints(start: end - range, end: end, step: step)
         let times: [Timestamp] = range > 0 ? Array(stride(from: end - range, through: end, by: Int(step))) : [end]
 
         let kinds = store.read { r in Set(r.series(named: metric).compactMap { r.kind(of: $0) }) }
-        if kinds.isEmpty { return .error(404, type: "not_found", "no series named \(metric)") }
+        if kinds.isEmpty { throw APIError(.notFound, "no series named \(metric)") }
+        let engine = engine(for: request, timeout: nil)
         if kinds == [.distribution] {
-            return Daemon.successJSON(distributionSummary(metric: metric, stat: stat, window: window, by: by, times: times))
+            do {
+                return .apiSuccess(json: try distributionSummary(metric: metric, stat: stat, window: window, by: by, times: times, interrupt: engine.interrupt))
+            } catch {
+                throw APIParameters.queryError(error)
+            }
         }
         // Gauges and counters: the statistic per series over the window, then grouped.
         let expression = stat.promQL(metric: metric, window: window, by: by)
         do {
             let expr = try PromQL.parse(expression)
             let value = range > 0 ? try engine.range(expr, start: times.first!, end: end, step: step) : try engine.instant(expr, at: end)
-            return Daemon.successJSON(value.json)
+            return .apiSuccess(json: value.json)
         } catch {
-            return .error(422, type: "execution", "\(expression): \(error.description)")
+            var e = APIParameters.queryError(error)
+            e.message = "\(expression): \(e.message)"
+            throw e
         }
     }
 
-    /// Merges the sketches of each group's series over `(t - window, t]` for every `t` in `times`.
-    func distributionSummary(metric: String, stat: SummaryStat, window: Milliseconds, by: [String], times: [Timestamp]) -> String {
+    /// `t` held within ±2^60 ms (36 million years), as the query evaluator holds times.
+    static func evaluationTime(_ t: Timestamp) -> Timestamp { min(max(t, -(1 << 60)), 1 << 60) }
+
+    static func isMetricName(_ s: String) -> Bool {
+        guard let first = s.utf8.first, first == 95 || first == 58 || (first | 0x20 >= 97 && first | 0x20 <= 122) else { return false }
+        return s.utf8.allSatisfy { $0 == 95 || $0 == 58 || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
+    }
+
+    static func isLabelName(_ s: String) -> Bool { !s.contains(":") && isMetricName(s) }
+
+    /// Merges the sketches of each group's series over `(t - window, t]` for every `t` in `times`,
+    /// taking the store's lock once per `t`.
+    func distributionSummary(metric: String, stat: SummaryStat, window: Milliseconds, by: [String], times: [Timestamp],
+                             interrupt: (@Sendable () -> QueryError?)?) throws(QueryError) -> String {
         var groups: [Labels: [Sample]] = [:]
-        store.read { r in
-            let refs = r.series(named: metric)
-            var keyOf: [(SeriesRef, Labels)] = []
-            for ref in refs {
-                guard let labels = r.labels(of: ref) else { continue }
-                let key = by.isEmpty ? labels : labels.keeping(Set(by)).setting(Labels.metricName, to: metric)
-                keyOf.append((ref, key))
+        let keyOf: [(SeriesRef, Labels)] = store.read { r in
+            r.series(named: metric).compactMap { ref in
+                guard let labels = r.labels(of: ref) else { return nil }
+                return (ref, by.isEmpty ? labels : labels.keeping(Set(by)).setting(Labels.metricName, to: metric))
             }
-            for t in times {
+        }
+        for t in times {
+            if let interrupt, let error = interrupt() { throw error }
+            store.read { r in
                 var merged: [Labels: DistributionSummary] = [:]
                 for (ref, key) in keyOf {
                     guard let s = r.summary(of: ref, from: t - window, through: t), s.count > 0 else { continue }
@@ -157,7 +190,7 @@ enum SummaryStat: Equatable {
 
     /// The PromQL for a gauge or counter series.
     func promQL(metric: String, window: Milliseconds, by: [String]) -> String {
-        let w = "\(metric)[\(window / 1000)s]"
+        let w = "\(metric)[\(window)ms]"
         let grouping = by.isEmpty ? "" : " by (\(by.joined(separator: ", ")))"
         switch self {
         case .percentile(let q):

@@ -4,18 +4,33 @@ import Logging
 import Glibc
 #endif
 
-/// The checkpoint in the state folder: written atomically, read at start; a corrupt one is set
-/// aside (renamed with a `.corrupt-<time>` suffix) so the agent starts empty instead of refusing.
+/// One checkpoint file in the state folder: written atomically, read at start; a corrupt one is
+/// set aside (renamed with a `.corrupt-<time>` suffix) so the agent starts without it instead of
+/// refusing. `StateFiles` says which sections go in which file.
 public struct CheckpointFile: Sendable {
-    /// The checkpoint's path.
+    /// The file's path.
     public let path: String
 
-    public init(stateDir: String) { path = stateDir + "/checkpoint.bin" }
+    /// `name` in `stateDir`.
+    public init(stateDir: String, name: String = "checkpoint.bin") { path = stateDir + "/" + name }
+
+    /// Why a checkpoint was not written.
+    public struct TooLarge: Error, CustomStringConvertible {
+        public let path: String
+        public let bytes: Int
+        public var description: String {
+            "cannot write \(path): its content would be \(bytes) bytes, more than the \(Checkpoint.maxContentBytes) a checkpoint may hold; "
+                + "lower global.series_limit or the retention"
+        }
+    }
 
     /// Writes `checkpoint` durably; returns the bytes written.
     @discardableResult
     public func save(_ checkpoint: Checkpoint) throws -> Int {
-        let bytes = checkpoint.encoded(compressionLevel: 1)
+        let length = checkpoint.contentLength
+        // A file no reader would take is not written: the last good one stays.
+        guard length <= Checkpoint.maxContentBytes else { throw TooLarge(path: path, bytes: length) }
+        let bytes = checkpoint.encoded()
         try AtomicFile.write(bytes, to: path)
         return bytes.count
     }

@@ -33,7 +33,11 @@ public struct RuleTestFile: Sendable {
     public var evaluationInterval: Milliseconds
     /// Order in which groups are evaluated, by name (default: file order).
     public var groupEvalOrder: [String]
+    /// Compare sample values allowing one unit in the last place (`fuzzy_compare`).
+    public var fuzzyCompare = false
     public var tests: [TestGroup]
+    /// Problems that do not stop the tests (a `rule_files` pattern matching nothing, as promtool warns).
+    public var warnings: [String] = []
 
     /// One entry of `tests`: input series and what to expect.
     public struct TestGroup: Sendable {
@@ -45,6 +49,8 @@ public struct RuleTestFile: Sendable {
         public var exprTests: [ExprTest]
         public var externalLabels: Labels
         public var externalURL: String
+        /// Time of the first input sample and of the first evaluation (`start_timestamp`, default 0).
+        public var startTimestamp: Timestamp = 0
         public var position: SourcePosition
     }
 
@@ -96,13 +102,15 @@ struct RuleTestFileReader {
     var yaml: YAMLValidator
     let text: String
 
-    static let fileKeys = ["rule_files", "evaluation_interval", "group_eval_order", "tests"]
-    static let testKeys = ["name", "interval", "input_series", "alert_rule_test", "promql_expr_test", "external_labels", "external_url"]
+    static let fileKeys = ["rule_files", "evaluation_interval", "group_eval_order", "tests", "fuzzy_compare"]
+    static let testKeys = [
+        "name", "interval", "input_series", "alert_rule_test", "promql_expr_test", "external_labels", "external_url", "start_timestamp",
+    ]
     static let seriesKeys = ["series", "values"]
     static let alertTestKeys = ["eval_time", "alertname", "exp_alerts"]
     static let expectedAlertKeys = ["exp_labels", "exp_annotations"]
     static let exprTestKeys = ["expr", "eval_time", "exp_samples"]
-    static let sampleKeys = ["labels", "value"]
+    static let sampleKeys = ["labels", "value", "histogram"]
 
     init(text: String, path: String) {
         self.text = text
@@ -121,17 +129,32 @@ struct RuleTestFileReader {
                 guard let pattern = yaml.string(item, context: "rule_files", what: "a rule file path") else { continue }
                 let matches = Self.resolve(pattern, relativeTo: yaml.path)
                 if matches.isEmpty {
-                    yaml.add("rule file \"\(pattern)\" does not exist (paths are relative to the test file)", at: item, context: "rule_files")
+                    // promtool warns and goes on: the tests run without those rules.
+                    let at = yaml.position(of: item)
+                    file.warnings.append("\(yaml.path):\(at.line):\(at.column): rule_files: no file matches \"\(pattern)\" (paths are relative to the test file)")
                 }
                 file.ruleFiles += matches
             }
         }
         if let e = keys["evaluation_interval"], !yaml.isNull(e.value), let d = yaml.duration(e.value, context: "", what: "\"evaluation_interval\"") {
-            if d > 0 { file.evaluationInterval = d } else { yaml.add("evaluation_interval must be positive", at: e.value, context: "") }
+            // 0 means the default, as in promtool.
+            if d > 0 { file.evaluationInterval = d }
         }
         if let g = keys["group_eval_order"], let items = yaml.sequence(g.value, context: "", what: "group_eval_order") {
             for item in items {
-                if let s = yaml.string(item, context: "group_eval_order", what: "a group name") { file.groupEvalOrder.append(s) }
+                guard let s = yaml.string(item, context: "group_eval_order", what: "a group name") else { continue }
+                if file.groupEvalOrder.contains(s) {
+                    yaml.add("group name repeated in evaluation order: \(s)", at: item, context: "group_eval_order")
+                } else {
+                    file.groupEvalOrder.append(s)
+                }
+            }
+        }
+        if let f = keys["fuzzy_compare"], !yaml.isNull(f.value) {
+            if case .scalar = f.value, let b = f.value.bool {
+                file.fuzzyCompare = b
+            } else {
+                yaml.add("expected fuzzy_compare (true or false), got \(yaml.describe(f.value))", at: f.value, context: "")
             }
         }
         if let t = keys["tests"], let items = yaml.sequence(t.value, context: "", what: "tests") {
@@ -169,12 +192,20 @@ struct RuleTestFileReader {
             context += " \"\(s)\""
         }
         if let i = keys["interval"], !yaml.isNull(i.value), let d = yaml.duration(i.value, context: context, what: "\"interval\"") {
-            if d > 0 { test.interval = d } else { yaml.add("interval must be positive", at: i.value, context: context) }
+            if d > 0 { test.interval = d }
         }
         if let e = keys["external_labels"], !yaml.isNull(e.value) {
             test.externalLabels = labelMap(e.value, context: context, what: "external_labels")
         }
         if let u = keys["external_url"], let s = yaml.string(u.value, context: context, what: "external_url") { test.externalURL = s }
+        if let t = keys["start_timestamp"], !yaml.isNull(t.value), let text = yaml.string(t.value, context: context, what: "start_timestamp") {
+            if let ms = Self.timestamp(text) {
+                test.startTimestamp = ms
+            } else {
+                yaml.add("cannot parse \"\(text)\" as start_timestamp: give Unix seconds (1700000000) or RFC 3339 (2024-01-01T00:00:00Z)",
+                         at: t.value, context: context)
+            }
+        }
         if let s = keys["input_series"], let items = yaml.sequence(s.value, context: context, what: "input_series") {
             for (k, item) in items.enumerated() {
                 let c = "\(context), input_series \(k + 1)"
@@ -264,6 +295,11 @@ struct RuleTestFileReader {
                 guard let sm = yaml.mapping(item, context: c, what: "an expected sample", allowed: Self.sampleKeys) else { continue }
                 var labelsText = ""
                 if let l = sm["labels"], !yaml.isNull(l.value), let s = yaml.string(l.value, context: c, what: "labels") { labelsText = s }
+                if let h = sm["histogram"] {
+                    yaml.add("native histograms (\"histogram:\") are not supported: the agent keeps float samples and sketches", at: h.key, context: c)
+                    ok = false
+                    continue
+                }
                 var value = 0.0
                 if let v = sm["value"] {
                     guard let d = number(v.value, context: c) else { continue }
@@ -278,6 +314,17 @@ struct RuleTestFileReader {
         }
         guard ok else { return nil }
         return RuleTestFile.ExprTest(expr: expr, evalTime: evalTime, expected: expected, position: yaml.position(of: node))
+    }
+
+    /// promtool's `start_timestamp`: Unix seconds (fractions allowed) or RFC 3339, as milliseconds.
+    static func timestamp(_ text: String) -> Timestamp? {
+        if let seconds = Double(text), seconds.isFinite, abs(seconds) < 9e15 { return Timestamp((seconds * 1000).rounded()) }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) ?? { formatter.formatOptions = [.withInternetDateTime]; return formatter.date(from: text) }() {
+            return Timestamp((date.timeIntervalSince1970 * 1000).rounded())
+        }
+        return nil
     }
 
     /// A sample value: a YAML number, or a quoted special value (`NaN`, `Inf`, `-Inf`, `stale`) as promtool allows.

@@ -1,3 +1,4 @@
+import Foundation
 import Query
 import TimeSeries
 
@@ -63,7 +64,7 @@ extension RuleTestFailure {
                 if let el, let gl, el.labels == gl.labels {
                     left.append(Self.sample(el))
                     right.append(Self.sample(gl))
-                    differs.append(!ExpressionTester.valuesEqual(el.value, gl.value))
+                    differs.append(!RuleTestRunner.valuesMatch(el.value, gl.value, fuzzy: false))
                     e += 1
                     g += 1
                 } else if let el, gl == nil || el.labels.encoded.lexicographicallyPrecedes(gl!.labels.encoded) {
@@ -156,5 +157,80 @@ extension RuleTestFailure {
             out += "\n    " + (differs[i] ? "≠ " : "  ") + fit(left[i]) + " │ " + right[i]
         }
         return out
+    }
+}
+
+extension RuleTestResult {
+    /// Only what differs, one line per alert or sample: `-` the expectation, `+` what came
+    /// (`agent test rules --diff`, as promtool's `--diff` shows only the differences).
+    public func diff() -> String {
+        if !loadErrors.isEmpty || passed { return report() }
+        var out = "\(path): FAIL, \(failedTests) of \(count(testCount, "test")) failed"
+        for f in failures { out += "\n" + f.diff() }
+        return out
+    }
+
+    /// promtool's JUnit XML (`--junit FILE`) for the results of several files: a `testsuite` per
+    /// file, a `testcase` per test, a `failure` per failed check, an `error` when the file could not run.
+    public static func junitXML(_ results: [RuleTestResult], timestamp: String) -> String {
+        var out = "<testsuites>"
+        for r in results {
+            let failureCount = r.failures.count
+            let errorCount = r.loadErrors.isEmpty ? 0 : 1
+            let caseCount = r.loadErrors.isEmpty ? r.tests.count : 1
+            out += "<testsuite name=\"\(xmlEscaped(r.path))\" tests=\"\(caseCount)\" failures=\"\(failureCount)\" errors=\"\(errorCount)\" skipped=\"0\" timestamp=\"\(xmlEscaped(timestamp))\">"
+            if !r.loadErrors.isEmpty {
+                out += "<testcase name=\"unknown\"><error>\(xmlEscaped(r.loadErrors.joined(separator: "\n")))</error></testcase>"
+            }
+            var remaining = r.failures[...]
+            for test in r.tests {
+                out += "<testcase name=\"\(xmlEscaped(test.name))\">"
+                for _ in 0..<test.failures {
+                    guard let f = remaining.popFirst() else { break }
+                    out += "<failure>\(xmlEscaped(f.report()))</failure>"
+                }
+                out += "</testcase>"
+            }
+            out += "</testsuite>"
+        }
+        return out + "</testsuites>"
+    }
+
+    /// Go's `xml.EscapeText`: the five characters `html` escapes, and tab, newline and carriage return.
+    static func xmlEscaped(_ s: String) -> String {
+        TemplateFunctions.htmlEscape(s).replacingOccurrences(of: "\t", with: "&#x9;").replacingOccurrences(of: "\n", with: "&#xA;")
+            .replacingOccurrences(of: "\r", with: "&#xD;")
+    }
+}
+
+extension RuleTestFailure {
+    /// The failure's differing alerts or samples only, `-` expected and `+` got.
+    public func diff() -> String {
+        let head = "  \(test) (\(location))"
+        switch kind {
+        case .error, .exprError:
+            return report()
+        case .alerts(let index, let alertname, let evalTime, let expected, let got):
+            var out = head + ", alert_rule_test \(index): firing alerts of \(alertname) at \(PrometheusDuration.format(evalTime))"
+            for (e, g) in Self.pair(expected, got) where e != g {
+                if let e { out += "\n    - " + Self.line(e) }
+                if let g { out += "\n    + " + Self.line(g) }
+            }
+            return out
+        case .samples(let index, let expr, let evalTime, let expected, let got):
+            var out = head + ", promql_expr_test \(index): \(GoFormat.quote(expr)) at \(PrometheusDuration.format(evalTime))"
+            let gotByLabels = Dictionary(got.map { ($0.labels, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let expectedByLabels = Dictionary(expected.map { ($0.labels, $0.value) }, uniquingKeysWith: { a, _ in a })
+            for e in expected where gotByLabels[e.labels].map({ !RuleTestRunner.valuesMatch($0, e.value, fuzzy: false) }) ?? true {
+                out += "\n    - " + Self.sample(e)
+                if let g = gotByLabels[e.labels] { out += "\n    + " + Self.sample(VectorSample(labels: e.labels, value: g)) }
+            }
+            for g in got where expectedByLabels[g.labels] == nil { out += "\n    + " + Self.sample(g) }
+            return out
+        }
+    }
+
+    static func line(_ a: AlertSummary) -> String {
+        a.annotations.isEmpty ? "\(a.labels)" : "\(a.labels) annotations \(a.annotations)"
     }
 }

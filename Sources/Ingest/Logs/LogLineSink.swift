@@ -19,4 +19,12 @@ public protocol LogLineSink: AnyObject {
     func skipped(reason: MalformedLineReason, file: LogFileID)
     /// The end of a poll: apply what was delivered.
     func flush()
+    /// The tailer stopped following `file` (gone, read to its end) and will reuse its id for
+    /// another path: drop what is kept per file.
+    func forget(file: LogFileID)
+}
+
+extension LogLineSink {
+    /// Keeps nothing per file.
+    public func forget(file: LogFileID) {}
 }

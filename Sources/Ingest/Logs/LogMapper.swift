@@ -28,6 +28,8 @@ public struct LogMapperStats: Sendable, Equatable {
     public var storeRefused = 0
     /// Raw label-value combinations not cached because the per-log cache was full (slow path).
     public var labelCacheMisses = 0
+    /// Times the per-value state (admitted values, cached combinations) was forgotten: see `LogMapper`.
+    public var valueWindows = 0
 }
 
 /// Turns one log's lines into samples in the `SeriesStore`, per its `LogMapping`: the sink a
@@ -44,6 +46,15 @@ public struct LogMapperStats: Sendable, Equatable {
 ///
 /// Time: with `.lineTimestamps` the line's own time; with `.arrival` (`agent replay`) every line
 /// counts at the time it is read, so a replay sums over the whole file whatever its age.
+///
+/// Per-value state is bounded and forgotten: the values a label admitted under its cap, the
+/// cached raw combinations (`lineKeyLimit`) and the series accumulators grow only until a cap or
+/// the cache is full. When that happens and the store's series expiry (the *value window*) has
+/// passed since the state was last forgotten, it is forgotten at the end of the batch (after its
+/// samples are written) and rebuilt from the values that come next: values seen no more stop
+/// taking a place under the cap (their series expire from the store), and a label whose values
+/// change over time (versions, pod names) admits new ones instead of `__other__` forever. A cap
+/// then bounds the values admitted per window, so a label holds at most twice its cap in the store.
 ///
 /// Ownership: not thread-safe; the owner of the log's tailer calls it. The store is shared and
 /// locks itself.
@@ -112,6 +123,11 @@ public final class LogMapper: LogLineSink {
 
     public func flush() {
         core.flush()
+    }
+
+    /// Drops the malformed-line counts of `file`, whose id the tailer will give another path.
+    public func forget(file: LogFileID) {
+        core.forget(file: file)
     }
 }
 
@@ -308,6 +324,12 @@ struct LogMapperCore {
     let lineKeyLimit: Int
     static let malformedLogInterval: Int64 = 10_000
     static let overflowFlag: Int32 = 1 << 30
+    /// How long per-value state is kept at least (see `LogMapper`): the store's series expiry.
+    let valueWindow: Int64
+    /// When the per-value state was last forgotten (nil: before the first line).
+    var valueWindowStart: Int64?
+    /// Set when a cap or the cache is full and the window has passed: forgotten at `flush()`.
+    var forgetValuesAtFlush = false
 
     init(
         mapping: LogMapping, store: SeriesStore, time: LogMapper.TimeSource, logger: Logger,
@@ -406,6 +428,7 @@ struct LogMapperCore {
         series = .allocate(capacity: seriesCapacity)
         resolution = store.config.resolution
         oldestKept = max(store.config.retention, store.config.tiers.map(\.retention).max() ?? 0)
+        valueWindow = store.config.expireAfter ?? oldestKept
         futureSkew = store.config.maxFutureSkew
     }
 
@@ -445,6 +468,7 @@ struct LogMapperCore {
         } else {
             now = clock()
             batchNow = now
+            if valueWindowStart == nil { valueWindowStart = now }
         }
         var at = now
         if timestampField >= 0 {
@@ -618,6 +642,7 @@ struct LogMapperCore {
         } else {
             // Full: resolve this line in the scratch row, uncached (slow, bounded memory).
             stats.labelCacheMisses += 1
+            noteFullState()
             scratchRow.update(repeating: -1, count: groupLabelStart.count)
             lineRow = scratchRow
         }
@@ -665,7 +690,10 @@ struct LogMapperCore {
             resolvedKey += value
             resolvedKey.append(0xFF)
         }
-        if overflow { stats.overflowLines += 1 }
+        if overflow {
+            stats.overflowLines += 1
+            noteFullState()
+        }
         if let existing = resolved[resolvedKey] { return (existing, overflow) }
         let base = Int32(seriesCount)
         var labels: [Labels] = []
@@ -774,7 +802,34 @@ struct LogMapperCore {
         for slot in dirty where series[Int(slot)].dirty { emit(Int(slot)) }
         dirty.removeAll(keepingCapacity: true)
         writeOps()
+        if forgetValuesAtFlush { forgetValues() }
         batchNow = nil
+    }
+
+    /// On the slow path, when a cap or the cache is full: the per-value state is forgotten at the
+    /// end of the batch once the value window has passed (see `LogMapper`).
+    mutating func noteFullState() {
+        guard let start = valueWindowStart, let now = batchNow, now - start >= valueWindow else { return }
+        forgetValuesAtFlush = true
+    }
+
+    /// Forgets the admitted values, the cached combinations and the series accumulators; called
+    /// after a flush, when nothing is pending. The store keeps its series: they are found again
+    /// by their labels when their values come back.
+    mutating func forgetValues() {
+        table.removeAll()
+        resolved.removeAll()
+        series.deinitialize(count: seriesCount)
+        series.deallocate()
+        seriesCapacity = 256
+        series = .allocate(capacity: seriesCapacity)
+        seriesCount = 0
+        seriesLabels = []
+        for i in labelPlans.indices { labelPlans[i].admitted = [] }
+        lineRow = nil
+        forgetValuesAtFlush = false
+        valueWindowStart = batchNow
+        stats.valueWindows += 1
     }
 
     /// Writes the queued operations under one store lock.
@@ -832,6 +887,12 @@ struct LogMapperCore {
         if i >= malformed.count { malformed += Array(repeating: 0, count: i + 1 - malformed.count) }
         malformed[i] += 1
         lastMalformed = reason
+    }
+
+    mutating func forget(file: LogFileID) {
+        let reasons = MalformedLineReason.allCases.count
+        for i in (file.index * reasons)..<min(malformed.count, (file.index + 1) * reasons) { malformed[i] = 0 }
+        malformedLog[file.index] = nil
     }
 
     /// Logs the malformed line just counted, quoted, at most once per file every 10 s.

@@ -159,6 +159,21 @@ final class LogSeriesKeyTable {
         }
     }
 
+    /// Forgets every key; the memory goes back to what a new table holds (rows handed out before
+    /// are invalid).
+    func removeAll() {
+        slots.deallocate()
+        slotCount = 16
+        while slotCount < 1024 * 2 { slotCount <<= 1 }
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+        arena.deallocate()
+        arenaCapacity = 4096
+        arena = .allocate(byteCount: arenaCapacity, alignment: 8)
+        arenaUsed = 0
+        count = 0
+    }
+
     /// Adds `key` with a row of -1s and returns the row; the key must not be present.
     func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> UnsafeMutablePointer<Int32> {
         if (count + 1) * 2 > slotCount { grow() }

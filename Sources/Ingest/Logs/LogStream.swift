@@ -18,10 +18,23 @@ struct FileIdentity: Hashable {
         device = UInt64(st.st_dev)
         inode = UInt64(st.st_ino)
     }
+
+    /// A file's modification time in nanoseconds since the epoch.
+    static func modified(_ st: stat) -> Int64 {
+        Int64(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(st.st_mtim.tv_nsec)
+    }
 }
 
-/// FNV-1a of a file's first bytes: tells the same file from a recycled inode or a rewritten file,
-/// and a copy (copytruncate's) from a new file.
+/// FNV-1a of a file's first bytes (up to `LogTailerOptions.fingerprintBytes`, 256 by default):
+/// tells the same file from a recycled inode or a rewritten file, and finds copytruncate's copy,
+/// which has a new inode but the same first bytes.
+///
+/// It covers what the file has when it is short and grows with it up to the cap, so a file is
+/// fingerprinted (and read) from its first byte, unlike Filebeat's fingerprint identity, which
+/// waits for a file to reach its length. As long as an offset lies within the covered bytes, a
+/// file with the same fingerprint holds exactly the bytes already read: resuming it at the offset
+/// is right whichever file it "really" is. 256 bytes cover the first line of a typical JSONL log
+/// (with its timestamp, which makes files differ) and cost one small `pread` per check.
 struct FileFingerprint: Equatable {
     var length: Int = 0
     var hash: UInt64 = FileFingerprint.seed
@@ -36,6 +49,38 @@ struct FileFingerprint: Equatable {
             h &*= 0x0000_0100_0000_01b3
         }
         return h
+    }
+
+    /// Whether `bytes` start with what this fingerprint covers.
+    func matches(prefixOf bytes: [UInt8]) -> Bool {
+        guard bytes.count >= length else { return false }
+        return bytes.withUnsafeBytes { FileFingerprint.hash($0.baseAddress!, count: length) } == hash
+    }
+
+    /// What `extended(fd:to:)` found.
+    enum Extension {
+        case extended(FileFingerprint)
+        /// The bytes this fingerprint covered are not the same any more: the file was rewritten.
+        case changed
+        /// Fewer than the bytes asked for can be read (truncated meanwhile, or an error).
+        case unreadable
+    }
+
+    /// The fingerprint of the first `length` bytes of `fd`, checking in the same read that the
+    /// bytes this one covers are unchanged (so the longer one describes the same file).
+    func extended(fd: Int32, to length: Int) -> Extension {
+        precondition(length >= self.length)
+        return withUnsafeTemporaryAllocation(byteCount: max(length, 1), alignment: 1) { buffer in
+            var got = 0
+            while got < length {
+                let n = pread(fd, buffer.baseAddress! + got, length - got, off_t(got))
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { return .unreadable }
+                got += n
+            }
+            if self.length > 0, FileFingerprint.hash(buffer.baseAddress!, count: self.length) != hash { return .changed }
+            return .extended(FileFingerprint(length: length, hash: FileFingerprint.hash(buffer.baseAddress!, count: length)))
+        }
     }
 
     /// The fingerprint of the first `length` bytes of `fd`, or nil when fewer can be read.
@@ -74,6 +119,9 @@ final class LogStream {
     let file: LogFileID
     /// Where it was last seen (a rotated file keeps its last known path).
     var path: String
+    /// `path` with symbolic links resolved: where to look for the file after a restart (a log
+    /// path that is a symlink names a file in another directory).
+    var location: String
     let fd: Int32
     let identity: FileIdentity
     var offset: Int64
@@ -85,6 +133,10 @@ final class LogStream {
     var rotatedSince: Int64?
     /// Last time a read returned bytes (or it was opened).
     var lastGrowth: Int64
+    /// Size and modification time (ns since the epoch) at the last `fstat`: the checkpoint keeps
+    /// them to tell bytes it knows were unread, and generations written after it.
+    var lastSize: Int64 = 0
+    var lastModified: Int64 = 0
     /// A stream opened at 0 whose content has not been checked against the files already followed
     /// (is it copytruncate's copy?): not read until that is decided.
     var undecided: Bool
@@ -94,6 +146,7 @@ final class LogStream {
     init(file: LogFileID, path: String, fd: Int32, identity: FileIdentity, offset: Int64, now: Int64, undecided: Bool) {
         self.file = file
         self.path = path
+        self.location = LogStream.resolve(path)
         self.fd = fd
         self.identity = identity
         self.offset = offset
@@ -118,11 +171,20 @@ final class LogStream {
         if n == 1, byte != UInt8(ascii: "\n") { skip = .alignment }
     }
 
-    /// The current size, or the errno of a failed `fstat`.
+    /// The current size, or the errno of a failed `fstat`; remembers size and modification time.
     func size() -> Result<Int64, TailerErrno> {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return .failure(TailerErrno(code: errno)) }
-        return .success(Int64(st.st_size))
+        lastSize = Int64(st.st_size)
+        lastModified = FileIdentity.modified(st)
+        return .success(lastSize)
+    }
+
+    /// `path` with symbolic links resolved (itself when it cannot be resolved).
+    static func resolve(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
     }
 
     /// True when the first `fingerprint.length` bytes still hash as recorded.
@@ -134,7 +196,8 @@ final class LogStream {
     /// The entry this stream contributes to a checkpoint.
     func offsetEntry(logPath: String) -> TailOffsets.File {
         TailOffsets.File(
-            path: logPath, location: path, device: identity.device, inode: identity.inode, offset: offset,
+            path: logPath, location: location, device: identity.device, inode: identity.inode, offset: offset,
+            size: max(lastSize, readPosition), modified: lastModified,
             fingerprintLength: Int32(fingerprint.length), fingerprint: fingerprint.hash, rotated: rotatedSince != nil)
     }
 }

@@ -3,45 +3,70 @@
 ///
 /// An offset is always the start of the first line not yet delivered (a held partial line is read
 /// again after a restart). A file is recognised by device and inode, and a fingerprint of its first
-/// bytes tells a recycled inode (a new file that got the number of a deleted one) from the same file.
+/// bytes tells a recycled inode (a new file that got the number of a deleted one) from the same file
+/// and finds copytruncate's copy (a new inode with the same first bytes). Besides the files being
+/// read, it lists files read to their end that are still on disk (`finished`), so that a restart
+/// can tell them from generations written after the checkpoint (see `LogTailer.restore(_:)`).
 public struct TailOffsets: Sendable, Equatable {
     /// One followed file.
     public struct File: Sendable, Equatable {
         /// The path the file was first opened at (its log's name, also after it was rotated away).
         public var path: String
-        /// Where the file was last seen: `path`, or a rotated name the glob also matches.
+        /// Where the file was last seen, symbolic links resolved: `path`, a rotated name the glob
+        /// also matches, or the target of a log path that is a symlink.
         public var location: String
         public var device: UInt64
         public var inode: UInt64
         /// The first byte not yet delivered; always the start of a line.
         public var offset: Int64
+        /// The file's size when last looked at (≥ `offset`): bytes between the two were known to
+        /// exist and not yet delivered. Equal to `offset` in version 1 checkpoints.
+        public var size: Int64
+        /// The file's modification time (ns since the epoch) when last looked at; 0 when unknown
+        /// (version 1 checkpoints). Files beside it modified since are newer generations.
+        public var modified: Int64
         /// How many leading bytes `fingerprint` covers (0 for an empty file).
         public var fingerprintLength: Int32
         /// FNV-1a of the first `fingerprintLength` bytes.
         public var fingerprint: UInt64
         /// The file no longer sits at `path` (renamed or deleted): it is being read to its end.
         public var rotated: Bool
+        /// Read to its end and closed, but still on disk: a restart must not read it again.
+        public var finished: Bool
 
         public init(
             path: String, location: String? = nil, device: UInt64, inode: UInt64, offset: Int64,
-            fingerprintLength: Int32, fingerprint: UInt64, rotated: Bool
+            size: Int64? = nil, modified: Int64 = 0,
+            fingerprintLength: Int32, fingerprint: UInt64, rotated: Bool, finished: Bool = false
         ) {
             self.path = path
             self.location = location ?? path
             self.device = device
             self.inode = inode
             self.offset = offset
+            self.size = max(size ?? offset, offset)
+            self.modified = modified
             self.fingerprintLength = fingerprintLength
             self.fingerprint = fingerprint
             self.rotated = rotated
+            self.finished = finished
         }
     }
 
-    /// Every followed file, oldest first.
+    /// Every followed file, oldest first, then the finished ones.
     public var files: [File]
+    /// The path patterns of the tailers these offsets come from: a log among them was being
+    /// followed, so a file of it that the offsets do not list appeared since and is read from 0
+    /// after a restart (not from `start_at`, which is for a log the agent did not follow yet).
+    public var patterns: [String]
+    /// When the offsets were taken, on the file-system clock (ns since the epoch; 0 when unknown):
+    /// files of these logs written since are new to them.
+    public var taken: Int64
 
-    public init(files: [File] = []) {
+    public init(files: [File] = [], patterns: [String] = [], taken: Int64 = 0) {
         self.files = files
+        self.patterns = patterns
+        self.taken = taken
     }
 }
 
@@ -57,10 +82,12 @@ public struct TailOffsetsDecodingError: Error, Equatable, Sendable, CustomString
 
 extension TailOffsets {
     static let magic: [UInt8] = Array("TAIL".utf8)
-    static let version: UInt8 = 1
+    /// Version 2 added `size`, `modified`, `finished`, `patterns` and `taken`; version 1 is still read.
+    static let version: UInt8 = 2
 
     /// The offsets as bytes: `TAIL`, a version byte, then each file (lengths as LEB128 varints,
-    /// numbers little-endian).
+    /// numbers little-endian): path, location, device, inode, offset, size, modified,
+    /// fingerprint length, fingerprint, flags (1 rotated, 2 finished); then the patterns and `taken`.
     public func encoded() -> [UInt8] {
         var out = TailOffsets.magic
         out.append(TailOffsets.version)
@@ -74,14 +101,23 @@ extension TailOffsets {
             appendFixed(file.device, to: &out)
             appendFixed(file.inode, to: &out)
             appendVarint(UInt64(file.offset), to: &out)
+            appendVarint(UInt64(file.size), to: &out)
+            appendFixed(UInt64(bitPattern: file.modified), to: &out)
             appendVarint(UInt64(file.fingerprintLength), to: &out)
             appendFixed(file.fingerprint, to: &out)
-            out.append(file.rotated ? 1 : 0)
+            out.append((file.rotated ? 1 : 0) | (file.finished ? 2 : 0))
         }
+        appendVarint(UInt64(patterns.count), to: &out)
+        for pattern in patterns {
+            let bytes = Array(pattern.utf8)
+            appendVarint(UInt64(bytes.count), to: &out)
+            out.append(contentsOf: bytes)
+        }
+        appendFixed(UInt64(bitPattern: taken), to: &out)
         return out
     }
 
-    /// Decodes what `encoded()` produced.
+    /// Decodes what `encoded()` produced, in this version or version 1.
     /// - Throws: `TailOffsetsDecodingError` naming the byte position, for any damage.
     public init(decoding bytes: [UInt8]) throws(TailOffsetsDecodingError) {
         var reader = ByteReader(bytes: bytes)
@@ -90,8 +126,8 @@ extension TailOffsets {
         }
         reader.position = 4
         let version = try reader.byte()
-        guard version == TailOffsets.version else {
-            throw TailOffsetsDecodingError(position: 4, message: "unknown version \(version), expected \(TailOffsets.version)")
+        guard version == 1 || version == TailOffsets.version else {
+            throw TailOffsetsDecodingError(position: 4, message: "unknown version \(version), expected 1 or \(TailOffsets.version)")
         }
         let count = try reader.varint()
         guard count <= UInt64(bytes.count) else {
@@ -104,21 +140,36 @@ extension TailOffsets {
             let device = try reader.fixed()
             let inode = try reader.fixed()
             let offset = try reader.varint()
+            let size = version == 1 ? offset : try reader.varint()
+            let modified = version == 1 ? 0 : try reader.fixed()
             let fingerprintLength = try reader.varint()
-            guard offset <= UInt64(Int64.max), fingerprintLength <= UInt64(Int32.max) else {
-                throw TailOffsetsDecodingError(position: reader.position, message: "offset or fingerprint length out of range")
+            guard offset <= UInt64(Int64.max), size <= UInt64(Int64.max), size >= offset, fingerprintLength <= UInt64(Int32.max) else {
+                throw TailOffsetsDecodingError(position: reader.position, message: "offset, size or fingerprint length out of range")
             }
             let fingerprint = try reader.fixed()
             let flags = try reader.byte()
-            guard flags <= 1 else { throw TailOffsetsDecodingError(position: reader.position - 1, message: "unknown flags \(flags)") }
+            guard flags <= (version == 1 ? 1 : 3) else {
+                throw TailOffsetsDecodingError(position: reader.position - 1, message: "unknown flags \(flags)")
+            }
             files.append(File(
                 path: path, location: location, device: device, inode: inode, offset: Int64(offset),
-                fingerprintLength: Int32(fingerprintLength), fingerprint: fingerprint, rotated: flags == 1))
+                size: Int64(size), modified: Int64(bitPattern: modified),
+                fingerprintLength: Int32(fingerprintLength), fingerprint: fingerprint, rotated: flags & 1 != 0, finished: flags & 2 != 0))
+        }
+        var patterns: [String] = []
+        var taken: Int64 = 0
+        if version >= 2 {
+            let count = try reader.varint()
+            guard count <= UInt64(bytes.count) else {
+                throw TailOffsetsDecodingError(position: reader.position, message: "pattern count \(count) exceeds the data")
+            }
+            for _ in 0..<count { patterns.append(try reader.path()) }
+            taken = Int64(bitPattern: try reader.fixed())
         }
         guard reader.position == bytes.count else {
             throw TailOffsetsDecodingError(position: reader.position, message: "\(bytes.count - reader.position) unexpected trailing bytes")
         }
-        self.init(files: files)
+        self.init(files: files, patterns: patterns, taken: taken)
     }
 }
 

@@ -78,7 +78,7 @@ public struct RelabelRule: Sendable, Equatable {
     }
 
     /// Applies the rules in order; false when the series is dropped.
-    static func apply(_ rules: [RelabelRule], to labels: inout [String: String]) -> Bool {
+    public static func apply(_ rules: [RelabelRule], to labels: inout [String: String]) -> Bool {
         for rule in rules where !rule.apply(to: &labels) { return false }
         return true
     }

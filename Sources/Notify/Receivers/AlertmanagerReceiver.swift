@@ -39,12 +39,15 @@ public struct AlertmanagerReceiver: PayloadBuilder {
         if history, annotations[AlertmanagerReceiver.sparklineAnnotation] == nil, let line = MessageText.historyLine(alert, code: false) {
             annotations[AlertmanagerReceiver.sparklineAnnotation] = line
         }
-        return .object([
+        var members: [(String, JSON)] = [
             ("labels", WebhookReceiver.labels(labels)),
             ("annotations", .sortedObject(annotations)),
             ("startsAt", .string(RFC3339.format(alert.startsAt))),
             ("endsAt", .string(RFC3339.format(endsAt))),
-            ("generatorURL", .string(n.externalURL)),
-        ])
+        ]
+        // `generatorURL` is a `uri` in Alertmanager's API (api/v2/openapi.yaml, `alert`): without an
+        // absolute external URL there is none to give ("" or "/agent" is not one).
+        if let url = MessageText.linkURL(n.externalURL) { members.append(("generatorURL", .string(url))) }
+        return .object(members)
     }
 }

@@ -32,6 +32,27 @@ enum MessageText {
 
     static func scalarCount(_ s: String) -> Int { s.unicodeScalars.count }
 
+    /// One-line summaries of alerts shown without detail, each escaped with `markup` and cut to
+    /// 300, joined by `separator`, within `limit` in `unit`; the lines that do not fit and the
+    /// `hidden` alerts (never listed) are counted in a last line, `… and N more`.
+    static func list(_ lines: [String], hidden: Int, markup: Markup, limit: Int, unit: TextUnit, separator: String = "\n") -> String {
+        var out = ""
+        var used = 0
+        var shown = 0
+        for line in lines {
+            let piece = (out.isEmpty ? "" : separator) + markup.fitted(line, 300, unit)
+            let after = lines.count - shown - 1 + hidden
+            let tail = after > 0 ? separator + "… and \(after) more" : ""
+            if used + unit.count(piece) + unit.count(tail) > limit { break }
+            out += piece
+            used += unit.count(piece)
+            shown += 1
+        }
+        let rest = lines.count - shown + hidden
+        if rest > 0 { out += (out.isEmpty ? "" : separator) + "… and \(rest) more" }
+        return out
+    }
+
     /// The one-line summary of an alert: its `summary` annotation, else its name and labels.
     static func summary(_ alert: NotifiedAlert) -> String {
         if let summary = alert.annotations["summary"], !summary.isEmpty { return summary }
@@ -111,20 +132,6 @@ enum MessageText {
         if ms % 60_000 == 0 { return "\(ms / 60_000)m" }
         if ms % 1000 == 0 { return "\(ms / 1000)s" }
         return "\(ms)ms"
-    }
-
-    /// The plain-text body listing every alert, one block each (with its history line, the bars
-    /// in a code span when `code`).
-    static func plainText(_ n: AlertNotification, bullet: String = "•", code: Bool = true) -> String {
-        var lines: [String] = []
-        for alert in n.alerts {
-            var line = "\(bullet) [\(tierText(alert))] \(summary(alert))"
-            if let d = description(alert) { line += "\n  \(d)" }
-            if let h = historyLine(alert, code: code) { line += "\n  \(h)" }
-            if let r = runbook(alert) { line += "\n  Runbook: \(r)" }
-            lines.append(line)
-        }
-        return lines.joined(separator: "\n")
     }
 
     /// Hex colour by tier (Slack, Mattermost); green when resolved.

@@ -15,7 +15,8 @@ public enum SeriesValue: Sendable, Equatable {
 ///
 /// - `1 2 3` — literal values (also `-1`, `1e3`, `Inf`, `-Inf`, `NaN`);
 /// - `a+bxN` / `a-bxN` — N+1 values: a, a±b, …, a±N·b (`0+10x3` is `0 10 20 30`);
-/// - `axN` — N+1 copies of a;
+/// - `axN` — N+1 copies of a (`0x3` is four zeros: as in Prometheus's lexer, a series description
+///   has no hexadecimal numbers, so `x` always introduces a repeat count);
 /// - `_` — no sample; `_xN` — N steps without samples;
 /// - `stale` — a staleness marker.
 ///
@@ -39,6 +40,9 @@ public enum SeriesNotation {
                 let (line, column) = Source(bytes: bytes).lineColumn(of: start)
                 return QueryError(kind: .parse, message: "\(message) in series values: \"\(item)\"", range: start..<i, line: line, column: column)
             }
+            if item.hasPrefix("{{") {
+                throw fail("native histogram notation ({{schema:… buckets:[…]}}) is not supported: the agent keeps float samples")
+            }
             try expand(item, into: &out, fail: fail)
             if out.count > maxValues { throw fail("more than \(maxValues) values") }
         }
@@ -52,7 +56,7 @@ public enum SeriesNotation {
         if let x = item.lastIndex(of: "x"), x != item.startIndex {
             let digits = item[item.index(after: x)...]
             let head = item[..<x]
-            if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), head != "0", head != "-0", head != "+0" {
+            if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
                 guard let n = Int(digits), n <= maxValues else { throw fail("repeat count too large") }
                 times = n
                 body = head
@@ -108,7 +112,8 @@ public enum SeriesNotation {
                 text.removeFirst()
                 sign = -1
             }
-            guard !text.isEmpty, text.first != "+", text.first != "-" else { return nil }
+            // No hexadecimal here: Prometheus's lexer reads `0x1f` in a series description as `0`, `x`, `1f`.
+            guard !text.isEmpty, text.first != "+", text.first != "-", !text.contains(where: { $0 == "x" || $0 == "X" }) else { return nil }
             return Lexer.numberValue(text).map { sign * $0 }
         }
     }

@@ -5,20 +5,25 @@ public import TimeSeries
 ///
 /// The store's slot width is the interval (so every sample has its own slot and reads are exactly
 /// Prometheus's), its retention covers the whole input, and its clock stands at the last sample.
+/// Where rules will write too (gate tests), `resolution` (a divisor of the interval and of the
+/// evaluation step) gives their samples slots of their own and `through` extends the store to the
+/// last evaluation.
 public enum TestStore {
     /// A store with `series` loaded; throws when the input cannot be held (too many slots) or a
     /// sample is refused.
-    public static func make(_ series: [InputSeries], interval: Milliseconds, start: Timestamp = 0, sketchAccuracy: Double = 0.01) throws(QueryError) -> SeriesStore {
+    public static func make(_ series: [InputSeries], interval: Milliseconds, start: Timestamp = 0, sketchAccuracy: Double = 0.01,
+                            resolution: Milliseconds? = nil, through last: Timestamp? = nil) throws(QueryError) -> SeriesStore {
         guard interval > 0 else { throw QueryError(kind: .parse, message: "the interval must be positive") }
+        let slotWidth = max(resolution ?? interval, 1)
         let steps = Int64(series.map(\.values.count).max() ?? 1)
-        let slots = max(steps + 2, 2)
+        let end = max(start + (steps - 1) * interval, last ?? Int64.min)
+        let slots = max((end - start) / slotWidth + 3, 2)
         guard slots <= 1_000_000 else {
             throw QueryError(kind: .limit, message: "input series span \(slots) intervals; at most 1000000 are supported")
         }
-        var config = StoreConfig(resolution: interval, retention: slots * interval)
+        var config = StoreConfig(resolution: slotWidth, retention: slots * slotWidth)
         config.seriesLimit = max(10_000, series.count)
         config.sketchAccuracy = sketchAccuracy
-        let end = start + (steps - 1) * interval
         let store = SeriesStore(config: config, clock: { end })
         var problem: String? = nil
         store.write { writer in

@@ -502,12 +502,34 @@ private func makeTailer(
         #expect(sink.lines == ["b1"])
     }
 
+    /// The checkpoint was taken before the log's file existed: after a restart the file is new
+    /// (read from 0), not a file present at the start of a log never followed (start_at: end).
+    @Test func aLogFollowedBeforeItsFileExistedReadsTheFileFromZeroAfterARestart() throws {
+        let dir = TailDirectory()
+        defer { dir.remove() }
+        let path = dir.file("app.jsonl")
+        let first = makeTailer([path], clock: TailClock(), startAt: .end)
+        first.poll(into: LineRecorder())
+        let saved = try TailOffsets(decoding: first.offsets().encoded())
+        #expect(saved.files.isEmpty && saved.patterns == [path])
+        LogFiles.append("a\nb\n", to: path)
+        let second = makeTailer([path], clock: TailClock(), startAt: .end)
+        second.restore(saved)
+        let sink = LineRecorder()
+        second.poll(into: sink)
+        #expect(sink.lines == ["a", "b"])
+    }
+
     @Test func offsetsRoundTripThroughTheirEncoding() throws {
         let offsets = TailOffsets(files: [
             .init(path: "/var/log/a.jsonl", device: 2049, inode: 1 << 40, offset: 123_456_789_012, fingerprintLength: 256, fingerprint: .max, rotated: false),
             .init(path: "/var/log/a.jsonl", location: "/var/log/a.jsonl.1", device: 0, inode: 7, offset: 0, fingerprintLength: 0, fingerprint: 0, rotated: true),
             .init(path: "/var/log/é ü.jsonl", device: .max, inode: .max, offset: .max, fingerprintLength: .max, fingerprint: 1, rotated: false),
-        ])
+            .init(
+                path: "/var/log/b.jsonl", location: "/var/log/b.jsonl.3", device: 1, inode: 2, offset: 10, size: 99, modified: -5,
+                fingerprintLength: 256, fingerprint: 3, rotated: true, finished: true),
+            .init(path: "/var/log/c.jsonl", device: 1, inode: 3, offset: 0, size: 1 << 40, modified: .max, fingerprintLength: 0, fingerprint: 0, rotated: false),
+        ], patterns: ["/var/log/*.jsonl", "/var/log/c.jsonl"], taken: 1_796_618_048_153_951_076)
         #expect(try TailOffsets(decoding: offsets.encoded()) == offsets)
         #expect(try TailOffsets(decoding: TailOffsets().encoded()) == TailOffsets())
     }

@@ -1,0 +1,23 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+// A path dependency is named after its directory (agent, main, a worktree's name...).
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+// The fuzz target of the API's parameter parsing: requests through the daemon's routes (APIFuzzEntry),
+// built with libFuzzer: `make fuzz` (FUZZ_SECONDS=600 by default). The corpus in corpus/ is
+// replayed by Tests/AgentTests/APIFuzzCorpusTests.swift in `make test`.
+let package = Package(
+    name: "fuzz-http-api",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(path: root.path)],
+    targets: [
+        // Declares LLVMFuzzerRunDriver, libFuzzer's entry for a program with its own main.
+        .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
+        .executableTarget(
+            name: "fuzzer",
+            dependencies: ["CFuzzerDriver", .product(name: "AgentLibraries", package: root.lastPathComponent.lowercased())],
+            path: "Sources/fuzzer"),
+    ]
+)

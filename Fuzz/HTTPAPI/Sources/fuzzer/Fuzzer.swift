@@ -1,0 +1,20 @@
+import CFuzzerDriver
+import AgentDaemon
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// libFuzzer calls back with each input; `APIFuzzEntry` traps on any broken invariant.
+@main
+enum Fuzzer {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        let status = LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+            APIFuzzEntry.run(UnsafeRawBufferPointer(start: data, count: size))
+            return 0
+        }
+        exit(status)
+    }
+}

@@ -1,1 +1,0 @@
-// Scraping (issue 6) and log tailing (issue 5) land here.
