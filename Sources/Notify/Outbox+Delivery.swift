@@ -219,7 +219,11 @@ extension Outbox {
         case .withheld:
             remove(lane: lane, at: position)
             counters.withLock { $0.withheld += 1 }
-            logger.info("notification to \(name) not sent: it only announced resolutions of alerts whose firing never reached \(name)")
+            // One line per integration and 30 s: a refusing service withholds every group's resolution.
+            if let suppressed = throttle.allow("withheld\u{1}" + name, now: now) {
+                let note = suppressed > 0 ? " (\(suppressed) similar messages were not logged)" : ""
+                logger.info("notification to \(name) not sent: it only announced resolutions of alerts whose firing never reached \(name)\(note)")
+            }
         case .removed:
             remove(lane: lane, at: position)
             counters.withLock { $0.removed += 1 }

@@ -11,8 +11,8 @@ extension Daemon {
         guard config.notify.isEnabled else { return nil }
         let notifier = Notifier(configuration: try config.notify.notifierConfiguration(stateDir: config.global.stateDir),
                                 transport: CurlTransport(client: HTTPClient()), logger: logger, clock: clock, history: makeAlertHistory())
-        let pending = try notifier.open()
-        if pending > 0 { logger.info("outbox: \(pending) notifications from before the restart will be delivered") }
+        // The outbox logs what it found (undelivered entries, damaged files) itself.
+        try notifier.open()
         return notifier
     }
 
