@@ -413,6 +413,15 @@ public final class Outbox: @unchecked Sendable {
         }
     }
 
+    /// Returns once everything enqueued so far is written and flushed (the writer queue is idle):
+    /// what a caller of `enqueue` would wait for if the writes were its own. For benchmarks.
+    public func waitUntilWritten() { writer.sync {} }
+
+    /// Runs `body` on the writer queue once the writes queued before it are done: a probe that
+    /// tells a writer stuck in a flush (a wedged disk) from an idle one, which callers of
+    /// `enqueue` no longer notice since they never wait for the disk.
+    public func afterWrites(_ body: @escaping @Sendable () -> Void) { writer.async(execute: body) }
+
     /// Waits until nothing is pending (or `timeout` passes); true when empty. For tests and drains.
     public func waitUntilEmpty(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
