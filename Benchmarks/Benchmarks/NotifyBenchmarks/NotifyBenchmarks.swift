@@ -166,7 +166,7 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark(
             waitForDisk ? "receive() of a new firing alert + its outbox write and fsyncs (the rules queue's wait before)"
                 : "receive() of a new firing alert: the rules queue's wait (the outbox writes on its own queue)",
-            configuration: .init(metrics: [.wallClock], scalingFactor: .kilo, maxDuration: .seconds(5), maxIterations: 20)
+            configuration: .init(metrics: [.wallClock], scalingFactor: .kilo, maxDuration: .seconds(20), maxIterations: 10)
         ) { benchmark in
             let dir = NSTemporaryDirectory() + "/notify-bench-\(UUID().uuidString)"
             let route = try! Route(root: .init(receiver: "hook", groupBy: .labels(["alertname", "instance"]), groupWait: .zero))
