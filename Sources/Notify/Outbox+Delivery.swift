@@ -229,9 +229,12 @@ extension Outbox {
             counters.withLock { $0.removed += 1 }
             logger.warning("notification for \(item.entry.target.id) dropped: the configuration no longer has that integration")
         case .refused(let status, let body, let detail):
-            // Done first: the refusal's flushed journal write then also finishes its segment.
-            remove(lane: lane, at: position)
+            // Refusal first, then done: whichever journal write takes the done mark (or removes the
+            // segment) takes the refusal with it or after it, so a kill -9 never leaves the entry
+            // done without the refusal that withholds its resolution.
             if !firing.isEmpty { note(.notDelivered(lane: lane, firing: firing, at: now)) }
+            remove(lane: lane, at: position)
+            if !firing.isEmpty { flushJournalNow() }
             let secrets = integration?.secretValues() ?? []
             let answer = body.isEmpty && status == nil ? Outbox.quote(Array(detail.utf8), secrets: secrets) : Outbox.quote(body, secrets: secrets)
             let refusal = Refusal(at: now, status: status, reason: status.map { "status_\($0)" } ?? "request_error", answer: answer)
@@ -255,8 +258,9 @@ extension Outbox {
             item.attempts += 1
             item.inFlight = false
             if now - item.entry.createdAt >= configuration.maxAge.milliseconds {
-                remove(lane: lane, at: position)
                 if !firing.isEmpty { note(.notDelivered(lane: lane, firing: firing, at: now)) }
+                remove(lane: lane, at: position)
+                if !firing.isEmpty { flushJournalNow() }
                 counters.withLock {
                     $0.gaveUp += 1
                     $0.failedByIntegration[name, default: 0] += 1
@@ -308,8 +312,9 @@ extension Outbox {
             guard let victim = oldest else { return }
             let item = lanes[victim.lane]![victim.index]
             let firing = item.entry.alerts.filter(\.firing).map(\.fingerprint)
-            remove(lane: victim.lane, at: victim.index)
             if !firing.isEmpty { note(.notDelivered(lane: victim.lane, firing: firing, at: clock())) }
+            remove(lane: victim.lane, at: victim.index)
+            if !firing.isEmpty { flushJournalNow() }
             counters.withLock { $0.dropped += 1 }
             logger.error("outbox holds \(configuration.maxEntries) notifications; dropped the oldest, for \(item.integration)")
             total -= 1

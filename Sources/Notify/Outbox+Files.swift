@@ -232,21 +232,27 @@ extension Outbox {
         }
     }
 
-    /// A ledger event: applied now (the delivery queue decides with it), journaled in order on `writer`.
-    /// A not-delivered event goes to the writer at once (and is flushed there); the others wait
-    /// in `pendingEvents` for the next batch, without a hop to the writer per delivery.
+    /// A ledger event: applied now (the delivery queue decides with it), then buffered in
+    /// `pendingEvents` for the journal, without a hop to the writer per delivery. An event is
+    /// noted before its entry is marked done, and `flushJournal` takes done marks before events
+    /// and writes events first, so no done mark reaches the disk ahead of its event. A
+    /// not-delivered event is not scheduled here: its caller marks the entry done, then calls
+    /// `flushJournalNow()`.
     func note(_ event: OutboxJournal.Event) {
         ledger.withLock { $0.apply(event) }
-        if case .notDelivered = event {
-            writer.async { self.appendToJournal(event) }
-            return
-        }
         let frame = OutboxJournal.frame(event)
         let first = pendingEvents.withLock { buffer -> Bool in
             buffer += frame
             return buffer.count == frame.count
         }
+        if case .notDelivered = event { return }
         if first { writer.async { self.scheduleJournalFlush() } }
+    }
+
+    /// Writes and flushes what the journal buffers at once, on `writer`: after a not-delivered
+    /// event (it is what withholds a resolution) and its entry's done mark.
+    func flushJournalNow() {
+        writer.async { self.flushJournal(sync: true) }
     }
 
     /// A segment whose entries are all done: its records go to the journal, then its files go.
@@ -259,18 +265,6 @@ extension Outbox {
         // and sends its last entry again, under its key.
         finishedSegments.append(segment)
         scheduleJournalFlush()
-    }
-
-    /// Journals an event: a not-delivered one at once and flushed (it is what withholds a
-    /// resolution), the others with the next batch.
-    func appendToJournal(_ event: OutboxJournal.Event) {
-        dispatchPrecondition(condition: .onQueue(writer))
-        journalBuffer += OutboxJournal.frame(event)
-        if case .notDelivered = event {
-            flushJournal(sync: true)
-        } else {
-            scheduleJournalFlush()
-        }
     }
 
     /// Appends are batched: one write per `journalBatch` at most, however many deliveries, so the
@@ -287,19 +281,47 @@ extension Outbox {
         }
     }
 
-    /// Writes the buffered events, then removes the segments they finished.
+    /// Writes the buffered events, then the done marks, then removes the segments they finished.
+    /// The marks are taken before the events: an entry's event was buffered before its mark
+    /// (see `note`), so the events written here include the event of every mark written here.
     func flushJournal(sync: Bool) {
         dispatchPrecondition(condition: .onQueue(writer))
         let dir = configuration.directory
-        journalBuffer += pendingEvents.withLock { buffer -> [UInt8] in
-            defer { buffer = [] }
-            return buffer
-        }
         let marks = pendingDone.withLock { marks -> [String: String] in
             defer { marks = [:] }
             return marks
         }
+        journalBuffer += pendingEvents.withLock { buffer -> [UInt8] in
+            defer { buffer = [] }
+            return buffer
+        }
+        var journaled = true
+        // A synced flush also syncs what batched writes left unsynced: a refusal that a batch took
+        // before its done mark was noted must be on disk before that mark is written.
+        if !journalBuffer.isEmpty || (sync && journalUnsynced) {
+            do {
+                try DurableFiles.append(journalBuffer, to: dir + "/" + OutboxJournal.fileName, sync: sync)
+                journalBytes += journalBuffer.count
+                journalUnsynced = !sync
+                journalBuffer = []
+            } catch {
+                logger.warning("outbox: cannot append to the journal (\(error)); a state snapshot follows")
+                journaled = false
+            }
+        }
         let finishing = Set(finishedSegments)
+        if !journaled {
+            // A snapshot holds the ledger with every event taken above (and removes the finished
+            // segments). If it fails too, the marks wait: entries sent again after a crash carry
+            // their keys, while a mark without its event could let a resolution through.
+            snapshotOnWriter()
+            guard journalBuffer.isEmpty else {
+                pendingDone.withLock { pending in
+                    for (segment, lines) in marks { pending[segment] = lines + (pending[segment] ?? "") }
+                }
+                return
+            }
+        }
         for (segment, lines) in marks where !finishing.contains(segment) {
             do {
                 try DurableFiles.append(Array(lines.utf8), to: dir + "/" + segment + OutboxSegment.doneSuffix)
@@ -307,17 +329,7 @@ extension Outbox {
                 logger.warning("outbox: cannot record finished notifications (\(error)); they may be sent again after a restart")
             }
         }
-        if !journalBuffer.isEmpty {
-            do {
-                try DurableFiles.append(journalBuffer, to: dir + "/" + OutboxJournal.fileName, sync: sync)
-                journalBytes += journalBuffer.count
-                journalBuffer = []
-            } catch {
-                logger.warning("outbox: cannot append to the journal (\(error)); a state snapshot follows")
-                snapshotOnWriter()
-                return
-            }
-        }
+        if !journaled { return }
         for segment in finishedSegments {
             DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)
             DurableFiles.remove(dir + "/" + segment + OutboxSegment.doneSuffix)
@@ -378,6 +390,7 @@ extension Outbox {
         // after it are replayed on top of it at the next open: replaying an event twice is harmless.
         DurableFiles.remove(dir + "/" + OutboxJournal.fileName)
         journalBytes = 0
+        journalUnsynced = false
         journalBuffer = []
         for segment in finishedSegments {
             DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)

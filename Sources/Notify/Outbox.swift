@@ -203,6 +203,8 @@ public final class Outbox: @unchecked Sendable {
     var segmentRecords: [String: [LogRecord]] = [:]
     /// Bytes appended to the journal since the last snapshot.
     var journalBytes = 0
+    /// The journal had appends since its last fsync.
+    var journalUnsynced = false
     /// Events waiting for the next journal write, and the segments it finishes.
     var journalBuffer: [UInt8] = []
     var finishedSegments: [String] = []

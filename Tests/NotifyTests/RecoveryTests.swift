@@ -27,7 +27,7 @@ import TimeSeries
     }
 
     func notifier(
-        _ dir: String, _ transport: FakeTransport, integrations: [Integration]? = nil, log: CapturingLog? = nil, loaded: Int? = nil
+        _ dir: String, _ transport: any Transport, integrations: [Integration]? = nil, log: CapturingLog? = nil, loaded: Int? = nil
     ) throws -> Notifier {
         let n = Notifier(
             configuration: try configuration(dir, integrations: integrations), transport: transport, logger: log?.logger ?? quietLogger,
@@ -340,6 +340,53 @@ extension RecoveryTests {
         advance(second, seconds: 3)
         #expect(again.requests.isEmpty, "neither the firing again nor its resolution")
         #expect(second.outbox.stats.withheld == 1)
+    }
+
+    /// Answers by the URL's path: what each integration's service says.
+    final class ByPath: Transport {
+        let answers: Mutex<[String: Result<TransportResponse, TransportError>]>
+        let requests = Mutex<[TransportRequest]>([])
+        init(_ answers: [String: Result<TransportResponse, TransportError>]) { self.answers = Mutex(answers) }
+        func send(_ request: TransportRequest, completion: @escaping @Sendable (Result<TransportResponse, TransportError>) -> Void) {
+            requests.withLock { $0.append(request) }
+            let path = String(request.url.split(separator: "/").last ?? "")
+            completion(answers.withLock { $0[path] } ?? status(200))
+        }
+        func sent(to path: String) -> [TransportRequest] { requests.withLock { $0.filter { $0.url.hasSuffix("/" + path) } } }
+    }
+
+    @Test func aRefusalThatCannotBeJournaledLeavesItsEntryUndone() throws {
+        // A refusal is written before its entry's done mark, and a mark waits while the refusal
+        // cannot be written (a full disk): after a crash the entry is sent again, under its key,
+        // and refused again, rather than found done with nothing withholding its resolution.
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let integrations = [integration("hook", 0, WebhookReceiver(), path: "/a"), integration("hook", 1, WebhookReceiver(), path: "/b")]
+        let t = ByPath(["a": status(400, body: "no"), "b": status(503)])
+        var first: Notifier? = try notifier(dir, t, integrations: integrations)
+        for name in [OutboxJournal.fileName, OutboxState.fileName] {
+            // A directory where the file goes: every append and every rename onto it fails.
+            let path = dir + "/outbox/" + name
+            removeTree(path)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        }
+        first!.receive([alert("db-1")])
+        settle(first!)
+        #expect(t.sent(to: "a").count == 1 && t.sent(to: "b").count == 1, "one segment, two entries: /a refused, /b to retry")
+        #expect(first!.outbox.stats.failedPermanently == 1)
+        first = nil  // kill -9
+        for name in [OutboxJournal.fileName, OutboxState.fileName] { removeTree(dir + "/outbox/" + name) }
+
+        let again = ByPath(["a": status(400, body: "no")])
+        let second = try notifier(dir, again, integrations: integrations, loaded: 2)
+        defer { second.stop() }
+        advance(second, seconds: 2)
+        let key = try #require(t.sent(to: "a").first?.header("Idempotency-Key"))
+        #expect(again.sent(to: "a").map { $0.header("Idempotency-Key") } == [key], "the refused firing again, under its key")
+        second.receive([alert("db-1", .resolved)])
+        advance(second, seconds: 3)
+        #expect(again.sent(to: "a").map(Self.announced) == [["db-1/firing"]], "no resolution to the receiver that refused the firing")
+        #expect(again.sent(to: "b").map(Self.announced) == [["db-1/firing"], ["db-1/resolved"]])
     }
 
     @Test func aRefusalIsVisiblePerIntegrationWithTheServicesAnswerQuoted() throws {
