@@ -16,7 +16,6 @@ extension Outbox {
             try DurableFiles.createDirectory(dir)
             var names = try DurableFiles.list(dir)
             names.sort()
-            let integrations = queue.sync { table }
             var records: [String: LogRecord] = [:]
             var ledger = FiringLedger()
             var compactNow = false
