@@ -120,6 +120,9 @@ public final class Outbox: @unchecked Sendable {
         public var lastRefusal: Refusal?
         /// Entries waiting for it now (filled by `integrationStatus()`).
         public var pending: Int = 0
+        /// Alerts whose firing it refused (or that was given up or dropped) and whose resolution it
+        /// will not be sent, from the durable ledger: unlike the counts above it survives restarts.
+        public var unheardFirings: Int = 0
     }
 
     /// A service's permanent "no".
@@ -382,17 +385,27 @@ public final class Outbox: @unchecked Sendable {
             return (table.all, pending)
         }
         let known = counters.withLock { $0.integrations }
+        let unheard = ledger.withLock { l -> [String: Int] in
+            var byIntegration: [String: Int] = [:]
+            for (lane, entry) in l.lanes where !entry.refused.isEmpty {
+                guard let sep = lane.firstIndex(of: "\u{1}") else { continue }
+                byIntegration[String(lane[..<sep]), default: 0] += entry.refused.count
+            }
+            return byIntegration
+        }
         var out: [IntegrationStatus] = []
         var seen = Set<String>()
         for i in configured {
             var s = known[i.name] ?? IntegrationStatus(receiver: i.receiver, integration: "\(i.kind)[\(i.kindIndex)]")
             s.pending = pending[i.name] ?? 0
+            s.unheardFirings = unheard[i.name] ?? 0
             out.append(s)
             seen.insert(i.name)
         }
         for (name, s) in known.sorted(by: { $0.key < $1.key }) where !seen.contains(name) {
             var copy = s
             copy.pending = pending[name] ?? 0
+            copy.unheardFirings = unheard[name] ?? 0
             out.append(copy)
         }
         return out

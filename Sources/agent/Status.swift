@@ -65,6 +65,7 @@ extension Agent {
                     var line = "  \(i["receiver"]?.text ?? "?")/\(i["integration"]?.text ?? "?"): \(i["delivered"]?.text ?? "0") delivered, \(i["pending"]?.text ?? "0") pending"
                     if let refused = i["refused"]?.int, refused > 0 { line += ", \(refused) refused" }
                     if let withheld = i["withheld_resolutions"]?.int, withheld > 0 { line += ", \(withheld) resolutions withheld" }
+                    if let unheard = i["unheard_firings"]?.int, unheard > 0 { line += ", \(unheard) alert(s) whose firing it never accepted (no resolution will follow)" }
                     if let r = i["last_refusal"], case .object = r {
                         let code = r["status"].map { "HTTP \($0.text)" } ?? (r["reason"]?.text ?? "?")
                         line += "; last refused \(r["age_seconds"]?.text ?? "?") s ago (\(code)): \(r["answer"]?.text ?? "")"

@@ -122,7 +122,9 @@ final class ScriptedReceiver {
         let refusal = try #require(integration["last_refusal"] as? [String: Any])
         #expect(refusal["status"] as? Int == 400)
         #expect((refusal["answer"] as? String)?.contains("nope: blocks are invalid") == true)
+        #expect(integration["unheard_firings"] as? Int == 1, "the alert whose resolution will be withheld")
         let text = try agent.cli(["status"]).stdout
+        #expect(text.contains("1 alert(s) whose firing it never accepted"), "\(text)")
         #expect(text.contains("hook/webhook[0]") && text.contains("HTTP 400") && text.contains("nope: blocks are invalid"), "\(text)")
         let metrics = String(decoding: try ControlClient(socketPath: agent.socket, timeout: 10).request("GET", "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("agent_notifications_refused_total{integration=\"webhook[0]\",reason=\"status_400\",receiver=\"hook\"} 1"))

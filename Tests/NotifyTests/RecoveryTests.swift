@@ -334,12 +334,16 @@ extension RecoveryTests {
         let again = FakeTransport()
         let second = try notifier(dir, again)
         defer { second.stop() }
+        let shown = second.outbox.integrationStatus().first
+        #expect(shown?.refused == [:], "the counts are this run's")
+        #expect(shown?.unheardFirings == 1, "the refusal's effect is shown after the restart")
         second.receive([alert("db-1")])
         advance(second, seconds: 2)
         second.receive([alert("db-1", .resolved)])
         advance(second, seconds: 3)
         #expect(again.requests.isEmpty, "neither the firing again nor its resolution")
         #expect(second.outbox.stats.withheld == 1)
+        #expect(second.outbox.integrationStatus().first?.unheardFirings == 0, "withheld: nothing more is owed there")
     }
 
     /// Answers by the URL's path: what each integration's service says.

@@ -40,6 +40,7 @@ extension Daemon {
             var doc: [String: Any] = [
                 "receiver": i.receiver, "integration": i.integration, "delivered": i.delivered,
                 "refused": i.refused.values.reduce(0, +), "withheld_resolutions": i.withheldResolutions, "pending": i.pending,
+                "unheard_firings": i.unheardFirings,
             ]
             if let r = i.lastRefusal {
                 var last: [String: Any] = ["at": r.at, "age_seconds": max(0, now - r.at) / 1000, "reason": r.reason, "answer": r.answer]
