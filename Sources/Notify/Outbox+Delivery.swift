@@ -92,7 +92,6 @@ extension Outbox {
                 counters.withLock {
                     $0.integrations[integration.name, default: Outbox.status(for: integration)].withheldResolutions += UInt64(withheld.count)
                 }
-                note(.withheld(lane: item.lane, fingerprints: withheld))
                 if left.isEmpty {
                     finish(item.id, outcome: .withheld, integration: integration)
                     return

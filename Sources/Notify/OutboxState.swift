@@ -51,12 +51,6 @@ struct FiringLedger: Equatable {
         lanes[lane] = l.isEmpty ? nil : l
     }
 
-    /// Resolutions withheld: nothing more will be said about these alerts there.
-    mutating func withheld(_ lane: String, _ fps: [UInt64]) {
-        guard var l = lanes[lane] else { return }
-        for fp in fps { l.refused[fp] = nil }
-        lanes[lane] = l.isEmpty ? nil : l
-    }
 
     /// Moves the lanes of integrations a reload renamed (`old id → new id`), and drops those of
     /// integrations it removed (`old id → nil`).
@@ -294,7 +288,9 @@ extension FiringLedger {
         case .records: break
         case .delivered(let lane, let firing, let resolved, let at): delivered(lane, firing: firing, resolved: resolved, at: at)
         case .notDelivered(let lane, let firing, let at): notDelivered(lane, firing: firing, at: at)
-        case .withheld(let lane, let fps): withheld(lane, fps)
+        // A withheld resolution leaves its alert marked: the same resolution can be made again (a
+        // restart's rules report it anew) and must be withheld again. Older journals hold the event.
+        case .withheld: break
         }
     }
 }

@@ -343,7 +343,7 @@ extension RecoveryTests {
         advance(second, seconds: 3)
         #expect(again.requests.isEmpty, "neither the firing again nor its resolution")
         #expect(second.outbox.stats.withheld == 1)
-        #expect(second.outbox.integrationStatus().first?.unheardFirings == 0, "withheld: nothing more is owed there")
+        #expect(second.outbox.integrationStatus().first?.unheardFirings == 1, "still marked: a resolution made again is withheld again")
     }
 
     /// Answers by the URL's path: what each integration's service says.
