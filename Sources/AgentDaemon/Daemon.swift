@@ -169,6 +169,7 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
             "targets": scrapes?.status() ?? [],
             "rule_groups": rules?.status() ?? [],
             "remote_write": remoteWrite?.status() ?? [],
+            "notifications": notifierStatus(),
             "process": ["resident_bytes": process.residentBytes, "cpu_seconds": process.cpuSeconds, "threads": process.threads],
         ]
     }

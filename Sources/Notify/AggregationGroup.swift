@@ -9,13 +9,17 @@ import TimeSeries
 /// that resolved) or when `repeat_interval` passed with alerts still firing. Muted alerts
 /// (silenced or inhibited) are left out; a resolution is announced only for an alert this group
 /// announced as firing, so a receiver never hears "resolved" about something it never saw.
-/// Resolved alerts leave the group at the flush; an empty group is dropped by the dispatcher.
+/// Resolved alerts leave the group at the flush; an empty group is dropped by the dispatcher, as
+/// Alertmanager drops a group once its resolution has been notified.
 ///
 /// A value type owned by the `Dispatcher`, under its lock.
 struct AggregationGroup: Sendable {
     /// An alert as the group holds it.
     struct Member: Sendable, Equatable {
         var alert: NotifiedAlert
+        /// When the rules last handed it over (firing): an alert not seen for the dispatcher's
+        /// `alertTimeout` is taken as resolved (its rule was removed, say).
+        var lastSeen: Timestamp = 0
         /// When it resolved (or left this route because its tier changed), if it did.
         var resolvedAt: Timestamp? { alert.endsAt }
     }
@@ -33,7 +37,8 @@ struct AggregationGroup: Sendable {
     var members: [UInt64: Member] = [:]
     var nextFlush: Timestamp
     var last: LogEntry?
-    /// Notifications sent so far (part of the idempotency key).
+    /// Notifications sent so far: part of the idempotency key, and durable (the outbox writes it
+    /// with each notification, see `LogRecord`), so it never goes back after a crash.
     var sequence: UInt64 = 0
     /// Flush at the next opportunity regardless of timers (a tier changed).
     var urgent = false
@@ -50,11 +55,16 @@ struct AggregationGroup: Sendable {
     /// True when the group wants to flush at `now`.
     func isDue(at now: Timestamp) -> Bool { urgent || now >= nextFlush }
 
+    /// The record of what it last said, for the notification log.
+    var record: LogRecord? {
+        last.map { LogRecord(groupKey: key, receiver: route.receiver, sequence: sequence, at: $0.at, firing: $0.firing) }
+    }
+
     /// Flushes at `now`: returns the notification to send (nil when nothing needs saying), updates
     /// the log, drops resolved members and schedules the next flush. `muted` tells whether a
     /// firing alert is silenced or inhibited now.
     mutating func flush(
-        at now: Timestamp, repeatInterval: Int64, muted: (NotifiedAlert) -> Bool, makeKey: (UInt64) -> String,
+        at now: Timestamp, repeatInterval: Int64, muted: (NotifiedAlert) -> Bool, makeKey: (UInt64, [NotifiedAlert]) -> String,
         validFor: Int64, externalURL: String
     ) -> AlertNotification? {
         urgent = false
@@ -98,9 +108,9 @@ struct AggregationGroup: Sendable {
         last = LogEntry(firing: firingTiers, at: now)
         sequence += 1
         let byLabels: (NotifiedAlert, NotifiedAlert) -> Bool = { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) }
+        let alerts = firing.sorted(by: byLabels) + resolved.sorted(by: byLabels)
         return AlertNotification(
-            receiver: route.receiver, groupKey: key, groupLabels: labels,
-            alerts: firing.sorted(by: byLabels) + resolved.sorted(by: byLabels), reason: reason,
-            idempotencyKey: makeKey(sequence), createdAt: now, validUntil: now + validFor, externalURL: externalURL)
+            receiver: route.receiver, groupKey: key, groupLabels: labels, alerts: alerts, reason: reason,
+            idempotencyKey: makeKey(sequence, alerts), createdAt: now, validUntil: now + validFor, externalURL: externalURL)
     }
 }

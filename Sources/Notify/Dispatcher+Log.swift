@@ -35,20 +35,32 @@ extension Dispatcher {
         }
     }
 
-    /// Takes records from `exportLog()` (of a previous run or configuration): groups formed again
-    /// with the same key and receiver continue from them.
+    /// Takes records from `exportLog()` (of a previous run or configuration) or from the outbox:
+    /// groups formed again with the same key and receiver continue from them; of two records for
+    /// one group, the one with the higher sequence wins.
     public func importLog(_ records: [LogRecord]) {
         state.withLock { state in
             for record in records {
-                state.restored[record.groupKey + "\u{1}" + record.receiver] = record
+                let key = record.groupKey + "\u{1}" + record.receiver
+                // Two sources (the checkpoint and the outbox) may know a group: the later record wins.
+                if let held = state.restored[key], (held.sequence, held.at) >= (record.sequence, record.at) { continue }
+                state.restored[key] = record
                 for (fp, tier) in record.firing where state.notifiedTier[fp] == nil { state.notifiedTier[fp] = tier }
             }
         }
     }
 
     /// `exportLog()` as bytes for the checkpoint.
-    public func encodedLog() -> [UInt8] {
-        let records = exportLog()
+    public func encodedLog() -> [UInt8] { Dispatcher.encode(exportLog()) }
+
+    /// Reads `encodedLog()` bytes and imports them; on any error nothing is imported.
+    public func restoreLog(from bytes: [UInt8]) throws(CheckpointError) {
+        importLog(try Dispatcher.decodeLog(bytes))
+    }
+
+    /// Records as bytes: the one form of the notification log, in the checkpoint's section, the
+    /// outbox's segments and its state snapshot.
+    public static func encode(_ records: [LogRecord]) -> [UInt8] {
         var w = ByteWriter()
         w.byte(Dispatcher.logVersion)
         w.varint(records.count)
@@ -66,8 +78,8 @@ extension Dispatcher {
         return w.bytes
     }
 
-    /// Reads `encodedLog()` bytes and imports them; on any error nothing is imported.
-    public func restoreLog(from bytes: [UInt8]) throws(CheckpointError) {
+    /// Reads `encode` bytes; throws on any damage (nothing is returned then).
+    public static func decodeLog(_ bytes: [UInt8]) throws(CheckpointError) -> [LogRecord] {
         var r = ByteReader(bytes)
         let version = try r.byte()
         guard version == Dispatcher.logVersion else { throw .malformed("notification log: unknown version \(version)") }
@@ -86,6 +98,6 @@ extension Dispatcher {
             records.append(LogRecord(groupKey: key, receiver: receiver, sequence: sequence, at: at, firing: firing))
         }
         guard r.atEnd else { throw .malformed("notification log: trailing bytes") }
-        importLog(records)
+        return records
     }
 }

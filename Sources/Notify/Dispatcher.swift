@@ -14,6 +14,12 @@ import Synchronization
 /// flushes every group the alert is in (or enters) at once, bypassing `group_wait` and
 /// `group_interval`; a group the alert leaves because its new tier routes elsewhere (the pager
 /// when critical falls to high) sees it as resolved, and says so at once.
+///
+/// Bounded state: a firing alert the rules stop handing over (its rule was removed by a reload,
+/// say) is taken as resolved after `alertTimeout`, as Alertmanager resolves an alert whose
+/// `endsAt` passed; a group is dropped once it has no alerts left after its resolutions were
+/// notified; restored log records and remembered tiers go after `logRetention` or once nothing
+/// refers to them (a sweep every `sweepInterval`).
 public final class Dispatcher: Sendable {
     /// Counters for the daemon's self-metrics.
     public struct Stats: Sendable, Equatable {
@@ -26,6 +32,8 @@ public final class Dispatcher: Sendable {
         public var silenced: UInt64 = 0
         /// Firing alerts left out of a notification because an inhibition rule matched.
         public var inhibited: UInt64 = 0
+        /// Firing alerts taken as resolved because the rules stopped handing them over.
+        public var expired: UInt64 = 0
         public var groups: Int = 0
         public var alerts: Int = 0
     }
@@ -48,6 +56,7 @@ public final class Dispatcher: Sendable {
         /// `groupKey \u{1} receiver`, waiting for their group to be formed again.
         var restored: [String: LogRecord] = [:]
         var stats = Stats()
+        var lastSweep: Timestamp?
     }
 
     let state = Mutex(State())
@@ -59,11 +68,15 @@ public final class Dispatcher: Sendable {
     let externalURL: String
     /// Bound on alert identities held (new ones beyond it are dropped and counted).
     public let maxAlerts: Int
+    /// A firing alert not handed over again for this long is taken as resolved (ms).
+    public let alertTimeout: Int64
+    /// How often `tick` expires alerts and prunes restored records (ms).
+    static let sweepInterval: Int64 = 10_000
 
     public init(
         route: Route, inhibitor: Inhibitor = Inhibitor(rules: []), silences: Silences,
         timings: [String: ReceiverTiming] = [:], externalURL: String = "", maxAlerts: Int = 50_000,
-        clock: @escaping @Sendable () -> Timestamp
+        alertTimeout: Duration = .seconds(3600), clock: @escaping @Sendable () -> Timestamp
     ) {
         self.route = route
         self.inhibitor = inhibitor
@@ -71,12 +84,29 @@ public final class Dispatcher: Sendable {
         self.timings = timings
         self.externalURL = externalURL
         self.maxAlerts = maxAlerts
+        self.alertTimeout = max(1, alertTimeout.milliseconds)
         self.clock = clock
     }
 
     /// Takes the latest state of these alerts (pending ones are ignored) and returns the
     /// notifications due at once: groups with `group_wait: 0s`, tier changes, and anything else due.
     public func receive(_ alerts: [Alert]) -> [AlertNotification] {
+        receiveLogged(alerts).map(\.notification)
+    }
+
+    /// Flushes every group whose time has come; the daemon calls it from its timer.
+    public func tick() -> [AlertNotification] {
+        tickLogged().map(\.notification)
+    }
+
+    /// A notification with the log record it makes (what its group has now said, and its sequence).
+    struct Logged: Sendable {
+        var notification: AlertNotification
+        var record: LogRecord
+    }
+
+    /// `receive`, with each notification's log record (the outbox writes them together).
+    func receiveLogged(_ alerts: [Alert]) -> [Logged] {
         let now = clock()
         return state.withLock { state in
             for alert in alerts { take(alert, now: now, into: &state) }
@@ -84,11 +114,43 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// Flushes every group whose time has come; the daemon calls it from its timer.
-    public func tick() -> [AlertNotification] {
+    /// `tick`, with each notification's log record; sweeps stale state every `sweepInterval`.
+    func tickLogged() -> [Logged] {
         let now = clock()
-        return state.withLock { state in flushDue(now: now, state: &state) }
+        return state.withLock { state in
+            if let last = state.lastSweep, now >= last, now - last < Dispatcher.sweepInterval {} else {
+                sweep(now: now, state: &state)
+            }
+            return flushDue(now: now, state: &state)
+        }
     }
+
+    /// Expires firing alerts not seen for `alertTimeout` (they resolve at their group's next
+    /// flush), drops restored records past their retention and remembered tiers of alerts nothing
+    /// holds any more.
+    func sweep(now: Timestamp, state: inout State) {
+        state.lastSweep = now
+        for (id, group) in state.groups {
+            for (fp, member) in group.members where member.alert.status == .firing && now - member.lastSeen > alertTimeout {
+                state.groups[id]!.members[fp]!.alert.status = .resolved
+                state.groups[id]!.members[fp]!.alert.endsAt = now
+                if state.memberships.removeValue(forKey: fp) != nil { state.stats.expired += 1 }
+            }
+        }
+        state.restored = state.restored.filter { now - $0.value.at < Dispatcher.logRetention }
+        if state.restored.count > Dispatcher.maxRestored {
+            let oldest = state.restored.sorted { $0.value.at < $1.value.at }.prefix(state.restored.count - Dispatcher.maxRestored)
+            for (key, _) in oldest { state.restored[key] = nil }
+        }
+        if state.notifiedTier.count > state.memberships.count {
+            var referenced = Set(state.memberships.keys)
+            for record in state.restored.values { referenced.formUnion(record.firing.keys) }
+            state.notifiedTier = state.notifiedTier.filter { referenced.contains($0.key) }
+        }
+    }
+
+    /// Restored records kept at most (the newest).
+    static let maxRestored = 100_000
 
     /// The earliest moment a group wants to flush, or nil when there is no group.
     public func nextDeadline() -> Timestamp? {
@@ -133,6 +195,7 @@ public final class Dispatcher: Sendable {
             for id in previous {
                 state.groups[id]?.members[fp]?.alert = notified
             }
+            if previous.isEmpty { takeResolutionAfterRestart(notified, now: now, into: &state) }
             state.memberships[fp] = nil
             state.notifiedTier[fp] = nil
             return
@@ -159,7 +222,7 @@ public final class Dispatcher: Sendable {
                 state.groups[id] = group
             }
             let oldTier = state.groups[id]!.members[fp]?.alert.severity
-            state.groups[id]!.members[fp] = AggregationGroup.Member(alert: notified)
+            state.groups[id]!.members[fp] = AggregationGroup.Member(alert: notified, lastSeen: now)
             if tierChanged || (oldTier != nil && oldTier != notified.severity && state.groups[id]!.last?.firing[fp] != nil) {
                 state.groups[id]!.urgent = true
             }
@@ -175,7 +238,32 @@ public final class Dispatcher: Sendable {
         state.memberships[fp] = current
     }
 
-    func flushDue(now: Timestamp, state: inout State) -> [AlertNotification] {
+    /// A resolution of an alert this run never saw firing (it fired before a restart, and its rule
+    /// found it resolved at once): a group whose log says it announced the alert firing hears it
+    /// resolved, formed again from its record if need be.
+    func takeResolutionAfterRestart(_ alert: NotifiedAlert, now: Timestamp, into state: inout State) {
+        let fp = alert.fingerprint
+        for route in route.match(alert.labels) {
+            let groupLabels = route.groupLabels(of: alert.labels)
+            let id = route.id + "\u{1}" + String(decoding: groupLabels.encoded, as: UTF8.self)
+            if var group = state.groups[id] {
+                guard group.last?.firing[fp] != nil, group.members[fp] == nil else { continue }
+                group.members[fp] = AggregationGroup.Member(alert: alert, lastSeen: now)
+                state.groups[id] = group
+            } else {
+                var group = AggregationGroup(route: route, labels: groupLabels, now: now)
+                let key = group.key + "\u{1}" + route.receiver
+                guard let record = state.restored[key], record.firing[fp] != nil else { continue }
+                state.restored[key] = nil
+                group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at)
+                group.sequence = record.sequence
+                group.members[fp] = AggregationGroup.Member(alert: alert, lastSeen: now)
+                state.groups[id] = group
+            }
+        }
+    }
+
+    func flushDue(now: Timestamp, state: inout State) -> [Logged] {
         let due = state.groups.filter { $0.value.isDue(at: now) }.map(\.key).sorted()
         guard !due.isEmpty else { return [] }
         // Mute decisions for this round: silences as of now, inhibition by every firing alert.
@@ -198,20 +286,24 @@ public final class Dispatcher: Sendable {
             return false
         }
 
-        var out: [AlertNotification] = []
+        var out: [Logged] = []
         for id in due {
             guard var group = state.groups[id] else { continue }
             let repeatEvery = effectiveRepeat(group.route)
             let validFor = 4 * max(repeatEvery, group.route.groupInterval.milliseconds)
-            let keyPrefix = Hex.fixed64(Labels([("g", group.key), ("r", group.route.receiver)]).stableHash)
+            let receiver = group.route.receiver, groupKey = group.key
             if let n = group.flush(
-                at: now, repeatInterval: repeatEvery, muted: muted, makeKey: { "\(keyPrefix)-\(now)-\($0)" },
-                validFor: validFor, externalURL: externalURL)
+                at: now, repeatInterval: repeatEvery, muted: muted,
+                makeKey: { IdempotencyKey.derive(speaker: receiver, groupKey: groupKey, sequence: String($0), alerts: $1) },
+                validFor: validFor, externalURL: externalURL), let record = group.record
             {
-                out.append(n)
+                out.append(Logged(notification: n, record: record))
                 for a in n.firing { state.notifiedTier[a.fingerprint] = a.severity ?? "" }
             }
             if group.isEmpty {
+                // Its record stays (for `logRetention`), so a group formed again with the same key
+                // continues its sequence and never repeats an idempotency key.
+                if let record = group.record { state.restored[record.groupKey + "\u{1}" + record.receiver] = record }
                 state.groups[id] = nil
             } else {
                 state.groups[id] = group

@@ -108,12 +108,14 @@ enum DurableFiles {
         rename(from, to)
     }
 
-    /// Appends `bytes` with one `write` (O_APPEND), so concurrent writers' lines do not interleave.
-    static func append(_ bytes: [UInt8], to path: String) throws(Failure) {
+    /// Appends `bytes` with one `write` (O_APPEND), so concurrent writers' lines do not interleave;
+    /// with `sync`, flushed before it returns.
+    static func append(_ bytes: [UInt8], to path: String, sync: Bool = false) throws(Failure) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw Failure(operation: "open", path: path, code: errno) }
         defer { close(fd) }
         try writeAll(fd, bytes, path: path)
+        if sync, fsync(fd) != 0 { throw Failure(operation: "fsync", path: path, code: errno) }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(Failure) {

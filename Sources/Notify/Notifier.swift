@@ -13,7 +13,8 @@ import Glibc
 /// again each time, resolved ones once) and `tick` from a Dispatch timer (at `nextDeadline()`, at
 /// least every second). Notifications that are due are rendered for each integration of their
 /// receiver and written to the outbox before `receive`/`tick` return; delivery then proceeds on
-/// the outbox's own queue. `silences` is the library API of `agent silence add|list|expire`.
+/// the outbox's own queues (its fsyncs too: the caller never waits for the disk). `silences` is
+/// the library API of `agent silence add|list|expire`.
 /// With a `history` source, each round of due notifications asks it once for the firing alerts'
 /// last 30 minutes, which every payload then shows (a sparkline line or raw points).
 ///
@@ -32,10 +33,12 @@ public final class Notifier: Sendable {
         public var outbox: Outbox.Configuration
         /// Alert identities held at most.
         public var maxAlerts: Int
+        /// A firing alert not handed over again for this long is taken as resolved (see `Dispatcher`).
+        public var alertTimeout: Duration
 
         public init(
             route: Route, inhibitRules: [InhibitRule] = [], integrations: [Integration], resendIntervals: [String: Duration] = [:],
-            externalURL: String = "", outbox: Outbox.Configuration, maxAlerts: Int = 50_000
+            externalURL: String = "", outbox: Outbox.Configuration, maxAlerts: Int = 50_000, alertTimeout: Duration = .seconds(3600)
         ) {
             self.route = route
             self.inhibitRules = inhibitRules
@@ -44,6 +47,7 @@ public final class Notifier: Sendable {
             self.externalURL = externalURL
             self.outbox = outbox
             self.maxAlerts = maxAlerts
+            self.alertTimeout = alertTimeout
         }
     }
 
@@ -89,13 +93,18 @@ public final class Notifier: Sendable {
         for (name, interval) in c.resendIntervals { timings[name] = Dispatcher.ReceiverTiming(resendInterval: interval) }
         let dispatcher = Dispatcher(
             route: c.route, inhibitor: Inhibitor(rules: c.inhibitRules), silences: silences, timings: timings,
-            externalURL: c.externalURL, maxAlerts: c.maxAlerts, clock: clock)
-        return Current(dispatcher: dispatcher, integrations: Dictionary(grouping: c.integrations, by: \.receiver))
+            externalURL: c.externalURL, maxAlerts: c.maxAlerts, alertTimeout: c.alertTimeout, clock: clock)
+        return Current(dispatcher: dispatcher, integrations: Dictionary(grouping: Integration.numbered(c.integrations), by: \.receiver))
     }
 
-    /// Loads what the previous run left in the outbox; returns how many entries.
+    /// Loads what the previous run left in the outbox — undelivered entries, and what each group
+    /// last said (so nothing the outbox holds is notified again); returns how many entries.
     @discardableResult
-    public func open() throws(OutboxError) -> Int { try outbox.open() }
+    public func open() throws(OutboxError) -> Int {
+        let loaded = try outbox.open()
+        dispatcher.importLog(outbox.journalRecords())
+        return loaded
+    }
 
     /// Starts delivery.
     public func start() { outbox.start() }
@@ -103,18 +112,38 @@ public final class Notifier: Sendable {
     /// Stops delivery, waiting up to `timeout` for requests in flight; undelivered entries stay on disk.
     public func stop(timeout: Duration = .seconds(5)) { outbox.stop(timeout: timeout) }
 
-    /// Takes the latest alert states; notifications due at once are queued before it returns.
+    /// SIGTERM: delivers what is pending for up to `timeout` (the outbox's `drainTimeout` by
+    /// default), then stops; what could not be delivered stays on disk for the next start.
+    @discardableResult
+    public func drain(timeout: Duration? = nil) -> Outbox.DrainResult { outbox.drain(timeout: timeout) }
+
+    /// Takes the latest alert states; notifications due at once are queued before it returns
+    /// (written to disk on the outbox's writer queue, then sent).
     public func receive(_ alerts: [Alert]) {
         let (dispatcher, integrations) = current.withLock { ($0.dispatcher, $0.integrations) }
-        let due = dispatcher.receive(alerts)
-        outbox.enqueue(render(due, integrations: integrations))
+        let due = dispatcher.receiveLogged(alerts)
+        guard !due.isEmpty else { return }
+        outbox.enqueue(notices: render(due, integrations: integrations))
     }
 
     /// Flushes the groups that are due; call from a timer.
     public func tick() {
         let (dispatcher, integrations) = current.withLock { ($0.dispatcher, $0.integrations) }
-        let due = dispatcher.tick()
-        outbox.enqueue(render(due, integrations: integrations))
+        let due = dispatcher.tickLogged()
+        guard !due.isEmpty else { return }
+        outbox.enqueue(notices: render(due, integrations: integrations))
+    }
+
+    /// The notification log for the checkpoint: as the outbox holds it durably, so the checkpoint
+    /// never claims a notification that is not on disk.
+    public func encodedLog() -> [UInt8] { Dispatcher.encode(outbox.journalRecords()) }
+
+    /// Restores the checkpoint's notification log (`encodedLog()`, or `Dispatcher.encodedLog()`
+    /// of earlier versions); merged with what the outbox holds, the higher sequence winning.
+    public func restoreLog(from bytes: [UInt8]) throws(CheckpointError) {
+        let records = try Dispatcher.decodeLog(bytes)
+        dispatcher.importLog(records)
+        outbox.importJournal(records)
     }
 
     /// When `tick` next has work, or nil.
@@ -141,25 +170,39 @@ public final class Notifier: Sendable {
     }
 
     /// Outbox entries for these notifications: one per integration of each receiver (integrations
-    /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else).
-    func render(_ notifications: [AlertNotification], integrations: [String: [Integration]]) -> [OutboxEntry] {
-        var entries: [OutboxEntry] = []
-        for n in withHistory(notifications, integrations: integrations) {
-            guard let list = integrations[n.receiver], !list.isEmpty else {
+    /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else), each
+    /// with its key (`integrationKey`), what it announces, and — when it announces a resolution —
+    /// the notification, so the outbox can withhold that resolution later. Each notification's log
+    /// record goes with its entries.
+    func render(_ due: [Dispatcher.Logged], integrations: [String: [Integration]]) -> [Outbox.Notice] {
+        let notifications = withHistory(due.map(\.notification), integrations: integrations)
+        var notices: [Outbox.Notice] = []
+        for (n, logged) in zip(notifications, due) {
+            var entries: [OutboxEntry] = []
+            if let list = integrations[n.receiver], !list.isEmpty {
+                for integration in list {
+                    guard var shown = integration.sendResolved ? n : n.withoutResolved() else { continue }
+                    shown.idempotencyKey = Notifier.integrationKey(
+                        integration: integration.name, groupKey: n.groupKey, base: n.idempotencyKey, alerts: shown.alerts)
+                    entries.append(
+                        OutboxEntry(
+                            name: outbox.nextName(createdAt: n.createdAt), idempotencyKey: shown.idempotencyKey, target: integration.identity,
+                            groupKey: n.groupKey, createdAt: n.createdAt, payload: integration.builder.payload(for: shown),
+                            alerts: shown.alerts.map { OutboxEntry.Announced(fingerprint: $0.fingerprint, firing: $0.status == .firing) },
+                            notification: shown.resolved.isEmpty ? nil : shown))
+                }
+            } else {
                 logger.error("notification for receiver \(n.receiver), which has no integration; check notify.receivers")
-                continue
             }
-            for integration in list {
-                guard let shown = integration.sendResolved ? n : n.withoutResolved() else { continue }
-                entries.append(
-                    OutboxEntry(
-                        name: outbox.nextName(createdAt: n.createdAt), idempotencyKey: n.idempotencyKey, receiver: n.receiver,
-                        integrationIndex: integration.index, kind: integration.kind,
-                        lane: "\(integration.name)\u{1}\(n.groupKey)", createdAt: n.createdAt,
-                        payload: integration.builder.payload(for: shown)))
-            }
+            notices.append(Outbox.Notice(record: logged.record, entries: entries))
         }
-        return entries
+        return notices
+    }
+
+    /// The `Idempotency-Key` of a notification to one integration: see `IdempotencyKey` (the
+    /// speaker is the integration's identity, the sequence the receiver-level key `base`).
+    public static func integrationKey(integration: String, groupKey: String, base: String, alerts: [NotifiedAlert]) -> String {
+        IdempotencyKey.derive(speaker: integration, groupKey: groupKey, sequence: base, alerts: alerts)
     }
 
     /// Most firing alerts given a history per round of notifications; the rest go without (rare:

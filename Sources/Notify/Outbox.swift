@@ -9,22 +9,34 @@ import Glibc
 /// The durable queue between "a notification is due" and "the receiver has it".
 ///
 /// Model: every entry is written to the outbox directory before its first attempt — the entries
-/// of one `enqueue` (one evaluation's notifications) as one segment file, durably (temp, fsync,
-/// rename, fsync of the directory; see `OutboxSegment`) — and marked done only once the receiver
-/// answered 2xx, the failure is permanent, or it gave up. After a crash or restart, `open()` loads
-/// what is not done and sends it; each entry carries its `Idempotency-Key`, so a receiver that saw
-/// a delivery whose done mark did not survive a power loss can drop the duplicate.
+/// of one `enqueue` (one evaluation's notifications) as one segment file with the notification-log
+/// records of the notifications they carry, durably (temp, fsync, rename, fsync of the directory;
+/// see `OutboxSegment`) — and marked done once the receiver answered 2xx, refused it, or it was
+/// given up. A finished segment is removed at once, its records appended to the journal (see
+/// `OutboxJournal`), which a state snapshot (`OutboxState`) compacts now and then. After a crash or
+/// restart, `open()` loads what is not done and sends it, and hands the notifier the records, so a
+/// notification the outbox holds, or delivered, is never made again under another key. Each entry carries its `Idempotency-Key`, derived from what it says (see
+/// `Notifier.integrationKey`), so a receiver that saw a delivery whose done mark did not survive a
+/// crash can drop the duplicate.
 ///
-/// Delivery: entries of one lane (receiver, integration, group) go in order, one at a time, so a
-/// resolution never overtakes its firing; lanes proceed in parallel up to `maxInFlight`. Outcomes,
-/// as Alertmanager decides them: 2xx delivered; network errors, 408, 429 and 5xx retried with
+/// Delivery: entries of one lane (integration, group) go in order, one at a time, so a resolution
+/// never overtakes its firing; lanes proceed in parallel up to `maxInFlight`. Outcomes, as
+/// Alertmanager decides them: 2xx delivered; network errors, 408, 429 and 5xx retried with
 /// exponential backoff and jitter (429 and 503 wait at least their `Retry-After`); other answers
-/// are permanent failures, logged with the receiver's answer. An entry still failing `maxAge`
-/// after it was created is given up, logged and counted. Failures are logged at a limited rate
-/// per integration; URLs are logged redacted, secrets never.
+/// are refusals: counted by reason, shown by `integrationStatus()`, logged with the service's
+/// answer quoted. An entry still failing `maxAge` after it was created is given up. A notification
+/// that did not reach an integration (refused, given up, dropped) makes the resolutions of its
+/// firing alerts be withheld from that integration (see `FiringLedger`): nobody hears "resolved"
+/// about an alert they never saw fire.
 ///
-/// Owner: the serial `queue` owns lanes, timers and in-flight state; public methods may be called
-/// from any thread. Counters sit behind their own lock for `stats`.
+/// Integrations are found by identity (see `IntegrationTable.resolve`), so a reload that reorders,
+/// edits or renames them keeps their pending entries; entries of receivers a reload removed are
+/// dropped and counted.
+///
+/// Owners: the serial `queue` owns lanes, timers, in-flight state and the integrations; the serial
+/// `writer` queue owns the files (segments and their fsyncs, done marks, the journal, the state
+/// snapshot), so no caller ever waits for a disk flush. `counters`, `ledger` and `journal` sit
+/// behind their own locks. Public methods may be called from any thread.
 public final class Outbox: @unchecked Sendable {
     /// Where and how the outbox keeps and retries entries.
     public struct Configuration: Sendable {
@@ -41,11 +53,15 @@ public final class Outbox: @unchecked Sendable {
         public var maxInFlight: Int
         /// Entries kept at most; beyond it the oldest waiting entry is dropped (counted, logged).
         public var maxEntries: Int
+        /// How long `drain` (SIGTERM) keeps delivering before it stops; what is left stays on disk.
+        public var drainTimeout: Duration
+        /// Finished segments are removed, after a state snapshot, at most this often.
+        public var snapshotInterval: Duration
 
         public init(
             directory: String, maxAge: Duration = .seconds(6 * 3600), initialBackoff: Duration = .seconds(1),
             maxBackoff: Duration = .seconds(300), maxRetryAfter: Duration = .seconds(3600), maxInFlight: Int = 16,
-            maxEntries: Int = 10_000
+            maxEntries: Int = 10_000, drainTimeout: Duration = .seconds(10), snapshotInterval: Duration = .seconds(5)
         ) {
             self.directory = directory
             self.maxAge = maxAge
@@ -54,6 +70,8 @@ public final class Outbox: @unchecked Sendable {
             self.maxRetryAfter = maxRetryAfter
             self.maxInFlight = maxInFlight
             self.maxEntries = maxEntries
+            self.drainTimeout = drainTimeout
+            self.snapshotInterval = snapshotInterval
         }
     }
 
@@ -63,38 +81,88 @@ public final class Outbox: @unchecked Sendable {
         public var delivered: UInt64 = 0
         public var attempts: UInt64 = 0
         public var retries: UInt64 = 0
-        /// Rejected by the receiver (4xx other than 408/429) or not deliverable as configured.
+        /// Refused by the service (4xx other than 408/429, a redirect) or not deliverable as configured.
         public var failedPermanently: UInt64 = 0
         /// Still failing after `maxAge`.
         public var gaveUp: UInt64 = 0
         /// Dropped because the outbox held `maxEntries`.
         public var dropped: UInt64 = 0
+        /// Dropped because a reload (or the configuration at start) no longer has their integration.
+        public var removed: UInt64 = 0
+        /// Entries not sent because every alert they announced was a withheld resolution.
+        public var withheld: UInt64 = 0
         /// Files that could not be read back (moved to `corrupt/`).
         public var corrupt: UInt64 = 0
         /// Entries that could not be written durably (sent from memory instead).
         public var writeErrors: UInt64 = 0
+        /// State snapshots that could not be written.
+        public var snapshotErrors: UInt64 = 0
         /// Waiting or in flight now.
         public var pending: Int = 0
         public var inFlight: Int = 0
         /// Delivered per integration name (`receiver/kind[index]`).
         public var deliveredByIntegration: [String: UInt64] = [:]
         public var failedByIntegration: [String: UInt64] = [:]
+        /// Per integration name: refusals, withheld resolutions, the last refusal.
+        public var integrations: [String: IntegrationStatus] = [:]
+    }
+
+    /// What one integration refused, and what was withheld from it as a consequence.
+    public struct IntegrationStatus: Sendable, Equatable {
+        public var receiver: String
+        /// `kind[index]`.
+        public var integration: String
+        public var delivered: UInt64 = 0
+        /// Refusals by reason (`status_400`, `request_error`, …).
+        public var refused: [String: UInt64] = [:]
+        /// Resolutions (alerts) not sent because their firing had not reached it.
+        public var withheldResolutions: UInt64 = 0
+        public var lastRefusal: Refusal?
+        /// Entries waiting for it now (filled by `integrationStatus()`).
+        public var pending: Int = 0
+        /// Alerts whose firing it refused (or that was given up or dropped) and whose resolution it
+        /// will not be sent, from the durable ledger: unlike the counts above it survives restarts.
+        public var unheardFirings: Int = 0
+    }
+
+    /// A service's permanent "no".
+    public struct Refusal: Sendable, Equatable {
+        public var at: Timestamp
+        /// The HTTP status, or nil when the request could not be made.
+        public var status: Int?
+        /// `status_<code>` or `request_error`.
+        public var reason: String
+        /// The service's answer, quoted, at most `Outbox.quoteLimit` characters, URLs and secrets redacted.
+        public var answer: String
+    }
+
+    /// One notification's entries and its notification-log record, written in the same file.
+    public struct Notice: Sendable {
+        public var record: LogRecord?
+        public var entries: [OutboxEntry]
+        public init(record: LogRecord?, entries: [OutboxEntry]) {
+            self.record = record
+            self.entries = entries
+        }
     }
 
     struct Item {
+        /// Unique in this process (lanes are rebuilt on reload; completions find their item by it).
+        let id: UInt64
         var entry: OutboxEntry
+        /// `FiringLedger.lane(integration name, group key)`.
+        var lane: String
+        /// The integration's name in `table`.
+        var integration: String
         var attempts = 0
         var nextAttempt: Timestamp
+        /// Not before this (the service's `Retry-After`), even when draining.
+        var notBefore: Timestamp?
         var inFlight = false
         /// The segment file holding it and its index there; nil when it could not be written
         /// (it is still delivered, from memory).
         var segment: String?
         var index = 0
-    }
-
-    struct IntegrationKey: Hashable {
-        var receiver: String
-        var index: Int
     }
 
     public let configuration: Configuration
@@ -103,22 +171,51 @@ public final class Outbox: @unchecked Sendable {
     let clock: @Sendable () -> Timestamp
     let random: @Sendable (ClosedRange<Double>) -> Double
     let queue = DispatchQueue(label: "agent.notify.outbox")
+    let writer = DispatchQueue(label: "agent.notify.outbox.writer")
     let counters = Mutex(Stats())
+    let ledger = Mutex(FiringLedger())
+    /// The last record of each group (`groupKey \u{1} receiver`) whose notification the outbox
+    /// holds durably (or held: delivered ones stay).
+    let journal = Mutex([String: LogRecord]())
+    /// Journal frames of ledger events noted on `queue`, waiting for the writer's next batch.
+    let pendingEvents = Mutex<[UInt8]>([])
+    /// Done marks (`.done` lines) per segment, waiting for the writer's next batch.
+    let pendingDone = Mutex<[String: String]>([:])
     let sequence = Atomic<UInt64>(0)
 
     // Owned by `queue`.
-    var integrations: [IntegrationKey: Integration] = [:]
+    var table: IntegrationTable
     var lanes: [String: [Item]] = [:]
     var laneOrder: [String] = []
+    var inFlightLane: [UInt64: String] = [:]
+    var nextItemID: UInt64 = 0
     var timer: (any DispatchSourceTimer)?
     var timerDeadline: Timestamp?
     /// The timer runs (after `start`).
     var running = false
     /// No new attempts (after `stop`).
     var stopped = false
+    /// `drain` is under way: waiting entries are tried at once, retries come quickly.
+    var drainUntil: Timestamp?
     var throttle = LogThrottle(interval: 30_000)
     /// Entries not yet done, per segment file.
     var remaining: [String: Int] = [:]
+
+    // Owned by `writer`.
+    /// The log records of each segment on disk, journaled when the segment is finished.
+    var segmentRecords: [String: [LogRecord]] = [:]
+    /// Bytes appended to the journal since the last snapshot.
+    var journalBytes = 0
+    /// The journal had appends since its last fsync.
+    var journalUnsynced = false
+    /// Events waiting for the next journal write, and the segments it finishes.
+    var journalBuffer: [UInt8] = []
+    var finishedSegments: [String] = []
+    var journalFlushScheduled = false
+    var snapshotScheduled = false
+    /// The state changed in a way the journal does not record (a reload renamed lanes, records
+    /// were imported from a checkpoint, an append failed).
+    var stateDirty = false
 
     public init(
         configuration: Configuration, integrations: [Integration], transport: any Transport, logger: Logger,
@@ -130,77 +227,7 @@ public final class Outbox: @unchecked Sendable {
         self.logger = logger
         self.clock = clock
         self.random = random
-        for integration in integrations {
-            self.integrations[IntegrationKey(receiver: integration.receiver, index: integration.index)] = integration
-        }
-    }
-
-    /// Creates the directory and loads the entries a previous run left; call once before `start`.
-    /// Returns how many were loaded.
-    @discardableResult
-    public func open() throws(OutboxError) -> Int {
-        let dir = configuration.directory
-        do {
-            try DurableFiles.createDirectory(dir)
-            var names = try DurableFiles.list(dir)
-            names.sort()
-            var loaded: [(entry: OutboxEntry, segment: String, index: Int)] = []
-            var counts: [String: Int] = [:]
-            var maxSequence: UInt64 = 0
-            for name in names {
-                if name.hasPrefix(".tmp-") {
-                    DurableFiles.remove(dir + "/" + name)  // an unfinished write from a crash
-                    continue
-                }
-                guard name.hasSuffix(OutboxSegment.suffix) else { continue }
-                let stem = String(name.dropLast(OutboxSegment.suffix.count))
-                if let seq = UInt64(stem.dropFirst(14).prefix(10)) { maxSequence = max(maxSequence, seq) }
-                let done = OutboxSegment.doneIndexes((try? DurableFiles.read(dir + "/" + stem + OutboxSegment.doneSuffix, limit: 1 << 22)) ?? [])
-                var entries: [OutboxEntry?]
-                do {
-                    entries = try OutboxSegment.decode(try DurableFiles.read(dir + "/" + name, limit: OutboxSegment.maxBytes + OutboxEntry.maxBytes + (1 << 20)), name: stem)
-                } catch {
-                    entries = [nil]
-                }
-                let damaged = entries.enumerated().filter { $0.element == nil && !done.contains($0.offset) }.count
-                if damaged > 0 {
-                    try? DurableFiles.createDirectory(dir + "/corrupt")
-                    if let bytes = try? DurableFiles.read(dir + "/" + name, limit: OutboxSegment.maxBytes + OutboxEntry.maxBytes + (1 << 20)) {
-                        try? DurableFiles.write(bytes, directory: dir + "/corrupt", name: name)
-                    }
-                    counters.withLock { $0.corrupt += UInt64(damaged) }
-                    logger.error("outbox segment \(name): \(damaged) damaged notifications cannot be sent; a copy is in \(dir)/corrupt")
-                }
-                var live = 0
-                for (i, entry) in entries.enumerated() where !done.contains(i) {
-                    guard let entry else { continue }
-                    loaded.append((entry, stem, i))
-                    live += 1
-                }
-                if live == 0 {
-                    DurableFiles.remove(dir + "/" + name)
-                    DurableFiles.remove(dir + "/" + stem + OutboxSegment.doneSuffix)
-                } else {
-                    counts[stem] = live
-                    // Damaged entries count as done, so the segment goes once the others are delivered.
-                    if damaged > 0 {
-                        let marks = entries.indices.filter { entries[$0] == nil && !done.contains($0) }.map { "\($0)\n" }.joined()
-                        try? DurableFiles.append(Array(marks.utf8), to: dir + "/" + stem + OutboxSegment.doneSuffix)
-                    }
-                }
-            }
-            sequence.store(maxSequence, ordering: .relaxed)
-            let now = clock()
-            queue.sync {
-                remaining = counts
-                for l in loaded { append(Item(entry: l.entry, nextAttempt: now, segment: l.segment, index: l.index)) }
-            }
-            counters.withLock { $0.pending += loaded.count }
-            if !loaded.isEmpty { logger.info("outbox: \(loaded.count) undelivered notifications from the previous run will be sent") }
-            return loaded.count
-        } catch {
-            throw OutboxError(message: "cannot use the outbox directory: \(error); check state_dir and its permissions")
-        }
+        table = IntegrationTable(integrations)
     }
 
     /// Starts delivering (a Dispatch timer wakes the queue when the next retry is due).
@@ -211,12 +238,15 @@ public final class Outbox: @unchecked Sendable {
         }
     }
 
-    /// Stops starting new attempts and waits up to `timeout` for those in flight. Entries stay on
-    /// disk for the next run.
+    /// Stops starting new attempts, waits up to `timeout` for those in flight, and writes what the
+    /// journal buffers. Everything enqueued before is on disk when it returns; undelivered entries
+    /// stay there for the next run.
     public func stop(timeout: Duration = .seconds(5)) {
+        writer.sync {}
         queue.sync {
             running = false
             stopped = true
+            drainUntil = nil
             timer?.cancel()
             timer = nil
             timerDeadline = nil
@@ -225,63 +255,106 @@ public final class Outbox: @unchecked Sendable {
         while counters.withLock({ $0.inFlight }) > 0, ContinuousClock.now < deadline {
             usleepMs(5)
         }
+        writer.sync { flushOnWriter() }
     }
 
-    /// Replaces the integrations (after a configuration reload). Entries for integrations that no
-    /// longer exist fail permanently when their turn comes.
+    /// What `drain` did.
+    public struct DrainResult: Sendable, Equatable {
+        public var delivered: UInt64
+        /// Still undelivered, on disk for the next start.
+        public var left: Int
+    }
+
+    /// SIGTERM: delivers what is pending for up to `timeout` (default `drainTimeout`) — waiting
+    /// entries are tried at once, retries follow within half a second, a `Retry-After` is still
+    /// honoured — then stops as `stop` does. It returns early when everything is delivered, or when
+    /// nothing is left that could be tried before the deadline.
+    @discardableResult
+    public func drain(timeout: Duration? = nil) -> DrainResult {
+        let limit = timeout ?? configuration.drainTimeout
+        let deliveredBefore = counters.withLock { $0.delivered }
+        writer.sync {}
+        queue.sync {
+            let now = clock()
+            drainUntil = now + limit.milliseconds
+            for lane in laneOrder {
+                guard let head = lanes[lane]?.first, !head.inFlight, head.nextAttempt > now else { continue }
+                if let notBefore = head.notBefore, notBefore > now { continue }
+                lanes[lane]![0].nextAttempt = now
+            }
+            pumpOnQueue()
+        }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if counters.withLock({ $0.pending }) == 0 { break }
+            if !queue.sync(execute: { drainHasWork() }) { break }
+            usleepMs(5)
+        }
+        stop(timeout: .zero)
+        let s = stats
+        return DrainResult(delivered: s.delivered - deliveredBefore, left: s.pending)
+    }
+
+    /// Replaces the integrations (after a configuration reload). Pending entries follow their
+    /// integration by identity; those of integrations that no longer exist are dropped and counted.
     public func update(integrations: [Integration]) {
         queue.async {
-            self.integrations = [:]
-            for integration in integrations {
-                self.integrations[IntegrationKey(receiver: integration.receiver, index: integration.index)] = integration
+            let old = self.table
+            self.table = IntegrationTable(integrations)
+            var mapping: [String: String?] = [:]
+            for i in old.all {
+                let now = self.table.resolve(i.identity)
+                if now?.name != i.name { mapping[i.name] = now?.name }
             }
+            if !mapping.isEmpty {
+                self.ledger.withLock { $0.rename(mapping) }
+                self.writer.async {
+                    self.stateDirty = true
+                    self.scheduleSnapshot()
+                }
+            }
+            self.rebuildLanes(why: "the configuration no longer has them")
+            self.throttle.retain(Set(self.table.byID.keys))
             self.pumpOnQueue()
         }
     }
 
-    /// Takes rendered entries, writes them durably as one segment (two flushes for the batch),
-    /// then queues them for delivery. If the write fails they are still delivered, from memory,
-    /// and the failure is logged and counted.
+    /// Takes rendered entries without log records (tests, tools), each as its own notification.
     public func enqueue(_ entries: [OutboxEntry]) {
-        guard !entries.isEmpty else { return }
-        // Segments stay well under the size `open()` reads back (a batch of large PagerDuty
-        // events is split into several).
-        var start = 0
-        while start < entries.count {
-            var end = start
-            var bytes = 0
-            while end < entries.count, end == start || (bytes + entries[end].payload.body.count <= OutboxSegment.maxBytes && end - start < OutboxSegment.maxEntries) {
-                bytes += entries[end].payload.body.count
-                end += 1
-            }
-            enqueueSegment(Array(entries[start..<end]))
-            start = end
-        }
+        enqueue(notices: entries.map { Notice(record: nil, entries: [$0]) })
     }
 
-    func enqueueSegment(_ entries: [OutboxEntry]) {
-        var segment: String? = entries[0].name
-        do {
-            try DurableFiles.write(OutboxSegment.encode(entries), directory: configuration.directory, name: segment! + OutboxSegment.suffix)
-            try DurableFiles.syncDirectory(configuration.directory)
-        } catch {
-            logger.error("outbox: \(entries.count) notifications could not be written durably (\(error)); sending them from memory")
-            segment = nil
-        }
+    /// Takes the notifications of one round: each one's entries and record are written durably in
+    /// one segment (two flushes per segment, on the writer queue, not the caller's), then queued
+    /// for delivery. If the write fails they are still delivered, from memory, and the failure is
+    /// logged and counted.
+    public func enqueue(notices: [Notice]) {
+        let count = notices.reduce(0) { $0 + $1.entries.count }
+        guard count > 0 || notices.contains(where: { $0.record != nil }) else { return }
         counters.withLock {
-            $0.enqueued += UInt64(entries.count)
-            $0.pending += entries.count
-            if segment == nil { $0.writeErrors += UInt64(entries.count) }
+            $0.enqueued += UInt64(count)
+            $0.pending += count
+        }
+        // Segments stay well under the size `open()` reads back; a notification is never split.
+        var batches: [[Notice]] = [[]]
+        var bytes = 0, entries = 0
+        for notice in notices {
+            let size = notice.entries.reduce(0) { $0 + $1.payload.body.count }
+            if !batches[batches.count - 1].isEmpty,
+                bytes + size > OutboxSegment.maxBytes || entries + notice.entries.count > OutboxSegment.maxEntries
+            {
+                batches.append([])
+                bytes = 0
+                entries = 0
+            }
+            batches[batches.count - 1].append(notice)
+            bytes += size
+            entries += notice.entries.count
         }
         let now = clock()
-        let written = segment
-        queue.async {
-            if let written { self.remaining[written] = entries.count }
-            for (i, entry) in entries.enumerated() {
-                self.append(Item(entry: entry, nextAttempt: now, segment: written, index: i))
-            }
-            self.enforceLimit()
-            self.pumpOnQueue()
+        let segments = batches
+        writer.async {
+            for batch in segments { self.writeSegment(batch, now: now) }
         }
     }
 
@@ -294,10 +367,75 @@ public final class Outbox: @unchecked Sendable {
     /// Runs due attempts now (the timer does this; tests with a manual clock call it).
     public func pump() {
         dispatchPrecondition(condition: .notOnQueue(queue))
+        writer.sync {}
         queue.sync { pumpOnQueue() }
     }
 
     public var stats: Stats { counters.withLock { $0 } }
+
+    /// Per integration: deliveries, refusals and the last one, withheld resolutions, entries
+    /// waiting — for `agent status`. Integrations of the configuration in force, then any other
+    /// that has counts.
+    public func integrationStatus() -> [IntegrationStatus] {
+        let (configured, pending) = queue.sync { () -> ([Integration], [String: Int]) in
+            var pending: [String: Int] = [:]
+            for items in lanes.values {
+                for item in items { pending[item.integration, default: 0] += 1 }
+            }
+            return (table.all, pending)
+        }
+        let known = counters.withLock { $0.integrations }
+        let unheard = ledger.withLock { l -> [String: Int] in
+            var byIntegration: [String: Int] = [:]
+            for (lane, entry) in l.lanes where !entry.refused.isEmpty {
+                guard let sep = lane.firstIndex(of: "\u{1}") else { continue }
+                byIntegration[String(lane[..<sep]), default: 0] += entry.refused.count
+            }
+            return byIntegration
+        }
+        var out: [IntegrationStatus] = []
+        var seen = Set<String>()
+        for i in configured {
+            var s = known[i.name] ?? IntegrationStatus(receiver: i.receiver, integration: "\(i.kind)[\(i.kindIndex)]")
+            s.pending = pending[i.name] ?? 0
+            s.unheardFirings = unheard[i.name] ?? 0
+            out.append(s)
+            seen.insert(i.name)
+        }
+        for (name, s) in known.sorted(by: { $0.key < $1.key }) where !seen.contains(name) {
+            var copy = s
+            copy.pending = pending[name] ?? 0
+            copy.unheardFirings = unheard[name] ?? 0
+            out.append(copy)
+        }
+        return out
+    }
+
+    /// The notification log as the outbox holds it durably: one record per group and receiver.
+    public func journalRecords() -> [LogRecord] {
+        journal.withLock { Array($0.values) }.sorted { ($0.groupKey, $0.receiver) < ($1.groupKey, $1.receiver) }
+    }
+
+    /// Adds records from elsewhere (the checkpoint's section); a record with a higher sequence wins.
+    public func importJournal(_ records: [LogRecord]) {
+        guard !records.isEmpty else { return }
+        journal.withLock { j in
+            for r in records { Outbox.merge(r, into: &j) }
+        }
+        writer.async {
+            self.stateDirty = true
+            self.scheduleSnapshot()
+        }
+    }
+
+    /// Returns once everything enqueued so far is written and flushed (the writer queue is idle):
+    /// what a caller of `enqueue` would wait for if the writes were its own. For benchmarks.
+    public func waitUntilWritten() { writer.sync {} }
+
+    /// Runs `body` on the writer queue once the writes queued before it are done: a probe that
+    /// tells a writer stuck in a flush (a wedged disk) from an idle one, which callers of
+    /// `enqueue` no longer notice since they never wait for the disk.
+    public func afterWrites(_ body: @escaping @Sendable () -> Void) { writer.async(execute: body) }
 
     /// Waits until nothing is pending (or `timeout` passes); true when empty. For tests and drains.
     public func waitUntilEmpty(timeout: Duration) -> Bool {
@@ -309,249 +447,11 @@ public final class Outbox: @unchecked Sendable {
         return counters.withLock { $0.pending } == 0
     }
 
-    // MARK: - On the queue
-
-    func append(_ item: Item) {
-        if lanes[item.entry.lane] == nil {
-            lanes[item.entry.lane] = []
-            laneOrder.append(item.entry.lane)
-        }
-        lanes[item.entry.lane]!.append(item)
-    }
-
-    func pumpOnQueue() {
-        guard !stopped else { return }
-        let now = clock()
-        var inFlight = counters.withLock { $0.inFlight }
-        laneOrder.removeAll { lane in
-            guard lanes[lane]?.isEmpty ?? true else { return false }
-            lanes[lane] = nil  // so the next entry of this lane re-registers it
-            return true
-        }
-        for lane in laneOrder where inFlight < configuration.maxInFlight {
-            guard let head = lanes[lane]?.first, !head.inFlight, head.nextAttempt <= now else { continue }
-            lanes[lane]![0].inFlight = true
-            inFlight += 1
-            counters.withLock { $0.inFlight += 1 }
-            attempt(lanes[lane]![0], lane: lane)
-        }
-        // After the attempts (some finish at once: files, unreadable secrets), the next wake-up.
-        var nextDue: Timestamp?
-        for lane in laneOrder {
-            guard let head = lanes[lane]?.first, !head.inFlight else { continue }
-            let due = max(head.nextAttempt, now + 1)
-            nextDue = min(nextDue ?? due, due)
-        }
-        schedule(nextDue)
-    }
-
-    func schedule(_ due: Timestamp?) {
-        guard running, let due else { return }
-        if let current = timerDeadline, current <= due, timer != nil { return }
-        timer?.cancel()
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        let delay = max(0, due - clock())
-        t.schedule(deadline: .now() + .milliseconds(Int(min(delay, Int64(Int32.max)))), leeway: .milliseconds(5))
-        t.setEventHandler { [weak self] in
-            guard let self else { return }
-            self.timer = nil
-            self.timerDeadline = nil
-            self.pumpOnQueue()
-        }
-        timer = t
-        timerDeadline = due
-        t.resume()
-    }
-
-    func attempt(_ item: Item, lane: String) {
-        counters.withLock { $0.attempts += 1 }
-        let entry = item.entry
-        guard let integration = integrations[IntegrationKey(receiver: entry.receiver, index: entry.integrationIndex)],
-            integration.kind == entry.kind
-        else {
-            finish(lane: lane, outcome: .permanent("receiver \(entry.receiver) has no \(entry.kind) integration at position \(entry.integrationIndex) any more"))
-            return
-        }
-        switch integration.destination {
-        case .stdout:
-            do {
-                try DurableFiles.writeAll(1, entry.payload.body, path: "standard output")
-                finish(lane: lane, outcome: .delivered, integration: integration)
-            } catch {
-                finish(lane: lane, outcome: .retry("\(error)", after: nil), integration: integration)
-            }
-        case .file(let path):
-            do {
-                try DurableFiles.append(entry.payload.body, to: path)
-                finish(lane: lane, outcome: .delivered, integration: integration)
-            } catch {
-                finish(lane: lane, outcome: .retry("\(error)", after: nil), integration: integration)
-            }
-        case .http(let endpoint):
-            let request: TransportRequest
-            do {
-                request = try Outbox.request(for: entry, integration: integration, endpoint: endpoint)
-            } catch {
-                finish(lane: lane, outcome: .retry(error.message, after: nil), integration: integration)
-                return
-            }
-            let redacted = RedactedURL.string(request.url)
-            transport.send(request) { result in
-                self.queue.async {
-                    self.finish(lane: lane, outcome: Outbox.classify(result, url: redacted, now: self.clock()), integration: integration)
-                    self.pumpOnQueue()
-                }
-            }
-        }
-    }
-
-    /// The HTTP request for an entry: URL and body secrets resolved, headers and signature added.
-    static func request(for entry: OutboxEntry, integration: Integration, endpoint: Endpoint) throws(SecretError) -> TransportRequest {
-        var url = try endpoint.url.resolve()
-        if !entry.payload.query.isEmpty {
-            let query = entry.payload.query.sorted { $0.key < $1.key }.map { "\(percentEncode($0.key))=\(percentEncode($0.value))" }
-            url += (url.contains("?") ? "&" : "?") + query.joined(separator: "&")
-        }
-        let body = try integration.finalBody(entry.payload.body)
-        var headers: [(name: String, value: String)] = [
-            ("Content-Type", entry.payload.contentType),
-            ("Idempotency-Key", entry.idempotencyKey),
-        ]
-        if let secret = endpoint.hmacSecret {
-            headers.append(("X-Signature-256", HMACSHA256.signatureHeader(key: Array(try secret.resolve().utf8), body: body)))
-        }
-        headers.append(contentsOf: endpoint.headers)
-        return TransportRequest(url: url, headers: headers, body: body, timeout: endpoint.timeout)
-    }
-
-    enum Outcome {
-        case delivered
-        /// Try again: after the backoff, or not before `after` (ms) when the receiver said so.
-        case retry(String, after: Int64?)
-        case permanent(String)
-    }
-
-    /// Alertmanager's rule: 2xx done; 408, 429 and 5xx retry; the rest is final.
-    static func classify(_ result: Result<TransportResponse, TransportError>, url: String, now: Timestamp) -> Outcome {
-        switch result {
-        case .failure(let error):
-            return error.retryable ? .retry("\(url): \(error.message)", after: nil) : .permanent("\(url): \(error.message)")
-        case .success(let response):
-            let status = response.status
-            if (200..<300).contains(status) { return .delivered }
-            let answer = "\(url) answered \(status): \(excerpt(response.body))"
-            if status == 429 || status == 503 || status == 408 || (500..<600).contains(status) {
-                return .retry(answer, after: response.header("Retry-After").flatMap { RetryAfter.milliseconds($0, now: now) })
-            }
-            return .permanent(answer)
-        }
-    }
-
-    func finish(lane: String, outcome: Outcome, integration: Integration? = nil) {
-        guard var item = lanes[lane]?.first else { return }
-        let now = clock()
-        let name = integration?.name ?? "\(item.entry.receiver)/\(item.entry.kind)[\(item.entry.integrationIndex)]"
-        counters.withLock { $0.inFlight -= 1 }
-        switch outcome {
-        case .delivered:
-            remove(lane: lane, item)
-            counters.withLock {
-                $0.delivered += 1
-                $0.deliveredByIntegration[name, default: 0] += 1
-            }
-            if let suppressed = throttle.recovered(name) {
-                logger.info("notifications to \(name) are delivered again (\(suppressed) failures were not logged)")
-            }
-        case .permanent(let why):
-            remove(lane: lane, item)
-            counters.withLock {
-                $0.failedPermanently += 1
-                $0.failedByIntegration[name, default: 0] += 1
-            }
-            logger.error("notification to \(name) failed permanently and is dropped: \(why)")
-        case .retry(let why, let after):
-            item.attempts += 1
-            item.inFlight = false
-            if now - item.entry.createdAt >= configuration.maxAge.milliseconds {
-                remove(lane: lane, item)
-                counters.withLock {
-                    $0.gaveUp += 1
-                    $0.failedByIntegration[name, default: 0] += 1
-                }
-                logger.error("notification to \(name) given up after \(item.attempts) attempts over \(configuration.maxAge): \(why)")
-                return
-            }
-            let delay = max(backoff(attempts: item.attempts), min(after ?? 0, configuration.maxRetryAfter.milliseconds))
-            item.nextAttempt = now + delay
-            lanes[lane]![0] = item
-            counters.withLock { $0.retries += 1 }
-            if let suppressed = throttle.allow(name, now: now) {
-                let note = suppressed > 0 ? " (\(suppressed) similar messages were not logged)" : ""
-                logger.warning("notification to \(name) failed, retrying in \(delay) ms (attempt \(item.attempts)): \(why)\(note)")
-            }
-        }
-    }
-
-    /// Exponential backoff with "equal jitter": a delay drawn from [d/2, d], d = initial × 2^(n-1) capped.
-    func backoff(attempts: Int) -> Int64 {
-        let initial = Double(configuration.initialBackoff.milliseconds)
-        let cap = Double(configuration.maxBackoff.milliseconds)
-        let d = min(cap, initial * pow2(min(attempts - 1, 40)))
-        return Int64(random(d / 2...d))
-    }
-
-    func remove(lane: String, _ item: Item) {
-        lanes[lane]!.removeFirst()
-        markDone(item)
-        counters.withLock { $0.pending -= 1 }
-    }
-
-    /// Records that an entry is finished; removes its segment when it was the last one.
-    func markDone(_ item: Item) {
-        guard let segment = item.segment else { return }
-        let dir = configuration.directory
-        let left = (remaining[segment] ?? 1) - 1
-        if left <= 0 {
-            remaining[segment] = nil
-            DurableFiles.remove(dir + "/" + segment + OutboxSegment.suffix)
-            DurableFiles.remove(dir + "/" + segment + OutboxSegment.doneSuffix)
-        } else {
-            remaining[segment] = left
-            do {
-                try DurableFiles.append(Array("\(item.index)\n".utf8), to: dir + "/" + segment + OutboxSegment.doneSuffix)
-            } catch {
-                logger.warning("outbox: cannot record a finished notification (\(error)); it may be sent again after a restart")
-            }
-        }
-    }
-
-    /// Drops the oldest waiting entries while more than `maxEntries` are held.
-    func enforceLimit() {
-        var total = lanes.values.reduce(0) { $0 + $1.count }
-        while total > configuration.maxEntries {
-            var oldest: (lane: String, created: Timestamp, index: Int)?
-            for (lane, items) in lanes {
-                for (i, item) in items.enumerated() where !item.inFlight {
-                    if oldest == nil || item.entry.createdAt < oldest!.created { oldest = (lane, item.entry.createdAt, i) }
-                    break
-                }
-            }
-            guard let victim = oldest else { return }
-            let item = lanes[victim.lane]!.remove(at: victim.index)
-            markDone(item)
-            counters.withLock {
-                $0.dropped += 1
-                $0.pending -= 1
-            }
-            logger.error("outbox holds \(configuration.maxEntries) notifications; dropped the oldest, for \(item.entry.receiver)")
-            total -= 1
-        }
-    }
-
-    static func excerpt(_ body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(512), as: UTF8.self)
-        let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 ? " " : $0 }))
-        return cleaned.isEmpty ? "(empty body)" : cleaned + (body.count > 512 ? "…" : "")
+    /// Keeps the record with the higher sequence (the later one on a tie).
+    static func merge(_ record: LogRecord, into journal: inout [String: LogRecord]) {
+        let key = record.groupKey + "\u{1}" + record.receiver
+        if let old = journal[key], (old.sequence, old.at) >= (record.sequence, record.at) { return }
+        journal[key] = record
     }
 
     static func pad(_ v: Int64, _ width: Int) -> String {

@@ -59,6 +59,20 @@ extension Agent {
                 if let e = endpoint["last_error"] { line += ", last error: \(e.text)" }
                 print(line)
             }
+            if let n = status["notifications"], n["pending"] != nil {
+                print("notifications: \(n["pending"]?.text ?? "0") pending, \(n["delivered"]?.text ?? "0") delivered, \(n["refused"]?.text ?? "0") refused, \(n["gave_up"]?.text ?? "0") given up")
+                for i in n["integrations"]?.array ?? [] {
+                    var line = "  \(i["receiver"]?.text ?? "?")/\(i["integration"]?.text ?? "?"): \(i["delivered"]?.text ?? "0") delivered, \(i["pending"]?.text ?? "0") pending"
+                    if let refused = i["refused"]?.int, refused > 0 { line += ", \(refused) refused" }
+                    if let withheld = i["withheld_resolutions"]?.int, withheld > 0 { line += ", \(withheld) resolutions withheld" }
+                    if let unheard = i["unheard_firings"]?.int, unheard > 0 { line += ", \(unheard) alert(s) whose firing it never accepted (no resolution will follow)" }
+                    if let r = i["last_refusal"], case .object = r {
+                        let code = r["status"].map { "HTTP \($0.text)" } ?? (r["reason"]?.text ?? "?")
+                        line += "; last refused \(r["age_seconds"]?.text ?? "?") s ago (\(code)): \(r["answer"]?.text ?? "")"
+                    }
+                    print(line)
+                }
+            }
             if let p = status["process"], let rss = p["resident_bytes"]?.int {
                 print("process: \(rss / 1_048_576) MiB resident, \(p["cpu_seconds"]?.text ?? "0") s CPU, \(p["threads"]?.text ?? "0") threads")
             }

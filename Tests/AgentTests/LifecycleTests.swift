@@ -307,6 +307,39 @@ let alwaysFiring = """
         #expect(try client.request("GET", "/-/healthy").status == 200)
         await daemon.shutdown()
     }
+
+    @Test func aWedgedOutboxWriterMakesHealthy503WhileTheTickGoesOn() async throws {
+        let scratch = try Scratch("wedged-outbox")
+        defer { scratch.remove() }
+        try scratch.writeConfig("""
+            notify:
+              route: {receiver: out, group_by: [alertname], group_wait: 0s}
+              receivers:
+                - name: out
+                  file: {path: \(scratch.dir)/notifications.jsonl}
+            """)
+        let clock = ManualClock(1_000_000)
+        let daemon = Daemon(config: try AgentConfig.load(path: scratch.configPath), logger: LogCapture().logger, environment: [:],
+                            monotonicClock: clock.function)
+        #expect(await daemon.start())
+        #expect(daemon.isHealthy())
+        // The outbox's writer is stuck in a flush (a wedged disk): callers never wait for it, so
+        // only the probe through its queue can tell.
+        let outbox = try #require(daemon.notifications).notifier.outbox
+        let wedged = DispatchSemaphore(value: 0), unwedge = DispatchSemaphore(value: 0)
+        outbox.afterWrites {
+            wedged.signal()
+            unwedge.wait()
+        }
+        wedged.wait()
+        clock.advance(by: LoopProgress.bound(forInterval: NotificationsComponent.tickInterval) + 1)
+        // The tick beats again within a second; the writer does not.
+        #expect(await waitFor { daemon.progress.stale().map(\.loop) == ["outbox"] })
+        #expect(daemon.healthProblem()?.contains("outbox made no progress") == true, "\(daemon.healthProblem() ?? "healthy")")
+        unwedge.signal()
+        #expect(await waitFor { daemon.isHealthy() })
+        await daemon.shutdown()
+    }
 }
 
 @Suite(.serialized) struct StateFilesTests {

@@ -48,7 +48,8 @@ import TimeSeries
         let alerts = body["alerts"] as? [[String: Any]]
         #expect((alerts?.first?["labels"] as? [String: String])?["severity"] == "critical")
         #expect(n.outbox.waitUntilEmpty(timeout: .seconds(5)))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/outbox").isEmpty, "delivered entries are removed")
+        n.outbox.syncState()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/outbox") == ["state"], "delivered entries are removed")
     }
 
     @Test func serverErrorsAreRetriedUntilTheReceiverAccepts() throws {

@@ -207,8 +207,9 @@ import TimeSeries
         // A tier change after the restart is still seen as one, and notified at once.
         let escalated = restarted.receive([alert("Latency", "critical")])
         #expect(escalated.first { $0.receiver == "chat" }?.reason == .severityChanged)
-        let key = try #require(escalated.first { $0.receiver == "chat" }?.idempotencyKey)
-        #expect(key.hasSuffix("-2"), "the sequence continues: \(key)")
+        let chat = try #require(escalated.first { $0.receiver == "chat" })
+        let expected = IdempotencyKey.derive(speaker: "chat", groupKey: chat.groupKey, sequence: "2", alerts: chat.alerts)
+        #expect(chat.idempotencyKey == expected, "the sequence continues from the restored record")
         #expect(throws: CheckpointError.self) { try restarted.restoreLog(from: Array(bytes.prefix(bytes.count - 1))) }
     }
 
@@ -224,5 +225,92 @@ import TimeSeries
         #expect(d.nextDeadline() == nil)
         _ = d.receive([alert("A")])
         #expect(d.nextDeadline() == clock.value + 10_000)
+    }
+}
+
+extension DispatcherTests {
+    @Test func anAlertTheRulesStopSendingResolvesAfterTheTimeoutAndItsGroupGoes() throws {
+        let d = try Dispatcher(
+            route: Route(root: .init(receiver: "chat", groupBy: .labels(["alertname"]), groupWait: .seconds(10), groupInterval: .seconds(60))),
+            silences: Silences(clock: clock.read), alertTimeout: .seconds(300), clock: clock.read)
+        _ = d.receive([alert("Gone", instance: "a"), alert("Kept", instance: "a")])
+        #expect(run(d, seconds: 10).count == 2)
+        // The rule of "Gone" was removed: only "Kept" is handed over from now on.
+        var sent: [AlertNotification] = []
+        for _ in 0..<40 {
+            _ = d.receive([alert("Kept", instance: "a")])
+            sent += run(d, seconds: 10)
+        }
+        let resolved = sent.filter { $0.status == .resolved }
+        #expect(resolved.count == 1)
+        #expect(resolved.first?.groupLabels["alertname"] == "Gone")
+        #expect(d.stats.expired == 1)
+        #expect(d.stats.groups == 1, "the resolved group is dropped once its resolution was notified")
+        #expect(d.stats.alerts == 1)
+        #expect(!sent.contains { $0.groupLabels["alertname"] == "Kept" }, "an alert handed over again does not expire")
+    }
+
+    @Test func aGroupFormedAgainContinuesItsSequenceSoNoKeyRepeats() throws {
+        let d = try dispatcher(.init(receiver: "chat", groupBy: .labels(["alertname"]), groupWait: .zero, groupInterval: .seconds(1)))
+        var keys: [String] = []
+        for _ in 0..<3 {
+            keys += d.receive([alert("Flap")]).map(\.idempotencyKey)
+            clock.advance(seconds: 2)
+            keys += d.receive([alert("Flap", "high", .resolved)]).map(\.idempotencyKey)
+            keys += run(d, seconds: 2).map(\.idempotencyKey)
+            #expect(d.stats.groups == 0)
+        }
+        #expect(keys.count == 6)
+        #expect(Set(keys).count == 6, "fire, resolve, fire again: every notification its own key")
+    }
+
+    @Test func restoredRecordsAndRememberedTiersAreBounded() throws {
+        let d = try dispatcher()
+        d.importLog((0..<50).map { LogRecord(groupKey: "g\($0)", receiver: "chat", sequence: 1, at: clock.value, firing: [UInt64($0): "high"]) })
+        #expect(d.exportLog().count == 50)
+        clock.advance(ms: Dispatcher.logRetention + 1000)
+        _ = d.tick()
+        #expect(d.exportLog().isEmpty, "records older than the retention go")
+        #expect(d.state.withLock { $0.notifiedTier.isEmpty && $0.restored.isEmpty })
+    }
+
+    @Test func ofTwoRecordsForOneGroupTheHigherSequenceWins() throws {
+        let d = try dispatcher()
+        let older = LogRecord(groupKey: "g", receiver: "chat", sequence: 3, at: clock.value - 10, firing: [1: "high"])
+        let newer = LogRecord(groupKey: "g", receiver: "chat", sequence: 5, at: clock.value - 20, firing: [:])
+        d.importLog([newer])
+        d.importLog([older])
+        #expect(d.exportLog() == [newer])
+    }
+}
+
+extension DispatcherTests {
+    @Test func aResolutionRightAfterARestartIsAnnouncedToTheGroupThatAnnouncedTheFiring() throws {
+        let d = try dispatcher()
+        _ = d.receive([alert("Latency", "high", instance: "a"), alert("Latency", "high", instance: "b")])
+        #expect(run(d, seconds: 10).count == 1)
+        let bytes = d.encodedLog()
+
+        // After the restart the rule finds "a" resolved at its first evaluation: it is never handed
+        // over firing in this run.
+        clock.advance(seconds: 30)
+        let restarted = try dispatcher()
+        try restarted.restoreLog(from: bytes)
+        _ = restarted.receive([alert("Latency", "high", .resolved, instance: "a"), alert("Latency", "high", instance: "b")])
+        let sent = run(restarted, seconds: 10)
+        #expect(sent.count == 1)
+        #expect(sent.first?.reason == .resolved)
+        #expect(sent.first?.resolved.map { $0.labels["instance"] } == ["a"])
+        #expect(sent.first?.firing.map { $0.labels["instance"] } == ["b"])
+
+        // And when no alert of the group comes back at all, the group is formed from its record.
+        let again = try dispatcher()
+        try again.restoreLog(from: bytes)
+        _ = again.receive([alert("Latency", "high", .resolved, instance: "a"), alert("Latency", "high", .resolved, instance: "b")])
+        let both = run(again, seconds: 10)
+        #expect(both.map(\.status) == [.resolved])
+        #expect(Set(both.first?.resolved.compactMap { $0.labels["instance"] } ?? []) == ["a", "b"])
+        #expect(again.stats.groups == 0)
+        #expect(run(again, seconds: 600).isEmpty)
     }
 }

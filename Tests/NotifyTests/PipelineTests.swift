@@ -25,7 +25,9 @@ import TimeSeries
         let n = Notifier(
             configuration: .init(
                 route: try Route(root: spec), inhibitRules: [InhibitRule.severityDefault], integrations: integrations,
-                outbox: .init(directory: dir + "/outbox")),
+                // These tests hand an alert over once and let it fire for hours; the daemon re-sends
+                // every active alert at each evaluation, and `alertTimeout` has its own test.
+                outbox: .init(directory: dir + "/outbox"), alertTimeout: .seconds(86_400)),
             transport: CurlTransport(client: PipelineTests.client), logger: quietLogger, silences: silences, clock: clock.read)
         try n.open()
         n.start()

@@ -13,7 +13,8 @@ extension Daemon {
         if !files.isEmpty {
             logger.info("loaded \(rules!.groups.count) rule groups from \(files.count) files")
         }
-        notifications = try buildNotifier().map { NotificationsComponent(notifier: $0, heartbeat: progress.heartbeat("notify")) }
+        notifications = try buildNotifier().map { NotificationsComponent(notifier: $0, heartbeat: progress.heartbeat("notify"),
+                                                                      writerHeartbeat: progress.heartbeat("outbox"), logger: logger) }
         remoteWrite = RemoteWriteComponent(endpoints: config.remoteWrite, externalLabels: config.global.externalLabels,
                                            settle: RemoteWriteComponent.settle(scrape: config.scrape), store: store,
                                            stateDir: config.global.stateDir, logger: logger, clock: clock)

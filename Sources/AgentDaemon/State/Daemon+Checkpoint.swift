@@ -94,9 +94,9 @@ extension Daemon {
             }
             if let bytes = sections[Dispatcher.checkpointSection] {
                 do {
-                    try notifier.dispatcher.restoreLog(from: bytes)
+                    try notifier.restoreLog(from: bytes)
                 } catch {
-                    logger.error("notification log in the checkpoint not restored: \(error)")
+                    logger.error("notification log in the checkpoint not restored (the outbox's own copy is used): \(error)")
                 }
             }
         }
