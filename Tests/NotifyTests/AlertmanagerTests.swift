@@ -151,6 +151,11 @@ func httpGet(_ url: String) throws -> (status: Int, body: [UInt8]) {
             ["alertname": "ApiLatency", "instance": "api-1", "job": "api", "severity": "critical"],
             ["alertname": "ApiLatency", "instance": "api-2", "job": "api", "severity": "high"],
         ])
+        // Alertmanager's fingerprint of each label set is ours (`Labels.alertmanagerFingerprint`).
+        for alert in held {
+            let labels = Labels(alert["labels"] as? [String: String] ?? [:])
+            #expect(alert["fingerprint"] as? String == labels.alertmanagerFingerprint, "\(labels)")
+        }
         let critical = try #require(held.first { ($0["labels"] as? [String: String])?["instance"] == "api-1" })
         #expect((critical["annotations"] as? [String: String])?["summary"] == "p95 412 ms")
         #expect(critical["generatorURL"] as? String == "http://agent.test:9464")

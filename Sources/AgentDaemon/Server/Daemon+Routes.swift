@@ -20,7 +20,7 @@ extension Daemon {
             Route("GET", "/api/v1/gates", .general, endpoint { try $0.listGates($1, $2) }),
             Route("GET", "/api/v1/gates/{name}", .general, endpoint { try $0.gateRun($1, $2) }),
             Route("POST", "/api/v1/gates/{name}", .general, endpoint { try $0.startGate($1, $2) }),
-        ]
+        ] + alertmanagerRoutes
     }
 
     /// A handler calling `body` with the daemon and the request's form; a thrown `APIError` becomes
