@@ -54,8 +54,10 @@ public struct NotifiedAlert: Sendable, Equatable {
     /// The alert's name (`alertname`).
     public var name: String { labels["alertname"] ?? "" }
 
-    /// The fingerprint as 16 hex digits, as Alertmanager prints it.
-    public var fingerprintHex: String { Hex.fixed64(fingerprint) }
+    /// Alertmanager's fingerprint of `labels` (as sent: `severity` and external labels included),
+    /// 16 hex digits: what a real Alertmanager holding this alert calls it. `fingerprint` (the
+    /// identity's, the same across tiers) stays the dispatcher's key.
+    public var fingerprintHex: String { labels.alertmanagerFingerprint }
 }
 
 /// What a group flush produces for one receiver: the group's alerts as the receiver should see them.

@@ -33,17 +33,17 @@ extension Daemon {
 
     /// A handler calling `body` with the daemon and the request's form; a thrown
     /// `AlertmanagerAPIError` becomes its JSON string. Holds the daemon weakly.
-    func alertmanagerEndpoint(
-        _ body: @escaping @Sendable (Daemon, Request, FormValues) throws(AlertmanagerAPIError) -> AlertmanagerAnswer
-    ) -> Handler {
+    func alertmanagerEndpoint(_ body: @escaping @Sendable (Daemon, Request, FormValues) throws -> AlertmanagerAnswer) -> Handler {
         { [weak self] request in
             guard let self else { return AlertmanagerAPIError(500, "the agent is stopping").response }
-            do throws(AlertmanagerAPIError) {
+            do {
                 let form: FormValues
                 do throws(FormError) { form = try request.form() } catch { throw AlertmanagerAPIError(400, "error parsing query: \(error.message)") }
                 return try body(self, request, form).response
-            } catch {
+            } catch let error as AlertmanagerAPIError {
                 return error.response
+            } catch {
+                return AlertmanagerAPIError(500, "\(error)").response
             }
         }
     }
@@ -308,16 +308,17 @@ extension Daemon {
             if !r.routes.isEmpty { pairs.append(("routes", Node(r.routes.map(route)))) }
             return Node(pairs)
         }
+        func mapping(_ pairs: [(Node, Node)]) -> Node { Node(pairs) }
         let inhibit = notify.inhibitRules.map { rule in
-            Node([
+            mapping([
                 ("source_matchers", matchers(rule.source)), ("target_matchers", matchers(rule.target)),
                 ("equal", Node(rule.equal.map(string))),
             ])
         }
-        let document = Node([
+        let document = mapping([
             ("route", route(spec)),
             ("inhibit_rules", Node(inhibit)),
-            ("receivers", Node(notify.receivers.map { Node([("name", string($0.name))]) })),
+            ("receivers", Node(notify.receivers.map { mapping([("name", string($0.name))]) })),
         ])
         return (try? Yams.serialize(node: document)) ?? ""
     }
