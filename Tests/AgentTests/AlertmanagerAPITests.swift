@@ -1,5 +1,6 @@
 import AgentClient
 import Foundation
+import Ingest
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -118,6 +119,20 @@ final class AlertmanagerServer {
         try runTool(Self.amtool, ["--alertmanager.url=http://127.0.0.1:\(port)"] + arguments)
     }
 
+    /// One request through the agent's HTTP client: status and body, whatever the status.
+    func send(_ method: String, _ url: String, body: String = "") throws -> (status: Int, body: [UInt8]) {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<HTTPResponse, HTTPError>?
+        let headers = body.isEmpty ? [] : [HTTPHeader("content-type", "application/json")]
+        testHTTPClient.start(HTTPRequest(url: url, method: method, headers: headers, body: body.isEmpty ? nil : Array(body.utf8), timeoutMilliseconds: 5000)) {
+            result = $0
+            done.signal()
+        }
+        done.wait()
+        let response = try result!.get()
+        return (response.status, response.body)
+    }
+
     func json(_ text: String) -> Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8)) }
 
     func alertnames(_ doc: Any?) -> [String] {
@@ -179,6 +194,22 @@ final class AlertmanagerServer {
         // Errors are refused as Alertmanager refuses them.
         #expect(try amtool(port, ["silence", "expire", "00000000-0000-4000-8000-000000000000"]).status != 0)
         #expect(try amtool(port, ["silence", "add", "team=~\".*\"", "-c", "all"]).status != 0)
+        // Raw requests: filters, and errors as Alertmanager answers them (a JSON string).
+        let base = "http://127.0.0.1:\(port)/api/v2"
+        #expect(alertnames(json(String(decoding: try send("GET", base + "/alerts?receiver=pag.*").body, as: UTF8.self))) == ["DiskFull/critical"])
+        #expect(alertnames(json(String(decoding: try send("GET", base + "/alerts?filter=team%3D%22storage%22&inhibited=true").body, as: UTF8.self)))
+            == ["DiskFull/critical", "DiskFull/high"])
+        for (method, path, body, status) in [
+            ("GET", "/alerts?filter=alertname", "", 400), ("GET", "/alerts?receiver=(", "", 400),
+            ("POST", "/silences", "{\"matchers\":", 400), ("POST", "/alerts", "[]", 405),
+            ("DELETE", "/silence/00000000-0000-4000-8000-000000000000", "", 404),
+        ] {
+            let answer = try send(method, base + path, body: body)
+            #expect(answer.status == status, "\(method) \(path): \(answer.status)")
+            let text = String(decoding: answer.body, as: UTF8.self)
+            #expect(text.hasPrefix("\"") && text.hasSuffix("\"\n"), "\(method) \(path): \(text)")
+        }
+        #expect(try send("GET", base + "/silence/00000000-0000-4000-8000-000000000000").status == 404)
         // amtool reads the routing tree from /api/v2/status.
         let routes = try amtool(port, ["config", "routes"])
         #expect(routes.status == 0 && routes.stdout.contains("pager") && routes.stdout.contains("severity=\"critical\""), "\(routes)")
