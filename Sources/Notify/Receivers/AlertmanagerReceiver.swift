@@ -8,16 +8,20 @@ import TimeSeries
 /// `validUntil`. Alertmanager's identity includes `severity`, so when a tier changed the alert is
 /// also sent under its previous tier as resolved; otherwise the old tier would linger there.
 ///
-/// History: a firing alert's last 30 minutes go as one more annotation, `sparkline` (the chat line,
-/// `▁▂▃▅▇█▇▅ min 120 max 870 last 640 (30m)`), unless the rule sets that annotation itself.
+/// History, when `sparklineAnnotation` is on (config `sparkline_annotation: true`; off by default,
+/// so that an alert reaches Alertmanager with exactly the annotations a Prometheus with the same
+/// rule sends): a firing alert's last 30 minutes go as one more annotation, `sparkline` (the chat
+/// line, `▁▂▃▅▇█▇▅ min 120 max 870 last 640 (30m)`), unless the rule sets that annotation itself.
 /// Annotations are free strings that Alertmanager neither matches, groups nor deduplicates on
 /// (Prometheus's own `{{ $value }}` annotations change every evaluation too); each re-send replaces
 /// them, so templates downstream (`{{ .Annotations.sparkline }}`) see the latest line. The raw
 /// points are not sent: Alertmanager's model has no place for numbers but a string.
 public struct AlertmanagerReceiver: PayloadBuilder {
     public var kind: String { "alertmanager" }
+    /// Add the `sparkline` annotation to firing alerts.
+    public var sparklineAnnotation: Bool
 
-    public init() {}
+    public init(sparklineAnnotation: Bool = false) { self.sparklineAnnotation = sparklineAnnotation }
 
     public func payload(for n: AlertNotification) -> Payload {
         var items: [JSON] = []
@@ -36,7 +40,7 @@ public struct AlertmanagerReceiver: PayloadBuilder {
 
     func item(labels: Labels, alert: NotifiedAlert, endsAt: Int64, n: AlertNotification, history: Bool = true) -> JSON {
         var annotations = alert.annotations
-        if history, annotations[AlertmanagerReceiver.sparklineAnnotation] == nil, let line = MessageText.historyLine(alert, code: false) {
+        if history, sparklineAnnotation, annotations[AlertmanagerReceiver.sparklineAnnotation] == nil, let line = MessageText.historyLine(alert, code: false) {
             annotations[AlertmanagerReceiver.sparklineAnnotation] = line
         }
         var members: [(String, JSON)] = [
