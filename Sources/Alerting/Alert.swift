@@ -74,11 +74,17 @@ public struct Alert: Sendable, Equatable {
     /// win, as in Prometheus's notifier): the labels it carries once it leaves the agent.
     public func addingExternalLabels(_ external: Labels) -> Alert {
         guard !external.isEmpty else { return self }
-        var b = LabelsBuilder(external)
-        for l in identity.labels { b.set(l.name, l.value) }
         var copy = self
-        copy.identity = b.build()
+        copy.identity = Alert.adding(external, to: identity)
         return copy
+    }
+
+    /// `labels` with the `external` labels whose names it lacks.
+    public static func adding(_ external: Labels, to labels: Labels) -> Labels {
+        guard !external.isEmpty else { return labels }
+        var b = LabelsBuilder(external)
+        for l in labels.labels { b.set(l.name, l.value) }
+        return b.build()
     }
 
     /// What receivers see: the identity plus `severity`.
