@@ -183,6 +183,12 @@ final class AlertmanagerServer {
         let silenced = json(try amtool(port, ["alert", "query", "-s", "-o", "json"]).stdout)
         #expect(alertnames(silenced) == ["Latency/high"])
         #expect(((silenced as? [[String: Any]])?.first?["status"] as? [String: Any])?["silencedBy"] as? [String] == [id])
+        // amtool silence update reads the silence and posts it back with its id: changed in place.
+        // (`-q` of amtool 0.25's update prints a pointer, not the id: its JSON output says it.)
+        let updated = try amtool(port, ["silence", "update", "-o", "json", "-c", "longer window", "-d", "2h", id])
+        #expect(updated.status == 0 && (json(updated.stdout) as? [[String: Any]])?.first?["id"] as? String == id, "\(updated)")
+        let afterUpdate = json(try amtool(port, ["silence", "query", "-o", "json"]).stdout) as? [[String: Any]]
+        #expect(afterUpdate?.count == 1 && afterUpdate?.first?["comment"] as? String == "longer window")
         // The CLI's own view (`agent silence list`) is the same silence: one model.
         #expect(try agent.cli(["silence", "list"]).stdout.contains(id))
 
