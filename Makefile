@@ -27,11 +27,14 @@ deps:
 # Public rule files from Debian's packages, loaded by the rule-file compatibility tests: scripts/rule-files-deps.sh.
 # Prometheus 2.42's own rule-file test data (Debian's prometheus source package), which the tests run
 # through promtool and the agent side by side: scripts/prometheus-testdata-deps.sh.
+# Go's regexp test data (RE2's search log, Go's find/replace/error tables) from Debian's golang source
+# package, which RE2Tests checks the engine against: scripts/regexp-testdata-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
 	@scripts/contract-deps.sh
 	@scripts/rule-files-deps.sh
 	@scripts/prometheus-testdata-deps.sh
+	@scripts/regexp-testdata-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)

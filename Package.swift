@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Arrows point one way: agent → AgentDaemon → Notify/Alerting/Ingest → Query → TimeSeries.
+// RE2, the one regular-expression engine, is a leaf that every target matching a regex depends on.
 let package = Package(
     name: "agent",
     platforms: [.macOS(.v15)],
@@ -11,8 +12,10 @@ let package = Package(
         .executable(name: "agent", targets: ["agent"]),
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
+        // The regex engine alone, for its fuzz package (Fuzz/Regex) and for any package that needs RE2.
+        .library(name: "RE2", targets: ["RE2"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +32,8 @@ let package = Package(
         // epoll, eventfd and accept4, which Glibc's Swift module leaves out.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        // RE2-syntax regular expressions matched in linear time (Go's regexp semantics); no dependencies, no Foundation.
+        .target(name: "RE2"),
         // Remote write 1.0: the rings sent to Prometheus, VictoriaMetrics, Mimir… (snappy + our own protobuf encoder).
         .systemLibrary(
             name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
@@ -44,22 +49,22 @@ let package = Package(
         .target(name: "TextRendering"),
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering"]),
-        .target(name: "Query", dependencies: ["TimeSeries", "TextRendering"]),
+        .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering"]),
         // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
         .target(name: "YAMLSupport", dependencies: ["Yams"]),
         .target(
             name: "Ingest",
-            dependencies: ["TimeSeries", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["TimeSeries", "RE2", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "RE2", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
-            dependencies: ["Alerting", "Ingest", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Alerting", "Ingest", "RE2", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering", "HTTPServing",
+                "TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering", "HTTPServing",
                 "RemoteWrite",
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -74,11 +79,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
+        .testTarget(name: "RE2Tests", dependencies: ["RE2"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering"], exclude: ["Fixtures", "Golden"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "RE2", "TextRendering"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
         // A raw socket client that sends what no well-behaved client would, for the server's tests.
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
