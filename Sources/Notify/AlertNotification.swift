@@ -72,6 +72,9 @@ public struct AlertNotification: Sendable, Equatable {
         case resolved
         /// Nothing changed for `repeat_interval`.
         case `repeat`
+        /// Nothing changed, but the receiver's resend interval passed: only for the integrations
+        /// that must re-send (`Integration.resends`, Alertmanager forwarding); the others skip it.
+        case resend
     }
 
     public var receiver: String

@@ -33,7 +33,7 @@ public final class Dispatcher: Sendable {
     /// Per-receiver behaviour the dispatcher needs.
     public struct ReceiverTiming: Sendable {
         /// Re-send firing alerts at least this often, whatever `repeat_interval` says (Alertmanager
-        /// forwarding: alerts there expire unless re-sent).
+        /// forwarding: alerts there expire unless re-sent), to the integrations that `resend` only.
         public var resendInterval: Duration?
         public init(resendInterval: Duration? = nil) { self.resendInterval = resendInterval }
     }
@@ -153,7 +153,7 @@ public final class Dispatcher: Sendable {
             if state.groups[id] == nil {
                 var group = AggregationGroup(route: route, labels: groupLabels, now: now)
                 if let record = state.restored.removeValue(forKey: group.key + "\u{1}" + route.receiver) {
-                    group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at)
+                    group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at, everyoneAt: record.everyoneAt)
                     group.sequence = record.sequence
                 }
                 state.groups[id] = group
@@ -201,12 +201,12 @@ public final class Dispatcher: Sendable {
         var out: [AlertNotification] = []
         for id in due {
             guard var group = state.groups[id] else { continue }
-            let repeatEvery = effectiveRepeat(group.route)
-            let validFor = 4 * max(repeatEvery, group.route.groupInterval.milliseconds)
+            let resend = timings[group.route.receiver]?.resendInterval?.milliseconds
+            let validFor = 4 * max(effectiveRepeat(group.route), group.route.groupInterval.milliseconds)
             let keyPrefix = Hex.fixed64(Labels([("g", group.key), ("r", group.route.receiver)]).stableHash)
             if let n = group.flush(
-                at: now, repeatInterval: repeatEvery, muted: muted, makeKey: { "\(keyPrefix)-\(now)-\($0)" },
-                validFor: validFor, externalURL: externalURL)
+                at: now, repeatInterval: group.route.repeatInterval.milliseconds, resendInterval: resend, muted: muted,
+                makeKey: { "\(keyPrefix)-\(now)-\($0)" }, validFor: validFor, externalURL: externalURL)
             {
                 out.append(n)
                 for a in n.firing { state.notifiedTier[a.fingerprint] = a.severity ?? "" }

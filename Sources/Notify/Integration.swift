@@ -81,6 +81,10 @@ public struct Integration: Sendable {
 
     public var kind: String { builder.kind }
 
+    /// Takes `resend` notifications: Alertmanager forwarding, whose alerts expire there unless
+    /// re-sent. Every other integration follows `repeat_interval` only.
+    public var resends: Bool { builder is AlertmanagerReceiver }
+
     /// `receiver/kind[index]`, for logs and metrics.
     public var name: String { "\(receiver)/\(kind)[\(index)]" }
 

@@ -141,7 +141,8 @@ public final class Notifier: Sendable {
     }
 
     /// Outbox entries for these notifications: one per integration of each receiver (integrations
-    /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else).
+    /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else; only
+    /// integrations that re-send take a `resend`).
     func render(_ notifications: [AlertNotification], integrations: [String: [Integration]]) -> [OutboxEntry] {
         var entries: [OutboxEntry] = []
         for n in withHistory(notifications, integrations: integrations) {
@@ -149,7 +150,7 @@ public final class Notifier: Sendable {
                 logger.error("notification for receiver \(n.receiver), which has no integration; check notify.receivers")
                 continue
             }
-            for integration in list {
+            for integration in list where n.reason != .resend || integration.resends {
                 guard let shown = integration.sendResolved ? n : n.withoutResolved() else { continue }
                 entries.append(
                     OutboxEntry(
