@@ -13,12 +13,18 @@ public struct NotifiedAlert: Sendable, Equatable {
     public var annotations: [String: String]
     /// The tier, if any.
     public var severity: String?
-    /// When the condition started to hold (Prometheus's `activeAt`, Alertmanager's `startsAt`).
+    /// When the alert fired (Prometheus's `FiredAt`, the `startsAt` it sends Alertmanager); the
+    /// pending start for an alert that never had a firing time.
     public var startsAt: Timestamp
     /// When it resolved; nil while firing.
     public var endsAt: Timestamp?
     /// The expression's value at the last evaluation.
     public var value: Double
+    /// Until when a firing alert holds without news, as Prometheus computes it (`Alert.validUntil`);
+    /// nil when not known (not made by a rule group).
+    public var validUntil: Timestamp?
+    /// Link to the rule's expression (`Alert.generatorURL`), or empty.
+    public var generatorURL: String
     /// The identity's stable hash: the same across tiers, restarts and hosts.
     public var fingerprint: UInt64
     /// Where it came from (rule group and file).
@@ -35,7 +41,7 @@ public struct NotifiedAlert: Sendable, Equatable {
     public init(
         status: Status, labels: Labels, annotations: [String: String], severity: String?, startsAt: Timestamp,
         endsAt: Timestamp?, value: Double, fingerprint: UInt64, source: String, previousSeverity: String? = nil,
-        evaluatedAt: Timestamp? = nil, history: ValueHistory? = nil
+        evaluatedAt: Timestamp? = nil, history: ValueHistory? = nil, validUntil: Timestamp? = nil, generatorURL: String = ""
     ) {
         self.status = status
         self.labels = labels
@@ -49,6 +55,8 @@ public struct NotifiedAlert: Sendable, Equatable {
         self.previousSeverity = previousSeverity
         self.evaluatedAt = evaluatedAt
         self.history = history
+        self.validUntil = validUntil
+        self.generatorURL = generatorURL
     }
 
     /// The alert's name (`alertname`).

@@ -124,9 +124,9 @@ public final class Dispatcher: Sendable {
         let labels = alert.labels
         let notified = NotifiedAlert(
             status: alert.state == .firing ? .firing : .resolved, labels: labels, annotations: alert.annotations,
-            severity: alert.severity, startsAt: alert.activeAt,
+            severity: alert.severity, startsAt: alert.firedAt ?? alert.activeAt,
             endsAt: alert.state == .resolved ? (alert.resolvedAt ?? now) : nil, value: alert.value, fingerprint: fp,
-            source: alert.source, evaluatedAt: alert.evaluatedAt)
+            source: alert.source, evaluatedAt: alert.evaluatedAt, validUntil: alert.validUntil, generatorURL: alert.generatorURL)
         let previous = state.memberships[fp] ?? []
 
         if notified.status == .resolved {

@@ -26,7 +26,11 @@ public struct AlertmanagerReceiver: PayloadBuilder {
     public func payload(for n: AlertNotification) -> Payload {
         var items: [JSON] = []
         for alert in n.alerts {
-            let endsAt = alert.status == .firing ? n.validUntil : (alert.endsAt ?? n.createdAt)
+            // Firing: valid until the later of Prometheus's `ValidUntil` (the evaluation plus 4 × the
+            // larger of 1m and the rule group's interval) and the notification's own (4 × the time
+            // to this receiver's next send), so the alert neither ends sooner than Prometheus's
+            // would nor expires there between two of our sends.
+            let endsAt = alert.status == .firing ? max(alert.validUntil ?? n.validUntil, n.validUntil) : (alert.endsAt ?? n.createdAt)
             items.append(item(labels: alert.labels, alert: alert, endsAt: endsAt, n: n))
             if alert.status == .firing, let before = alert.previousSeverity {
                 items.append(item(labels: alert.labels.setting("severity", to: before), alert: alert, endsAt: n.createdAt, n: n, history: false))
@@ -51,7 +55,11 @@ public struct AlertmanagerReceiver: PayloadBuilder {
         ]
         // `generatorURL` is a `uri` in Alertmanager's API (api/v2/openapi.yaml, `alert`): without an
         // absolute external URL there is none to give ("" or "/agent" is not one).
-        if let url = MessageText.linkURL(n.externalURL) { members.append(("generatorURL", .string(url))) }
+        // The rule's link (external URL + `/graph?g0.expr=…&g0.tab=1`, as Prometheus sends it), else
+        // the external URL (a gate's verdict has no expression).
+        if let url = MessageText.linkURL(alert.generatorURL) ?? MessageText.linkURL(n.externalURL) {
+            members.append(("generatorURL", .string(url)))
+        }
         return .object(members)
     }
 }
