@@ -15,6 +15,7 @@ public struct LogRecord: Sendable, Equatable {
     /// The firing alerts it contained (fingerprint → tier, `""` for none).
     public var firing: [UInt64: String]
 
+    /// A record; `everyoneAt` defaults to `at` (the last notification went to every integration).
     public init(groupKey: String, receiver: String, sequence: UInt64, at: Timestamp, everyoneAt: Timestamp? = nil, firing: [UInt64: String]) {
         self.groupKey = groupKey
         self.receiver = receiver
