@@ -48,7 +48,10 @@ import TimeSeries
         #expect(try item(notified(ruleAlert(validUntil: nil)))["generatorURL"] as? String == Self.link)
         let hook = try JSONSerialization.jsonObject(with: Data(WebhookReceiver().payload(for: notified(ruleAlert(validUntil: nil))).body)) as? [String: Any]
         #expect(((hook?["alerts"] as? [[String: Any]])?.first?["generatorURL"]) as? String == Self.link)
-        // A gate's verdict has no expression: the agent's external URL; with none, no field at all.
+        // A long expression's link goes whole, as Prometheus sends it (chat links stop at 2 KiB).
+        let long = "http://agent.test:9464/graph?g0.expr=" + String(repeating: "up%7Bjob%3D%22api%22%7D+or+", count: 200) + "up&g0.tab=1"
+        #expect(try item(notified(ruleAlert(validUntil: nil, generatorURL: long)))["generatorURL"] as? String == long)
+                // A gate's verdict has no expression: the agent's external URL; with none, no field at all.
         #expect(try item(notified(ruleAlert(validUntil: nil, generatorURL: "")))["generatorURL"] as? String == "http://agent.test:9464")
         #expect(try item(notified(ruleAlert(validUntil: nil, generatorURL: ""), externalURL: ""))["generatorURL"] == nil)
     }

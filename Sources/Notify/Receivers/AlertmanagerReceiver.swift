@@ -56,8 +56,8 @@ public struct AlertmanagerReceiver: PayloadBuilder {
         // `generatorURL` is a `uri` in Alertmanager's API (api/v2/openapi.yaml, `alert`): without an
         // absolute external URL there is none to give ("" or "/agent" is not one).
         // The rule's link (external URL + `/graph?g0.expr=…&g0.tab=1`, as Prometheus sends it), else
-        // the external URL (a gate's verdict has no expression).
-        if let url = MessageText.linkURL(alert.generatorURL) ?? MessageText.linkURL(n.externalURL) {
+        // the external URL (a gate's verdict has no expression); as long as the expression makes it.
+        if let url = MessageText.linkURL(alert.generatorURL, maxBytes: .max) ?? MessageText.linkURL(n.externalURL) {
             members.append(("generatorURL", .string(url)))
         }
         return .object(members)
