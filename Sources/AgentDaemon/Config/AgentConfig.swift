@@ -4,7 +4,6 @@ public import Ingest
 public import RemoteWrite
 public import HTTPServing
 import YAMLSupport
-import Yams
 import Foundation
 
 /// The agent's configuration file: the user's contract (keys of DESIGN.md, extended, never renamed).
@@ -54,6 +53,7 @@ public struct AgentConfig: Sendable {
         var config = AgentConfig()
         config.source = file
         let root = reader.parse(text)
+        var logsErrors: [ConfigError] = []
         let empty = root.map(isEmptyDocument) ?? false
         if let root, empty {
             // As Alertmanager refuses a file without a route: applied, an empty file (a truncated
@@ -68,13 +68,11 @@ public struct AgentConfig: Sendable {
             if let node = top["gate_files"], let files = reader.strings(node, "gate_files") { config.gateFiles = files }
             if let node = top["notify"] { config.notify.read(node, &reader) }
             if let node = top["remote_write"] { config.remoteWrite = RemoteWriteConfig.read(node, &reader) }
+            if let node = top["logs"] {
+                do { config.logs = try LogsConfig.decode(logs: node, file: file) } catch { logsErrors = error.problems }
+            }
         }
-        var errors = reader.errors
-        do {
-            if !empty { config.logs = try LogsConfig.decode(yaml: text, file: file) }
-        } catch {
-            errors += error.problems
-        }
+        let errors = reader.errors + logsErrors
         guard errors.isEmpty else { throw ConfigErrors(errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
         return config
     }

@@ -1,7 +1,7 @@
 import Foundation
 import TimeSeries
 import Query
-import Yams
+import YAMLSupport
 
 /// A gate file (`gate_files:` in the configuration), loaded and validated like a rule file: every
 /// error in one pass, each as `file:line:column: message` with the gate and check it concerns.

@@ -1,7 +1,7 @@
 import Foundation
 public import Query
 public import TimeSeries
-import Yams
+import YAMLSupport
 
 /// A rule unit-test file in promtool's format (`promtool test rules`), loaded and validated.
 ///
