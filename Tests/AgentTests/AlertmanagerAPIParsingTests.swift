@@ -1,7 +1,7 @@
 import Foundation
 import Notify
 import Testing
-import Yams
+import YAMLSupport
 @testable import AgentDaemon
 
 /// The request side of the Alertmanager API: `postableSilence` bodies (valid, malformed,
@@ -93,14 +93,14 @@ import Yams
             """, file: "t.yaml")
         let text = Daemon.alertmanagerConfigYAML(notify)
         #expect(!text.contains("secret-token"), "integrations are left out")
-        let doc = try #require(try Yams.load(yaml: text) as? [String: Any])
-        let route = try #require(doc["route"] as? [String: Any])
-        #expect(route["receiver"] as? String == "chat" && route["repeat_interval"] as? String == "1h30m")
-        let child = try #require((route["routes"] as? [[String: Any]])?.first)
-        #expect(child["matchers"] as? [String] == [#"severity="critical""#, #"team=~"db|api""#])
-        #expect(child["continue"] as? Bool == true && child["group_wait"] as? String == "5s")
-        #expect((doc["receivers"] as? [[String: String]])?.map { $0["name"] ?? "" } == ["chat", "pager"])
-        #expect((doc["inhibit_rules"] as? [[String: Any]])?.first?["equal"] as? [String] == ["alertname"])
+        let doc = try #require(try compose(yaml: text))
+        let route = try #require(doc.mapping?["route"])
+        #expect(route.mapping?["receiver"]?.string == "chat" && route.mapping?["repeat_interval"]?.string == "1h30m")
+        let child = try #require(route.mapping?["routes"]?.sequence?.first)
+        #expect(child.mapping?["matchers"]?.sequence?.compactMap(\.string) == [#"severity="critical""#, #"team=~"db|api""#])
+        #expect(child.mapping?["continue"]?.bool == true && child.mapping?["group_wait"]?.string == "5s")
+        #expect(doc.mapping?["receivers"]?.sequence?.compactMap { $0.mapping?["name"]?.string } == ["chat", "pager"])
+        #expect(doc.mapping?["inhibit_rules"]?.sequence?.first?.mapping?["equal"]?.sequence?.compactMap(\.string) == ["alertname"])
         #expect(Daemon.alertmanagerConfigYAML(NotifyConfig()).isEmpty)
     }
 }

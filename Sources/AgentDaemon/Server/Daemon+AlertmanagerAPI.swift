@@ -4,7 +4,6 @@ import Foundation
 import HTTPServing
 import Notify
 import TimeSeries
-import Yams
 
 /// Alertmanager's API v2 (api/v2/openapi.yaml of Alertmanager 0.25) for the agent's own alerts and
 /// silences, so that `amtool` and Grafana's Alertmanager data source work against the agent.
@@ -290,37 +289,34 @@ extension Daemon {
     /// settings are the agent's, and their URLs may hold secrets. Empty when nothing is configured.
     static func alertmanagerConfigYAML(_ notify: NotifyConfig) -> String {
         guard let spec = notify.route, notify.isEnabled else { return "" }
-        func string(_ s: String) -> Node { Node(s, Tag(.str), .doubleQuoted) }
-        func matchers(_ list: [Matcher]) -> Node { Node(list.map { string($0.description) }) }
-        func route(_ r: Notify.Route.Spec) -> Node {
-            var pairs: [(Node, Node)] = []
-            if let receiver = r.receiver { pairs.append(("receiver", string(receiver))) }
+        func matchers(_ list: [Matcher]) -> YAMLValue { .strings(list.map(\.description)) }
+        func route(_ r: Notify.Route.Spec) -> YAMLValue {
+            var pairs: [(String, YAMLValue)] = []
+            if let receiver = r.receiver { pairs.append(("receiver", .string(receiver))) }
             switch r.groupBy {
-            case .labels(let names)?: pairs.append(("group_by", Node(names.map(string))))
-            case .all?: pairs.append(("group_by", Node([string("...")])))
+            case .labels(let names)?: pairs.append(("group_by", .strings(names)))
+            case .all?: pairs.append(("group_by", .strings(["..."])))
             case nil: break
             }
             if !r.matchers.isEmpty { pairs.append(("matchers", matchers(r.matchers))) }
-            if r.continue { pairs.append(("continue", Node("true"))) }
-            if let d = r.groupWait { pairs.append(("group_wait", Node(PrometheusDuration.format(Daemon.milliseconds(d))))) }
-            if let d = r.groupInterval { pairs.append(("group_interval", Node(PrometheusDuration.format(Daemon.milliseconds(d))))) }
-            if let d = r.repeatInterval { pairs.append(("repeat_interval", Node(PrometheusDuration.format(Daemon.milliseconds(d))))) }
-            if !r.routes.isEmpty { pairs.append(("routes", Node(r.routes.map(route)))) }
-            return Node(pairs)
+            if r.continue { pairs.append(("continue", .bool(true))) }
+            if let d = r.groupWait { pairs.append(("group_wait", .plain(PrometheusDuration.format(Daemon.milliseconds(d))))) }
+            if let d = r.groupInterval { pairs.append(("group_interval", .plain(PrometheusDuration.format(Daemon.milliseconds(d))))) }
+            if let d = r.repeatInterval { pairs.append(("repeat_interval", .plain(PrometheusDuration.format(Daemon.milliseconds(d))))) }
+            if !r.routes.isEmpty { pairs.append(("routes", .sequence(r.routes.map(route)))) }
+            return .mapping(pairs)
         }
-        func mapping(_ pairs: [(Node, Node)]) -> Node { Node(pairs) }
-        let inhibit = notify.inhibitRules.map { rule in
-            mapping([
-                ("source_matchers", matchers(rule.source)), ("target_matchers", matchers(rule.target)),
-                ("equal", Node(rule.equal.map(string))),
-            ])
+        let inhibit: [YAMLValue] = notify.inhibitRules.map { rule in
+            .mapping([("source_matchers", matchers(rule.source)), ("target_matchers", matchers(rule.target)), ("equal", .strings(rule.equal))])
         }
-        let document = mapping([
+        let document = YAMLValue.mapping([
             ("route", route(spec)),
-            ("inhibit_rules", Node(inhibit)),
-            ("receivers", Node(notify.receivers.map { mapping([("name", string($0.name))]) })),
+            ("inhibit_rules", .sequence(inhibit)),
+            ("receivers", .sequence(notify.receivers.map { .mapping([("name", .string($0.name))]) })),
         ])
-        return (try? Yams.serialize(node: document)) ?? ""
+        var out = ""
+        document.write(into: &out, indent: 0)
+        return out
     }
 }
 
