@@ -42,6 +42,14 @@ public struct Alert: Sendable, Equatable {
     /// The evaluation that produced `value` (the group's evaluation time, before `query_offset`);
     /// nil for an alert not made by a rule group. A value history ends there.
     public var evaluatedAt: Timestamp? = nil
+    /// Until when a firing alert holds without news, as Prometheus's `ValidUntil`: the evaluation
+    /// plus 4 × the larger of the resend delay (`Alert.resendDelay`) and the group's interval
+    /// ("two evaluations or sends may fail"). What Alertmanager gets as a firing alert's `endsAt`.
+    /// Nil unless firing, and for alerts not made by a rule group.
+    public var validUntil: Timestamp? = nil
+    /// A link to the rule's expression (`<external URL>/graph?g0.expr=…&g0.tab=1`), as Prometheus's
+    /// `generatorURL`; empty when there is no rule or no external URL.
+    public var generatorURL: String = ""
 
     public init(identity: Labels, severity: String?, annotations: [String: String], state: State, value: Double,
                 activeAt: Timestamp, firedAt: Timestamp? = nil, resolvedAt: Timestamp? = nil, source: String = "") {
@@ -58,6 +66,26 @@ public struct Alert: Sendable, Equatable {
 
     /// The label that carries the tier.
     public static let severityLabel = "severity"
+
+    /// Prometheus's default `--rules.alert.resend-delay` (1m): how often it re-sends a firing alert.
+    public static let resendDelay: Milliseconds = 60_000
+
+    /// This alert with the `external` labels added where it has no label of that name (its own
+    /// win, as in Prometheus's notifier): the labels it carries once it leaves the agent.
+    public func addingExternalLabels(_ external: Labels) -> Alert {
+        guard !external.isEmpty else { return self }
+        var copy = self
+        copy.identity = Alert.adding(external, to: identity)
+        return copy
+    }
+
+    /// `labels` with the `external` labels whose names it lacks.
+    public static func adding(_ external: Labels, to labels: Labels) -> Labels {
+        guard !external.isEmpty else { return labels }
+        var b = LabelsBuilder(external)
+        for l in labels.labels { b.set(l.name, l.value) }
+        return b.build()
+    }
 
     /// What receivers see: the identity plus `severity`.
     public var labels: Labels {

@@ -79,8 +79,10 @@ extension RuleGroup {
                 } else {
                     var problems: [String] = []
                     let labels = alertLabels(candidate, series: s.labels, value: s.value, at: t, problems: &problems)
+                    // The alerts asked for carry the external labels they were sent with (the
+                    // notifier's), or not (the rules' own).
                     let built = AlertStateMachine.identity(of: labels, tiered: candidate.isTiered)
-                    identity = wanted[built]
+                    identity = wanted[built] ?? wanted[Alert.adding(externalLabels, to: built)]
                     if memoize { identities[s.labels] = identity }
                 }
                 if let identity { found[identity, default: []].append(Sample(timestamp: t, value: s.value)) }

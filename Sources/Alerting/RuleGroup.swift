@@ -382,10 +382,29 @@ public final class RuleGroup: Sendable {
     }
 
     /// Every alert of the group: pending, firing and recently resolved.
+    /// Firing alerts carry Prometheus's `validUntil` and every alert its rule's `generatorURL`.
     public func alerts() -> [Alert] {
-        state.withLock { state in
-            state.rules.flatMap { $0.machine?.alerts(source: source) ?? [] }
+        let hold = 4 * max(Alert.resendDelay, interval)
+        return state.withLock { state in
+            state.rules.flatMap { r -> [Alert] in
+                guard let machine = r.machine else { return [] }
+                let link = generatorURL(r.rule)
+                return machine.alerts(source: source).map { alert in
+                    var a = alert
+                    a.generatorURL = link
+                    if a.state == .firing, let t = a.evaluatedAt { a.validUntil = t + hold }
+                    return a
+                }
+            }
         }
+    }
+
+    /// Prometheus's `generatorURL`: the external URL and `strutil.TableLinkForExpression` of the
+    /// rule's expression as Prometheus prints it; empty without an external URL.
+    func generatorURL(_ rule: RuleFile.Rule) -> String {
+        guard !externalURL.isEmpty else { return "" }
+        let base = externalURL.hasSuffix("/") ? String(externalURL.dropLast()) : externalURL
+        return base + "/graph?g0.expr=" + TemplateFunctions.queryEscape(rule.query.description) + "&g0.tab=1"
     }
 
     /// The group's status: last evaluation, its duration and error, and each rule's health.

@@ -6,7 +6,10 @@ import TimeSeries
 /// Timing, as Alertmanager's aggregation group: the first flush comes `group_wait` after the group
 /// is created; later flushes every `group_interval`. A flush notifies only when something changed
 /// since the last notification (a new firing alert, an alert whose tier changed, a firing alert
-/// that resolved) or when `repeat_interval` passed with alerts still firing. Muted alerts
+/// that resolved) or when `repeat_interval` passed with alerts still firing. A receiver with a
+/// resend interval (Alertmanager forwarding) also re-sends its firing alerts that often, but only
+/// to the integrations that need it (`AlertNotification.Reason.resend`): the others of the same
+/// receiver still hear of an unchanged alert once per `repeat_interval`. Muted alerts
 /// (silenced or inhibited) are left out; a resolution is announced only for an alert this group
 /// announced as firing, so a receiver never hears "resolved" about something it never saw.
 /// Resolved alerts leave the group at the flush; an empty group is dropped by the dispatcher, as
@@ -24,10 +27,12 @@ struct AggregationGroup: Sendable {
         var resolvedAt: Timestamp? { alert.endsAt }
     }
 
-    /// What the last notification said: the firing alerts with their tiers, and when.
+    /// What the last notification said: the firing alerts with their tiers, and when; and when
+    /// the last one that every integration got (not a resend) was sent.
     struct LogEntry: Sendable, Equatable {
         var firing: [UInt64: String]
         var at: Timestamp
+        var everyoneAt: Timestamp
     }
 
     let route: Route
@@ -57,15 +62,15 @@ struct AggregationGroup: Sendable {
 
     /// The record of what it last said, for the notification log.
     var record: LogRecord? {
-        last.map { LogRecord(groupKey: key, receiver: route.receiver, sequence: sequence, at: $0.at, firing: $0.firing) }
+        last.map { LogRecord(groupKey: key, receiver: route.receiver, sequence: sequence, at: $0.at, everyoneAt: $0.everyoneAt, firing: $0.firing) }
     }
 
     /// Flushes at `now`: returns the notification to send (nil when nothing needs saying), updates
     /// the log, drops resolved members and schedules the next flush. `muted` tells whether a
-    /// firing alert is silenced or inhibited now.
+    /// firing alert is silenced or inhibited now; `resendInterval` is the receiver's, if any.
     mutating func flush(
-        at now: Timestamp, repeatInterval: Int64, muted: (NotifiedAlert) -> Bool, makeKey: (UInt64, [NotifiedAlert]) -> String,
-        validFor: Int64, externalURL: String
+        at now: Timestamp, repeatInterval: Int64, resendInterval: Int64?, muted: (NotifiedAlert) -> Bool,
+        makeKey: (UInt64, [NotifiedAlert]) -> String, validFor: Int64, externalURL: String
     ) -> AlertNotification? {
         urgent = false
         nextFlush = now + route.groupInterval.milliseconds
@@ -95,8 +100,10 @@ struct AggregationGroup: Sendable {
                 reason = .severityChanged
             } else if !resolved.isEmpty {
                 reason = .resolved
-            } else if !firing.isEmpty, now - last.at >= repeatInterval {
+            } else if !firing.isEmpty, now - last.everyoneAt >= repeatInterval {
                 reason = .repeat
+            } else if !firing.isEmpty, let resendInterval, now - last.at >= resendInterval {
+                reason = .resend
             } else {
                 // Unchanged, or only muted since: a silence does not notify (as in Alertmanager).
                 reason = nil
@@ -105,7 +112,7 @@ struct AggregationGroup: Sendable {
             reason = firing.isEmpty ? nil : .new
         }
         guard let reason else { return nil }
-        last = LogEntry(firing: firingTiers, at: now)
+        last = LogEntry(firing: firingTiers, at: now, everyoneAt: reason == .resend ? last?.everyoneAt ?? now : now)
         sequence += 1
         let byLabels: (NotifiedAlert, NotifiedAlert) -> Bool = { $0.labels.encoded.lexicographicallyPrecedes($1.labels.encoded) }
         let alerts = firing.sorted(by: byLabels) + resolved.sorted(by: byLabels)

@@ -13,12 +13,18 @@ public struct NotifiedAlert: Sendable, Equatable {
     public var annotations: [String: String]
     /// The tier, if any.
     public var severity: String?
-    /// When the condition started to hold (Prometheus's `activeAt`, Alertmanager's `startsAt`).
+    /// When the alert fired (Prometheus's `FiredAt`, the `startsAt` it sends Alertmanager); the
+    /// pending start for an alert that never had a firing time.
     public var startsAt: Timestamp
     /// When it resolved; nil while firing.
     public var endsAt: Timestamp?
     /// The expression's value at the last evaluation.
     public var value: Double
+    /// Until when a firing alert holds without news, as Prometheus computes it (`Alert.validUntil`);
+    /// nil when not known (not made by a rule group).
+    public var validUntil: Timestamp?
+    /// Link to the rule's expression (`Alert.generatorURL`), or empty.
+    public var generatorURL: String
     /// The identity's stable hash: the same across tiers, restarts and hosts.
     public var fingerprint: UInt64
     /// Where it came from (rule group and file).
@@ -35,7 +41,7 @@ public struct NotifiedAlert: Sendable, Equatable {
     public init(
         status: Status, labels: Labels, annotations: [String: String], severity: String?, startsAt: Timestamp,
         endsAt: Timestamp?, value: Double, fingerprint: UInt64, source: String, previousSeverity: String? = nil,
-        evaluatedAt: Timestamp? = nil, history: ValueHistory? = nil
+        evaluatedAt: Timestamp? = nil, history: ValueHistory? = nil, validUntil: Timestamp? = nil, generatorURL: String = ""
     ) {
         self.status = status
         self.labels = labels
@@ -49,13 +55,17 @@ public struct NotifiedAlert: Sendable, Equatable {
         self.previousSeverity = previousSeverity
         self.evaluatedAt = evaluatedAt
         self.history = history
+        self.validUntil = validUntil
+        self.generatorURL = generatorURL
     }
 
     /// The alert's name (`alertname`).
     public var name: String { labels["alertname"] ?? "" }
 
-    /// The fingerprint as 16 hex digits, as Alertmanager prints it.
-    public var fingerprintHex: String { Hex.fixed64(fingerprint) }
+    /// Alertmanager's fingerprint of `labels` (as sent: `severity` and external labels included),
+    /// 16 hex digits: what a real Alertmanager holding this alert calls it. `fingerprint` (the
+    /// identity's, the same across tiers) stays the dispatcher's key.
+    public var fingerprintHex: String { labels.alertmanagerFingerprint }
 }
 
 /// What a group flush produces for one receiver: the group's alerts as the receiver should see them.
@@ -70,6 +80,9 @@ public struct AlertNotification: Sendable, Equatable {
         case resolved
         /// Nothing changed for `repeat_interval`.
         case `repeat`
+        /// Nothing changed, but the receiver's resend interval passed: only for the integrations
+        /// that must re-send (`Integration.resends`, Alertmanager forwarding); the others skip it.
+        case resend
     }
 
     public var receiver: String

@@ -10,14 +10,27 @@ public struct LogRecord: Sendable, Equatable {
     public var sequence: UInt64
     /// When the last one was sent.
     public var at: Timestamp
+    /// When the last one every integration got was sent (`at`, unless resends came after it).
+    public var everyoneAt: Timestamp
     /// The firing alerts it contained (fingerprint → tier, `""` for none).
     public var firing: [UInt64: String]
+
+    /// A record; `everyoneAt` defaults to `at` (the last notification went to every integration).
+    public init(groupKey: String, receiver: String, sequence: UInt64, at: Timestamp, everyoneAt: Timestamp? = nil, firing: [UInt64: String]) {
+        self.groupKey = groupKey
+        self.receiver = receiver
+        self.sequence = sequence
+        self.at = at
+        self.everyoneAt = everyoneAt ?? at
+        self.firing = firing
+    }
 }
 
 extension Dispatcher {
     /// The checkpoint section the daemon stores `encodedLog()` under.
     public static let checkpointSection = "notify.log"
-    static let logVersion: UInt8 = 1
+    /// 2 added `everyoneAt`; version 1 logs are read with `everyoneAt` = `at`.
+    static let logVersion: UInt8 = 2
     /// Records older than this are not kept: after a week the receivers' view is stale anyway.
     static let logRetention: Int64 = 7 * 24 * 3600 * 1000
 
@@ -29,7 +42,8 @@ extension Dispatcher {
             for group in state.groups.values {
                 guard let last = group.last else { continue }
                 records[group.key + "\u{1}" + group.route.receiver] = LogRecord(
-                    groupKey: group.key, receiver: group.route.receiver, sequence: group.sequence, at: last.at, firing: last.firing)
+                    groupKey: group.key, receiver: group.route.receiver, sequence: group.sequence, at: last.at,
+                    everyoneAt: last.everyoneAt, firing: last.firing)
             }
             return records.values.sorted { ($0.groupKey, $0.receiver) < ($1.groupKey, $1.receiver) }
         }
@@ -69,6 +83,7 @@ extension Dispatcher {
             w.string(r.receiver)
             w.varint(r.sequence)
             w.signed(r.at)
+            w.signed(r.everyoneAt)
             w.varint(r.firing.count)
             for (fp, tier) in r.firing.sorted(by: { $0.key < $1.key }) {
                 w.fixed64(fp)
@@ -82,20 +97,21 @@ extension Dispatcher {
     public static func decodeLog(_ bytes: [UInt8]) throws(CheckpointError) -> [LogRecord] {
         var r = ByteReader(bytes)
         let version = try r.byte()
-        guard version == Dispatcher.logVersion else { throw .malformed("notification log: unknown version \(version)") }
+        guard version == 1 || version == Dispatcher.logVersion else { throw .malformed("notification log: unknown version \(version)") }
         let n = try r.count(limit: 1 << 20)
         var records: [LogRecord] = []
         for _ in 0..<n {
             let key = try r.string(), receiver = try r.string()
             let sequence = try r.varint()
             let at = try r.signed()
+            let everyoneAt = version >= 2 ? try r.signed() : at
             let m = try r.count(limit: 1 << 20)
             var firing: [UInt64: String] = [:]
             for _ in 0..<m {
                 let fp = try r.fixed64()
                 firing[fp] = try r.string()
             }
-            records.append(LogRecord(groupKey: key, receiver: receiver, sequence: sequence, at: at, firing: firing))
+            records.append(LogRecord(groupKey: key, receiver: receiver, sequence: sequence, at: at, everyoneAt: everyoneAt, firing: firing))
         }
         guard r.atEnd else { throw .malformed("notification log: trailing bytes") }
         return records

@@ -41,7 +41,7 @@ public final class Dispatcher: Sendable {
     /// Per-receiver behaviour the dispatcher needs.
     public struct ReceiverTiming: Sendable {
         /// Re-send firing alerts at least this often, whatever `repeat_interval` says (Alertmanager
-        /// forwarding: alerts there expire unless re-sent).
+        /// forwarding: alerts there expire unless re-sent), to the integrations that `resend` only.
         public var resendInterval: Duration?
         public init(resendInterval: Duration? = nil) { self.resendInterval = resendInterval }
     }
@@ -186,9 +186,9 @@ public final class Dispatcher: Sendable {
         let labels = alert.labels
         let notified = NotifiedAlert(
             status: alert.state == .firing ? .firing : .resolved, labels: labels, annotations: alert.annotations,
-            severity: alert.severity, startsAt: alert.activeAt,
+            severity: alert.severity, startsAt: alert.firedAt ?? alert.activeAt,
             endsAt: alert.state == .resolved ? (alert.resolvedAt ?? now) : nil, value: alert.value, fingerprint: fp,
-            source: alert.source, evaluatedAt: alert.evaluatedAt)
+            source: alert.source, evaluatedAt: alert.evaluatedAt, validUntil: alert.validUntil, generatorURL: alert.generatorURL)
         let previous = state.memberships[fp] ?? []
 
         if notified.status == .resolved {
@@ -216,7 +216,7 @@ public final class Dispatcher: Sendable {
             if state.groups[id] == nil {
                 var group = AggregationGroup(route: route, labels: groupLabels, now: now)
                 if let record = state.restored.removeValue(forKey: group.key + "\u{1}" + route.receiver) {
-                    group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at)
+                    group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at, everyoneAt: record.everyoneAt)
                     group.sequence = record.sequence
                 }
                 state.groups[id] = group
@@ -255,7 +255,7 @@ public final class Dispatcher: Sendable {
                 let key = group.key + "\u{1}" + route.receiver
                 guard let record = state.restored[key], record.firing[fp] != nil else { continue }
                 state.restored[key] = nil
-                group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at)
+                group.last = AggregationGroup.LogEntry(firing: record.firing, at: record.at, everyoneAt: record.everyoneAt)
                 group.sequence = record.sequence
                 group.members[fp] = AggregationGroup.Member(alert: alert, lastSeen: now)
                 state.groups[id] = group
@@ -289,11 +289,11 @@ public final class Dispatcher: Sendable {
         var out: [Logged] = []
         for id in due {
             guard var group = state.groups[id] else { continue }
-            let repeatEvery = effectiveRepeat(group.route)
-            let validFor = 4 * max(repeatEvery, group.route.groupInterval.milliseconds)
+            let resend = timings[group.route.receiver]?.resendInterval?.milliseconds
+            let validFor = 4 * max(effectiveRepeat(group.route), group.route.groupInterval.milliseconds)
             let receiver = group.route.receiver, groupKey = group.key
             if let n = group.flush(
-                at: now, repeatInterval: repeatEvery, muted: muted,
+                at: now, repeatInterval: group.route.repeatInterval.milliseconds, resendInterval: resend, muted: muted,
                 makeKey: { IdempotencyKey.derive(speaker: receiver, groupKey: groupKey, sequence: String($0), alerts: $1) },
                 validFor: validFor, externalURL: externalURL), let record = group.record
             {

@@ -60,5 +60,16 @@ public struct Inhibitor: Sendable {
             }
             return false
         }
+
+        /// The fingerprint of a firing source that mutes this alert, or nil. Like Alertmanager's
+        /// inhibitor, which marks an alert with one source (`inhibitedBy`), it names the first
+        /// rule's source with the lowest fingerprint (deterministic across calls).
+        public func inhibitor(of labels: Labels, fingerprint: UInt64) -> UInt64? {
+            for (i, rule) in rules.enumerated() where !sources[i].isEmpty && rule.target.matches(labels) {
+                guard let fingerprints = sources[i][labels.keeping(equal[i])] else { continue }
+                if let source = fingerprints.filter({ $0 != fingerprint }).min() { return source }
+            }
+            return nil
+        }
     }
 }

@@ -147,6 +147,10 @@ public struct Integration: Sendable {
         }
     }
 
+    /// Takes `resend` notifications: Alertmanager forwarding, whose alerts expire there unless
+    /// re-sent. Every other integration follows `repeat_interval` only.
+    public var resends: Bool { builder is AlertmanagerReceiver }
+
     /// The body with `bodySecret` filled in.
     func finalBody(_ body: [UInt8]) throws(SecretError) -> [UInt8] {
         guard let (placeholder, secret) = bodySecret else { return body }

@@ -170,17 +170,17 @@ public final class Notifier: Sendable {
     }
 
     /// Outbox entries for these notifications: one per integration of each receiver (integrations
-    /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else), each
-    /// with its key (`integrationKey`), what it announces, and — when it announces a resolution —
-    /// the notification, so the outbox can withhold that resolution later. Each notification's log
-    /// record goes with its entries.
+    /// with `send_resolved: false` skip resolved alerts, and notifications with nothing else; only
+    /// integrations that re-send take a `resend`), each with its key (`integrationKey`), what it
+    /// announces, and — when it announces a resolution — the notification, so the outbox can
+    /// withhold that resolution later. Each notification's log record goes with its entries.
     func render(_ due: [Dispatcher.Logged], integrations: [String: [Integration]]) -> [Outbox.Notice] {
         let notifications = withHistory(due.map(\.notification), integrations: integrations)
         var notices: [Outbox.Notice] = []
         for (n, logged) in zip(notifications, due) {
             var entries: [OutboxEntry] = []
             if let list = integrations[n.receiver], !list.isEmpty {
-                for integration in list {
+                for integration in list where n.reason != .resend || integration.resends {
                     guard var shown = integration.sendResolved ? n : n.withoutResolved() else { continue }
                     shown.idempotencyKey = Notifier.integrationKey(
                         integration: integration.name, groupKey: n.groupKey, base: n.idempotencyKey, alerts: shown.alerts)

@@ -23,6 +23,13 @@ public enum RFC3339 {
         return s + "Z"
     }
 
+    /// `ms` as RFC 3339 in UTC with exactly three fraction digits (`2024-05-01T12:00:00.000Z`), as
+    /// go-openapi's `strfmt.DateTime` marshals times in Alertmanager's API.
+    public static func formatMillis(_ ms: Timestamp) -> String {
+        let fraction = ms - floorDiv(ms, 1000) * 1000
+        return String(format(ms - fraction).dropLast()) + "." + pad(fraction, 3) + "Z"
+    }
+
     /// Milliseconds since the epoch of `2024-05-01T12:00:00.123456789+02:00` (sub-millisecond
     /// digits truncated, as Prometheus's `timestamp.FromTime`); nil unless it is exactly that shape
     /// with a four-digit year and every field in range (Go refuses the rest too).

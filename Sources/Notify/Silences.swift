@@ -55,8 +55,17 @@ public struct Silence: Sendable, Equatable {
 /// Why a silence was refused or could not be found; says what to change.
 public struct SilenceError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
+    /// True when no silence has the id asked for (the API answers 404), false when the request is wrong.
+    public var isNotFound = false
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+
+    /// No silence has this id.
+    public static func notFound(_ id: String) -> SilenceError {
+        var e = SilenceError("no silence with id \(id)")
+        e.isNotFound = true
+        return e
+    }
 }
 
 /// The silences, created and expired through the daemon's API and persisted in its checkpoint.
@@ -95,7 +104,81 @@ public final class Silences: Sendable {
         matchers: [Matcher], startsAt: Timestamp? = nil, endsAt: Timestamp, createdBy: String, comment: String
     ) throws(SilenceError) -> Silence {
         let now = clock()
+        let silence = try Silences.validated(
+            id: Silences.newID(), matchers: matchers, startsAt: startsAt ?? now, endsAt: endsAt, createdBy: createdBy, comment: comment, now: now)
+        try state.withLock { (state: inout State) throws(SilenceError) in
+            try Silences.insert(silence, into: &state, now: now, retention: retention.milliseconds)
+        }
+        return silence
+    }
+
+    /// Creates a silence, or changes the one with `id`, as Alertmanager's `Silences.Set` does (the
+    /// API's `POST /api/v2/silences`). A change keeps the id when the matchers are the same and
+    /// the times allow it: an active silence keeps its start and may not end in the past; a
+    /// pending one may not start in the past; an expired one never changes. Otherwise the old
+    /// silence is expired (unless it already is) and a new one with a new id replaces it. Throws
+    /// `notFound` for an id no silence has, and what `add` refuses.
+    @discardableResult
+    public func set(
+        id: String?, matchers: [Matcher], startsAt: Timestamp? = nil, endsAt: Timestamp, createdBy: String, comment: String
+    ) throws(SilenceError) -> Silence {
+        guard let id, !id.isEmpty else {
+            return try add(matchers: matchers, startsAt: startsAt, endsAt: endsAt, createdBy: createdBy, comment: comment)
+        }
+        let now = clock()
         let start = startsAt ?? now
+        // Validated before anything changes: a refused change leaves the old silence as it was.
+        var next = try Silences.validated(
+            id: id, matchers: matchers, startsAt: start, endsAt: endsAt, createdBy: createdBy, comment: comment, now: now)
+        return try state.withLock { (state: inout State) throws(SilenceError) -> Silence in
+            guard var previous = state.silences[id] else { throw SilenceError.notFound(id) }
+            if Silences.canUpdate(previous, matchers: matchers, startsAt: start, endsAt: endsAt, now: now) {
+                // Validation moved a past start to now; an update keeps the start it was given.
+                next.startsAt = start
+                state.silences[id] = next
+                state.version &+= 1
+                return next
+            }
+            switch previous.state(at: now) {
+            case .expired: break
+            case .pending:
+                previous.startsAt = now
+                previous.endsAt = now
+                previous.updatedAt = now
+            case .active:
+                previous.endsAt = now
+                previous.updatedAt = now
+            }
+            state.silences[id] = previous
+            next.id = Silences.newID()
+            try Silences.insert(next, into: &state, now: now, retention: retention.milliseconds)
+            return next
+        }
+    }
+
+    /// Alertmanager's `canUpdate`: same matchers, and times a silence in its state may take.
+    static func canUpdate(_ old: Silence, matchers: [Matcher], startsAt: Timestamp, endsAt: Timestamp, now: Timestamp) -> Bool {
+        guard old.matchers == matchers else { return false }
+        switch old.state(at: now) {
+        case .active: return startsAt == old.startsAt && endsAt >= now
+        case .pending: return startsAt >= now
+        case .expired: return false
+        }
+    }
+
+    static func insert(_ silence: Silence, into state: inout State, now: Timestamp, retention: Int64) throws(SilenceError) {
+        Silences.collect(&state, now: now, retention: retention)
+        guard state.silences.count < Silences.maxSilences else {
+            throw SilenceError("too many silences (\(Silences.maxSilences)); expire some first")
+        }
+        state.silences[silence.id] = silence
+        state.version &+= 1
+    }
+
+    /// The silence these fields make, checked as `add` documents; a start in the past becomes now.
+    static func validated(
+        id: String, matchers: [Matcher], startsAt start: Timestamp, endsAt: Timestamp, createdBy: String, comment: String, now: Timestamp
+    ) throws(SilenceError) -> Silence {
         guard !matchers.isEmpty else { throw SilenceError("a silence needs at least one matcher, e.g. alertname=\"HighLatency\"") }
         guard matchers.count <= Silences.maxMatchers else { throw SilenceError("a silence takes at most \(Silences.maxMatchers) matchers") }
         guard matchers.contains(where: { !$0.matchesEmpty }) else {
@@ -109,18 +192,8 @@ public final class Silences: Sendable {
         guard author.utf8.count <= Silences.maxTextLength, why.utf8.count <= Silences.maxTextLength else {
             throw SilenceError("author and comment are limited to \(Silences.maxTextLength) bytes each")
         }
-        let silence = Silence(
-            id: Silences.newID(), matchers: matchers, startsAt: max(start, now), endsAt: endsAt,
-            createdBy: author, comment: why, updatedAt: now)
-        try state.withLock { (state: inout State) throws(SilenceError) in
-            Silences.collect(&state, now: now, retention: retention.milliseconds)
-            guard state.silences.count < Silences.maxSilences else {
-                throw SilenceError("too many silences (\(Silences.maxSilences)); expire some first")
-            }
-            state.silences[silence.id] = silence
-            state.version &+= 1
-        }
-        return silence
+        return Silence(
+            id: id, matchers: matchers, startsAt: max(start, now), endsAt: endsAt, createdBy: author, comment: why, updatedAt: now)
     }
 
     /// Ends a pending or active silence now. Throws when no silence has this id or it already expired.
@@ -128,7 +201,7 @@ public final class Silences: Sendable {
     public func expire(id: String) throws(SilenceError) -> Silence {
         let now = clock()
         return try state.withLock { (state: inout State) throws(SilenceError) -> Silence in
-            guard var silence = state.silences[id] else { throw SilenceError("no silence with id \(id)") }
+            guard var silence = state.silences[id] else { throw SilenceError.notFound(id) }
             switch silence.state(at: now) {
             case .expired: throw SilenceError("silence \(id) already expired")
             case .pending:

@@ -86,7 +86,7 @@ import YAMLSupport
                   webhook:
                     - {url: 'http://127.0.0.1:5001/a', hmac_secret_file: /etc/agent/hmac, headers: {X-Team: ops}, max_alerts: 10}
                     - {url: 'http://127.0.0.1:5001/b'}
-                  alertmanager: {urls: ['http://127.0.0.1:9093/', 'http://127.0.0.1:9094'], resend_interval: 30s}
+                  alertmanager: {urls: ['http://127.0.0.1:9093/', 'http://127.0.0.1:9094'], resend_interval: 30s, sparkline_annotation: true}
                   file: {path: /var/log/agent/n.jsonl}
                   stdout: {}
             """, file: "a.yaml")
@@ -103,6 +103,7 @@ import YAMLSupport
             return
         }
         #expect(am.url == .inline("http://127.0.0.1:9093/api/v2/alerts"))
+        #expect((n.integrations[8].builder as? AlertmanagerReceiver)?.sparklineAnnotation == true)
         #expect(hook.hmacSecret == .file("/etc/agent/hmac"))
         #expect(hook.headers.map(\.name) == ["X-Team"])
         #expect(c.route?.groupBy == .all)

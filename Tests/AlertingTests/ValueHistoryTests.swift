@@ -106,6 +106,24 @@ struct ValueHistoryTests {
         #expect(h.points.last?.value == 490)
     }
 
+    @Test func anAlertSentWithTheExternalLabelsFindsItsHistory() throws {
+        let s = store(["/a": Self.ramp])
+        let g = try group("""
+            groups:
+              - name: api
+                rules:
+                  - alert: Slow
+                    expr: latency_ms > 450
+                    labels: {severity: high}
+            """, s)
+        let t = 39 * Self.minute
+        g.evaluate(at: t)
+        let sent = try #require(firing(g).first).addingExternalLabels(Labels(["host": "h1"]))
+        #expect(sent.labels["host"] == "h1")
+        let h = try #require(try g.valueHistory(rule: "Slow", alerts: [sent.labels: sent.value], evaluatedAt: t)[sent.labels])
+        #expect(h.points.last?.value == 490)
+    }
+
     @Test func onlyTheAlertsAskedForAreReturnedAndEachGetsItsOwnSeries() throws {
         let s = store(["/a": Self.ramp, "/b": Self.ramp.map { $0 * 2 }, "/c": Self.ramp.map { $0 * 3 }])
         let g = try group("""

@@ -188,8 +188,34 @@ import TimeSeries
         let d = try dispatcher(.init(receiver: "am", groupWait: .zero, groupInterval: .seconds(10)), timings: ["am": .init(resendInterval: .seconds(30))])
         #expect(d.receive([alert("Latency")]).count == 1)
         let repeats = run(d, seconds: 90)
-        #expect(repeats.map(\.reason) == [.repeat, .repeat, .repeat])
+        #expect(repeats.map(\.reason) == [.resend, .resend, .resend], "repeat_interval (4h) has not passed")
         #expect(repeats[0].validUntil - repeats[0].createdAt == 4 * 30_000)
+    }
+
+    @Test func resendsDoNotPostponeTheRepeatForEveryoneAcrossARestart() throws {
+        let spec = Route.Spec(receiver: "am", groupWait: .zero, groupInterval: .seconds(10), repeatInterval: .seconds(120))
+        let timings: [String: Dispatcher.ReceiverTiming] = ["am": .init(resendInterval: .seconds(30))]
+        let d = try dispatcher(spec, timings: timings)
+        #expect(d.receive([alert("Latency")]).map(\.reason) == [.new])
+        #expect(run(d, seconds: 90).map(\.reason) == [.resend, .resend, .resend])
+        let restarted = try dispatcher(spec, timings: timings)
+        try restarted.restoreLog(from: d.encodedLog())
+        _ = restarted.receive([alert("Latency")])
+        #expect(run(restarted, seconds: 30).map(\.reason) == [.repeat], "120 s after the last notification everyone got")
+    }
+
+    @Test func aVersion1LogIsReadWithItsLastNotificationAsEveryones() throws {
+        var w = ByteWriter()
+        w.byte(1)
+        w.varint(1)
+        w.string("{}:{alertname=\"Latency\"}")
+        w.string("chat")
+        w.varint(4)
+        w.signed(clock.value)
+        w.varint(0)
+        let d = try dispatcher()
+        try d.restoreLog(from: w.bytes)
+        #expect(d.exportLog() == [LogRecord(groupKey: "{}:{alertname=\"Latency\"}", receiver: "chat", sequence: 4, at: clock.value, everyoneAt: clock.value, firing: [:])])
     }
 
     @Test func theNotificationLogCarriesOverSoRestartsDoNotRenotify() throws {

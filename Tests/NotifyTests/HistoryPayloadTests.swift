@@ -97,16 +97,18 @@ import TimeSeries
     }
 
     @Test func alertmanagerGetsTheLineAsAnAnnotationOfTheFiringAlertOnly() throws {
-        let items = try #require(try JSONSerialization.jsonObject(with: Data(AlertmanagerReceiver().payload(for: PayloadTests.sample).body)) as? [[String: Any]])
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(AlertmanagerReceiver(sparklineAnnotation: true).payload(for: PayloadTests.sample).body)) as? [[String: Any]])
         func annotations(_ i: Int) -> [String: String] { items[i]["annotations"] as? [String: String] ?? [:] }
         #expect(items.count == 4, "critical, its previous tier resolved, high, resolved medium")
         #expect(annotations(0)["sparkline"] == Self.plainLine)
         #expect(annotations(1)["sparkline"] == nil, "not on the previous tier's resolution")
         #expect(annotations(2)["sparkline"] == nil && annotations(3)["sparkline"] == nil)
-        #expect(!String(decoding: AlertmanagerReceiver().payload(for: PayloadTests.sample).body, as: UTF8.self).contains("\"history\""))
+        #expect(!String(decoding: AlertmanagerReceiver(sparklineAnnotation: true).payload(for: PayloadTests.sample).body, as: UTF8.self).contains("\"history\""))
+        // Off by default: the annotations are the rule's, as a Prometheus sends them.
+        #expect(!String(decoding: AlertmanagerReceiver().payload(for: PayloadTests.sample).body, as: UTF8.self).contains("\"sparkline\""))
         var own = PayloadTests.sample
         own.alerts[0].annotations["sparkline"] = "the rule's own"
-        let mine = try #require(try JSONSerialization.jsonObject(with: Data(AlertmanagerReceiver().payload(for: own).body)) as? [[String: Any]])
+        let mine = try #require(try JSONSerialization.jsonObject(with: Data(AlertmanagerReceiver(sparklineAnnotation: true).payload(for: own).body)) as? [[String: Any]])
         #expect((mine[0]["annotations"] as? [String: String])?["sparkline"] == "the rule's own", "a rule's annotation wins")
     }
 

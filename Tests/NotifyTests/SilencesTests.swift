@@ -31,7 +31,44 @@ import TimeSeries
         #expect(expired.endsAt == clock.value)
         #expect(silences.silencing(Labels(["alertname": "X"])).isEmpty)
         #expect(throws: SilenceError("silence \(s.id) already expired")) { try silences.expire(id: s.id) }
-        #expect(throws: SilenceError("no silence with id nope")) { try silences.expire(id: "nope") }
+        #expect(throws: SilenceError.notFound("nope")) { try silences.expire(id: "nope") }
+    }
+
+    @Test func setChangesAnActiveSilenceInPlaceWhenOnlyItsEndAndTextChange() throws {
+        let silences = Silences(clock: clock.read)
+        let s = try silences.add(matchers: [m("alertname=\"X\"")], endsAt: clock.value + 3_600_000, createdBy: "a", comment: "c")
+        clock.advance(seconds: 10)
+        let changed = try silences.set(
+            id: s.id, matchers: s.matchers, startsAt: s.startsAt, endsAt: clock.value + 7_200_000, createdBy: "b", comment: "longer")
+        #expect(changed.id == s.id)
+        #expect(changed.updatedAt == clock.value)
+        #expect(silences.list().map(\.comment) == ["longer"])
+    }
+
+    @Test func setReplacesASilenceWhoseMatchersOrActiveStartChange() throws {
+        let silences = Silences(clock: clock.read)
+        let s = try silences.add(matchers: [m("alertname=\"X\"")], endsAt: clock.value + 3_600_000, createdBy: "a", comment: "c")
+        clock.advance(seconds: 10)
+        let other = try silences.set(id: s.id, matchers: [m("alertname=\"Y\"")], endsAt: clock.value + 60_000, createdBy: "a", comment: "c")
+        #expect(other.id != s.id)
+        #expect(silences.silence(id: s.id)?.state(at: clock.value) == .expired, "the old one is expired")
+        clock.advance(seconds: 10)
+        let moved = try silences.set(
+            id: other.id, matchers: other.matchers, startsAt: clock.value + 1000, endsAt: clock.value + 60_000, createdBy: "a", comment: "c")
+        #expect(moved.id != other.id, "an active silence's start cannot move")
+        #expect(silences.list(states: [.pending]).map(\.id) == [moved.id])
+    }
+
+    @Test func setOfAnUnknownIdIsNotFoundAndARefusedChangeKeepsTheOldSilence() throws {
+        let silences = Silences(clock: clock.read)
+        #expect(throws: SilenceError.notFound("nope")) {
+            try silences.set(id: "nope", matchers: [m("a=\"b\"")], endsAt: clock.value + 1000, createdBy: "a", comment: "c")
+        }
+        let s = try silences.add(matchers: [m("alertname=\"X\"")], endsAt: clock.value + 3_600_000, createdBy: "a", comment: "c")
+        #expect(throws: SilenceError.self) {
+            try silences.set(id: s.id, matchers: [m("team=~\".*\"")], endsAt: clock.value + 1000, createdBy: "a", comment: "c")
+        }
+        #expect(silences.silence(id: s.id) == s)
     }
 
     @Test func invalidSilencesAreRefusedWithAReason() {

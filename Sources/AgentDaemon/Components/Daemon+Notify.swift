@@ -19,8 +19,16 @@ extension Daemon {
     /// Every rule group's alerts, as the notifier wants them after each evaluation.
     func forwardAlerts() {
         guard let notifier else { return }
-        // Gate verdicts (`notify:` in a gate file) go the same way as the rules' alerts.
-        notifier.receive(latestAlerts.value.values.flatMap { $0 } + (gates?.alerts(now: clock()) ?? []))
+        notifier.receive(alertsAsSent())
+    }
+
+    /// The alerts the notifier takes, as Prometheus sends them to Alertmanager: every rule group's
+    /// (pending, firing and resolved) and the gates' verdicts (`notify:` in a gate file), with
+    /// `global.external_labels` added where an alert has no label of that name. Routes, silences
+    /// and inhibitions see these labels, as an Alertmanager behind a Prometheus would.
+    func alertsAsSent() -> [Alert] {
+        let external = Labels(running.global.externalLabels)
+        return (latestAlerts.value.values.flatMap { $0 } + (gates?.alerts(now: clock()) ?? [])).map { $0.addingExternalLabels(external) }
     }
 
     /// Checkpoint sections of the notifier: silences and what each group last sent (as the outbox

@@ -238,7 +238,7 @@ public struct NotifyConfig: Sendable {
             }
             return [IntegrationConfig(kind: kind, builder: FileReceiver(), destination: .file(path: path), sendResolved: sendResolved)]
         case "alertmanager":
-            let extra = ["urls", "resend_interval", "timeout", "hmac_secret_file", "hmac_secret_env", "headers"]
+            let extra = ["urls", "resend_interval", "sparkline_annotation", "timeout", "hmac_secret_file", "hmac_secret_env", "headers"]
             guard let m = r.mapping(node, what, known: extra) else { return nil }
             guard let u = m["urls"], let urls = r.strings(u, "\(what).urls"), !urls.isEmpty else {
                 r.error(m["urls"] ?? node, "\(what) needs urls: the Alertmanager instances, e.g. [http://127.0.0.1:9093]")
@@ -246,6 +246,8 @@ public struct NotifyConfig: Sendable {
             }
             var resend: Duration = .seconds(60)
             if let n = m["resend_interval"], let v = r.duration(n, "\(what).resend_interval", minimum: 1000) { resend = .milliseconds(v) }
+            var sparkline = false
+            if let n = m["sparkline_annotation"], let v = r.bool(n, "\(what).sparkline_annotation") { sparkline = v }
             let common = readEndpointOptions(m, what, &r)
             return urls.compactMap { base in
                 guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
@@ -255,7 +257,9 @@ public struct NotifyConfig: Sendable {
                 var trimmed = base
                 while trimmed.hasSuffix("/") { trimmed.removeLast() }
                 let endpoint = Endpoint(url: .inline(trimmed + "/api/v2/alerts"), headers: common.headers, hmacSecret: common.hmac, timeout: common.timeout)
-                return IntegrationConfig(kind: kind, builder: AlertmanagerReceiver(), destination: .http(endpoint), sendResolved: true, resendInterval: resend)
+                return IntegrationConfig(
+                    kind: kind, builder: AlertmanagerReceiver(sparklineAnnotation: sparkline), destination: .http(endpoint), sendResolved: true,
+                    resendInterval: resend)
             }
         default:
             var extra: [String] = []

@@ -33,6 +33,17 @@ public final class APIServer: Sendable {
         return Router(fixed + api.apiRoutes) { request, status, allowed in
             // The API answers in its JSON shape; other paths in plain text.
             guard request.path.hasPrefix("/api/") else { return Router.plainFallback(request, status, allowed) }
+            // Alertmanager's API answers errors as a JSON string.
+            if request.path.hasPrefix("/api/v2/") {
+                let message = switch status {
+                case 405: "method \(request.method) not allowed for \(request.path)"
+                case 400: "malformed path \(request.path)"
+                default: "no such endpoint: \(request.method) \(request.path)"
+                }
+                var r = AlertmanagerAPIError(status, message).response
+                if status == 405 { r.headers.add("allow", allowed.joined(separator: ", ")) }
+                return r
+            }
             switch status {
             case 405:
                 var r = APIError(.badData, "method \(request.method) not allowed for \(request.path)").response

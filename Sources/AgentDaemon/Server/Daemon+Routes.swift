@@ -54,7 +54,7 @@ extension Daemon {
             Route("GET", "/status", .general, page { d, _ in d.statusPage() }),
             Route("GET", "/static/app.css", .general) { WebAssets.css.response(to: $0) },
             Route("GET", "/static/app.js", .general) { WebAssets.js.response(to: $0) },
-        ]
+        ] + alertmanagerRoutes
     }
 
     /// A handler answering in its own format (text pages), holding the daemon weakly.

@@ -8,21 +8,29 @@ import TimeSeries
 /// `validUntil`. Alertmanager's identity includes `severity`, so when a tier changed the alert is
 /// also sent under its previous tier as resolved; otherwise the old tier would linger there.
 ///
-/// History: a firing alert's last 30 minutes go as one more annotation, `sparkline` (the chat line,
-/// `▁▂▃▅▇█▇▅ min 120 max 870 last 640 (30m)`), unless the rule sets that annotation itself.
+/// History, when `sparklineAnnotation` is on (config `sparkline_annotation: true`; off by default,
+/// so that an alert reaches Alertmanager with exactly the annotations a Prometheus with the same
+/// rule sends): a firing alert's last 30 minutes go as one more annotation, `sparkline` (the chat
+/// line, `▁▂▃▅▇█▇▅ min 120 max 870 last 640 (30m)`), unless the rule sets that annotation itself.
 /// Annotations are free strings that Alertmanager neither matches, groups nor deduplicates on
 /// (Prometheus's own `{{ $value }}` annotations change every evaluation too); each re-send replaces
 /// them, so templates downstream (`{{ .Annotations.sparkline }}`) see the latest line. The raw
 /// points are not sent: Alertmanager's model has no place for numbers but a string.
 public struct AlertmanagerReceiver: PayloadBuilder {
     public var kind: String { "alertmanager" }
+    /// Add the `sparkline` annotation to firing alerts.
+    public var sparklineAnnotation: Bool
 
-    public init() {}
+    public init(sparklineAnnotation: Bool = false) { self.sparklineAnnotation = sparklineAnnotation }
 
     public func payload(for n: AlertNotification) -> Payload {
         var items: [JSON] = []
         for alert in n.alerts {
-            let endsAt = alert.status == .firing ? n.validUntil : (alert.endsAt ?? n.createdAt)
+            // Firing: valid until the later of Prometheus's `ValidUntil` (the evaluation plus 4 × the
+            // larger of 1m and the rule group's interval) and the notification's own (4 × the time
+            // to this receiver's next send), so the alert neither ends sooner than Prometheus's
+            // would nor expires there between two of our sends.
+            let endsAt = alert.status == .firing ? max(alert.validUntil ?? n.validUntil, n.validUntil) : (alert.endsAt ?? n.createdAt)
             items.append(item(labels: alert.labels, alert: alert, endsAt: endsAt, n: n))
             if alert.status == .firing, let before = alert.previousSeverity {
                 items.append(item(labels: alert.labels.setting("severity", to: before), alert: alert, endsAt: n.createdAt, n: n, history: false))
@@ -36,7 +44,7 @@ public struct AlertmanagerReceiver: PayloadBuilder {
 
     func item(labels: Labels, alert: NotifiedAlert, endsAt: Int64, n: AlertNotification, history: Bool = true) -> JSON {
         var annotations = alert.annotations
-        if history, annotations[AlertmanagerReceiver.sparklineAnnotation] == nil, let line = MessageText.historyLine(alert, code: false) {
+        if history, sparklineAnnotation, annotations[AlertmanagerReceiver.sparklineAnnotation] == nil, let line = MessageText.historyLine(alert, code: false) {
             annotations[AlertmanagerReceiver.sparklineAnnotation] = line
         }
         var members: [(String, JSON)] = [
@@ -47,7 +55,11 @@ public struct AlertmanagerReceiver: PayloadBuilder {
         ]
         // `generatorURL` is a `uri` in Alertmanager's API (api/v2/openapi.yaml, `alert`): without an
         // absolute external URL there is none to give ("" or "/agent" is not one).
-        if let url = MessageText.linkURL(n.externalURL) { members.append(("generatorURL", .string(url))) }
+        // The rule's link (external URL + `/graph?g0.expr=…&g0.tab=1`, as Prometheus sends it), else
+        // the external URL (a gate's verdict has no expression); as long as the expression makes it.
+        if let url = MessageText.linkURL(alert.generatorURL, maxBytes: .max) ?? MessageText.linkURL(n.externalURL) {
+            members.append(("generatorURL", .string(url)))
+        }
         return .object(members)
     }
 }

@@ -223,7 +223,10 @@ extension MessageText {
     /// `{{ $externalURL }}/runbooks/x` without `external_url` configured) or another scheme is
     /// refused by Discord (`URL_TYPE_INVALID_SCHEME`) and broken elsewhere; the builders then drop
     /// the link field and keep the address in the text.
-    static func linkURL(_ url: String) -> String? {
+    static func linkURL(_ url: String) -> String? { linkURL(url, maxBytes: 2048) }
+
+    /// `linkURL` with another bound on its length (Alertmanager's `uri` has none).
+    static func linkURL(_ url: String, maxBytes: Int) -> String? {
         let lower = url.lowercased()
         let rest: Substring
         if lower.hasPrefix("https://") {
@@ -233,7 +236,7 @@ extension MessageText {
         } else {
             return nil
         }
-        guard let first = rest.unicodeScalars.first, first != "/", first != "?", first != "#", url.utf8.count <= 2048 else { return nil }
+        guard let first = rest.unicodeScalars.first, first != "/", first != "?", first != "#", url.utf8.count <= maxBytes else { return nil }
         let forbidden: Set<Unicode.Scalar> = [" ", "\"", "<", ">", "\\", "^", "`", "{", "|", "}"]
         guard url.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && !forbidden.contains($0) && $0.value < 0x80 }) else { return nil }
         return url

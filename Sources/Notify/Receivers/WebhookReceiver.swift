@@ -45,7 +45,7 @@ public struct WebhookReceiver: PayloadBuilder {
             ("annotations", .sortedObject(a.annotations)),
             ("startsAt", .string(RFC3339.format(a.startsAt))),
             ("endsAt", .string(a.endsAt.map(RFC3339.format) ?? RFC3339.zero)),
-            ("generatorURL", .string(externalURL)),
+            ("generatorURL", .string(a.generatorURL.isEmpty ? externalURL : a.generatorURL)),
             ("fingerprint", .string(a.fingerprintHex)),
         ]
         // Our one addition to Alertmanager's shape, last, and only on firing alerts that have it.

@@ -123,6 +123,9 @@ class Contracts:
         self.alertmanager_schema = jsonschema.Draft4Validator({"$ref": "#/definitions/postableAlerts", "definitions": spec["definitions"]},
                                                        format_checker=self.checker)
         self.sources["alertmanager"] = f"Alertmanager API v2 postableAlerts ({path})"
+        # The agent's own Alertmanager API answers (`--validate-api DEFINITION FILE`), against the
+        # same spec's response definitions.
+        self.alertmanager_definitions = spec["definitions"]
         self.local = {}
         for kind, name in [("slack", "slack-webhook.json"), ("mattermost", "slack-webhook.json"), ("discord", "discord-webhook.json"),
                            ("googlechat", "googlechat-message.json"), ("pagerduty", "pagerduty-events-v2.json"),
@@ -144,6 +147,14 @@ class Contracts:
             else:
                 out.add(m)
         return out
+
+    def validate_api(self, definition, body):
+        """Why `body` is not an Alertmanager API v2 `definition` (`receivers`: an array of `receiver`)."""
+        ref = {"type": "array", "items": {"$ref": "#/definitions/receiver"}} if definition == "receivers" else {"$ref": f"#/definitions/{definition}"}
+        if definition != "receivers" and definition not in self.alertmanager_definitions:
+            return [f"no definition {definition} in the spec"]
+        validator = jsonschema.Draft4Validator(dict(ref, definitions=self.alertmanager_definitions), format_checker=self.checker)
+        return [f"schema: {e.json_path}: {e.message[:300]}" for e in validator.iter_errors(body)]
 
     def validate(self, kind, body_bytes, mentions=()):
         """The reasons `kind` would refuse this body (or show what the agent must not send); empty when it keeps the contract."""
@@ -368,6 +379,7 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--check", action="store_true")
     p.add_argument("--validate", nargs=2, metavar=("KIND", "FILE"))
+    p.add_argument("--validate-api", nargs=2, metavar=("DEFINITION", "FILE"))
     args = p.parse_args()
     contracts = Contracts()
     if args.check:
@@ -377,6 +389,12 @@ def main():
         kind, path = args.validate
         with open(path, "rb") as f:
             errors = contracts.validate(kind, f.read())
+        print("\n".join(errors) or "ok")
+        sys.exit(1 if errors else 0)
+    if args.validate_api:
+        definition, path = args.validate_api
+        with open(path, "rb") as f:
+            errors = contracts.validate_api(definition, json.loads(f.read().decode("utf-8")))
         print("\n".join(errors) or "ok")
         sys.exit(1 if errors else 0)
     if args.serve:
