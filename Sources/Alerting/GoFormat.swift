@@ -1,6 +1,13 @@
 import Query
 import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Go's `fmt` as far as Prometheus templates use it: `Sprint`, `Sprintln` and `Sprintf` with the
 /// verbs `%v %s %q %d %f %F %e %E %g %G %x %X %o %b %c %t %T %%`, flags `+ - # 0` and space, width

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Query
 public import TimeSeries
 
@@ -108,9 +115,8 @@ public struct RuleFile: Sendable {
     }
 
     static func describe(_ error: any Error) -> String {
-        if let e = error as? CocoaError, let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError,
-           underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
-            return String(cString: strerror(code.rawValue))
+        if let e = error as? CocoaError, let underlying = e.underlying as? POSIXError {
+            return String(cString: strerror(underlying.code.rawValue))
         }
         if let e = error as? CocoaError, e.code == .fileReadNoSuchFile { return "no such file" }
         return "\(error.localizedDescription)"

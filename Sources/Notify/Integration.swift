@@ -1,3 +1,4 @@
+import JSON
 /// A rendered request body, before secrets and signatures are added at send time.
 public struct Payload: Sendable, Equatable {
     public var body: [UInt8]

@@ -1,6 +1,15 @@
+import TextRendering
 import AgentClient
+import JSON
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import AgentDaemon
 import Ingest
 import TimeSeries
@@ -137,13 +146,11 @@ extension Agent {
                 let cpu = (user: cpuAfter.user - cpuBefore.user, system: cpuAfter.system - cpuBefore.system, total: cpuAfter.total - cpuBefore.total)
                 let n = Double(`repeat` - 1)
                 let wall = (ContinuousClock.now - started) / (`repeat` - 1)
-                FileHandle.standardError.write(
-                    Data(
-                        String(
-                            format: "agent scrape: %d scrapes after the first, %.3f ms CPU per scrape (user %.3f, system %.3f), %.3f ms wall per scrape, %d bytes per body\n",
-                            `repeat` - 1, cpu.total / n * 1000, cpu.user / n * 1000, cpu.system / n * 1000,
-                            Double(wall.components.attoseconds) / 1e15 + Double(wall.components.seconds) * 1000, report.bodyBytes
-                        ).utf8))
+                let wallMs = Double(wall.components.attoseconds) / 1e15 + Double(wall.components.seconds) * 1000
+                let ms = { (v: Double) in CFormat.printf("%.3f", v) }
+                writeAll(2, Array((
+                    "agent scrape: \(`repeat` - 1) scrapes after the first, \(ms(cpu.total / n * 1000)) ms CPU per scrape (user \(ms(cpu.user / n * 1000)), "
+                        + "system \(ms(cpu.system / n * 1000))), \(ms(wallMs)) ms wall per scrape, \(report.bodyBytes) bytes per body\n").utf8))
             }
             client.shutdown()
 
@@ -154,9 +161,9 @@ extension Agent {
                     writer.sample(labels.metricName ?? "", labels, value: sample.value, timestamp: sample.timestamp == report.timestamp ? nil : sample.timestamp)
                 }
             }
-            FileHandle.standardOutput.write(Data(writer.bytes))
+            writeAll(1, Array(writer.bytes))
             if let error = report.error {
-                FileHandle.standardError.write(Data("agent scrape: \(url): \(error)\n".utf8))
+                writeAll(2, Array("agent scrape: \(url): \(error)\n".utf8))
                 throw ExitCode(1)
             }
         }

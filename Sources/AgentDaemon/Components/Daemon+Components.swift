@@ -1,5 +1,13 @@
 import Alerting
+import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Ingest
 
 extension Daemon {
@@ -33,18 +41,16 @@ extension Daemon {
     /// `/api/v1/alerts`: the active alerts in Prometheus's shape, plus the tier.
     func alertsDocument() -> [String: Any] {
         let alerts = latestAlerts.value.values.flatMap { $0 }.filter { $0.state != .resolved }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return ["alerts": alerts.sorted { ($0.name, $0.identity.description) < ($1.name, $1.identity.description) }.map { alert -> [String: Any] in
             var labels: [String: String] = [:]
             for l in alert.labels.labels { labels[l.name] = l.value }
             var doc: [String: Any] = [
                 "labels": labels, "annotations": alert.annotations, "state": alert.state.rawValue,
-                "activeAt": formatter.string(from: Date(timeIntervalSince1970: Double(alert.activeAt) / 1000)),
+                "activeAt": RFC3339.format(alert.activeAt),
                 "value": "\(alert.value)", "source": alert.source,
             ]
             if let s = alert.severity { doc["severity"] = s }
-            if let f = alert.firedAt { doc["firedAt"] = formatter.string(from: Date(timeIntervalSince1970: Double(f) / 1000)) }
+            if let f = alert.firedAt { doc["firedAt"] = RFC3339.format(f) }
             return doc
         }]
     }

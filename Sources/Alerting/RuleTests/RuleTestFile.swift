@@ -1,4 +1,5 @@
 import Foundation
+import TextRendering
 public import Query
 public import TimeSeries
 import Yams
@@ -319,12 +320,7 @@ struct RuleTestFileReader {
     /// promtool's `start_timestamp`: Unix seconds (fractions allowed) or RFC 3339, as milliseconds.
     static func timestamp(_ text: String) -> Timestamp? {
         if let seconds = Double(text), seconds.isFinite, abs(seconds) < 9e15 { return Timestamp((seconds * 1000).rounded()) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) ?? { formatter.formatOptions = [.withInternetDateTime]; return formatter.date(from: text) }() {
-            return Timestamp((date.timeIntervalSince1970 * 1000).rounded())
-        }
-        return nil
+        return RFC3339.parse(text)
     }
 
     /// A sample value: a YAML number, or a quoted special value (`NaN`, `Inf`, `-Inf`, `stale`) as promtool allows.
