@@ -31,7 +31,7 @@ extension JSON {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let ordered = sortedKeys ? members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) } : members
+            let ordered = sortedKeys ? JSON.sortedUnique(members) : members
             for (i, (key, value)) in ordered.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSON.writeString(key, into: &out, escapeHTML: escapeHTML)
@@ -45,6 +45,20 @@ extension JSON {
     /// A number as Go's `encoding/json` writes it (`GoFloat.json`): `1`, `0.25`, `1e-7`, `1e+21`;
     /// NaN and infinities, which JSON cannot carry, as `null`.
     public static func format(_ d: Double) -> String { GoFloat.json(d) }
+
+    /// Members sorted by key with a repeated key written once, its last value (a map's view of the
+    /// object, as Go and `JSONSerialization` read it).
+    static func sortedUnique(_ members: [(String, JSON)]) -> [(String, JSON)] {
+        var sorted = members.enumerated().sorted {
+            $0.element.0 == $1.element.0 ? $0.offset < $1.offset : $0.element.0.utf8.lexicographicallyPrecedes($1.element.0.utf8)
+        }.map(\.element)
+        var k = sorted.count - 1
+        while k > 0 {
+            if sorted[k - 1].0 == sorted[k].0 { sorted.remove(at: k - 1) }
+            k -= 1
+        }
+        return sorted
+    }
 
     static let hex = Array("0123456789abcdef".utf8)
 
