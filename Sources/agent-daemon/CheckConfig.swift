@@ -44,9 +44,15 @@ extension Agent {
                 print("\(error)")
                 throw ExitCode(1)
             }
-            print("\(file): OK, \(config.logs.count) logs, \(rules.files) rule files (\(rules.groups) groups), "
-                + (config.gateFiles.isEmpty ? "" : "\(gates) gates, ")
-                + "\(config.notify.receivers.count) receivers; state in \(config.global.stateDir), socket \(config.listen.socket)")
+            func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+            var parts = [
+                counted(config.scrape.count, "scrape target"), counted(config.logs.count, "log"),
+                "\(counted(rules.files, "rule file")) (\(counted(rules.groups, "group")))",
+            ]
+            if !config.gateFiles.isEmpty { parts.append(counted(gates, "gate")) }
+            parts.append(counted(config.notify.receivers.count, "receiver"))
+            if !config.remoteWrite.isEmpty { parts.append(counted(config.remoteWrite.count, "remote_write endpoint")) }
+            print("\(file): OK, \(parts.joined(separator: ", ")); state in \(config.global.stateDir), socket \(config.listen.socket)")
         }
     }
 }

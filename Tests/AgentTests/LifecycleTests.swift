@@ -417,6 +417,22 @@ let alwaysFiring = """
         #expect(config.ruleFiles.isEmpty)
     }
 
+    @Test func checkConfigSummarisesWhatTheConfigurationRuns() throws {
+        let scratch = try Scratch("check-summary")
+        defer { scratch.remove() }
+        try """
+            scrape:
+              - {job: app, targets: ["http://127.0.0.1:9/metrics"]}
+            remote_write:
+              - url: http://127.0.0.1:9/api/v1/write
+              - url: http://127.0.0.1:9/insert
+            global: {state_dir: \(scratch.dir)}
+            """.write(toFile: scratch.configPath, atomically: true, encoding: .utf8)
+        let check = try runAgent(["check", "config", scratch.configPath])
+        #expect(check.status == 0, "\(check.stdout)")
+        #expect(check.stdout.contains(": OK, 1 scrape target, 0 logs, 0 rule files (0 groups), 0 receivers, 2 remote_write endpoints; state in "), "\(check.stdout)")
+    }
+
     @Test func checkConfigAndStartBothRefuseAnEmptyFile() throws {
         let scratch = try Scratch("empty-start")
         defer { scratch.remove() }

@@ -283,7 +283,13 @@ public final class LogTailer {
         var seen = Set<FileIdentity>()
         var present = Set<String>()
         var fresh: [(path: String, st: stat)] = []
-        for (path, st) in discover() {
+        var listing = discover()
+        // A file renamed between the glob and its stat is in neither name's entry of that listing:
+        // when a followed file seems gone, list once more before calling it rotated.
+        if streams.contains(where: { stream in stream.rotatedSince == nil && !listing.contains { FileIdentity($0.1) == stream.identity } }) {
+            listing += discover()
+        }
+        for (path, st) in listing {
             present.insert(path)
             let identity = FileIdentity(st)
             guard seen.insert(identity).inserted else { continue }  // a second name of one file
