@@ -54,6 +54,16 @@ public enum GoFloat {
         return out
     }
 
+    /// `strconv.FormatFloat(v, 'e', -1, 64)`: `1e+00`, `-2.5e-07`, `NaN`, `+Inf`, `-Inf` (how
+    /// Prometheus's `/api/v1/alerts` writes an alert's value).
+    public static func exponentText(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
+        if v == 0 { return v.sign == .minus ? "-0e+00" : "0e+00" }
+        let (negative, digits, point) = decompose(v)
+        return (negative ? "-" : "") + exponent(digits, point)
+    }
+
     /// A number as Go's `encoding/json` writes a float64: fixed notation, exponent notation below
     /// 1e-6 and from 1e21 on with `e-07` shortened to `e-7`; integers without a fraction
     /// (`1`, `0.25`, `1e-7`, `1e+21`, `10000000000000000`). NaN and infinities, which JSON cannot

@@ -14,6 +14,12 @@ import Testing
         #expect(JSON.double(v).json == text)
     }
 
+    @Test(arguments: [(1.0, "1e+00"), (-2.5e-7, "-2.5e-07"), (123.456, "1.23456e+02"), (0.0, "0e+00"), (1e21, "1e+21"),
+                      (Double.nan, "NaN"), (Double.infinity, "+Inf"), (-Double.infinity, "-Inf")] as [(Double, String)])
+    func exponentTextIsGosFormatFloatE(_ v: Double, _ text: String) {
+        #expect(GoFloat.exponentText(v) == text)
+    }
+
     @Test func valuesRoundTrip() throws {
         var rng = SystemRandomNumberGenerator()
         func value(_ depth: Int) -> JSON {

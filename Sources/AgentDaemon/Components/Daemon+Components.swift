@@ -1,5 +1,6 @@
 import Alerting
 import TextRendering
+import JSON
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -47,7 +48,7 @@ extension Daemon {
             var doc: [String: Any] = [
                 "labels": labels, "annotations": alert.annotations, "state": alert.state.rawValue,
                 "activeAt": RFC3339.format(alert.activeAt),
-                "value": "\(alert.value)", "source": alert.source,
+                "value": GoFloat.exponentText(alert.value), "source": alert.source,
             ]
             if let s = alert.severity { doc["severity"] = s }
             if let f = alert.firedAt { doc["firedAt"] = RFC3339.format(f) }
