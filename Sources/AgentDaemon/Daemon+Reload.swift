@@ -24,12 +24,14 @@ extension Daemon {
     /// and offsets, see `LogsComponent`), external labels and `/metrics` exposure. Changes to
     /// storage, listeners, the state folder and the timers' intervals are reported as needing a
     /// restart. The outcome is `agent_config_last_reload_successful` (and the time of the last
-    /// success), as Prometheus reports its own.
-    func reload(trigger: String = "SIGHUP") {
+    /// success), as Prometheus reports its own. Returns the errors of a refused configuration (nil
+    /// when it was applied, or when there is no file to reload).
+    @discardableResult
+    func reload(trigger: String = "SIGHUP") -> String? {
         dispatchPrecondition(condition: .onQueue(queue))
         guard isReloadable else {
             logger.info("\(trigger): running on the built-in configuration; nothing to reload")
-            return
+            return nil
         }
         let current = running
         // Each file's state is taken before it is read, so a write during the read is seen by the
@@ -55,7 +57,7 @@ extension Daemon {
         } catch {
             reloads.withLock { $0.lastSuccessful = false }
             logger.error("\(trigger): \(current.source) refused; the running configuration stays:\n\(error)")
-            return
+            return "\(error)"
         }
         systemd.reloading()
         defer {
@@ -113,5 +115,6 @@ extension Daemon {
         if (notifier != nil) != next.notify.isEnabled { restartNeeded.append("turning notifications on or off") }
         let note = restartNeeded.isEmpty ? "" : "; changes to \(restartNeeded.joined(separator: ", ")) take effect at the next restart"
         logger.info("\(trigger): reloaded \(applied.joined(separator: "; "))\(note)")
+        return nil
     }
 }

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import RE2
 import TimeSeries
 
 /// The functions Prometheus offers to templates, with its exact output formats.
@@ -139,124 +144,24 @@ enum TemplateFunctions {
         var message: String
     }
 
-    /// Compiles a Go (RE2) regular expression; `(?P<name>…)` is accepted as Go spells named groups.
-    static func compile(_ pattern: String) throws(RegexError) -> NSRegularExpression {
-        let translated = pattern.replacingOccurrences(of: "(?P<", with: "(?<")
+    /// Compiles a Go regular expression (RE2 syntax, unanchored, as `regexp.MustCompile`) on the
+    /// linear-time RE2 engine.
+    static func compile(_ pattern: String) throws(RegexError) -> RegularExpression {
         do {
-            return try NSRegularExpression(pattern: translated, options: [])
+            return try RegularExpression(pattern, options: .go)
         } catch {
-            throw RegexError(message: "error parsing regexp \(GoFormat.quote(pattern))")
+            throw RegexError(message: "error parsing regexp: \(error.message)")
         }
     }
 
     /// Go's `regexp.MatchString(pattern, text)`: whether the pattern matches anywhere in the text.
     static func match(pattern: String, in text: String) throws(RegexError) -> Bool {
-        let re = try compile(pattern)
-        return re.firstMatch(in: text, range: NSRange(location: 0, length: (text as NSString).length)) != nil
+        try compile(pattern).matches(text)
     }
 
     /// Go's `regexp.ReplaceAllString`: `$1`, `${1}`, `$name`, `${name}` and `$$` in the replacement.
     static func reReplaceAll(pattern: String, replacement: String, in text: String) throws(RegexError) -> String {
-        let re = try compile(pattern)
-        let ns = text as NSString
-        let names = groupNames(pattern)
-        var out = ""
-        var last = 0
-        var lastMatchEnd = -1
-        for match in re.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
-            // Go ignores an empty match right after the previous match.
-            if match.range.length == 0, match.range.location == lastMatchEnd { continue }
-            out += ns.substring(with: NSRange(location: last, length: match.range.location - last))
-            out += expand(replacement, match: match, in: ns, names: names)
-            last = match.range.location + match.range.length
-            lastMatchEnd = last
-        }
-        out += ns.substring(from: last)
-        return out
-    }
-
-    /// Names of `(?P<name>…)`/`(?<name>…)` groups, by group number.
-    static func groupNames(_ pattern: String) -> [String: Int] {
-        var result: [String: Int] = [:]
-        let p = Array(pattern.unicodeScalars)
-        var group = 0
-        var i = 0
-        while i < p.count {
-            if p[i] == "\\" {
-                i += 2
-                continue
-            }
-            if p[i] == "(" {
-                if i + 1 < p.count, p[i + 1] == "?" {
-                    var j = i + 2
-                    if j < p.count, p[j] == "P" { j += 1 }
-                    if j < p.count, p[j] == "<" {
-                        group += 1
-                        var name = ""
-                        j += 1
-                        while j < p.count, p[j] != ">" {
-                            name.unicodeScalars.append(p[j])
-                            j += 1
-                        }
-                        result[name] = group
-                    }
-                } else {
-                    group += 1
-                }
-            }
-            i += 1
-        }
-        return result
-    }
-
-    static func expand(_ template: String, match: NSTextCheckingResult, in text: NSString, names: [String: Int]) -> String {
-        let t = Array(template.unicodeScalars)
-        var out = ""
-        var i = 0
-        func group(_ name: String) -> String {
-            let index: Int? = Int(name) ?? names[name]
-            guard let index, index < match.numberOfRanges else { return "" }
-            let r = match.range(at: index)
-            return r.location == NSNotFound ? "" : text.substring(with: r)
-        }
-        func isNameScalar(_ u: Unicode.Scalar) -> Bool {
-            u == "_" || (u.isASCII && (u.properties.isAlphabetic || u.properties.numericType != nil))
-        }
-        while i < t.count {
-            guard t[i] == "$", i + 1 < t.count else {
-                out.unicodeScalars.append(t[i])
-                i += 1
-                continue
-            }
-            if t[i + 1] == "$" {
-                out += "$"
-                i += 2
-                continue
-            }
-            if t[i + 1] == "{" {
-                if let close = t[(i + 2)...].firstIndex(of: "}") {
-                    let name = String(String.UnicodeScalarView(t[(i + 2)..<close]))
-                    if !name.isEmpty, name.unicodeScalars.allSatisfy(isNameScalar) {
-                        out += group(name)
-                        i = close + 1
-                        continue
-                    }
-                }
-                out += "$"
-                i += 1
-                continue
-            }
-            var j = i + 1
-            while j < t.count, isNameScalar(t[j]) { j += 1 }
-            if j == i + 1 {
-                out += "$"
-                i += 1
-                continue
-            }
-            out += group(String(String.UnicodeScalarView(t[(i + 1)..<j])))
-            i = j
-        }
-        return out
+        try compile(pattern).replacingAll(in: text, with: replacement)
     }
 }
 

@@ -1,14 +1,14 @@
+import RE2
 public import TimeSeries
-import Synchronization
 
 /// One condition on one label, as Alertmanager writes it: `name="value"`, `name!="value"`,
 /// `name=~"regex"`, `name!~"regex"`.
 ///
 /// A missing label has the value `""` (so `team=""` matches alerts without `team`, and
-/// `team!=""` those with one). Regular expressions are fully anchored, as in Alertmanager and
-/// Prometheus: `severity=~"high|low"` matches `high`, not `highest`. A regex that is only an
-/// alternation of literals (`high|medium|low`, the common case) is matched by set lookup
-/// without running the regex engine.
+/// `team!=""` those with one). Regular expressions are RE2, fully anchored as in Alertmanager
+/// (`^(?:regex)$`, `.` not matching a newline): `severity=~"high|low"` matches `high`, not
+/// `highest`. They run on the linear-time `RE2` engine, whose shortcuts answer the common shapes
+/// (`high|medium|low`, `db-.*`) by comparing bytes.
 public struct Matcher: Sendable, Hashable, CustomStringConvertible {
     /// The comparison.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -24,7 +24,7 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible {
     public let kind: Kind
     /// The literal value or the regular expression's source (unanchored, as written).
     public let value: String
-    let pattern: Pattern?
+    let regex: RegularExpression?
 
     /// A matcher; throws when `kind` is a regex and `value` does not compile.
     public init(name: String, _ kind: Kind, _ value: String) throws(MatcherError) {
@@ -35,8 +35,13 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible {
         self.kind = kind
         self.value = value
         switch kind {
-        case .equal, .notEqual: pattern = nil
-        case .regexMatch, .regexNoMatch: pattern = try Pattern(value)
+        case .equal, .notEqual: regex = nil
+        case .regexMatch, .regexNoMatch:
+            do {
+                regex = try RegularExpression(value, options: .alertmanager)
+            } catch {
+                throw MatcherError(input: value, column: 1 + value.utf8.prefix(error.offset).count(where: { $0 & 0xC0 != 0x80 }), message: "invalid regular expression: \(error.message)")
+            }
         }
     }
 
@@ -45,8 +50,8 @@ public struct Matcher: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .equal: return candidate == value
         case .notEqual: return candidate != value
-        case .regexMatch: return pattern!.matches(candidate)
-        case .regexNoMatch: return !pattern!.matches(candidate)
+        case .regexMatch: return regex!.matches(candidate)
+        case .regexNoMatch: return !regex!.matches(candidate)
         }
     }
 
@@ -123,87 +128,4 @@ public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String { "column \(column): \(message) in \(input.debugDescription)" }
-}
-
-/// A fully anchored regular expression; literal alternations are answered by set lookup.
-///
-/// Swift's `Regex` is not `Sendable`; it is immutable once compiled, but to stay within the
-/// rules it is used under a lock. Matching happens a few times per alert per flush, never in a
-/// per-sample loop, so the lock is never contended in practice.
-final class Pattern: Sendable {
-    /// Shapes answered without the regex engine.
-    enum Shape: Sendable, Equatable {
-        /// `a|b|c`: one of these literals.
-        case oneOf(Set<String>)
-        /// `abc.*`
-        case prefix(String)
-        /// `.*abc`
-        case suffix(String)
-        /// `.*abc.*`
-        case contains(String)
-        /// `.*`
-        case anything
-        /// `.+`
-        case nonEmpty
-    }
-
-    let shape: Shape?
-    let regex: Mutex<Regex<AnyRegexOutput>>?
-    var literals: Set<String>? {
-        if case .oneOf(let set) = shape { return set }
-        return nil
-    }
-
-    init(_ source: String) throws(MatcherError) {
-        if let shape = Pattern.shape(of: source) {
-            self.shape = shape
-            regex = nil
-            return
-        }
-        shape = nil
-        do {
-            regex = Mutex(try Regex("^(?:" + source + ")$"))
-        } catch {
-            throw MatcherError(input: source, column: 1, message: "invalid regular expression: \(error)")
-        }
-    }
-
-    func matches(_ s: String) -> Bool {
-        switch shape {
-        case .oneOf(let set): return set.contains(s)
-        case .prefix(let p): return s.utf8.starts(with: p.utf8) && !s.utf8.contains(0x0A)
-        case .suffix(let x): return s.utf8.reversed().starts(with: x.utf8.reversed()) && !s.utf8.contains(0x0A)
-        case .contains(let x): return !s.utf8.contains(0x0A) && (x.isEmpty || s.utf8.firstRange(of: x.utf8) != nil)
-        case .anything: return !s.utf8.contains(0x0A)
-        case .nonEmpty: return !s.isEmpty && !s.utf8.contains(0x0A)
-        case nil: return regex!.withLock { s.wholeMatch(of: $0) != nil }
-        }
-    }
-
-    /// The shape of a regex that needs no engine, or nil. `.` does not match a newline (as in
-    /// RE2 and Swift's default), which the shapes above respect.
-    static func shape(of source: String) -> Shape? {
-        if source == ".*" { return .anything }
-        if source == ".+" { return .nonEmpty }
-        if let alternatives = literalAlternatives(source) { return .oneOf(Set(alternatives)) }
-        func plain(_ s: Substring) -> String? {
-            s.utf8.allSatisfy { Matcher.isNameByte($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") } ? String(s) : nil
-        }
-        let starts = source.hasPrefix(".*"), ends = source.hasSuffix(".*")
-        if starts, ends, source.count >= 4, let x = plain(source.dropFirst(2).dropLast(2)) { return .contains(x) }
-        if ends, let x = plain(source.dropLast(2)) { return .prefix(x) }
-        if starts, let x = plain(source.dropFirst(2)) { return .suffix(x) }
-        return nil
-    }
-
-    /// `a|b|c` made only of letters, digits, `_`, `-`, space and `/` (and the empty alternative):
-    /// no regex metacharacter, so the regex is the set of its alternatives.
-    static func literalAlternatives(_ source: String) -> [String]? {
-        for b in source.utf8 {
-            let plain = Matcher.isNameByte(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: " ")
-                || b == UInt8(ascii: "/") || b == UInt8(ascii: "|") || b == UInt8(ascii: ":") || b >= 0x80
-            if !plain { return nil }
-        }
-        return source.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-    }
 }

@@ -1,3 +1,4 @@
+import RE2
 public import TimeSeries
 
 /// The four types a PromQL expression can have.
@@ -102,16 +103,16 @@ public struct LabelMatcher: Sendable, CustomStringConvertible {
     public let value: String
     let nameBytes: [UInt8]
     let valueBytes: [UInt8]
-    let regex: AnchoredRegex?
+    let regex: RegularExpression?
 
     /// A matcher; regex matchers compile their pattern (fully anchored, RE2 syntax) or throw.
-    init(name: String, op: Op, value: String) throws(RegexError) {
+    init(name: String, op: Op, value: String) throws(RegularExpressionError) {
         self.name = name
         self.op = op
         self.value = value
         nameBytes = Array(name.utf8)
         valueBytes = Array(value.utf8)
-        regex = (op == .regexMatch || op == .regexNoMatch) ? try AnchoredRegex(value) : nil
+        regex = (op == .regexMatch || op == .regexNoMatch) ? try RegularExpression(value, options: .prometheus) : nil
     }
 
     /// Whether a label value (empty when the label is absent) satisfies this matcher.

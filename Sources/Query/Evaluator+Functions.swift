@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RE2
 import TimeSeries
 
 extension Evaluator {
@@ -621,16 +622,16 @@ extension Evaluator {
         let replacement = stringArgument(c.args[2])
         let source = stringArgument(c.args[3])
         let pattern = stringArgument(c.args[4])
-        let regex: AnchoredRegex
-        do { regex = try AnchoredRegex(pattern) } catch {
+        let regex: RegularExpression
+        do { regex = try RegularExpression(pattern, options: .prometheus) } catch {
             throw QueryError(kind: .evaluation, message: "invalid regular expression in label_replace(): \(error.message)", range: c.args[4].position, line: 0, column: 0)
         }
         var v = try vectorArgument(c.args[0], at: t)
         let sourceBytes = Array(source.utf8)
         for i in v.indices {
             let value = Array(v[i].labels.value(of: sourceBytes) ?? [])
-            guard let groups = regex.captures(value) else { continue }
-            let result = regex.expand(replacement, input: value, groups: groups)
+            guard let match = regex.firstMatch(in: value) else { continue }
+            let result = regex.expand(replacement, match, in: value)
             v[i].labels = v[i].labels.setting(destination, to: String(decoding: result, as: UTF8.self))
         }
         try checkUnique(v, c.position)

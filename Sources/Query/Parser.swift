@@ -1,3 +1,4 @@
+import RE2
 import TimeSeries
 
 /// Parsing entry points.
@@ -573,7 +574,7 @@ struct Parser {
         }
         guard function.name == "label_replace", case .string(let pattern) = args[4].unparenthesized else { return }
         do {
-            _ = try AnchoredRegex(pattern.value)
+            _ = try RegularExpression(pattern.value, options: .prometheus)
         } catch {
             throw self.error("invalid regular expression in label_replace(): \(error.message)", at: pattern.position, kind: error.kind == .unsupported ? .unsupported : .parse)
         }

@@ -37,10 +37,13 @@ public struct ExpositionWriter: Sendable {
 
     /// One sample line of a stored series, as a federation page writes it: `name` + `suffix`, the
     /// series' labels (without `__name__`), then each of `extra` the series does not have itself
-    /// (external labels, which never override), then `label` when given (a summary's `quantile`).
-    /// Writes straight into the buffer: no allocation per line beyond the buffer's growth.
+    /// (external labels, which never override), then `blank` with an empty value when neither has
+    /// it (Prometheus's federation writes `instance=""`, so that a scraper with `honor_labels`
+    /// keeps a series without an instance as it is), then `label` when given (a summary's
+    /// `quantile`). Writes straight into the buffer: no allocation per line beyond the buffer's growth.
     public mutating func sample(_ name: String, suffix: StaticString = "", _ labels: Labels, adding extra: Labels,
-                                label: (name: StaticString, value: StaticString)? = nil, value: Double, timestamp: Timestamp?) {
+                                blank: StaticString? = nil, label: (name: StaticString, value: StaticString)? = nil,
+                                value: Double, timestamp: Timestamp?) {
         append(name)
         suffix.withUTF8Buffer { bytes.append(contentsOf: $0) }
         var open = false
@@ -49,6 +52,19 @@ public struct ExpositionWriter: Sendable {
             var present = false
             labels.forEach { have, _ in if !present, have.elementsEqual(n) { present = true } }
             if !present { writeLabel(n, v, open: &open) }
+        }
+        if let blank {
+            var present = false
+            blank.withUTF8Buffer { b in
+                labels.forEach { have, _ in if !present, have.elementsEqual(b) { present = true } }
+                extra.forEach { have, _ in if !present, have.elementsEqual(b) { present = true } }
+                if !present {
+                    bytes.append(open ? UInt8(ascii: ",") : UInt8(ascii: "{"))
+                    open = true
+                    bytes.append(contentsOf: b)
+                    append("=\"\"")
+                }
+            }
         }
         if let label {
             bytes.append(open ? UInt8(ascii: ",") : UInt8(ascii: "{"))

@@ -200,7 +200,9 @@ func parseJSONCondition(_ text: String) throws -> BodyCondition.Check {
         switch op {
         case "==": return .json(path: path, .equals(value))
         case "!=": return .json(path: path, .notEquals(value))
-        case "=~": return .json(path: path, .matches(value))
+        case "=~":
+            if let problem = JSONCondition.problem(withPattern: value) { throw ValidationError("--expect-json: \(problem)") }
+            return .json(path: path, .matches(value))
         case "<=": return .json(path: path, .lessOrEqual(try number()))
         case ">=": return .json(path: path, .greaterOrEqual(try number()))
         case "<": return .json(path: path, .lessThan(try number()))

@@ -257,22 +257,27 @@ final class PrometheusProcess {
     let port: Int
     let logURL: URL
 
-    init(dir: URL, scraping target: String) throws {
-        port = try freeTCPPort()
-        let config = dir.appendingPathComponent("prometheus.yml")
-        try """
+    convenience init(dir: URL, scraping target: String) throws {
+        try self.init(dir: dir, config: """
             global: {scrape_interval: 1s, scrape_timeout: 1s}
             scrape_configs:
               - job_name: agents
                 honor_labels: true
                 static_configs: [{targets: ['\(target)']}]
-            """.write(to: config, atomically: true, encoding: .utf8)
-        logURL = dir.appendingPathComponent("prometheus.log")
+            """)
+    }
+
+    /// Prometheus with `config` (its prometheus.yml) and its TSDB under `dir` (`name` keeps two apart).
+    init(dir: URL, config text: String, name: String = "prometheus") throws {
+        port = try freeTCPPort()
+        let config = dir.appendingPathComponent("\(name).yml")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        logURL = dir.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
         process.arguments = [
-            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("tsdb").path)",
+            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("\(name)-tsdb").path)",
             "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
         ]
         process.standardOutput = log

@@ -17,10 +17,12 @@ import Glibc
         return (doc["alerts"] as? [[String: Any]])?.first
     }
 
+    /// RFC 3339 as Go writes it: the fraction only when there is one.
     static func date(_ text: Any?) -> Date? {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return (text as? String).flatMap(f.date(from:))
+        let whole = ISO8601DateFormatter()
+        return (text as? String).flatMap { f.date(from: $0) ?? whole.date(from: $0) }
     }
 
     /// Waits until the agent shows the alert pending; returns its activeAt.

@@ -18,17 +18,32 @@ func agentExecutableURL() -> URL {
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("agent")
 }
 
-/// Runs `agent` with the given arguments and waits for it to exit.
-func runAgent(_ arguments: [String], stdin: Data? = nil) throws -> AgentResult {
+/// Runs `agent` with the given arguments (in `directory`, else the test's own) and waits for it to exit.
+func runAgent(_ arguments: [String], in directory: URL? = nil) throws -> AgentResult {
+    try runProgram(agentExecutableURL(), arguments, in: directory)
+}
+
+/// Runs a program with the given arguments (in `directory`, else the test's own) and waits for it
+/// to exit. Standard error is drained on another thread, so a program that fills one pipe while
+/// the other is being read cannot deadlock the test.
+func runProgram(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> AgentResult {
     let process = Process()
-    process.executableURL = agentExecutableURL()
+    process.executableURL = executable
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // Written by the thread before it signals, read after the wait: the semaphore orders the two.
+    nonisolated(unsafe) var errData = Data()
+    let drained = DispatchSemaphore(value: 0)
+    Thread {
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        drained.signal()
+    }.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    drained.wait()
     process.waitUntilExit()
     return AgentResult(
         status: process.terminationStatus,

@@ -94,6 +94,7 @@ import Testing
         (["scrape", "http://x/", "--timeout", "soon"], "expected a duration such as 5s or 500ms"),
         (["scrape", "http://x/", "--expect-status", "200"], "need --format health"),
         (["scrape", "http://x/", "--format", "health", "--expect-json", "status"], "--expect-json wants"),
+        (["scrape", "http://x/", "--format", "health", "--expect-json", "status =~ ok|(?!down)"], "--expect-json: invalid regular expression \"ok|(?!down)\": invalid or unsupported Perl syntax: `(?!`"),
         (["scrape", "http://x/", "--username", "u"], "--username and --password-file go together"),
     ])
     func badArgumentsAreRefusedWithAReason(arguments: [String], message: String) throws {

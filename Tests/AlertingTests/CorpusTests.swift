@@ -42,7 +42,8 @@ enum LocalCorpus {
 @Suite("Public corpus (local .corpus/)", .serialized, .enabled(if: LocalCorpus.present, "no .corpus/: scripts/import-rules-corpus.sh fetches it"))
 struct CorpusTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let root = repository.appendingPathComponent(".corpus").path
+    // Resolved: .corpus may be a symlink to another worktree's copy, and a directory listing does not follow one.
+    static let root = repository.appendingPathComponent(".corpus").resolvingSymlinksInPath().path
 
     /// One line of suites.tsv.
     struct Run: CustomTestStringConvertible, Sendable {

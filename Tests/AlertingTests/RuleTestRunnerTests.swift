@@ -165,4 +165,37 @@ struct RuleTestRunnerTests {
         ])
         #expect(result.passed, "\(result.report())")
     }
+
+    /// Prometheus's failing.yml: an alert that fires where none is expected, too wide for two
+    /// columns, was printed with a "(none)" line on the expected side for each of its lines.
+    @Test("a report too wide for two columns lists each side's own lines, with no filler for the other side's")
+    func stackedReportHasNoFiller() throws {
+        let result = try Self.run([
+            "r.yaml": """
+                groups:
+                  - name: g
+                    rules:
+                      - alert: InstanceDown
+                        expr: up == 0
+                        labels: {severity: page}
+                        annotations:
+                          description: "{{ $labels.instance }} of job {{ $labels.job }} has been down for more than 5 minutes."
+                """,
+            "t_test.yaml": """
+                rule_files: [r.yaml]
+                tests:
+                  - input_series: [{series: 'up{job="test"}', values: '0x10'}]
+                    alert_rule_test:
+                      - {eval_time: 5m, alertname: InstanceDown, exp_alerts: []}
+                """,
+        ])
+        let report = result.report()
+        #expect(!result.passed)
+        #expect(!report.contains("(none)"), "\(report)")
+        let lines = report.split(separator: "\n").map(String.init)
+        let expected = try #require(lines.firstIndex { $0.contains("expected: 0 alerts") }, "\(report)")
+        let got = try #require(lines.firstIndex { $0.contains("got: 1 alert") }, "\(report)")
+        #expect(lines[(expected + 1)..<got] == ["    ≠   (no alert)"], "\(report)")
+        #expect(lines[(got + 1)...].contains("    ≠     severity=\"page\""), "\(report)")
+    }
 }

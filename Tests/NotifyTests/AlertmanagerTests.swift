@@ -1,6 +1,7 @@
 import Alerting
 import Foundation
 import Ingest
+import RE2
 import Testing
 import TimeSeries
 @testable import Notify
@@ -230,8 +231,9 @@ func httpGet(_ url: String) throws -> (status: Int, body: [UInt8]) {
 }
 
 extension String {
+    /// Every match of `pattern` replaced by the literal `replacement` (`$` escaped as `$$`).
     func replacingRegex(_ pattern: String, with replacement: String) -> String {
-        let regex = try! NSRegularExpression(pattern: pattern)
-        return regex.stringByReplacingMatches(in: self, range: NSRange(startIndex..., in: self), withTemplate: NSRegularExpression.escapedTemplate(for: replacement))
+        let regex = try! RegularExpression(pattern, options: .go)
+        return regex.replacingAll(in: self, with: replacement.replacingOccurrences(of: "$", with: "$$"))
     }
 }

@@ -76,6 +76,28 @@ let benchmarks: @Sendable () -> Void = {
         mapper.flush()
     }
 
+    // The same with the route label rewritten by a regex (`/api/v1/users/profile` → `v1_users`),
+    // so every line runs the regex engine (issue 12, item 9).
+    Benchmark("Logs: map an access line with a regex label rewrite (route → $1_$2)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        var mapping = accessMapping()
+        var route = LogLabelSpec(field: "route")
+        route.regex = "/api/(v[0-9]+)/([a-z]+).*"
+        route.replacement = "$1_$2"
+        mapping.labels = [route, LogLabelSpec(field: "method")]
+        mapping.metrics[0].labels = [route, LogLabelSpec(field: "status")]
+        let store = SeriesStore(clock: { now })
+        let mapper = try LogMapper(mapping: mapping, store: store, clock: { now })
+        let file = LogFileID(index: 0)
+        for line in lines { line.withUnsafeBytes { mapper.consume(line: $0, file: file) } }  // series exist
+        mapper.flush()
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations {
+            lines[i % lines.count].withUnsafeBytes { mapper.consume(line: $0, file: file) }
+            if i & 4095 == 4095 { mapper.flush() }
+        }
+        mapper.flush()
+    }
+
     Benchmark("Logs: tail a 100 000-line file end to end (read, split, map, store; new store each time)", configuration: .init(maxIterations: 100)) { benchmark in
         let path = NSTemporaryDirectory() + "agent-logs-bench-\(getpid()).jsonl"
         let file = accessLines(100_000).map { $0 + [0x0A] }.joined()

@@ -149,8 +149,25 @@ let benchmarks: @Sendable () -> Void = {
         let literal = try! Matcher.parse("severity=~\"critical|high\"")
         let regex = try! Matcher.parse("team=~\"db-.*\"")
         let labels = Labels(["alertname": "X", "severity": "high", "team": "db-core"])
+        // The matching only: parsing and compiling happen once, when a configuration is loaded.
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             blackHole(literal.matches(labels) && regex.matches(labels))
+        }
+    }
+
+    // A matcher no shortcut answers, so the regex engine runs (issue 12, item 9).
+    Benchmark("Match instance=~\"10\\.0\\.[0-9]+\\.[0-9]+:9[0-9]{3}\" (regex engine)") { benchmark in
+        let regex = try! Matcher.parse(#"instance=~"10\\.0\\.[0-9]+\\.[0-9]+:9[0-9]{3}""#)
+        let labels = [
+            Labels(["alertname": "X", "instance": "10.0.12.7:9100"]),
+            Labels(["alertname": "X", "instance": "10.0.12.7:8080"]),
+        ]
+        var i = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(regex.matches(labels[i & 1]))
+            i += 1
         }
     }
 

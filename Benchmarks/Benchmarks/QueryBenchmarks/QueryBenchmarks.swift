@@ -76,6 +76,16 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // Selection by a regex matcher that no fast path answers (issue 12, item 9): the RE2 engine
+    // runs once per distinct `instance` value of the 1 000 series.
+    let regexSelection = try! PromQL.parse(#"count(http_requests_total{instance=~"10\\.0\\.0\\.(1|3|5)[0-9]?:80[0-9]+"})"#)
+    Benchmark("count(http_requests_total{instance=~\"10\\.0\\.0\\.(1|3|5)[0-9]?:80[0-9]+\"}) over 1 000 series") { benchmark in
+        let engine = Engine(store: counters)
+        for _ in benchmark.scaledIterations {
+            blackHole(try engine.instant(regexSelection, at: end))
+        }
+    }
+
     // The floor under the rate query: the store reads alone (samples and hidden reset increase of
     // every series), without any query work.
     Benchmark("floor: store reads of 1 000 series' 5m windows") { benchmark in

@@ -58,6 +58,31 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(checksum)
     }
 
+    // A first scrape (every series new, so every metric_relabel_configs rule runs on each of the
+    // page's series), without and with four typical rules: the difference is the relabel cost
+    // (issue 12, item 9).
+    let relabelRules = [
+        try! RelabelRule(sourceLabels: ["__name__"], regex: "go_gc_.*|node_scrape_collector_.*", action: .drop),
+        try! RelabelRule(sourceLabels: ["device"], regex: "(sd|nvme|dm-)([a-z0-9]+)", targetLabel: "disk", replacement: "${1}_$2"),
+        try! RelabelRule(regex: "fstype|mountpoint_tmp", action: .labeldrop),
+        try! RelabelRule(sourceLabels: ["__name__", "mode"], regex: "node_cpu_.*;(idle|iowait)", action: .drop),
+    ]
+    for (name, rules) in [("no rules", [RelabelRule]()), ("4 metric_relabel_configs rules", relabelRules)] {
+        Benchmark("Ingest node_exporter page, first scrape, \(name)", configuration: .init(maxIterations: 2_000)) { benchmark in
+            var target = ScrapeTarget(url: "http://127.0.0.1:9100/metrics", job: "node")
+            target.metricRelabelConfigs = rules
+            let client = HTTPClient()
+            for _ in benchmark.scaledIterations {
+                var config = StoreConfig()
+                config.maxFutureSkew = Int64.max / 4
+                let store = SeriesStore(config: config, clock: { 1_700_000_000_000 })
+                let loop = ScrapeLoop(target: target, store: store, client: client)
+                blackHole(loop.ingest(nodeExporterPage, contentType: "text/plain; version=0.0.4", at: 1_700_000_000_000))
+            }
+            client.shutdown()
+        }
+    }
+
     // A steady-state scrape minus HTTP: parse, cache lookups, one store batch, staleness pass and
     // the synthetic series. mallocCountTotal / samples is the allocations per sample.
     Benchmark("Ingest node_exporter page into the store (steady state)") { benchmark in

@@ -38,21 +38,4 @@ extension Daemon {
             self?.forwardAlerts()
         }
     }
-
-    /// `/api/v1/alerts`: the active alerts in Prometheus's shape, plus the tier.
-    func alertsDocument() -> [String: Any] {
-        let alerts = latestAlerts.value.values.flatMap { $0 }.filter { $0.state != .resolved }
-        return ["alerts": alerts.sorted { ($0.name, $0.identity.description) < ($1.name, $1.identity.description) }.map { alert -> [String: Any] in
-            var labels: [String: String] = [:]
-            for l in alert.labels.labels { labels[l.name] = l.value }
-            var doc: [String: Any] = [
-                "labels": labels, "annotations": alert.annotations, "state": alert.state.rawValue,
-                "activeAt": RFC3339.format(alert.activeAt),
-                "value": GoFloat.exponentText(alert.value), "source": alert.source,
-            ]
-            if let s = alert.severity { doc["severity"] = s }
-            if let f = alert.firedAt { doc["firedAt"] = RFC3339.format(f) }
-            return doc
-        }]
-    }
 }

@@ -102,18 +102,32 @@ final class GatesComponent: Component, @unchecked Sendable {
 
     /// Starts the tick.
     func start() {
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now(), repeating: .seconds(1), leeway: .milliseconds(50))
-        t.setEventHandler { [weak self] in self?.tick() }
-        t.resume()
-        timer = t
+        queue.sync {
+            let t = DispatchSource.makeTimerSource(queue: queue)
+            t.schedule(deadline: .now(), leeway: .milliseconds(10))
+            t.setEventHandler { [weak self] in self?.tick() }
+            t.resume()
+            timer = t
+        }
     }
 
     /// Stops the tick after the evaluation in progress; runs stay as their files have them.
     func stop() {
-        timer?.cancel()
-        timer = nil
-        queue.sync {}
+        queue.sync {
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    /// Arms the tick for the earliest evaluation due (at most a second away). A free-running
+    /// one-second tick has an arbitrary phase against a run's start: with its ticks just before each
+    /// due time, any small delay on a busy host moved an evaluation into the next interval and the
+    /// one due was skipped as if the agent had been down. Aligned, a tick must be an interval late
+    /// for that. Runs on `queue`.
+    private func rearm(now: Timestamp) {
+        let next = state.value.runs.values.compactMap(\.nextEvaluation).min()
+        let wait = min(1000, max(0, (next ?? now + 1000) - now))
+        timer?.schedule(deadline: .now() + .milliseconds(Int(wait)), leeway: .milliseconds(10))
     }
 
     /// New definitions from a reload; runs in progress keep theirs.
@@ -213,6 +227,7 @@ final class GatesComponent: Component, @unchecked Sendable {
             return s.alertKeys != keys
         }
         if changed { onAlertsChanged() }
+        rearm(now: clock())
     }
 
     /// Writes a run's file; a failure is logged, and the next evaluation tries again.

@@ -164,6 +164,46 @@ final class ScrapeComponent: Component, @unchecked Sendable {
         if message == nil, previous != nil { logger.info("scrape \(loop.target.job) \(key) recovered") }
     }
 
+    /// One target as the API and the web pages show it: its settings, its last scrape, and what
+    /// its page said about its families.
+    struct TargetSnapshot: Sendable {
+        var target: ScrapeTarget
+        /// The latest finished scrape (nil before the first).
+        var lastReport: ScrapeReport?
+        /// TYPE, HELP and UNIT of its families as of its last successful scrape, in page order.
+        var metadata: [MetricMetadata]
+    }
+
+    /// Every target, in configuration order, with its last scrape and metadata.
+    func targetSnapshots() -> [TargetSnapshot] {
+        loops.map { TargetSnapshot(target: $0.target, lastReport: $0.lastReport, metadata: $0.metadata) }
+    }
+
+    /// Family name → metadata over every target (the first target in configuration order that
+    /// describes a family wins), for the exposition of stored series.
+    func familyMetadata() -> [String: MetricMetadata] {
+        var out: [String: MetricMetadata] = [:]
+        for loop in loops where loop.target.format == .prometheus {
+            for m in loop.metadata where out[m.family] == nil { out[m.family] = m }
+        }
+        return out
+    }
+
+    /// What the metadata bounds refused, per target.
+    func metrics() -> [SelfMetricFamily] {
+        let loops = self.loops
+        let refusals = loops.map { ($0.target, $0.metadataRefusals) }
+        return [
+            SelfMetricFamily(
+                name: "agent_scrape_metadata_refused_total", kind: .counter,
+                help: "Scraped metric families whose TYPE/HELP/UNIT were not kept (reason=\"limit\": beyond the target's 4096 families) or whose HELP was cut to 1 KiB (reason=\"help_length\").",
+                samples: refusals.flatMap { target, r in
+                    [([("job", target.job), ("url", target.url), ("reason", "limit")], Double(r.familiesDropped)),
+                     ([("job", target.job), ("url", target.url), ("reason", "help_length")], Double(r.helpTruncated))]
+                }),
+        ]
+    }
+
     func status() -> [[String: Any]] {
         loops.map { loop in
             var doc: [String: Any] = ["job": loop.target.job, "url": loop.target.url, "format": loop.target.format.rawValue,

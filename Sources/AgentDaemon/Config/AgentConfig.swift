@@ -167,6 +167,8 @@ public struct ListenConfig: Sendable {
     public var idleTimeout: Milliseconds = 60_000
     /// How long a request's head (request line and header fields) may take to arrive.
     public var readHeaderTimeout: Milliseconds = 10_000
+    /// Whether `POST /-/reload` reloads (Prometheus's `--web.enable-lifecycle`); refused with 403 otherwise.
+    public var enableLifecycle = false
 
     /// The HTTP server's bounds from these settings (see `HTTPServer.Configuration`).
     public var serverConfiguration: HTTPServer.Configuration {
@@ -186,7 +188,8 @@ public struct ListenConfig: Sendable {
 
     mutating func read(_ node: Node, _ r: inout YAMLReader) {
         guard let m = r.mapping(node, "listen", known: ["socket", "http", "expose", "max_connections", "query_timeout", "query_max_concurrency",
-                                                        "idle_timeout", "read_header_timeout"]) else { return }
+                                                        "idle_timeout", "read_header_timeout", "enable_lifecycle"]) else { return }
+        if let n = m["enable_lifecycle"], let v = r.bool(n, "listen.enable_lifecycle") { enableLifecycle = v }
         if let n = m["max_connections"], let v = r.int(n, "listen.max_connections", in: 1...65_536) { maxConnections = v }
         if let n = m["query_timeout"], let v = r.duration(n, "listen.query_timeout", minimum: 1) { queryTimeout = v }
         if let n = m["query_max_concurrency"], let v = r.int(n, "listen.query_max_concurrency", in: 1...1024) { queryMaxConcurrency = v }

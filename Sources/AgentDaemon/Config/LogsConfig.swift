@@ -1,5 +1,6 @@
 import Foundation
 public import Ingest
+import RE2
 import Yams
 public import YAMLSupport
 
@@ -272,10 +273,10 @@ struct LogsConfigDecoder {
             }
             if let regexNode = e["regex"]?.value, let regex = string(regexNode, "\(itemContext).regex") {
                 do {
-                    _ = try Regex(regex)
+                    _ = try RegularExpression(regex, options: .prometheus)
                     label.regex = regex
                 } catch {
-                    fail(regexNode, "\(itemContext).regex: invalid regular expression: \(error)")
+                    fail(regexNode, "\(itemContext).regex: invalid regular expression: \(error.message)")
                 }
             }
             if let replacement = e["replacement"]?.value {

@@ -150,7 +150,11 @@ enum ScrapeConfig {
                 switch op {
                 case "equals": condition = r.string(v, "\(what).body_json.equals").map { .equals($0) }
                 case "not_equals": condition = r.string(v, "\(what).body_json.not_equals").map { .notEquals($0) }
-                case "matches": condition = r.string(v, "\(what).body_json.matches").map { .matches($0) }
+                case "matches":
+                    condition = r.string(v, "\(what).body_json.matches").map { .matches($0) }
+                    if case .matches(let pattern)? = condition, let problem = JSONCondition.problem(withPattern: pattern) {
+                        r.error(v, "\(what).body_json.matches: \(problem)")
+                    }
                 case "less_than": condition = number().map { .lessThan($0) }
                 case "less_or_equal": condition = number().map { .lessOrEqual($0) }
                 case "greater_than": condition = number().map { .greaterThan($0) }

@@ -1,4 +1,5 @@
 import AgentClient
+import Query
 import TimeSeries
 
 /// A metric family of the agent's own: rendered on /metrics and stored as `job="agent"` series.
@@ -64,6 +65,7 @@ extension Daemon {
                 one(Double(expositionSkipped.value)))
         }
         out += logs?.metrics() ?? []
+        out += scrapes?.metrics() ?? []
         out += rules?.metrics() ?? []
         out += gates?.metrics() ?? []
         out += notifierMetrics()
@@ -77,39 +79,70 @@ extension Daemon {
         for family in families { write(family, extra: extra, into: &w) }
     }
 
-    private func write(_ family: SelfMetricFamily, extra: Labels, into w: inout ExpositionWriter) {
+    private func write(_ family: SelfMetricFamily, extra: Labels, blank: StaticString? = nil, into w: inout ExpositionWriter) {
         w.family(family.name, type: family.kind == .counter ? "counter" : "gauge", help: family.help)
-        for sample in family.samples { w.sample(family.name, Labels(sample.labels), adding: extra, value: sample.value, timestamp: nil) }
+        for sample in family.samples {
+            w.sample(family.name, Labels(sample.labels), adding: extra, blank: blank, value: sample.value, timestamp: nil)
+        }
     }
 
     /// `listen.expose: all`: the agent's own metrics, then every stored series (see `StoreExposition`),
     /// each series with the external labels it lacks. A stored series of the same name as an agent
     /// metric joins that family; the agent's own series stored as `job="agent",instance="self"` are
-    /// not repeated (the page shows them live).
-    func federationPage(externalLabels: Labels) -> [UInt8] {
-        let own = selfMetrics()
-        let ownNames = Set(own.map(\.name))
-        let exposition = StoreExposition(store: store, externalLabels: externalLabels)
-        var (families, skipped) = exposition.families { name, labels in
-            ownNames.contains(name) && labels["job"] == "agent" && labels["instance"] == "self"
+    /// not repeated (the page shows them live). With `selecting` (`/federate`'s `match[]`), only
+    /// the series (own metrics included, by their labels on the page) that one of the sets matches;
+    /// `blank` is a label written empty on series that lack it (`/federate`'s `instance=""`).
+    func federationPage(externalLabels: Labels, selecting matcherSets: [[LabelMatcher]]? = nil, blank: StaticString? = nil) -> [UInt8] {
+        var own = selfMetrics()
+        if let matcherSets {
+            for i in own.indices {
+                let name = own[i].name
+                own[i].samples.removeAll { sample in
+                    let labels = Labels([(Labels.metricName, name)] + sample.labels)
+                    return !matcherSets.contains { SeriesSelection.matchesAll($0, labels) }
+                }
+            }
+            own.removeAll { $0.samples.isEmpty }
         }
+        let ownNames = Set(own.map(\.name))
+        var exposition = StoreExposition(store: store, externalLabels: externalLabels)
+        exposition.metadata = scrapes?.familyMetadata() ?? [:]
+        exposition.blank = blank
+        let including: ((Labels, SeriesKind) -> Bool)? = matcherSets.map { sets in
+            { labels, kind in Daemon.selects(sets, labels, kind) }
+        }
+        var (families, skipped) = exposition.families(excluding: { name, labels in
+            ownNames.contains(name) && labels["job"] == "agent" && labels["instance"] == "self"
+        }, including: including)
         let now = clock()
         var w = ExpositionWriter(capacity: 16_384 + 128 * families.reduce(0) { $0 + $1.series.count })
         var joined = Set<String>()
         for family in own {
-            write(family, extra: externalLabels, into: &w)
+            write(family, extra: externalLabels, blank: blank, into: &w)
             guard let i = families.firstIndex(where: { $0.name == family.name }) else { continue }
             if families[i].kind == family.kind {
-                exposition.write([families[i]], now: now, into: &w) { _ in true }
+                skipped += exposition.write([families[i]], now: now, into: &w) { _ in true }
             } else {
                 skipped += families[i].series.count
             }
             joined.insert(family.name)
         }
         if !joined.isEmpty { families.removeAll { joined.contains($0.name) } }
-        exposition.write(families, now: now, into: &w)
-        expositionSkipped.withLock { $0 = skipped }
+        skipped += exposition.write(families, now: now, into: &w)
+        if matcherSets == nil { expositionSkipped.withLock { $0 = skipped } }
         return w.bytes
+    }
+
+    /// Whether one of `matcherSets` selects a stored series: by its own labels, and a distribution
+    /// also by those of its `_count` and `_sum` (the page shows it under all three names).
+    static func selects(_ matcherSets: [[LabelMatcher]], _ labels: Labels, _ kind: SeriesKind) -> Bool {
+        if matcherSets.contains(where: { SeriesSelection.matchesAll($0, labels) }) { return true }
+        guard kind == .distribution, let name = labels.metricName else { return false }
+        for suffix in ["_count", "_sum"] {
+            let view = labels.setting(Labels.metricName, to: name + suffix)
+            if matcherSets.contains(where: { SeriesSelection.matchesAll($0, view) }) { return true }
+        }
+        return false
     }
 
     /// Stores the agent's own metrics as `job="agent"` series, so rules and queries see them.

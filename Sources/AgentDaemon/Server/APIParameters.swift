@@ -74,13 +74,50 @@ enum APIParameters {
         return ms
     }
 
-    /// A positive count parameter (`limit`): 0 or absent means none, as in Prometheus.
-    static func limit(_ form: FormValues, _ name: String = "limit") throws(APIError) -> Int? {
-        guard let text = form[name], !text.isEmpty else { return nil }
-        guard let n = Int(text), n >= 0 else {
-            throw APIError(.badData, "\(name) must be a non-negative integer")
+    /// Prometheus 3's `parseLimitParam` (`labels`, `label/…/values`, `series`): absent is 0 (no
+    /// limit), otherwise a non-negative integer.
+    static func listLimit(_ form: FormValues) throws(APIError) -> Int {
+        guard let text = form["limit"], !text.isEmpty else { return 0 }
+        guard let n = Int(text) else { throw APIError.invalidParameter("limit", atoiError(text)) }
+        guard n >= 0 else { throw APIError.invalidParameter("limit", "limit must be non-negative") }
+        return n
+    }
+
+    /// The `limit`s of the metadata endpoints: any integer, -1 when absent ("limit must be a number").
+    static func count(_ form: FormValues, _ name: String) throws(APIError) -> Int {
+        guard let text = form[name], !text.isEmpty else { return -1 }
+        guard let n = Int(text) else { throw APIError(.badData, "\(name) must be a number") }
+        return n
+    }
+
+    /// `status/tsdb`'s `limit`: a positive number, `fallback` when absent.
+    static func positiveLimit(_ form: FormValues, fallback: Int) throws(APIError) -> Int {
+        guard let text = form["limit"], !text.isEmpty else { return fallback }
+        guard let n = Int(text), n >= 1 else { throw APIError(.badData, "limit must be a positive number") }
+        return n
+    }
+
+    /// Go's `strconv.Atoi` error for `text`.
+    static func atoiError(_ text: String) -> String {
+        let digits = text.drop { $0 == "+" || $0 == "-" }
+        let syntax = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber } && text.count - digits.count <= 1
+        return "strconv.Atoi: parsing \(quotedGo(text)): \(syntax ? "value out of range" : "invalid syntax")"
+    }
+
+    /// `start` and `end` of the metadata-style endpoints, each defaulting to `minTime` and `maxTime`.
+    static func optionalRange(_ form: FormValues) throws(APIError) -> (start: Timestamp, end: Timestamp) {
+        let start = try time(form, "start") ?? minTime
+        let end = try time(form, "end") ?? maxTime
+        return (start, end)
+    }
+
+    /// The `match[]` selectors; a malformed one is `bad_data` with the parser's message.
+    static func matcherSets(_ texts: [String]) throws(APIError) -> [[LabelMatcher]] {
+        var sets: [[LabelMatcher]] = []
+        for text in texts {
+            do { sets.append(try PromQL.parseMetricSelector(text)) } catch { throw APIError(.badData, error.description) }
         }
-        return n == 0 ? nil : n
+        return sets
     }
 
     /// The form of a request (body pairs, then URL pairs); a malformed one is 400, as Prometheus's

@@ -141,18 +141,20 @@ extension RuleTestFailure {
     }
 
     /// Two columns, `≠` in the gutter where the sides differ. When a line does not fit its column,
-    /// the expected and the actual lines are printed one block after the other instead (same marks).
+    /// the expected and the actual lines are printed one block after the other instead (same
+    /// marks): each block has its own side's lines only, since a line one side lacks is marked on
+    /// the other.
     static func columns(header: (String, String), left: [String], right: [String], differs: [Bool], width: Int) -> String {
         let columnWidth = max(24, (width - 9) / 2)
         let widest = max(header.0.count, header.1.count, left.map(\.count).max() ?? 0, right.map(\.count).max() ?? 0)
         if widest > columnWidth {
             var out = "      " + header.0
-            for i in left.indices where !left[i].isEmpty || differs[i] {
-                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + (left[i].isEmpty ? "(none)" : left[i])
+            for i in left.indices where !left[i].isEmpty {
+                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + left[i]
             }
             out += "\n      " + header.1
-            for i in right.indices where !right[i].isEmpty || differs[i] {
-                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + (right[i].isEmpty ? "(none)" : right[i])
+            for i in right.indices where !right[i].isEmpty {
+                out += "\n    " + (differs[i] ? "≠ " : "  ") + "  " + right[i]
             }
             return out
         }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 public import Logging
+import RE2
 public import TimeSeries
 
 /// Counters of what a `LogMapper` did with the lines it was given.
@@ -142,9 +143,10 @@ struct LogLabelPlan {
     let name: String
     let field: Int
     let valueMap: [[UInt8]: [UInt8]]
-    let regex: Regex<AnyRegexOutput>?
-    /// nil: group 1 when the regex has groups, else the whole match.
-    let replacement: String?
+    /// RE2, anchored as Prometheus's relabelling (`^(?s:regex)$`).
+    let regex: RegularExpression?
+    /// `$1` when the regex has groups, else `$0`, unless the mapping gives one.
+    let template: String
     let maxValues: Int
     var admitted = Set<[UInt8]>()
     var overflowed = 0
@@ -154,8 +156,8 @@ struct LogLabelPlan {
         var value = Array(raw)
         if let mapped = valueMap[value] {
             value = mapped
-        } else if let regex, let text = String(validating: value, as: UTF8.self), let match = try? regex.wholeMatch(in: text) {
-            value = Array(LogLabelPlan.expand(replacement ?? (match.output.count > 1 ? "$1" : "$0"), match).utf8)
+        } else if let regex, let match = regex.firstMatch(in: value) {
+            value = regex.expand(template, match, in: value)
         }
         if value.isEmpty || admitted.contains(value) { return (value, false) }
         if admitted.count < maxValues {
@@ -164,39 +166,6 @@ struct LogLabelPlan {
         }
         overflowed += 1
         return (Array(LogLabelSpec.overflowValue.utf8), true)
-    }
-
-    /// `$1`, `${1}`, `${name}` and `$$` in `template`, from `match`.
-    static func expand(_ template: String, _ match: Regex<AnyRegexOutput>.Match) -> String {
-        var out = ""
-        var chars = template[...]
-        while let c = chars.popFirst() {
-            guard c == "$", let next = chars.first else {
-                out.append(c)
-                continue
-            }
-            if next == "$" {
-                chars.removeFirst()
-                out.append("$")
-                continue
-            }
-            var name = ""
-            if next == "{" {
-                chars.removeFirst()
-                while let d = chars.popFirst(), d != "}" { name.append(d) }
-            } else {
-                while let d = chars.first, d.isNumber { name.append(d); chars.removeFirst() }
-            }
-            let output = match.output
-            if let n = Int(name) {
-                if n < output.count, let sub = output[n].substring { out += sub }
-            } else if !name.isEmpty, let sub = output[name]?.substring {
-                out += sub
-            } else if name.isEmpty {
-                out.append("$")
-            }
-        }
-        return out
     }
 }
 
@@ -370,9 +339,10 @@ struct LogMapperCore {
                     var map: [[UInt8]: [UInt8]] = [:]
                     for (k, v) in spec.valueMap { map[Array(k.utf8)] = Array(v.utf8) }
                     labelField.append(field(spec.field))
+                    let regex = spec.regex.flatMap { try? RegularExpression($0, options: .prometheus) }
                     labelPlans.append(LogLabelPlan(
-                        name: spec.name, field: field(spec.field), valueMap: map, regex: spec.regex.flatMap { try? Regex($0) },
-                        replacement: spec.replacement, maxValues: spec.maxValues))
+                        name: spec.name, field: field(spec.field), valueMap: map, regex: regex,
+                        template: spec.replacement ?? ((regex?.groupCount ?? 0) > 0 ? "$1" : "$0"), maxValues: spec.maxValues))
                 }
                 g = groupSpecs.count - 1
             }

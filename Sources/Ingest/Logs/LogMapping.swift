@@ -1,3 +1,5 @@
+import RE2
+
 /// One `logs:` entry of the configuration: which files to follow and how their lines become series.
 ///
 /// A plain value: the YAML decoding (with positions in its errors) lives in AgentDaemon; tests and
@@ -56,9 +58,11 @@ public struct LogLabelSpec: Sendable, Equatable {
     public var field: String
     /// Exact rewrites of a value (`"200": ok`), applied first.
     public var valueMap: [String: String] = [:]
-    /// A regular expression the whole value must match to be rewritten to `replacement`.
+    /// An RE2 regular expression the whole value must match to be rewritten to `replacement`
+    /// (anchored as Prometheus's relabelling: `^(?s:regex)$`).
     public var regex: String?
-    /// `$1`, `${1}` and `${name}` refer to the regex's groups; default `$1`, or `$0` without groups.
+    /// `$1`, `${1}`, `$name` and `${name}` refer to the regex's groups, as Go's `Regexp.Expand`
+    /// (`$1x` names group "1x": write `${1}x`); default `$1`, or `$0` without groups.
     public var replacement: String?
     /// At most this many distinct values; further values become `__other__` (counted).
     public var maxValues: Int = LogLabelSpec.defaultMaxValues
@@ -167,7 +171,9 @@ extension LogMapping {
                     problems.append("\(context): label \"\(label.name)\" is given twice")
                 }
                 if let regex = label.regex {
-                    do { _ = try Regex(regex) } catch { problems.append("\(context): label \"\(label.name)\": invalid regex \"\(regex)\": \(error)") }
+                    do { _ = try RegularExpression(regex, options: .prometheus) } catch {
+                        problems.append("\(context): label \"\(label.name)\": invalid regex \"\(regex)\": \(error.message)")
+                    }
                 }
                 if label.maxValues < 1 { problems.append("\(context): label \"\(label.name)\": max_values must be positive") }
             }

@@ -133,13 +133,22 @@ public struct ExpositionParser {
     }
 
     /// The HELP text with its escapes resolved (`\\` and `\n`; OpenMetrics also `\"`).
-    public var helpText: String {
+    public var helpText: String { helpText(maxBytes: .max) }
+
+    /// The HELP text's first `maxBytes` raw bytes (cut back to a character boundary) with their
+    /// escapes resolved.
+    public func helpText(maxBytes: Int) -> String {
+        var end = textEnd
+        if end - textStart > maxBytes {
+            end = textStart + maxBytes
+            while end > textStart && base[end] & 0xC0 == 0x80 { end -= 1 }
+        }
         var out: [UInt8] = []
-        out.reserveCapacity(textEnd - textStart)
+        out.reserveCapacity(end - textStart)
         var i = textStart
-        while i < textEnd {
+        while i < end {
             let c = base[i]
-            if c == UInt8(ascii: "\\"), i + 1 < textEnd {
+            if c == UInt8(ascii: "\\"), i + 1 < end {
                 let e = base[i + 1]
                 if e == UInt8(ascii: "\\") || e == UInt8(ascii: "n") || (format == .openMetrics && e == UInt8(ascii: "\"")) {
                     out.append(e == UInt8(ascii: "n") ? UInt8(ascii: "\n") : e)

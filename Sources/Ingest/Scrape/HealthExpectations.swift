@@ -1,3 +1,4 @@
+import RE2
 public import TimeSeries
 
 /// What a `format: health` target must answer for `probe_success` to be 1.
@@ -69,6 +70,23 @@ public enum JSONCondition: Sendable, Equatable {
     case lessOrEqual(Double)
     case greaterThan(Double)
     case greaterOrEqual(Double)
+
+    /// Compiles a `matches` pattern as every probe does: RE2, anchored at both ends, `.` matching
+    /// a newline too (`^(?s:pattern)$`, Prometheus's anchoring).
+    static func compile(_ pattern: String) throws(RegularExpressionError) -> RegularExpression {
+        try RegularExpression(pattern, options: .prometheus)
+    }
+
+    /// Why `pattern` cannot be a `matches` condition (RE2 rejects it, with Go's reason), or nil:
+    /// configuration and the command line refuse such a pattern before any probe runs.
+    public static func problem(withPattern pattern: String) -> String? {
+        do {
+            _ = try compile(pattern)
+            return nil
+        } catch {
+            return "invalid regular expression \(quoted(pattern)): \(error.message)"
+        }
+    }
 
     var text: String {
         switch self {

@@ -1,5 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import JSON
+import RE2
 import TimeSeries
 
 /// Turns a health target's responses into `probe_*` series, as blackbox_exporter names them, with
@@ -17,8 +22,8 @@ struct HealthProbe {
     let target: ScrapeTarget
     let expectations: HealthExpectations
     let targetLabels: [(name: String, value: String)]
-    /// Compiled `matches` patterns, by condition index (nil when the pattern does not compile).
-    let patterns: [Int: NSRegularExpression?]
+    /// Compiled `matches` patterns (RE2, anchored as Prometheus anchors them), by condition index.
+    let patterns: [Int: Result<RegularExpression, RegularExpressionError>]
     /// Probes failed in a row.
     var consecutiveFailures = 0
     var refs: [Labels: SeriesRef] = [:]
@@ -27,10 +32,10 @@ struct HealthProbe {
         self.target = target
         self.expectations = target.health
         self.targetLabels = target.targetLabels
-        var patterns: [Int: NSRegularExpression?] = [:]
+        var patterns: [Int: Result<RegularExpression, RegularExpressionError>] = [:]
         for (i, condition) in target.health.body.enumerated() {
             if case .json(_, .matches(let pattern)) = condition.check {
-                patterns[i] = try? NSRegularExpression(pattern: "^(?:" + pattern + ")$", options: [.dotMatchesLineSeparators])
+                patterns[i] = Result { () throws(RegularExpressionError) in try JSONCondition.compile(pattern) }
             }
         }
         self.patterns = patterns
@@ -95,14 +100,14 @@ struct HealthProbe {
                     outcome.conditions.append((condition.name, "the body is not JSON"))
                     continue
                 }
-                outcome.conditions.append((condition.name, failure(of: check, at: path, in: document, pattern: patterns[i] ?? nil)))
+                outcome.conditions.append((condition.name, failure(of: check, at: path, in: document, pattern: patterns[i])))
             }
         }
         return outcome
     }
 
     /// Why a JSON condition fails, or nil when it holds.
-    func failure(of check: JSONCondition, at path: String, in document: JSON, pattern: NSRegularExpression?) -> String? {
+    func failure(of check: JSONCondition, at path: String, in document: JSON, pattern: Result<RegularExpression, RegularExpressionError>?) -> String? {
         let value: JSON?
         switch JSONPath.lookup(path, in: document) {
         case .failure(let problem): return problem
@@ -131,9 +136,11 @@ struct HealthProbe {
             if let number, let wanted = Double(unwanted), number == wanted { return "got \(quoted(text))" }
             return nil
         case .matches(let source):
-            guard let pattern else { return "invalid regular expression \(quoted(source))" }
-            let matched = pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-            return matched ? nil : "got \(quoted(text))"
+            switch pattern {
+            case .success(let regex)?: return regex.matches(text) ? nil : "got \(quoted(text))"
+            case .failure(let error)?: return "invalid regular expression \(quoted(source)): \(error.message)"
+            case nil: return "invalid regular expression \(quoted(source))"
+            }
         case .lessThan(let bound): return compare(bound, <)
         case .lessOrEqual(let bound): return compare(bound, <=)
         case .greaterThan(let bound): return compare(bound, >)

@@ -1,10 +1,11 @@
-import Foundation
+import RE2
 
 /// One `metric_relabel_configs` rule, with Prometheus's semantics and defaults.
 ///
-/// The regular expression is anchored at both ends (`^(?:regex)$`) and matched against the values
-/// of `sourceLabels` joined by `separator`. Replacements expand `$1`, `${1}`, `$name` and
-/// `${name}` as Go's `Regexp.Expand` does (`$1x` names the group `1x`, so write `${1}x`).
+/// The regular expression is RE2, anchored at both ends as Prometheus compiles it (`^(?s:regex)$`,
+/// so `.` also matches a newline) and matched against the values of `sourceLabels` joined by
+/// `separator`. Replacements expand `$1`, `${1}`, `$name` and `${name}` as Go's `Regexp.Expand`
+/// does (`$1x` names the group `1x`, so write `${1}x`).
 /// Rules run only when a series is first seen (the scrape cache remembers the outcome), so their
 /// cost does not recur on every scrape.
 public struct RelabelRule: Sendable, Equatable {
@@ -39,7 +40,7 @@ public struct RelabelRule: Sendable, Equatable {
     public var action: Action
     /// The pattern as written (unanchored).
     public let pattern: String
-    let regex: NSRegularExpression
+    let regex: RegularExpression
 
     /// A rule; throws `RelabelRuleError` when the pattern does not compile or a field the action
     /// needs is missing.
@@ -54,9 +55,9 @@ public struct RelabelRule: Sendable, Equatable {
         self.action = action
         self.pattern = regex
         do {
-            self.regex = try NSRegularExpression(pattern: "^(?:" + regex + ")$", options: [.dotMatchesLineSeparators])
+            self.regex = try RegularExpression(regex, options: .prometheus)
         } catch {
-            throw RelabelRuleError(message: "invalid regex \"\(regex)\": \(error.localizedDescription)")
+            throw RelabelRuleError(message: "invalid regex \"\(regex)\": \(error.message)")
         }
         switch action {
         case .replace, .lowercase, .uppercase, .keepequal, .dropequal:
@@ -119,69 +120,20 @@ public struct RelabelRule: Sendable, Equatable {
         return true
     }
 
-    func matches(_ text: String) -> Bool { firstMatch(text) != nil }
+    func matches(_ text: String) -> Bool { regex.matches(text) }
 
-    func firstMatch(_ text: String) -> NSTextCheckingResult? {
-        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text))
-    }
+    func firstMatch(_ text: String) -> RegularExpression.Match? { regex.firstMatch(in: text) }
 
-    /// Go's `Regexp.Expand`: `$n`, `${n}`, `$name`, `${name}`, `$$`; unknown groups expand to nothing.
-    func expand(_ template: String, match: NSTextCheckingResult, in text: String) -> String {
-        guard template.contains("$") else { return template }
-        var out = ""
-        let chars = Array(template.unicodeScalars)
-        var i = 0
-        func group(_ name: String) -> String {
-            let range: NSRange
-            if let n = Int(name) {
-                guard n < match.numberOfRanges else { return "" }
-                range = match.range(at: n)
-            } else {
-                range = match.range(withName: name)
-            }
-            guard range.location != NSNotFound, let r = Range(range, in: text) else { return "" }
-            return String(text[r])
-        }
-        func isNameScalar(_ c: Unicode.Scalar) -> Bool {
-            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_"
-        }
-        while i < chars.count {
-            let c = chars[i]
-            guard c == "$", i + 1 < chars.count else {
-                out.unicodeScalars.append(c)
-                i += 1
-                continue
-            }
-            let next = chars[i + 1]
-            if next == "$" {
-                out += "$"
-                i += 2
-            } else if next == "{" {
-                var j = i + 2
-                while j < chars.count && isNameScalar(chars[j]) { j += 1 }
-                if j < chars.count && chars[j] == "}" && j > i + 2 {
-                    out += group(String(String.UnicodeScalarView(chars[(i + 2)..<j])))
-                    i = j + 1
-                } else {
-                    out.unicodeScalars.append(c)
-                    i += 1
-                }
-            } else if isNameScalar(next) {
-                var j = i + 1
-                while j < chars.count && isNameScalar(chars[j]) { j += 1 }
-                out += group(String(String.UnicodeScalarView(chars[(i + 1)..<j])))
-                i = j
-            } else {
-                out.unicodeScalars.append(c)
-                i += 1
-            }
-        }
-        return out
+    /// Go's `Regexp.ExpandString`, as Prometheus's relabelling uses it: `$n`, `${n}`, `$name`,
+    /// `${name}`, `$$`; unknown groups expand to nothing.
+    func expand(_ template: String, match: RegularExpression.Match, in text: String) -> String {
+        guard template.utf8.contains(UInt8(ascii: "$")) else { return template }
+        return regex.expand(template, match, in: text)
     }
 }
 
 /// A relabel rule that cannot work as written.
-public struct RelabelRuleError: Error, Sendable, CustomStringConvertible {
+public struct RelabelRuleError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }

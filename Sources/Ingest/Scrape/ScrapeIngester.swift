@@ -11,7 +11,8 @@ import TimeSeries
 /// new series, appends every queued sample, writes a staleness marker for each series the previous
 /// scrape had and this one lacks, and writes the synthetic series (`up`,
 /// `scrape_duration_seconds`, `scrape_samples_scraped`, `scrape_samples_post_metric_relabeling`,
-/// `scrape_series_added`). A failed scrape commits an empty scrape: `up` 0 and staleness markers
+/// `scrape_series_added`). The metadata lines (HELP, TYPE, UNIT) go to the target's
+/// `MetadataTable` during the parse pass. A failed scrape commits an empty scrape: `up` 0 and staleness markers
 /// for everything the last one had, as Prometheus does.
 ///
 /// Owned by one `ScrapeLoop`, under its lock.
@@ -31,11 +32,14 @@ struct ScrapeIngester {
     var scratch: [UInt8] = []
     var synthetic: SyntheticSeries
     let targetLabels: [(name: String, value: String)]
+    /// TYPE, HELP and UNIT of the families of the last successful scrape.
+    var metadata: MetadataTable
 
     init(target: ScrapeTarget) {
         self.target = target
         self.targetLabels = target.targetLabels
         self.synthetic = SyntheticSeries(targetLabels: target.targetLabels)
+        self.metadata = MetadataTable(limit: target.limits.metadataLimit)
     }
 
     // MARK: Parse pass
@@ -44,6 +48,7 @@ struct ScrapeIngester {
     /// `report` gets the counts so far even when it throws.
     mutating func parse(_ body: UnsafeRawBufferPointer, format: ExpositionFormat, report: inout ScrapeReport) throws(ScrapeError) {
         pending.removeAll(keepingCapacity: true)
+        metadata.begin(generation: generation &+ 1)
         var parser = ExpositionParser(bytes: body, format: format)
         let sampleLimit = target.limits.sampleLimit
         var scraped = 0
@@ -60,7 +65,10 @@ struct ScrapeIngester {
                 throw ScrapeError(.parse, error.description)
             }
             guard let entry else { break }
-            guard entry == .sample else { continue }
+            guard entry == .sample else {
+                if entry != .comment { metadata.record(entry, parser) }
+                continue
+            }
             scraped += 1
             let key = parser.series
             let hash = cache.hash(key)
@@ -204,12 +212,14 @@ struct ScrapeIngester {
             synthetic.write(report, up: true, writer: &writer)
         }
         generation = gen
+        metadata.commit()
         compactIfSparse(succeeded: true)
     }
 
     /// Commits a failed scrape: `up` 0 and staleness markers for the previous scrape's series.
     mutating func commitFailure(into store: SeriesStore, at scrapeTime: Timestamp, report: inout ScrapeReport, duration: () -> Duration) {
         let gen = generation &+ 1
+        metadata.abort()
         for p in pending { cache.entries[Int(p.entry)].lastFailedParse = gen }
         store.write { writer in
             report.staleMarkers = markVanishedStale(writer: &writer, gen: gen, at: scrapeTime, current: false)

@@ -48,6 +48,15 @@ public final class ScrapeLoop: Sendable {
     /// Failed scrapes by cause since the loop started (for the daemon's self-metrics).
     public var failures: [ScrapeError.Kind: Int] { state.withLock { $0.failures } }
 
+    /// TYPE, HELP and UNIT of the target's families as of its last successful scrape, in page order.
+    public var metadata: [MetricMetadata] { state.withLock { $0.ingester.metadata.metadata } }
+
+    /// What the metadata bounds refused since the loop started: families beyond
+    /// `ScrapeLimits.metadataLimit`, and HELP texts cut to 1 KiB.
+    public var metadataRefusals: (familiesDropped: Int, helpTruncated: Int) {
+        state.withLock { ($0.ingester.metadata.familiesDropped, $0.ingester.metadata.helpTruncated) }
+    }
+
     /// Ticks skipped because the previous scrape was still running.
     public var overlaps: Int { state.withLock { $0.overlaps } }
 

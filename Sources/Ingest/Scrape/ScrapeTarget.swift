@@ -101,6 +101,8 @@ public struct ScrapeLimits: Sendable, Hashable {
     public var labelValueLengthLimit: Int = 4096
     /// Largest body accepted, decompressed.
     public var bodySizeLimit: Int = HTTPRequest.defaultBodyLimit
+    /// Most metric families whose TYPE, HELP and UNIT are kept (further ones are counted, not kept).
+    public var metadataLimit: Int = 4096
 
     public init() {}
 }

@@ -176,7 +176,21 @@ import TimeSeries
     }
 
     @Test func anInvalidPatternFailsItsConditionAndSaysSo() {
-        #expect(check("status", .matches("(")) == #"invalid regular expression "(""#)
+        #expect(check("status", .matches("(")) == #"invalid regular expression "(": missing closing ): `(`"#)
+        #expect(check("status", .matches("(?=ok)")) == #"invalid regular expression "(?=ok)": invalid or unsupported Perl syntax: `(?=`"#)
+    }
+
+    @Test func aPatternIsCheckedBeforeAnyProbeWithGoReasons() {
+        #expect(JSONCondition.problem(withPattern: #"ok|degraded \(\d+\)"#) == nil)
+        #expect(JSONCondition.problem(withPattern: "(") == #"invalid regular expression "(": missing closing ): `(`"#)
+        #expect(JSONCondition.problem(withPattern: #"(ok)\1"#) == #"invalid regular expression "(ok)\\1": invalid escape sequence: `\1`"#)
+    }
+
+    @Test func aPatternMatchesTheWholeValueAndItsDotMatchesANewline() {
+        let body = Array(#"{"status": "ok\nfine"}"#.utf8)
+        #expect(check("status", .matches("ok.fine"), body: body) == nil)
+        #expect(check("status", .matches("fine"), body: body) != nil)
+        #expect(check("status", .matches("(?-s:ok.fine)"), body: body) != nil)
     }
 
     @Test func conditionNamesReadLikeTheConfiguration() {

@@ -147,7 +147,12 @@ import TimeSeries
         #expect(run(try RelabelRule(sourceLabels: ["Host"], targetLabel: "Host", action: .uppercase), base)?["Host"] == "A")
         #expect(run(try RelabelRule(sourceLabels: ["Host"], targetLabel: "method", action: .keepequal), base) == nil)
         #expect(run(try RelabelRule(sourceLabels: ["Host"], targetLabel: "method", action: .dropequal), base) == base)
-        #expect(throws: RelabelRuleError.self) { try RelabelRule(regex: "(", action: .labeldrop) }
+        #expect(run(try RelabelRule(sourceLabels: ["path"], regex: "(?s)/api/(.*)", targetLabel: "rest", replacement: "$1"), ["path": "/api/a\nb"])?["rest"] == "a\nb", "`.` matches a newline, as Prometheus's ^(?s:…)$")
+        #expect(run(try RelabelRule(sourceLabels: ["path"], regex: "/api/(.*)", targetLabel: "rest", replacement: "$1"), ["path": "/api/a\nb"])?["rest"] == "a\nb")
+        // RE2, not a backtracker: a hostile pattern over a long value answers at once.
+        #expect(run(try RelabelRule(sourceLabels: ["v"], regex: "(a*)*b", action: .keep), ["v": String(repeating: "a", count: 10_000)]) == nil)
+        #expect(throws: RelabelRuleError(message: #"invalid regex "(": missing closing ): `(`"#)) { try RelabelRule(regex: "(", action: .labeldrop) }
+        #expect(throws: RelabelRuleError.self) { try RelabelRule(regex: "(?<=a)b", action: .labeldrop) }
         #expect(throws: RelabelRuleError.self) { try RelabelRule(action: .keep) }
         #expect(throws: RelabelRuleError.self) { try RelabelRule(sourceLabels: ["a"], action: .replace) }
     }
