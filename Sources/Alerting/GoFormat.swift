@@ -169,7 +169,7 @@ enum GoFormat {
                 return bad(verb, value)
             }
         case .byte(let b):
-            return formatValue(.int(Int(b)), verb: verb, spec: spec).replacingOccurrences(of: "(int=", with: "(uint8=")
+            return formatValue(.int(Int(b)), verb: verb, spec: spec).replacingScalars(of: "(int=", with: "(uint8=")
         case .bool(let b):
             switch verb {
             case "v", "t": return pad(b ? "true" : "false", spec, numeric: false)

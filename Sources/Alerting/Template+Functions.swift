@@ -314,7 +314,7 @@ extension TemplateFunctions {
     /// The path of a URL (`pathPrefix`): what follows the authority, before `?` or `#`.
     static func urlPath(_ url: String) -> String {
         var rest = Substring(url)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] } else { return String(rest.prefix { $0 != "?" && $0 != "#" }) }
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] } else { return String(rest.prefix { $0 != "?" && $0 != "#" }) }
         guard let slash = rest.firstIndex(of: "/") else { return "" }
         return String(rest[slash...].prefix { $0 != "?" && $0 != "#" })
     }

@@ -115,7 +115,7 @@ extension Agent {
             for header in headers {
                 guard let colon = header.firstIndex(of: ":") else { throw ValidationError("--header wants 'Name: value', got \(header)") }
                 target.http.headers.append(
-                    HTTPHeader(String(header[..<colon]), header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                    HTTPHeader(String(header[..<colon]), header[header.index(after: colon)...].trimmingWhitespace()))
             }
             target.http.tls = TLSOptions(caFile: caFile, certFile: certFile, keyFile: keyFile, insecureSkipVerify: insecureSkipVerify)
             if let bearerTokenFile {
@@ -183,14 +183,14 @@ extension Agent {
 
 /// `path OP value` with OP one of `==`, `!=`, `=~`, `<=`, `>=`, `<`, `>`; or `path exists`.
 func parseJSONCondition(_ text: String) throws -> BodyCondition.Check {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let trimmed = text.trimmingWhitespace()
     if trimmed.hasSuffix(" exists") {
-        return .json(path: String(trimmed.dropLast(" exists".count)).trimmingCharacters(in: .whitespaces), .exists)
+        return .json(path: String(trimmed.dropLast(" exists".count)).trimmingWhitespace(), .exists)
     }
     for op in ["==", "!=", "=~", "<=", ">=", "<", ">"] {
-        guard let range = trimmed.range(of: op) else { continue }
-        let path = trimmed[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
-        var value = trimmed[range.upperBound...].trimmingCharacters(in: .whitespaces)
+        guard let range = trimmed.firstRange(of: op) else { continue }
+        let path = trimmed[..<range.lowerBound].trimmingWhitespace()
+        var value = trimmed[range.upperBound...].trimmingWhitespace()
         if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
         guard !path.isEmpty else { break }
         func number() throws -> Double {

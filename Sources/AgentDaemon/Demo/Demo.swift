@@ -75,10 +75,10 @@ public struct Demo {
         quiet.logLevel = .error
 
         let store = SeriesStore(config: StoreConfig(), clock: clock)
-        let mappings = try LogsConfig.decode(yaml: Demo.logsYAML.replacingOccurrences(of: "PATH", with: logPath), file: "demo")
+        let mappings = try LogsConfig.decode(yaml: Demo.logsYAML.replacingScalars(of: "PATH", with: logPath), file: "demo")
         let pipeline = try LogPipeline(mapping: mappings[0], store: store, logger: quiet, clock: clock)
         let ruleFiles = try RulesComponent.load(globs: ["api.yaml", "latency.yaml"], relativeTo: rulesDirectory)
-        var notifyConfig = try NotifyConfig.parse(Demo.notifyYAML.replacingOccurrences(of: "PATH", with: notificationsPath), file: "demo")
+        var notifyConfig = try NotifyConfig.parse(Demo.notifyYAML.replacingScalars(of: "PATH", with: notificationsPath), file: "demo")
         notifyConfig.externalURL = "https://ops.example.org"
         let rules = RulesComponent(files: ruleFiles, store: store, evaluationInterval: 15_000, externalLabels: [:],
                                    externalURL: notifyConfig.externalURL)
@@ -140,7 +140,8 @@ public struct Demo {
         store.read { r in
             for ref in r.series(named: "http_request_duration_ms").sorted(by: { (r.labels(of: $0)?.description ?? "") < (r.labels(of: $1)?.description ?? "") }) {
                 guard let s = r.summary(of: ref, from: origin - 1, through: now), let labels = r.labels(of: ref) else { continue }
-                print("  \(labels["route"] ?? "?")".padding(toLength: 16, withPad: " ", startingAt: 0)
+                let route = String("  \(labels["route"] ?? "?")".prefix(16))
+                print(route + String(repeating: " ", count: 16 - route.count)
                       + "p95 \(CFormat.printf("%6.1f", s.quantile(0.95))) ms   p99 \(CFormat.printf("%6.1f", s.quantile(0.99))) ms   \(s.count) requests")
             }
         }
