@@ -55,7 +55,12 @@ extension Daemon {
                 notifierConfiguration = try next.notify.notifierConfiguration(stateDir: config.global.stateDir)
             }
         } catch {
-            reloads.withLock { $0.lastSuccessful = false }
+            let now = clock()
+            reloads.withLock {
+                $0.lastSuccessful = false
+                $0.lastAttemptAt = now
+                $0.lastError = "\(error)"
+            }
             logger.error("\(trigger): \(current.source) refused; the running configuration stays:\n\(error)")
             return "\(error)"
         }
@@ -94,6 +99,8 @@ extension Daemon {
         reloads.withLock {
             $0.lastSuccessful = true
             $0.lastSuccessAt = now
+            $0.lastAttemptAt = now
+            $0.lastError = nil
         }
 
         var applied: [String] = ["\(newRules.groups.count) rule groups from \(files.count) files"]

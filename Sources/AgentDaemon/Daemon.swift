@@ -93,6 +93,9 @@ public final class Daemon: ControlAPI, @unchecked Sendable {
     struct ReloadStats {
         var lastSuccessful = true
         var lastSuccessAt: Timestamp
+        /// The last reload attempted (nil: none since the start) and, when it was refused, why (for the web page).
+        var lastAttemptAt: Timestamp? = nil
+        var lastError: String? = nil
     }
 
     /// A daemon for `config`; nothing starts until `run()` (or `start()`). `monotonicClock` times

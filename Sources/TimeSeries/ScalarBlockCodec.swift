@@ -150,18 +150,21 @@ enum ScalarBlockCodec {
         start + 2 + (Int(bytes[start]) | Int(bytes[start + 1]) << 8)
     }
 
-    /// Calls `body(slot index, value, offset)` for each sample of the block at `start`, in order.
+    /// Calls `body(slot index, value, offset)` for each sample of the block at `start`, in order,
+    /// through slot index `last` (each sample is decoded from the previous one, so a lookup that
+    /// needs the newest sample up to some slot stops there instead of decoding the whole block).
     /// The bytes were written by `append` (a ring's own memory), so they are trusted.
     @inline(__always)
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, _ body: (Int, Double, UInt16) -> Void) {
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, through last: Int = 31, _ body: (Int, Double, UInt16) -> Void) {
         let length = Int(bytes[start]) | Int(bytes[start + 1]) << 8
-        guard length > 0 else { return }
+        guard length > 0, last >= 0 else { return }
         var i = start + 2
         var bitmap: UInt32 = 0
         for shift in stride(from: 0, to: 32, by: 8) {
             bitmap |= UInt32(bytes[i]) << UInt32(shift)
             i += 1
         }
+        if last < 31 { bitmap &= (UInt32(2) << UInt32(last)) &- 1 }
         var previousBits: UInt64 = 0
         var previousOffset: UInt16 = 0
         var previousInteger: Int64 = 0

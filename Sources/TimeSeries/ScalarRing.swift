@@ -322,15 +322,32 @@ final class ScalarRing {
             }
             s -= 1
         }
-        guard rawFrom > range.lowerBound else { return nil }
-        var newest: Sample?
+        guard rawFrom > range.lowerBound, sealedCount > 0 else { return nil }
+        // Then the sealed blocks, newest first, each decoded only up to the newest slot wanted:
+        // a lookup (one per series and step of a range query) decodes part of one block, not
+        // every block the window touches.
+        let b = Int64(blockSlots)
+        let newestSlot = min(range.upperBound, rawFrom - 1)
+        let firstBlock = max(floorDiv(range.lowerBound, b), sealedFirst)
+        var block = min(floorDiv(newestSlot, b), sealedFirst + Int64(sealedCount) - 1)
         let tick = self.tick
-        forEachSample(in: range.lowerBound...min(range.upperBound, rawFrom - 1)) { s, value, offset in
-            let t = clock.start(of: s) + Int64(offset) * tick
-            if t <= at { newest = Sample(timestamp: t, value: value) }
+        while block >= firstBlock {
+            let base = block * b
+            let start = sealedRange(of: block).lowerBound
+            var newest: Sample?
+            sealed.withUnsafeBufferPointer { buffer in
+                ScalarBlockCodec.decode(buffer, at: start, through: Int(min(newestSlot - base, b - 1))) { i, value, offset in
+                    let slot = base + Int64(i)
+                    guard slot >= range.lowerBound else { return }
+                    let t = clock.start(of: slot) + Int64(offset) * tick
+                    if t <= at { newest = Sample(timestamp: t, value: value) }
+                }
+            }
+            // Samples are in time order: the newest at or before `at` in the newest block that has one.
+            if let newest { return newest.timestamp > from ? newest : nil }
+            block -= 1
         }
-        guard let newest, newest.timestamp > from else { return nil }
-        return newest
+        return nil
     }
 
     /// Increase hidden by in-slot counter resets between the samples of `(from, through]`.

@@ -107,6 +107,10 @@ import Testing
             b.samples(from: from, through: through, into: &gotB)
             #expect(gotA == gotB, "\(note) window (\(from), \(through)]")
             #expect(a.latest(atOrBefore: through, after: from) == b.latest(atOrBefore: through, after: from), "\(note)")
+            // A query's lookback: a window of a few slots to a block and a half, anywhere.
+            let lookback = resolution * Int64(1 + rng.next() % 48)
+            #expect(a.latest(atOrBefore: through, after: through - lookback) == b.latest(atOrBefore: through, after: through - lookback),
+                    "\(note) lookback \(lookback) at \(through)")
             #expect(a.hiddenIncrease(from: from, through: through) == b.hiddenIncrease(from: from, through: through), "\(note)")
         }
     }

@@ -22,7 +22,7 @@ import Glibc
 /// that queue, so a poll under way finishes first. The heartbeat beats after each poll.
 final class LogsComponent: Component, @unchecked Sendable {
     let queue = DispatchQueue(label: "agent.logs")
-    private var pipelines: [(mapping: LogMapping, pipeline: LogPipeline)]
+    private(set) var pipelines: [(mapping: LogMapping, pipeline: LogPipeline)]
     private var timer: (any DispatchSourceTimer)?
     private var lines = 0, bytes = 0, polls = 0
     let logger: Logger
@@ -32,6 +32,8 @@ final class LogsComponent: Component, @unchecked Sendable {
     var heartbeat: Heartbeat?
     /// How often the logs are polled.
     static let pollInterval: Milliseconds = 1_000
+    /// When the logs were last polled and each file's lines per second, for the logs page.
+    let activity = LogActivity()
 
     init(mappings: [LogMapping], store: SeriesStore, logger: Logger, clock: @escaping @Sendable () -> Timestamp) throws {
         self.logger = logger
@@ -138,6 +140,7 @@ final class LogsComponent: Component, @unchecked Sendable {
     }
 
     private func pollAll() {
+        let began = ContinuousClock.now
         for (_, pipeline) in pipelines {
             var summary = pipeline.poll()
             lines += summary.lines
@@ -152,6 +155,8 @@ final class LogsComponent: Component, @unchecked Sendable {
             }
         }
         polls += 1
+        activity.record(pipelines.flatMap { zip($0.pipeline.tailer.filePaths, $0.pipeline.tailer.fileStats.map(\.lines)).map { ($0, $1) } },
+                        at: clock(), monotonic: LogTailer.monotonicMilliseconds(), took: ContinuousClock.now - began)
         heartbeat?.beat()
     }
 

@@ -38,9 +38,6 @@ extension Daemon {
             Route(["GET", "POST"], "/api/v1/parse_query", .general, endpoint { try $0.parseQuery($1, $2) }),
             Route("GET", "/federate", .query, textRoute { $0.federate($1) }),
             Route(["POST", "PUT"], "/-/reload", .general, textRoute { $0.reloadEndpoint($1) }),
-            // What clients probe first (prometheus-api-client's check_prometheus_connection, as Prometheus
-            // answers it): a page that says what is here. The web pages replace it with their overview.
-            Route("GET", "/", .general, textRoute { _, _ in .text(200, "agent \(AgentVersion.string): /metrics, /federate, /api/v1/…\n") }),
             // The agent's own: silences and rollout gates.
             Route("GET", "/api/v1/silences", .general, endpoint { try $0.listSilences($1, $2) }),
             Route("POST", "/api/v1/silences", .general, endpoint { try $0.addSilence($1, $2) }),
@@ -48,6 +45,18 @@ extension Daemon {
             Route("GET", "/api/v1/gates", .general, endpoint { try $0.listGates($1, $2) }),
             Route("GET", "/api/v1/gates/{name}", .general, endpoint { try $0.gateRun($1, $2) }),
             Route("POST", "/api/v1/gates/{name}", .general, endpoint { try $0.startGate($1, $2) }),
+            // The web pages (read-only HTML, see Web/): the graph runs queries, so it has their lane and deadline.
+            // `/`, the overview, is also what clients probe first (prometheus-api-client's
+            // check_prometheus_connection wants a 200 there, as Prometheus answers it).
+            Route("GET", "/", .general, page { d, _ in d.overviewPage() }),
+            Route("GET", "/alerts", .general, page { d, _ in d.alertsPage() }),
+            Route("GET", "/rules", .general, page { d, _ in d.rulesPage() }),
+            Route("GET", "/targets", .general, page { d, _ in d.targetsPage() }),
+            Route("GET", "/logs", .general, page { d, _ in d.logsPage() }),
+            Route("GET", "/graph", .query, page { $0.graphPage($1) }),
+            Route("GET", "/status", .general, page { d, _ in d.statusPage() }),
+            Route("GET", "/static/app.css", .general) { WebAssets.css.response(to: $0) },
+            Route("GET", "/static/app.js", .general) { WebAssets.js.response(to: $0) },
         ]
     }
 
