@@ -1,7 +1,7 @@
 /// The few string edits that full Foundation's `NSString` bridge gave and FoundationEssentials does
-/// not (`replacingOccurrences`, `trimmingCharacters`), done on Unicode scalars as Foundation does:
-/// Swift's own `replacing`/`trimming` work on grapheme clusters, so `"\r\n"` would hide a `"\n"` and
-/// a quote followed by a combining mark would not be a quote.
+/// not (`replacingOccurrences`, `trimmingCharacters`), done on Unicode scalars (Foundation's
+/// `.literal` comparison): Swift's own `replacing` works on grapheme clusters, so `"\r\n"` would hide
+/// a `"\n"`, and Foundation's default comparison would not see a quote followed by a combining mark.
 extension StringProtocol {
     /// Every occurrence of `target` (compared scalar by scalar, left to right, not overlapping)
     /// replaced by `replacement`.

@@ -13,14 +13,19 @@ import TextRendering
     @Test(arguments: [("\n", "&#xA;"), ("\r", "&#xD;"), ("\"", "\\\""), ("\\", "\\\\"), ("aa", "b"), ("PATH", "/tmp/x"), ("e", "E")])
     func replacingAsFoundationReplaces(_ target: String, _ replacement: String) {
         for text in Self.texts {
-            #expect(text.replacingScalars(of: target, with: replacement) == text.replacingOccurrences(of: target, with: replacement),
-                    "\(text.debugDescription)")
+            #expect(text.replacingScalars(of: target, with: replacement)
+                        == text.replacingOccurrences(of: target, with: replacement, options: .literal), "\(text.debugDescription)")
         }
     }
 
     @Test func aNewlineInsideCRLFIsReplacedWhichSwiftsReplacingMisses() {
         #expect("a\r\nb".replacingScalars(of: "\n", with: "N") == "a\rNb")
         #expect("a\r\nb".replacing("\n", with: "N") == "a\r\nb")
+    }
+
+    @Test func aQuoteBeforeACombiningMarkIsStillAQuote() {
+        // Foundation's default (non-literal) comparison leaves this quote unescaped.
+        #expect("say \"\u{301}hi".replacingScalars(of: "\"", with: "\\\"") == "say \\\"\u{301}hi")
     }
 
     @Test func anEmptyTargetReplacesNothing() {
