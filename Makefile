@@ -5,7 +5,7 @@
 # make fuzz  — every fuzz target (libFuzzer) for FUZZ_SECONDS each (default 600); new inputs join its corpus, replayed by make test
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xlinker -s
-BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev libsnappy-dev pkg-config
+BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev libsnappy-dev libyaml-dev pkg-config
 # Real peers the tests run against on 127.0.0.1; headless Chromium (and a font for its screenshots)
 # opens the web pages (Tests/AgentTests/WebBrowserTests.swift).
 TEST_DEPS = $(BUILD_DEPS) python3 python3-venv prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics systemd chromium fonts-dejavu-core

@@ -12,15 +12,16 @@ let package = Package(
         .executable(name: "agent", targets: ["agent"]),
         .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
+        // The YAML reader alone, for its fuzz package (Fuzz/YAML).
+        .library(name: "YAMLSupport", targets: ["YAMLSupport"]),
         // The regex engine alone, for its fuzz package (Fuzz/Regex) and for any package that needs RE2.
         .library(name: "RE2", targets: ["RE2"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "JSON"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "YAMLSupport", "JSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -53,21 +54,25 @@ let package = Package(
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering", "JSON"]),
         .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering", "JSON"]),
-        // YAML with positions: every config and rule-file error as file:line:column, all in one pass.
-        .target(name: "YAMLSupport", dependencies: ["Yams"]),
+        // libyaml's event parser (the YAML reader's tokenizer); libyaml-dev, the library itself ≈ 140 KB.
+        .systemLibrary(
+            name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]),
+        // YAML with positions: every config and rule-file error as file:line:column, all in one pass. No Foundation.
+        .target(name: "YAMLSupport", dependencies: ["CYAML"]),
         .target(
             name: "Ingest",
             dependencies: ["TimeSeries", "RE2", "CCurl", "CZlib", "JSON", "HTTPServing", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
-            dependencies: ["Query", "RE2", "TimeSeries", "YAMLSupport", "Yams", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Query", "RE2", "TimeSeries", "YAMLSupport", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
             dependencies: ["Alerting", "Ingest", "RE2", "TextRendering", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "Yams", "AgentClient", "TextRendering", "HTTPServing",
+                "TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "AgentClient", "TextRendering", "HTTPServing",
                 "RemoteWrite", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -90,6 +95,7 @@ let package = Package(
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "RE2", "TextRendering", "JSON"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "YAMLSupportTests", dependencies: ["YAMLSupport"]),
         // A raw socket client that sends what no well-behaved client would, for the server's tests.
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),

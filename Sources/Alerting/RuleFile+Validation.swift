@@ -1,6 +1,6 @@
 import Query
 import TimeSeries
-import Yams
+import YAMLSupport
 
 /// Turns rule-file text into a `RuleFile`, checking everything Prometheus's `rulefmt` checks and our
 /// tier extension needs, and collecting every error rather than stopping at the first.

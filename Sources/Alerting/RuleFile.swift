@@ -114,12 +114,14 @@ public struct RuleFile: Sendable {
         return (a, r)
     }
 
-    static func describe(_ error: any Error) -> String {
+    /// Why a file could not be read, as `strerror` says it (`No such file or directory`); one wording
+    /// for rule files, configuration and log mappings, without full Foundation's `localizedDescription`.
+    public static func describe(_ error: any Error) -> String {
         if let e = error as? CocoaError, let underlying = e.underlying as? POSIXError {
             return String(cString: strerror(underlying.code.rawValue))
         }
         if let e = error as? CocoaError, e.code == .fileReadNoSuchFile { return "no such file" }
-        return "\(error.localizedDescription)"
+        return "\(error)"
     }
 }
 

@@ -1,16 +1,15 @@
 import YAMLSupport
-import Foundation
-import Yams
 
 /// Reads a YAML document node by node, collecting every problem as `file:line:column: message`
-/// instead of stopping at the first: the shared machinery of rule files and rule test files.
+/// instead of stopping at the first: the rule-file wording over YAMLSupport's reader (its
+/// `compose` and node tree), shared by rule files and rule test files.
 ///
 /// Each accessor takes a `context` ("group \"api\", rule 2 \"ApiLatency\"") that prefixes its
 /// messages, returns nil (and records an error) when the node is not what was expected, and never
 /// throws, so one pass reports everything.
 struct YAMLValidator {
     let path: String
-    let lines: [Substring]
+    let source: YAMLLines
     private(set) var errors: [RuleFileError] = []
     /// Skip unknown keys instead of reporting them (promtool's `--ignore-unknown-fields`, for files
     /// that carry extra metadata).
@@ -18,58 +17,23 @@ struct YAMLValidator {
 
     init(text: String, path: String) {
         self.path = path
-        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        source = YAMLLines(text)
     }
+
+    /// The text's lines.
+    var lines: [Substring] { source.lines }
 
     /// The document's root, or nil (with an error recorded) when the text is not YAML.
     mutating func compose(_ text: String) -> Node? {
         do {
-            return try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-                .composer(let context, let problem, let mark, _):
-                var message = "YAML syntax error: \(problem)"
-                if let context { message += " \(context.text)" }
-                add(message, at: SourcePosition(line: mark.line, column: mark.column))
-            case .duplicatedKeysInMapping(let duplicates, let context):
-                for key in duplicates {
-                    let (first, second) = occurrences(ofKey: key, from: context.mark.line)
-                    var message = "key \"\(key)\" is given twice in this mapping"
-                    if let first { message += " (first at line \(first.line))" }
-                    add(message, at: second ?? SourcePosition(line: context.mark.line, column: context.mark.column))
-                }
-            case .reader(let problem, _, _, _):
-                add("YAML syntax error: \(problem)", at: SourcePosition(line: 0, column: 0))
-            default:
-                add("YAML syntax error: \(error)", at: SourcePosition(line: 0, column: 0))
-            }
+            return try YAMLSupport.compose(yaml: text)
         } catch {
-            add("YAML syntax error: \(error)", at: SourcePosition(line: 0, column: 0))
+            for p in error.syntaxProblems(withContext: true) {
+                add("YAML syntax error: \(p.message)", at: SourcePosition(line: p.mark.line, column: p.mark.column))
+            }
+            for p in error.repeatedKeys { add(p.message, at: SourcePosition(line: p.mark.line, column: p.mark.column)) }
         }
         return nil
-    }
-
-    /// The first two places where `key:` starts a mapping entry, from line `line` on (Yams reports
-    /// duplicate keys with the mapping's position only).
-    func occurrences(ofKey key: String, from line: Int) -> (SourcePosition?, SourcePosition?) {
-        var found: [SourcePosition] = []
-        var indent: Int?
-        for n in max(line, 1)...max(lines.count, 1) where n - 1 < lines.count {
-            let text = lines[n - 1]
-            var rest = Substring(text)
-            var column = 1
-            while let c = rest.first, c == " " || c == "-" || c == "{" || c == "," {
-                rest.removeFirst()
-                column += 1
-            }
-            if rest.hasPrefix(key + ":") {
-                if indent == nil { indent = column }
-                if column == indent { found.append(SourcePosition(line: n, column: column)) }
-                if found.count == 2 { break }
-            }
-        }
-        return (found.first, found.count > 1 ? found[1] : nil)
     }
 
     mutating func add(_ message: String, at position: SourcePosition) {
@@ -88,27 +52,10 @@ struct YAMLValidator {
     }
 
     /// True for an explicit or implicit YAML null (`~`, `null`, nothing).
-    func isNull(_ node: Node) -> Bool {
-        guard let scalar = node.scalar else { return false }
-        return scalar.style == .plain && (node.null != nil || ["", "~", "null", "Null", "NULL"].contains(scalar.string))
-    }
+    func isNull(_ node: Node) -> Bool { node.null != nil }
 
-    func describe(_ node: Node) -> String {
-        switch node {
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .alias: return "an alias"
-        case .scalar(let s):
-            if isNull(node) { return "nothing (null)" }
-            if s.style == .plain {
-                if node.int != nil { return "the number \(s.string)" }
-                if node.float != nil { return "the number \(s.string)" }
-                if node.bool != nil { return "the boolean \(s.string)" }
-            }
-            let text = s.string.count > 40 ? String(s.string.prefix(40)) + "…" : s.string
-            return "the string \"\(text)\""
-        }
-    }
+    /// The node in a few words: "a list", "the number 3", "the string \"x\"".
+    func describe(_ node: Node) -> String { node.summary }
 
     /// A mapping's entries by key, after checking every key is known and none is repeated.
     /// Unknown keys get a "did you mean" suggestion.
@@ -163,30 +110,32 @@ struct YAMLValidator {
         return s.string
     }
 
-    /// A number written as a YAML number (not a quoted string).
+    /// A number written as a YAML number (not a quoted string), as Prometheus reads one: YAML 1.1's
+    /// sexagesimal `1:30` and the spellings only Swift reads (`inf`, `0x1p3`) are refused, since
+    /// Go's YAML (promtool, Prometheus) reads them as strings.
     mutating func number(_ node: Node, context: String, what: String) -> Double? {
-        if case .scalar(let s) = node, s.style == .plain, !isNull(node) {
-            if let i = node.int { return Double(i) }
-            if let f = node.float { return f }
-            switch s.string {
-            case ".inf", "+.inf", ".Inf", "+.Inf": return .infinity
-            case "-.inf", "-.Inf": return -.infinity
-            default: break
-            }
-        }
-        add("expected \(what) (a number), got \(describe(node))", at: node, context: context)
+        if !isNull(node), let v = node.goDouble { return v }
+        add("expected \(what) (a number), got \(describeNumber(node))", at: node, context: context)
         return nil
     }
 
-    /// A whole number ≥ 0.
+    /// A whole number ≥ 0; a whole number written as a float (`10.0`, `1e3`) counts, as in Go's YAML.
     mutating func count(_ node: Node, context: String, what: String) -> Int? {
-        if case .scalar(let s) = node, s.style == .plain, let i = node.int {
+        if let i = node.goInt {
             if i >= 0 { return i }
             add("\(what) must not be negative, got \(i)", at: node, context: context)
             return nil
         }
-        add("expected \(what) (a whole number), got \(describe(node))", at: node, context: context)
+        add("expected \(what) (a whole number), got \(describeNumber(node))", at: node, context: context)
         return nil
+    }
+
+    /// `describe`, except for a text YAML 1.1 reads as a number and Go's YAML as a string.
+    private func describeNumber(_ node: Node) -> String {
+        guard case .scalar(let s) = node, s.style == .plain, node.int != nil || node.float != nil, !Node.hasGoNumberSyntax(s.string) else {
+            return describe(node)
+        }
+        return "the string \"\(s.string)\" (Prometheus's YAML reads it as a string, not a number)"
     }
 
     /// A Prometheus duration (`30s`, `5m`, `1h30m`).
@@ -220,49 +169,16 @@ struct YAMLValidator {
         }
     }
 
-    /// The file position of `line`:`column` (1-based, column in Unicode scalars) inside a scalar's
-    /// value, following how the scalar is written (plain, quoted, or a `|`/`>` block).
+    /// The file position of `line`:`column` (1-based) inside a scalar's value, following how the
+    /// scalar is written (plain, quoted, or a `|`/`>` block).
     func position(inScalar node: Node, line: Int, column: Int) -> SourcePosition {
-        let start = position(of: node)
-        guard case .scalar(let s) = node, start.line > 0 else { return start }
-        switch s.style {
-        case .literal, .folded:
-            // The content begins on the first non-blank line after the indicator; its indentation
-            // is that of the block.
-            var first = start.line + 1
-            while first - 1 < lines.count, lines[first - 1].allSatisfy({ $0 == " " }) { first += 1 }
-            guard first - 1 < lines.count else { return start }
-            let indent = lines[first - 1].prefix(while: { $0 == " " }).count
-            let fileLine = first + line - 1
-            return SourcePosition(line: fileLine, column: indent + column)
-        case .singleQuoted, .doubleQuoted:
-            if line == 1 { return SourcePosition(line: start.line, column: start.column + column) }
-        default:
-            if line == 1 { return SourcePosition(line: start.line, column: start.column + column - 1) }
-        }
-        // A plain or quoted scalar continued over several lines: the continuation lines are indented.
-        let fileLine = start.line + line - 1
-        guard fileLine - 1 < lines.count else { return start }
-        let indent = lines[fileLine - 1].prefix(while: { $0 == " " }).count
-        return SourcePosition(line: fileLine, column: indent + column)
+        guard let mark = source.mark(inScalar: node, line: line, column: column) else { return position(of: node) }
+        return SourcePosition(line: mark.line, column: mark.column)
     }
 
     /// `position(inScalar:line:column:)` for a UTF-8 byte offset within the scalar's value.
     func position(inScalar node: Node, byteOffset: Int) -> SourcePosition {
-        guard case .scalar(let s) = node else { return position(of: node) }
-        var line = 1
-        var column = 1
-        var consumed = 0
-        for u in s.string.unicodeScalars {
-            if consumed >= byteOffset { break }
-            consumed += UTF8.width(u)
-            if u == "\n" {
-                line += 1
-                column = 1
-            } else {
-                column += 1
-            }
-        }
-        return position(inScalar: node, line: line, column: column)
+        guard let mark = source.mark(inScalar: node, byteOffset: byteOffset) else { return position(of: node) }
+        return SourcePosition(line: mark.line, column: mark.column)
     }
 }

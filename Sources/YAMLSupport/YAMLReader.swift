@@ -1,6 +1,3 @@
-public import Yams
-
-
 /// Reads a YAML document into typed values while collecting every error with its position.
 ///
 /// Each accessor reports a wrong type, a bad duration or an unknown key (with the closest known key
@@ -13,21 +10,25 @@ public struct YAMLReader {
 
     public init(file: String) { self.file = file }
 
-    /// Parses `text` into a node tree; nil (with an error) when it is not YAML.
+    /// Parses `text` into a node tree; nil (with an error) when it is not YAML. A text without a
+    /// document (empty, or only comments) is an empty mapping.
     public mutating func parse(_ text: String) -> Node? {
         do {
-            return try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
-        } catch let error as YamlError {
-            switch error {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-                errors.append(ConfigError(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(problem)"))
-            default:
-                errors.append(ConfigError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)"))
-            }
+            return try compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
         } catch {
-            errors.append(ConfigError(file: file, line: 1, column: 1, message: "invalid YAML: \(error)"))
+            record(error)
+            return nil
         }
-        return nil
+    }
+
+    /// Records why `compose` refused a text, at the problem's position.
+    public mutating func record(_ error: YamlError) {
+        for p in error.syntaxProblems(withContext: false) {
+            errors.append(ConfigError(file: file, line: p.mark.line, column: p.mark.column, message: "invalid YAML: \(p.message)"))
+        }
+        for p in error.repeatedKeys {
+            errors.append(ConfigError(file: file, line: p.mark.line, column: p.mark.column, message: p.message))
+        }
     }
 
     /// Records an error at `node`'s position.
@@ -103,9 +104,9 @@ public struct YAMLReader {
         return out
     }
 
-    /// An integer within `range`.
+    /// An integer within `range`, as Go's YAML reads one (`0x10`, `1_000`, `10.0`; not `1:30`).
     public mutating func int(_ node: Node, _ what: String, in range: ClosedRange<Int>) -> Int? {
-        guard case .scalar = node, let v = node.int else {
+        guard let v = node.goInt else {
             error(node, "\(what) must be a whole number")
             return nil
         }
@@ -116,9 +117,9 @@ public struct YAMLReader {
         return v
     }
 
-    /// A number within `range`.
+    /// A number within `range`, as Go's YAML reads one.
     public mutating func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) -> Double? {
-        guard case .scalar = node, let v = node.float, v.isFinite else {
+        guard let v = node.goDouble, v.isFinite else {
             error(node, "\(what) must be a number")
             return nil
         }

@@ -1,11 +1,15 @@
+import Alerting
 import AgentClient
 public import TimeSeries
 public import Ingest
 public import RemoteWrite
 public import HTTPServing
 import YAMLSupport
-import Yams
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The agent's configuration file: the user's contract (keys of DESIGN.md, extended, never renamed).
 public struct AgentConfig: Sendable {
@@ -43,7 +47,7 @@ public struct AgentConfig: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "cannot read the file: \(error.localizedDescription)")])
+            throw ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "cannot read the file: \(RuleFile.describe(error))")])
         }
         return try parse(text, file: path)
     }
@@ -54,6 +58,7 @@ public struct AgentConfig: Sendable {
         var config = AgentConfig()
         config.source = file
         let root = reader.parse(text)
+        var logsErrors: [ConfigError] = []
         let empty = root.map(isEmptyDocument) ?? false
         if let root, empty {
             // As Alertmanager refuses a file without a route: applied, an empty file (a truncated
@@ -68,13 +73,11 @@ public struct AgentConfig: Sendable {
             if let node = top["gate_files"], let files = reader.strings(node, "gate_files") { config.gateFiles = files }
             if let node = top["notify"] { config.notify.read(node, &reader) }
             if let node = top["remote_write"] { config.remoteWrite = RemoteWriteConfig.read(node, &reader) }
+            if let node = top["logs"] {
+                do { config.logs = try LogsConfig.decode(logs: node, file: file) } catch { logsErrors = error.problems }
+            }
         }
-        var errors = reader.errors
-        do {
-            if !empty { config.logs = try LogsConfig.decode(yaml: text, file: file) }
-        } catch {
-            errors += error.problems
-        }
+        let errors = reader.errors + logsErrors
         guard errors.isEmpty else { throw ConfigErrors(errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }) }
         return config
     }

@@ -1,7 +1,12 @@
+import Alerting
+import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 public import Ingest
 import RE2
-import Yams
 public import YAMLSupport
 
 /// The `logs:` section of the configuration: YAML → `LogMapping`s, with every error at its
@@ -32,24 +37,25 @@ public enum LogsConfig {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw LogsConfigError(problems: [.init(file: path, line: 0, column: 0, message: "cannot read the configuration file: \(error.localizedDescription)")])
+            throw LogsConfigError(problems: [.init(file: path, line: 0, column: 0, message: "cannot read the configuration file: \(RuleFile.describe(error))")])
         }
         return try decode(yaml: text, file: path)
     }
 
-    /// Decodes the `logs:` section of a whole configuration document.
+    /// Decodes the `logs:` section of a whole configuration document, read by the configuration's
+    /// `YAMLReader` (the one YAML reader: same syntax errors, same repeated-key errors).
     public static func decode(yaml: String, file: String) throws(LogsConfigError) -> [LogMapping] {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw LogsConfigError(problems: [LogsConfigDecoder.problem(fromYAMLError: error, file: file)])
-        }
-        guard let root, case .mapping(let top) = root else {
-            if root == nil { return [] }
-            throw LogsConfigError(problems: [.init(file: file, mark: root?.mark, message: "the configuration must be a mapping of sections (global:, scrape:, logs:, ...)")])
+        var reader = YAMLReader(file: file)
+        guard let root = reader.parse(yaml) else { throw LogsConfigError(problems: reader.errors) }
+        guard case .mapping(let top) = root else {
+            throw LogsConfigError(problems: [.init(file: file, mark: root.mark, message: "the configuration must be a mapping of sections (global:, scrape:, logs:, ...)")])
         }
         guard let logs = top["logs"] else { return [] }
+        return try decode(logs: logs, file: file)
+    }
+
+    /// Decodes the node of a `logs:` key, from a document already composed.
+    public static func decode(logs: Node, file: String) throws(LogsConfigError) -> [LogMapping] {
         var decoder = LogsConfigDecoder(file: file)
         let mappings = decoder.logs(logs)
         guard decoder.problems.isEmpty else { throw LogsConfigError(problems: decoder.problems) }
@@ -83,23 +89,6 @@ struct LogsConfigDecoder {
 
     mutating func fail(_ node: Node?, _ message: String) {
         problems.append(.init(file: file, mark: node?.mark, message: message))
-    }
-
-    static func problem(fromYAMLError error: any Error, file: String) -> LogsConfigError.Problem {
-        if let yaml = error as? YamlError {
-            switch yaml {
-            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-                .composer(let context, let problem, let mark, _):
-                let detail = context.map { "\($0.text) " } ?? ""
-                return .init(file: file, line: mark.line, column: mark.column, message: "invalid YAML: \(detail)\(problem)")
-            case .duplicatedKeysInMapping(let duplicates, let context):
-                let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-                return .init(file: file, line: context.mark.line, column: context.mark.column, message: "key \(keys) is given twice in one mapping")
-            default:
-                break
-            }
-        }
-        return .init(file: file, line: 0, column: 0, message: "invalid YAML: \(error)")
     }
 
     mutating func logs(_ node: Node) -> [LogMapping] {
@@ -348,7 +337,7 @@ struct LogsConfigDecoder {
     /// `65536`, `64KiB`, `1 MB`.
     mutating func byteSize(_ node: Node, _ context: String) -> Int? {
         guard let s = string(node, context) else { return nil }
-        let trimmed = s.replacingOccurrences(of: " ", with: "")
+        let trimmed = s.replacingScalars(of: " ", with: "")
         let digits = trimmed.prefix { $0.isNumber }
         let unit = String(trimmed.dropFirst(digits.count))
         let factors: [String: Int] = ["": 1, "B": 1, "KB": 1000, "KiB": 1024, "MB": 1_000_000, "MiB": 1 << 20, "GB": 1_000_000_000, "GiB": 1 << 30]

@@ -1,7 +1,6 @@
 public import Notify
 import TimeSeries
 public import YAMLSupport
-public import Yams
 
 /// `notify:` — routing, inhibition, receivers and the outbox, as written in the configuration.
 ///

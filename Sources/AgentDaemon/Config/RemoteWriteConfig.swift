@@ -2,7 +2,6 @@ import Ingest
 import RemoteWrite
 import TimeSeries
 import YAMLSupport
-import Yams
 
 /// `remote_write:` — Prometheus's keys, where they apply; several endpoints, each on its own:
 ///

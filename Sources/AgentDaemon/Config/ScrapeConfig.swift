@@ -1,6 +1,5 @@
 import Ingest
 import YAMLSupport
-import Yams
 import TimeSeries
 
 /// `scrape:` — the targets, one job per item:

@@ -1,7 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 public import Query
 public import TimeSeries
-import Yams
+import YAMLSupport
 
 /// A unit-test file of gates, in promtool's style: input series, and for each gate the verdict
 /// expected and the evaluation that reaches it. `agent test rules` runs a file with `gate_files:`
@@ -61,7 +65,7 @@ public struct GateTestFile: Sendable {
     /// that cannot be read or parsed is not (the rule test loader reports it).
     public static func isGateTestFile(path: String) -> Bool {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
-              let root = try? Yams.compose(yaml: text), case .mapping(let m) = root else { return false }
+              let root = try? YAMLSupport.compose(yaml: text), case .mapping(let m) = root else { return false }
         return m.keys.contains { $0.scalar?.string == "gate_files" }
     }
 

@@ -1,8 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import TextRendering
 public import Query
 public import TimeSeries
-import Yams
+import YAMLSupport
 
 /// A rule unit-test file in promtool's format (`promtool test rules`), loaded and validated.
 ///
@@ -168,7 +175,7 @@ struct RuleTestFileReader {
 
     /// Rule files matching `pattern`, relative to the directory of the test file at `testPath`.
     static func resolve(_ pattern: String, relativeTo testPath: String) -> [String] {
-        let directory = (testPath as NSString).deletingLastPathComponent
+        let directory = testPath.lastIndex(of: "/").map { $0 == testPath.startIndex ? "/" : String(testPath[..<$0]) } ?? ""
         let full = pattern.hasPrefix("/") || directory.isEmpty ? pattern : directory + "/" + pattern
         guard full.contains(where: { "*?[".contains($0) }) else {
             return FileManager.default.fileExists(atPath: full) ? [full] : []

@@ -1,6 +1,7 @@
 import AgentDaemon
 import Ingest
 import Testing
+import YAMLSupport
 
 @Suite struct LogsConfigTests {
     @Test func theIssuesExampleDecodesToItsMapping() throws {
@@ -83,7 +84,7 @@ import Testing
         ("logs:\n  - path: x\n    timestamp: {field: ts, format: iso}\n    metrics: [{name: a, type: counter}]", "logs[0].timestamp.format: expected one of auto, rfc3339, unix_seconds, unix_milliseconds"),
         ("logs:\n  - path: x\n    filter: {field: l, in: [a], not_in: [b]}\n    metrics: [{name: a, type: counter}]", "logs[0].filter: expected exactly one of `in:` or `not_in:`"),
         ("logs:\n  - path: x\n    metrics: [{name: a, type: distribution, field: f, unit: {from: s, to: KiB}}]", #"logs[0].metrics[0].unit: cannot convert "s" to "KiB""#),
-        ("logs:\n  - path: x\n    path: y\n    metrics: [{name: a, type: counter}]", #"a.yaml:2:5: key "path" is given twice in one mapping"#),
+        ("logs:\n  - path: x\n    path: y\n    metrics: [{name: a, type: counter}]", #"a.yaml:3:5: key "path" is given twice in this mapping (first at line 2)"#),
         ("logs:\n  - path: x\n    metrics: [{name: a, type: counter}, {name: a, type: counter}]", "a metric of this name is already defined"),
         ("logs:\n  - path: x\n   metrics: [}", "a.yaml:3:"),
     ]
@@ -114,6 +115,29 @@ import Testing
             let lines = error.problems.map(\.description)
             #expect(lines.count == 4, "\(lines)")
             #expect(lines.allSatisfy { $0.hasPrefix("a.yaml:") })
+        }
+    }
+
+    /// The configuration is composed once and `logs:` decoded from that tree, so a problem in it
+    /// is reported once, in the same words as everywhere else in the file (it was twice: once by
+    /// the configuration's reader, once by a second parse for `logs:` in other words).
+    @Test(arguments: [
+        ("logs:\n  - path: x\n    path: y\n    metrics: [{name: a, type: counter}]\n",
+         [#"a.yaml:3:5: key "path" is given twice in this mapping (first at line 2)"#]),
+        ("global: {resolution: 10s}\nlogs: [\n", ["a.yaml:3:1: invalid YAML: did not find expected node content"]),
+        ("logs:\n  - path: x\n    metrics: [{name: a, type: countr}]\nglobal: {resolutoin: 10s}\n", [
+            #"a.yaml:3:31: logs[0].metrics[0].type: expected counter, distribution or gauge, got "countr""#,
+            #"a.yaml:4:10: global: unknown key "resolutoin" (did you mean "resolution"?)"#,
+        ]),
+    ])
+    func aProblemInTheWholeConfigurationIsReportedOnce(yaml: String, expected: [String]) {
+        do {
+            _ = try AgentConfig.parse(yaml, file: "a.yaml")
+            Issue.record("no error for:\n\(yaml)")
+        } catch let error as ConfigErrors {
+            #expect(error.errors.map(\.description) == expected)
+        } catch {
+            Issue.record("\(error)")
         }
     }
 }
