@@ -17,7 +17,7 @@ let package = Package(
         // The regex engine alone, for its fuzz package (Fuzz/Regex) and for any package that needs RE2.
         .library(name: "RE2", targets: ["RE2"]),
         // Every library target, for the benchmark and fuzz packages beside this one.
-        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "YAMLSupport"]),
+        .library(name: "AgentLibraries", targets: ["TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "HTTPServing", "AgentDaemon", "RemoteWrite", "YAMLSupport", "JSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,11 +46,14 @@ let package = Package(
         // timeouts, an accept loop that survives fd exhaustion, lanes. No Foundation (see HTTPServer).
         .target(name: "HTTPServing", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
         // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
-        // notifications), C's printf for numbers (CLI tables, templates), JSON strings. No Foundation.
+        // notifications), C's printf for numbers (CLI tables, templates), RFC 3339 dates. No Foundation.
         .target(name: "TextRendering"),
+        // The one JSON reader and writer (RFC 8259, no Foundation): API answers, notification
+        // payloads, the CLI's reading of the daemon's answers, health checks, state files.
+        .target(name: "JSON"),
         // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
-        .target(name: "AgentClient", dependencies: ["TextRendering"]),
-        .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering"]),
+        .target(name: "AgentClient", dependencies: ["TextRendering", "JSON"]),
+        .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering", "JSON"]),
         // libyaml's event parser (the YAML reader's tokenizer); libyaml-dev, the library itself ≈ 140 KB.
         .systemLibrary(
             name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
@@ -59,44 +62,45 @@ let package = Package(
         .target(name: "YAMLSupport", dependencies: ["CYAML"]),
         .target(
             name: "Ingest",
-            dependencies: ["TimeSeries", "RE2", "CCurl", "CZlib", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["TimeSeries", "RE2", "CCurl", "CZlib", "JSON", "HTTPServing", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Alerting",
             dependencies: ["Query", "RE2", "TimeSeries", "YAMLSupport", "TextRendering", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Notify",
-            dependencies: ["Alerting", "Ingest", "RE2", "TextRendering", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Alerting", "Ingest", "RE2", "TextRendering", "JSON", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "AgentDaemon",
             dependencies: [
                 "TimeSeries", "RE2", "Query", "Ingest", "Alerting", "Notify", "YAMLSupport", "AgentClient", "TextRendering", "HTTPServing",
-                "RemoteWrite",
+                "RemoteWrite", "JSON",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "agent",
-            dependencies: ["AgentClient", "TextRendering", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["AgentClient", "TextRendering", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "agent-daemon",
             dependencies: [
-                "AgentDaemon", "AgentClient", "TimeSeries", "Query", "Ingest", "Alerting", "Notify",
+                "AgentDaemon", "AgentClient", "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "JSON", "TextRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "TimeSeriesTests", dependencies: ["TimeSeries"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TextRendering"]),
         .testTarget(name: "RE2Tests", dependencies: ["RE2"]),
         .testTarget(name: "QueryTests", dependencies: ["Query", "TimeSeries"]),
         // Fixtures are read from the source tree (#filePath), not bundled.
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries"], exclude: ["Scrape/Fixtures"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "TimeSeries", "JSON"], exclude: ["Scrape/Fixtures"]),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "Query", "TimeSeries"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "RE2", "TextRendering"], exclude: ["Fixtures", "Golden"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Alerting", "RE2", "TextRendering", "JSON"], exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "RemoteWriteTests", dependencies: ["RemoteWrite", "TimeSeries", "Ingest", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "YAMLSupportTests", dependencies: ["YAMLSupport"]),
         // A raw socket client that sends what no well-behaved client would, for the server's tests.
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
         // Clients/: the Python script that drives the Prometheus API's clients (PrometheusClientsTests).
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"],
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "JSON", "TextRendering", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"],
                     exclude: ["Clients"]),
     ]
 )

@@ -10,10 +10,16 @@ public struct CLIError: Error, CustomStringConvertible {
 
 /// Writes one line to standard error (no Foundation `FileHandle`: the small `agent` has none).
 public func printError(_ line: String) {
-    let bytes = Array((line + "\n").utf8)
+    writeAll(2, Array((line + "\n").utf8))
+}
+
+/// Writes all of `bytes` to the file descriptor `fd` (unbuffered, as `FileHandle.write` did),
+/// retrying short writes and EINTR; stops at the first other error.
+public func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     var written = 0
     while written < bytes.count {
-        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress! + written, $0.count - written) }
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        if n < 0 && errno == EINTR { continue }
         if n <= 0 { return }
         written += n
     }

@@ -1,3 +1,4 @@
+import JSON
 /// What `agent --help` says of the agent and of each command `agent-daemon` runs: the small
 /// `agent` lists those commands without linking them, so both binaries read their words here.
 public enum CommandDescriptions {

@@ -1,7 +1,12 @@
 import AgentClient
+import TextRendering
 import Alerting
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Ingest
 import Logging
 import TimeSeries
@@ -174,7 +179,7 @@ extension Daemon {
         queue.asyncAfter(deadline: .now() + .milliseconds(Int(delay))) { [weak self] in
             guard let self, lifecycle.phase == .running else { return }
             let outcome = StartupPages.release()
-            let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1_048_576) }
+            let mb = { (bytes: Int) in CFormat.printf("%.1f", Double(bytes) / 1_048_576) + " MB" }
             if outcome.mappings == 0 && outcome.error != 0 {
                 logger.debug("start-up pages kept: madvise(MADV_PAGEOUT) failed with errno \(outcome.error)")
             } else {

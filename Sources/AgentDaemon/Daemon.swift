@@ -1,7 +1,11 @@
 import AgentClient
 public import TimeSeries
 public import Logging
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
 public import Foundation
+#endif
 import Alerting
 import Ingest
 import Notify

@@ -1,6 +1,13 @@
 import Query
 import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Go's `fmt` as far as Prometheus templates use it: `Sprint`, `Sprintln` and `Sprintf` with the
 /// verbs `%v %s %q %d %f %F %e %E %g %G %x %X %o %b %c %t %T %%`, flags `+ - # 0` and space, width
@@ -162,7 +169,7 @@ enum GoFormat {
                 return bad(verb, value)
             }
         case .byte(let b):
-            return formatValue(.int(Int(b)), verb: verb, spec: spec).replacingOccurrences(of: "(int=", with: "(uint8=")
+            return formatValue(.int(Int(b)), verb: verb, spec: spec).replacingScalars(of: "(int=", with: "(uint8=")
         case .bool(let b):
             switch verb {
             case "v", "t": return pad(b ? "true" : "false", spec, numeric: false)

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 public import Query
 public import TimeSeries
 
@@ -107,13 +114,14 @@ public struct RuleFile: Sendable {
         return (a, r)
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? CocoaError, let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError,
-           underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
-            return String(cString: strerror(code.rawValue))
+    /// Why a file could not be read, as `strerror` says it (`No such file or directory`); one wording
+    /// for rule files, configuration and log mappings, without full Foundation's `localizedDescription`.
+    public static func describe(_ error: any Error) -> String {
+        if let e = error as? CocoaError, let underlying = e.underlying as? POSIXError {
+            return String(cString: strerror(underlying.code.rawValue))
         }
         if let e = error as? CocoaError, e.code == .fileReadNoSuchFile { return "no such file" }
-        return "\(error.localizedDescription)"
+        return "\(error)"
     }
 }
 

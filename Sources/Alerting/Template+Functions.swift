@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import TimeSeries
 
 /// A parameter type of a template function, as far as Go checks arguments against it.
@@ -263,15 +270,21 @@ extension TemplateFunctions {
             case "=": out += "\\u003D"
             default:
                 if u.value < 0x20 {
-                    out += "\\u00" + String(format: "%02X", u.value)
+                    out += "\\u00" + upperHex(u.value, digits: 2)
                 } else if u.value >= 0x80, !isPrintable(u) {
-                    out += "\\u" + String(format: "%04X", u.value)
+                    out += "\\u" + upperHex(u.value, digits: 4)
                 } else {
                     out.unicodeScalars.append(u)
                 }
             }
         }
         return out
+    }
+
+    /// `v` in upper-case hexadecimal, zero-padded to `digits` (C's `%0NX`).
+    static func upperHex(_ v: UInt32, digits: Int) -> String {
+        let hex = String(v, radix: 16, uppercase: true)
+        return hex.count >= digits ? hex : String(repeating: "0", count: digits - hex.count) + hex
     }
 
     /// Go's `unicode.IsPrint` for non-ASCII: letters, marks, numbers, punctuation, symbols and U+0020.
@@ -292,7 +305,7 @@ extension TemplateFunctions {
                  UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(b))
             case UInt8(ascii: " "): out += "+"
-            default: out += String(format: "%%%02X", b)
+            default: out += "%" + upperHex(UInt32(b), digits: 2)
             }
         }
         return out
@@ -301,7 +314,7 @@ extension TemplateFunctions {
     /// The path of a URL (`pathPrefix`): what follows the authority, before `?` or `#`.
     static func urlPath(_ url: String) -> String {
         var rest = Substring(url)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] } else { return String(rest.prefix { $0 != "?" && $0 != "#" }) }
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] } else { return String(rest.prefix { $0 != "?" && $0 != "#" }) }
         guard let slash = rest.firstIndex(of: "/") else { return "" }
         return String(rest[slash...].prefix { $0 != "?" && $0 != "#" })
     }

@@ -125,8 +125,10 @@ final class ThreadBody: Sendable {
     init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }
 
-/// Starts a detached pthread named `name` running `body`; false when the system refuses.
-func startThread(named name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
+/// Starts a detached pthread named `name` running `body`; false when the system refuses. The one
+/// way the agent starts a thread of its own (the server's workers, the HTTP client's loop), without
+/// Foundation's `Thread`.
+public func startThread(named name: String, _ body: @escaping @Sendable () -> Void) -> Bool {
     let box = Unmanaged.passRetained(ThreadBody {
         #if canImport(Glibc)
         _ = pthread_setname_np(pthread_self(), String(name.prefix(15)))

@@ -1,3 +1,4 @@
+import JSON
 /// A rendered request body, before secrets and signatures are added at send time.
 public struct Payload: Sendable, Equatable {
     public var body: [UInt8]
@@ -121,7 +122,7 @@ public struct Integration: Sendable {
         if case .http(let endpoint) = destination {
             if let url = try? endpoint.url.resolve() {
                 out.append(url)
-                if let scheme = url.range(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") {
+                if let scheme = url.firstRange(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") {
                     let rest = url[slash...]
                     out.append(String(rest))
                     // Tokens travel as path segments or query values: each long one on its own.

@@ -394,7 +394,7 @@ extension Outbox {
     static func redactURLs(_ text: String) -> String {
         var out = ""
         var rest = Substring(text)
-        while let first = [rest.range(of: "http://"), rest.range(of: "https://")].compactMap({ $0 }).min(by: { $0.lowerBound < $1.lowerBound }) {
+        while let first = [rest.firstRange(of: "http://"), rest.firstRange(of: "https://")].compactMap({ $0 }).min(by: { $0.lowerBound < $1.lowerBound }) {
             out += rest[..<first.lowerBound]
             let tail = rest[first.lowerBound...]
             let end = tail.firstIndex { $0 == " " || $0 == "\"" || $0 == "'" || $0 == "<" || $0 == ">" || $0 == "\\" || $0.isNewline } ?? tail.endIndex

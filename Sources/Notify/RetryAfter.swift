@@ -1,4 +1,5 @@
 import TimeSeries
+import TextRendering
 
 /// Reads an HTTP `Retry-After` value: delay-seconds (`120`) or an IMF-fixdate
 /// (`Wed, 21 Oct 2015 07:28:00 GMT`, RFC 9110 §10.2.3). Anything else is ignored (nil).

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A secret (a webhook URL with its token, a routing key, an HMAC key) and where to read it.
 ///
@@ -52,7 +59,7 @@ public struct SecretError: Error, Sendable, CustomStringConvertible {
 /// tokens live) become `<redacted>`.
 public enum RedactedURL {
     public static func string(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return "<redacted>" }
+        guard let schemeEnd = url.firstRange(of: "://") else { return "<redacted>" }
         let rest = url[schemeEnd.upperBound...]
         var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }

@@ -1,4 +1,5 @@
 public import TimeSeries
+import JSON
 
 /// Number and time formatting exactly as Prometheus prints them, so that JSON output, label
 /// values made by `count_values` and test messages compare equal to Prometheus's text.
@@ -22,17 +23,7 @@ public enum PrometheusFormat {
         let magnitude = abs(v)
         guard magnitude < 1e-6 || magnitude >= 1e21 else { return float(v) }
         let (negative, digits, point) = decompose(v)
-        var out = negative ? "-" : ""
-        out.append(Character(UnicodeScalar(digits[0])))
-        if digits.count > 1 {
-            out += "."
-            out += String(decoding: digits[1...], as: UTF8.self)
-        }
-        let exponent = point - 1
-        out += exponent < 0 ? "e-" : "e+"
-        let e = abs(exponent)
-        out += e < 10 ? "0\(e)" : "\(e)"
-        return out
+        return (negative ? "-" : "") + GoFloat.exponent(digits, point)
     }
 
     /// Unix seconds with millisecond fraction, as the HTTP API writes timestamps (`1700000000.5` is
@@ -54,40 +45,7 @@ public enum PrometheusFormat {
 
     /// Digits of the shortest round-tripping representation and the position of the decimal point
     /// (value = 0.d1d2… × 10^point); Go's and Prometheus's number formats are built from these.
-    public static func decompose(_ v: Double) -> (negative: Bool, digits: [UInt8], point: Int) {
-        var text = Array(abs(v).description.utf8)
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-            exponent = Int(String(decoding: text[(e + 1)...], as: UTF8.self)) ?? 0
-            text = Array(text[..<e])
-        }
-        var digits: [UInt8] = []
-        var point = 0
-        var seenPoint = false
-        for c in text {
-            if c == UInt8(ascii: ".") {
-                seenPoint = true
-                continue
-            }
-            digits.append(c)
-            if !seenPoint { point += 1 }
-        }
-        // Strip leading zeros (moving the point) and trailing zeros.
-        while digits.count > 1, digits[0] == UInt8(ascii: "0") {
-            digits.removeFirst()
-            point -= 1
-        }
-        while digits.count > 1, digits[digits.count - 1] == UInt8(ascii: "0") { digits.removeLast() }
-        return (v < 0, digits, point + exponent)
-    }
+    public static func decompose(_ v: Double) -> (negative: Bool, digits: [UInt8], point: Int) { GoFloat.decompose(v) }
 
-    static func fixed(_ digits: [UInt8], _ point: Int) -> String {
-        if point <= 0 {
-            return "0." + String(repeating: "0", count: -point) + String(decoding: digits, as: UTF8.self)
-        }
-        if point >= digits.count {
-            return String(decoding: digits, as: UTF8.self) + String(repeating: "0", count: point - digits.count)
-        }
-        return String(decoding: digits[..<point], as: UTF8.self) + "." + String(decoding: digits[point...], as: UTF8.self)
-    }
+    static func fixed(_ digits: [UInt8], _ point: Int) -> String { GoFloat.fixed(digits, point) }
 }

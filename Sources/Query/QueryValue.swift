@@ -1,5 +1,5 @@
 public import TimeSeries
-import TextRendering
+import JSON
 
 /// One element of an instant vector: a label set and its value at the evaluation time.
 public struct VectorSample: Sendable, Equatable {
@@ -62,7 +62,7 @@ public enum QueryValue: Sendable, Equatable {
             for (i, s) in samples.enumerated() {
                 if i > 0 { out += "," }
                 out += "{\"metric\":"
-                JSON.appendLabels(s.labels, to: &out)
+                QueryJSON.appendLabels(s.labels, to: &out)
                 out += ",\"value\":[\(PrometheusFormat.timestamp(t)),\"\(PrometheusFormat.sampleValue(s.value))\"]}"
             }
             out += "]"
@@ -71,7 +71,7 @@ public enum QueryValue: Sendable, Equatable {
             for (i, s) in series.enumerated() {
                 if i > 0 { out += "," }
                 out += "{\"metric\":"
-                JSON.appendLabels(s.labels, to: &out)
+                QueryJSON.appendLabels(s.labels, to: &out)
                 out += ",\"values\":["
                 for (k, p) in s.samples.enumerated() {
                     if k > 0 { out += "," }
@@ -86,7 +86,7 @@ public enum QueryValue: Sendable, Equatable {
 }
 
 /// JSON writing for the query result.
-enum JSON {
+enum QueryJSON {
     static func appendLabels(_ labels: Labels, to out: inout String) {
         out += "{"
         for (i, label) in labels.labels.enumerated() {

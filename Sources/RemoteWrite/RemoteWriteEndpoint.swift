@@ -57,7 +57,7 @@ public struct RemoteWriteEndpoint: Sendable, Equatable {
     public var redactedURL: String {
         var rest = Substring(url)
         var scheme = ""
-        if let range = rest.range(of: "://") {
+        if let range = rest.firstRange(of: "://") {
             scheme = String(rest[..<range.upperBound])
             rest = rest[range.upperBound...]
         }

@@ -1,7 +1,14 @@
 import AgentClient
 import AgentDaemon
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Agent {
     /// `agent check config FILE`: validates a configuration and the rule files it names.

@@ -1,7 +1,14 @@
 import AgentClient
 import AgentDaemon
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Agent {
     /// `agent demo`: the whole loop, on this machine, in under a minute.
@@ -25,7 +32,7 @@ extension Agent {
 
         func run() throws {
             if gate {
-                let status = try GateDemo(speed: speed) { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }.run()
+                let status = try GateDemo(speed: speed) { line in writeAll(1, Array((line + "\n").utf8)) }.run()
                 if status != 0 { throw ExitCode(status) }
                 return
             }
@@ -36,7 +43,7 @@ extension Agent {
             let absolute = dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
             // One write(2) per line, so the lines show as they happen even through a pipe.
             let status = try Demo(rulesDirectory: absolute, speed: speed) { line in
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                writeAll(1, Array((line + "\n").utf8))
             }.run()
             if status != 0 { throw ExitCode(status) }
         }

@@ -2,7 +2,14 @@ import Synchronization
 import AgentClient
 import AgentDaemon
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Ingest
 import Logging
 import TimeSeries
@@ -40,16 +47,16 @@ extension Agent {
             do {
                 mappings = try LogsConfig.load(file: config)
             } catch {
-                FileHandle.standardError.write(Data((error.description + "\n").utf8))
+                writeAll(2, Array((error.description + "\n").utf8))
                 throw ExitCode(1)
             }
             guard !mappings.isEmpty else {
-                FileHandle.standardError.write(Data("\(config): no `logs:` section: nothing to replay\n".utf8))
+                writeAll(2, Array("\(config): no `logs:` section: nothing to replay\n".utf8))
                 throw ExitCode(1)
             }
             if !logFiles.isEmpty {
                 for file in logFiles where !FileManager.default.isReadableFile(atPath: file) {
-                    FileHandle.standardError.write(Data("\(file): no such readable file\n".utf8))
+                    writeAll(2, Array("\(file): no such readable file\n".utf8))
                     throw ExitCode(1)
                 }
                 mappings = [mappings[0]]
@@ -71,7 +78,7 @@ extension Agent {
                 do {
                     pipelines.append(try LogPipeline(mapping: mapping, store: store, time: .arrival, logger: logger, clock: polls.next, mapFiles: true))
                 } catch {
-                    FileHandle.standardError.write(Data("\(config): \(error.description)\n".utf8))
+                    writeAll(2, Array("\(config): \(error.description)\n".utf8))
                     throw ExitCode(1)
                 }
             }
@@ -84,7 +91,7 @@ extension Agent {
                 ReplayExposition.render(mapping: mapping, store: store, into: &out)
                 report(pipeline, mapping: mapping)
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            writeAll(1, Array(out.utf8))
         }
 
         /// What was read and skipped, on stderr.
@@ -112,7 +119,7 @@ extension Agent {
                 lines.append("replay: label \(label): \(n) values past max_values became \(LogLabelSpec.overflowValue) (\(m.overflowLines) lines)")
             }
             if m.seriesLimited > 0 { lines.append("replay: \(m.seriesLimited) samples dropped by the series limit (--series-limit)") }
-            FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            writeAll(2, Array((lines.joined(separator: "\n") + "\n").utf8))
         }
     }
 }

@@ -1,7 +1,14 @@
 import AgentClient
 import ArgumentParser
 import AgentDaemon
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 extension Agent {

@@ -1,6 +1,15 @@
+import TextRendering
 import AgentClient
+import JSON
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import AgentDaemon
 import Ingest
 import TimeSeries
@@ -106,7 +115,7 @@ extension Agent {
             for header in headers {
                 guard let colon = header.firstIndex(of: ":") else { throw ValidationError("--header wants 'Name: value', got \(header)") }
                 target.http.headers.append(
-                    HTTPHeader(String(header[..<colon]), header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                    HTTPHeader(String(header[..<colon]), header[header.index(after: colon)...].trimmingWhitespace()))
             }
             target.http.tls = TLSOptions(caFile: caFile, certFile: certFile, keyFile: keyFile, insecureSkipVerify: insecureSkipVerify)
             if let bearerTokenFile {
@@ -137,13 +146,11 @@ extension Agent {
                 let cpu = (user: cpuAfter.user - cpuBefore.user, system: cpuAfter.system - cpuBefore.system, total: cpuAfter.total - cpuBefore.total)
                 let n = Double(`repeat` - 1)
                 let wall = (ContinuousClock.now - started) / (`repeat` - 1)
-                FileHandle.standardError.write(
-                    Data(
-                        String(
-                            format: "agent scrape: %d scrapes after the first, %.3f ms CPU per scrape (user %.3f, system %.3f), %.3f ms wall per scrape, %d bytes per body\n",
-                            `repeat` - 1, cpu.total / n * 1000, cpu.user / n * 1000, cpu.system / n * 1000,
-                            Double(wall.components.attoseconds) / 1e15 + Double(wall.components.seconds) * 1000, report.bodyBytes
-                        ).utf8))
+                let wallMs = Double(wall.components.attoseconds) / 1e15 + Double(wall.components.seconds) * 1000
+                let ms = { (v: Double) in CFormat.printf("%.3f", v) }
+                writeAll(2, Array((
+                    "agent scrape: \(`repeat` - 1) scrapes after the first, \(ms(cpu.total / n * 1000)) ms CPU per scrape (user \(ms(cpu.user / n * 1000)), "
+                        + "system \(ms(cpu.system / n * 1000))), \(ms(wallMs)) ms wall per scrape, \(report.bodyBytes) bytes per body\n").utf8))
             }
             client.shutdown()
 
@@ -154,9 +161,9 @@ extension Agent {
                     writer.sample(labels.metricName ?? "", labels, value: sample.value, timestamp: sample.timestamp == report.timestamp ? nil : sample.timestamp)
                 }
             }
-            FileHandle.standardOutput.write(Data(writer.bytes))
+            writeAll(1, Array(writer.bytes))
             if let error = report.error {
-                FileHandle.standardError.write(Data("agent scrape: \(url): \(error)\n".utf8))
+                writeAll(2, Array("agent scrape: \(url): \(error)\n".utf8))
                 throw ExitCode(1)
             }
         }
@@ -176,14 +183,14 @@ extension Agent {
 
 /// `path OP value` with OP one of `==`, `!=`, `=~`, `<=`, `>=`, `<`, `>`; or `path exists`.
 func parseJSONCondition(_ text: String) throws -> BodyCondition.Check {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let trimmed = text.trimmingWhitespace()
     if trimmed.hasSuffix(" exists") {
-        return .json(path: String(trimmed.dropLast(" exists".count)).trimmingCharacters(in: .whitespaces), .exists)
+        return .json(path: String(trimmed.dropLast(" exists".count)).trimmingWhitespace(), .exists)
     }
     for op in ["==", "!=", "=~", "<=", ">=", "<", ">"] {
-        guard let range = trimmed.range(of: op) else { continue }
-        let path = trimmed[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
-        var value = trimmed[range.upperBound...].trimmingCharacters(in: .whitespaces)
+        guard let range = trimmed.firstRange(of: op) else { continue }
+        let path = trimmed[..<range.lowerBound].trimmingWhitespace()
+        var value = trimmed[range.upperBound...].trimmingWhitespace()
         if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
         guard !path.isEmpty else { break }
         func number() throws -> Double {

@@ -1,7 +1,15 @@
 import AgentClient
+import TextRendering
 import Alerting
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Agent {
     /// `agent test rules FILE...`: runs promtool-format rule unit tests.
@@ -66,7 +74,7 @@ extension Agent {
                 print(diff ? result.diff() : result.report())
             }
             if let junit {
-                let stamp = ISO8601DateFormatter().string(from: Date())
+                let stamp = RFC3339.format(Int64(Date().timeIntervalSince1970) * 1000)
                 let xml = RuleTestResult.junitXML(results, timestamp: stamp)
                 guard FileManager.default.createFile(atPath: junit, contents: Data(xml.utf8)) else {
                     RulesOutput.error("\(junit): cannot write the JUnit report")

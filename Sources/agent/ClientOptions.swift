@@ -1,4 +1,5 @@
 import AgentClient
+import JSON
 import ArgumentParser
 import FoundationEssentials
 
@@ -15,14 +16,14 @@ struct ClientOptions: ParsableArguments {
     var client: ControlClient { ControlClient(socketPath: socket) }
 
     /// Sends a request and returns the answer's `data` field; throws a one-line error otherwise.
-    func get(_ path: String, form: [String: String] = [:], method: String = "GET") throws -> JSONValue {
+    func get(_ path: String, form: [String: String] = [:], method: String = "GET") throws -> JSON {
         let response: ControlClient.Response
         do {
             response = try client.request(method, path, form: form)
         } catch {
             throw CLIError(error.description)
         }
-        guard let document = JSONValue(parsing: response.body), case .object = document else {
+        guard let document = JSON.parse(response.body), case .object = document else {
             throw CLIError("unexpected answer from the agent (HTTP \(response.status)): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
         }
         if document["status"]?.string == "error" {
@@ -33,6 +34,6 @@ struct ClientOptions: ParsableArguments {
 }
 
 /// Prints `value` as JSON (sorted keys, one line).
-func printJSON(_ value: JSONValue) {
+func printJSON(_ value: JSON) {
     print(value.json)
 }

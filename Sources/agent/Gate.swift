@@ -1,4 +1,5 @@
 import AgentClient
+import JSON
 import ArgumentParser
 import FoundationEssentials
 import TextRendering
@@ -57,7 +58,7 @@ extension Agent {
             // may have started this command with SIGINT ignored).
             GateFollow.installInterruptHandler(gate: name, socket: client.socket)
             let path = "/api/v1/gates/" + name
-            var run: JSONValue
+            var run: JSON
             do {
                 if attach {
                     run = try client.get(path)
@@ -110,7 +111,7 @@ enum GateFollow {
     static let patience = 120.0
 
     /// A second, or the interval when shorter, between two requests.
-    static func pollMicroseconds(_ run: JSONValue) -> UInt32 {
+    static func pollMicroseconds(_ run: JSON) -> UInt32 {
         let interval = run["interval_seconds"]?.double ?? 1
         return UInt32(max(0.2, min(1, interval / 2)) * 1_000_000)
     }

@@ -1,4 +1,5 @@
 import AgentClient
+import JSON
 import TextRendering
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ final class GateView {
         return 100
     }
 
-    func started(_ run: JSONValue, attached: Bool) {
+    func started(_ run: JSON, attached: Bool) {
         guard output == .text else { return }
         if terminal {
             emit("\u{1B}[?25l")
@@ -48,7 +49,7 @@ final class GateView {
         line("gate \(run["gate"]?.text ?? "?"): \(verb) run \(run["id"]?.text ?? "?") — \(Self.plan(run))")
     }
 
-    func update(_ run: JSONValue) {
+    func update(_ run: JSON) {
         guard output == .text else { return }
         if terminal { redraw(run) } else { evaluationLines(run) }
     }
@@ -64,7 +65,7 @@ final class GateView {
         }
     }
 
-    func finished(_ run: JSONValue) {
+    func finished(_ run: JSON) {
         switch output {
         case .json:
             print(run.json)
@@ -81,7 +82,7 @@ final class GateView {
 
     // MARK: Plain lines
 
-    func evaluationLines(_ run: JSONValue) {
+    func evaluationLines(_ run: JSON) {
         let evaluations = run["evaluations"]?.int ?? 0
         guard evaluations > printed else { return }
         printed = evaluations
@@ -93,7 +94,7 @@ final class GateView {
 
     // MARK: The table
 
-    func redraw(_ run: JSONValue) {
+    func redraw(_ run: JSON) {
         var lines: [String] = []
         let state = run["state"]?.text ?? "?"
         var head = "gate \(run["gate"]?.text ?? "?")  run \(run["id"]?.text ?? "?")  \(state.uppercased())"
@@ -130,7 +131,7 @@ final class GateView {
 
     // MARK: Formatting
 
-    static func plan(_ run: JSONValue) -> String {
+    static func plan(_ run: JSON) -> String {
         func d(_ key: String) -> String { duration(run[key]?.double ?? 0) }
         var s = "promote when held \(d("duration_seconds")) (\(run["required_streak"]?.text ?? "?") in a row, every \(d("interval_seconds")))"
         s += " · failure_limit \(run["failure_limit"]?.text ?? "0") · no data \(run["no_data"]?.text ?? "?") (limit \(run["no_data_limit"]?.text ?? "0"))"
@@ -159,7 +160,7 @@ final class GateView {
         }
     }
 
-    static func number(_ v: JSONValue) -> Double {
+    static func number(_ v: JSON) -> Double {
         if let d = v.double { return d }
         switch v.string {
         case "+Inf": return .infinity
@@ -168,7 +169,7 @@ final class GateView {
         }
     }
 
-    static func value(_ v: JSONValue?) -> String {
+    static func value(_ v: JSON?) -> String {
         guard let v, v != .null else { return "-" }
         if let s = v.string { return s }
         return ResultTable.format(number(v))

@@ -1,4 +1,5 @@
 import AgentClient
+import JSON
 import ArgumentParser
 import TextRendering
 import FoundationEssentials
@@ -46,7 +47,7 @@ extension Agent {
         }
 
         func run() throws {
-            let data: JSONValue
+            let data: JSON
             if words.count == 2 {
                 var form = ["stat": words[0], "metric": words[1], "window": window]
                 if let by { form["by"] = by }
@@ -97,7 +98,7 @@ extension Agent {
 
 /// Renders a Prometheus `data` field as a table (vectors, scalars) or sparklines (matrices).
 enum ResultTable {
-    static func render(_ data: JSONValue) -> String {
+    static func render(_ data: JSON) -> String {
         guard let type = data["resultType"]?.string else { return "\(data.json)\n" }
         switch type {
         case "scalar", "string":
@@ -125,9 +126,9 @@ enum ResultTable {
         }
     }
 
-    static func labelText(_ metric: JSONValue?) -> String {
-        guard let metric, case .object(let members) = metric else { return "{}" }
-        let labels = members.compactMapValues(\.string)
+    static func labelText(_ metric: JSON?) -> String {
+        guard let metric, case .object = metric else { return "{}" }
+        let labels = metric.object.compactMapValues(\.string)
         let name = labels["__name__"] ?? ""
         let rest = labels.filter { $0.key != "__name__" }.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
         if rest.isEmpty { return name.isEmpty ? "{}" : name }

@@ -1,4 +1,6 @@
 import AgentClient
+import JSON
+import TextRendering
 import ArgumentParser
 import FoundationEssentials
 
@@ -64,9 +66,10 @@ extension Agent {
             }
         }
 
-        static func time(_ seconds: JSONValue?) -> String {
-            guard let s = seconds?.double else { return "?" }
-            return Date(timeIntervalSince1970: s).formatted(.iso8601)
+        static func time(_ seconds: JSON?) -> String {
+            guard let s = seconds?.double, s.isFinite, abs(s) < 1e14 else { return "?" }
+            // Whole seconds, as the table has always shown them.
+            return RFC3339.format(Int64(s.rounded(.down)) * 1000)
         }
     }
 }

@@ -1,6 +1,7 @@
 import AgentClient
 import Foundation
 import Ingest
+import JSON
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -254,7 +255,7 @@ final class AlertmanagerServer {
             let check = try runTool("/usr/bin/env", ["python3", contracts, "--validate-api", definition, file.path])
             #expect(check.status == 0, "\(path): \(check.stdout)\(check.stderr)")
             let theirs = try httpGet(am.url + path)
-            let difference = mismatch(JSONValue(parsing: Data(ours)), JSONValue(parsing: Data(theirs)), path: path)
+            let difference = mismatch(JSON.parse(ours), JSON.parse(theirs), path: path)
             #expect(difference == nil, "\(difference ?? "")")
         }
         // One silence by id, and the 404 of an unknown one.
@@ -268,11 +269,12 @@ final class AlertmanagerServer {
     /// Where two JSON answers differ in shape (keys of objects, JSON types of scalars), or nil.
     /// Arrays are compared item against item type (an empty one fits any); `labels` and
     /// `annotations` are free maps of strings.
-    func mismatch(_ a: JSONValue?, _ b: JSONValue?, path: String) -> String? {
+    func mismatch(_ a: JSON?, _ b: JSON?, path: String) -> String? {
         switch (a, b) {
-        case (.object(let x)?, .object(let y)?):
+        case (.object(let xp)?, .object(let yp)?):
+            let x = Dictionary(xp, uniquingKeysWith: { _, last in last }), y = Dictionary(yp, uniquingKeysWith: { _, last in last })
             if path.hasSuffix(".labels") || path.hasSuffix(".annotations") {
-                func strings(_ o: [String: JSONValue]) -> Bool { o.values.allSatisfy { if case .string = $0 { true } else { false } } }
+                func strings(_ o: [String: JSON]) -> Bool { o.values.allSatisfy { if case .string = $0 { true } else { false } } }
                 return strings(x) && strings(y) ? nil : "\(path): not maps of strings"
             }
             guard Set(x.keys) == Set(y.keys) else { return "\(path): keys \(x.keys.sorted()) vs \(y.keys.sorted())" }

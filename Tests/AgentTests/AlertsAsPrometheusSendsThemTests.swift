@@ -1,6 +1,7 @@
 import AgentClient
 import Foundation
 import Testing
+import TextRendering
 import TimeSeries
 @testable import Notify
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Testing
+import TextRendering
 import TimeSeries
 @testable import Notify
 

@@ -1,6 +1,7 @@
 import Alerting
 import Foundation
 import Testing
+import TextRendering
 import TimeSeries
 @testable import Notify
 

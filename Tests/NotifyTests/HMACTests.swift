@@ -1,4 +1,6 @@
 import Testing
+import TextRendering
+import JSON
 @testable import Notify
 
 @Suite struct HMACTests {

@@ -1,4 +1,5 @@
 import Alerting
+import JSON
 import Foundation
 import Testing
 import TimeSeries

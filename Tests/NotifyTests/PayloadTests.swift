@@ -1,3 +1,4 @@
+import JSON
 import Alerting
 import Foundation
 import Testing

@@ -1,5 +1,14 @@
 import Alerting
+import TextRendering
+import JSON
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Ingest
 
 extension Daemon {

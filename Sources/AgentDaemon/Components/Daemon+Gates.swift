@@ -1,6 +1,14 @@
 import Alerting
+import JSON
 import HTTPServing
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Query
 import TimeSeries
 
@@ -133,7 +141,7 @@ extension Daemon {
 
     /// JSON has no NaN or infinities: no value is null, infinities are strings as Prometheus writes them.
     static func jsonNumber(_ v: Double) -> Any {
-        if v.isNaN { return NSNull() }
+        if v.isNaN { return JSON.null }
         if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
         return v
     }

@@ -1,5 +1,12 @@
 import Alerting
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPServing
 import Ingest
 import Notify

@@ -208,7 +208,7 @@ extension YAMLValue {
     /// A URL with the password of its user info (`https://user:pass@host/…`) redacted, as
     /// Prometheus's `config.URL` marshals one.
     static func redactingPassword(_ url: String) -> String {
-        guard let scheme = url.range(of: "://") else { return url }
+        guard let scheme = url.firstRange(of: "://") else { return url }
         let rest = url[scheme.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return url }

@@ -1,10 +1,15 @@
+import Alerting
 import AgentClient
 public import TimeSeries
 public import Ingest
 public import RemoteWrite
 public import HTTPServing
 import YAMLSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The agent's configuration file: the user's contract (keys of DESIGN.md, extended, never renamed).
 public struct AgentConfig: Sendable {
@@ -42,7 +47,7 @@ public struct AgentConfig: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "cannot read the file: \(error.localizedDescription)")])
+            throw ConfigErrors([ConfigError(file: path, line: 1, column: 1, message: "cannot read the file: \(RuleFile.describe(error))")])
         }
         return try parse(text, file: path)
     }

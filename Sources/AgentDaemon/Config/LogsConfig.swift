@@ -1,4 +1,10 @@
+import Alerting
+import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 public import Ingest
 import RE2
 public import YAMLSupport
@@ -31,7 +37,7 @@ public enum LogsConfig {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw LogsConfigError(problems: [.init(file: path, line: 0, column: 0, message: "cannot read the configuration file: \(error.localizedDescription)")])
+            throw LogsConfigError(problems: [.init(file: path, line: 0, column: 0, message: "cannot read the configuration file: \(RuleFile.describe(error))")])
         }
         return try decode(yaml: text, file: path)
     }
@@ -331,7 +337,7 @@ struct LogsConfigDecoder {
     /// `65536`, `64KiB`, `1 MB`.
     mutating func byteSize(_ node: Node, _ context: String) -> Int? {
         guard let s = string(node, context) else { return nil }
-        let trimmed = s.replacingOccurrences(of: " ", with: "")
+        let trimmed = s.replacingScalars(of: " ", with: "")
         let digits = trimmed.prefix { $0.isNumber }
         let unit = String(trimmed.dropFirst(digits.count))
         let factors: [String: Int] = ["": 1, "B": 1, "KB": 1000, "KiB": 1024, "MB": 1_000_000, "MiB": 1 << 20, "GB": 1_000_000_000, "GiB": 1 << 30]

@@ -1,7 +1,16 @@
+import AgentClient
 import TextRendering
+import JSON
 import Alerting
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Ingest
 import Logging
 import Notify
@@ -66,10 +75,10 @@ public struct Demo {
         quiet.logLevel = .error
 
         let store = SeriesStore(config: StoreConfig(), clock: clock)
-        let mappings = try LogsConfig.decode(yaml: Demo.logsYAML.replacingOccurrences(of: "PATH", with: logPath), file: "demo")
+        let mappings = try LogsConfig.decode(yaml: Demo.logsYAML.replacingScalars(of: "PATH", with: logPath), file: "demo")
         let pipeline = try LogPipeline(mapping: mappings[0], store: store, logger: quiet, clock: clock)
         let ruleFiles = try RulesComponent.load(globs: ["api.yaml", "latency.yaml"], relativeTo: rulesDirectory)
-        var notifyConfig = try NotifyConfig.parse(Demo.notifyYAML.replacingOccurrences(of: "PATH", with: notificationsPath), file: "demo")
+        var notifyConfig = try NotifyConfig.parse(Demo.notifyYAML.replacingScalars(of: "PATH", with: notificationsPath), file: "demo")
         notifyConfig.externalURL = "https://ops.example.org"
         let rules = RulesComponent(files: ruleFiles, store: store, evaluationInterval: 15_000, externalLabels: [:],
                                    externalURL: notifyConfig.externalURL)
@@ -90,8 +99,9 @@ public struct Demo {
         var known: [UInt64: (state: Alert.State, severity: String?)] = [:]
         var notificationsRead = 0
         let end = DemoService.length + 60_000
-        let log = FileHandle(forWritingAtPath: logPath)!
-        defer { try? log.close() }
+        let log = open(logPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw CLIError("cannot open \(logPath): \(String(cString: strerror(errno)))") }
+        defer { close(log) }
 
         while true {
             let now = clock()
@@ -102,7 +112,7 @@ public struct Demo {
                 print("\(Demo.stamp(offset)) ── service: \(p.name) (median latency \(Int(p.medianLatency)) ms, \(Demo.percent(p.errorRate)) errors)")
             }
             let lines = service.lines(from: written, to: min(offset, DemoService.length), origin: origin, rng: &rng)
-            if !lines.isEmpty { log.write(Data(lines.utf8)) }
+            if !lines.isEmpty { writeAll(log, Array(lines.utf8)) }
             written = max(written, min(offset, DemoService.length))
             pipeline.poll()
 
@@ -130,8 +140,9 @@ public struct Demo {
         store.read { r in
             for ref in r.series(named: "http_request_duration_ms").sorted(by: { (r.labels(of: $0)?.description ?? "") < (r.labels(of: $1)?.description ?? "") }) {
                 guard let s = r.summary(of: ref, from: origin - 1, through: now), let labels = r.labels(of: ref) else { continue }
-                print("  \(labels["route"] ?? "?")".padding(toLength: 16, withPad: " ", startingAt: 0)
-                      + "p95 \(String(format: "%6.1f", s.quantile(0.95))) ms   p99 \(String(format: "%6.1f", s.quantile(0.99))) ms   \(s.count) requests")
+                let route = String("  \(labels["route"] ?? "?")".prefix(16))
+                print(route + String(repeating: " ", count: 16 - route.count)
+                      + "p95 \(CFormat.printf("%6.1f", s.quantile(0.95))) ms   p99 \(CFormat.printf("%6.1f", s.quantile(0.99))) ms   \(s.count) requests")
             }
         }
         print("\nthat was the whole loop: log → store → tiered rules → notifications. Run your own with: agent run --config FILE")
@@ -164,18 +175,18 @@ public struct Demo {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return skipping }
         let lines = text.split(separator: "\n")
         for line in lines.dropFirst(skipping) {
-            guard let doc = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            let common = doc["commonLabels"] as? [String: String] ?? [:]
-            let alerts = doc["alerts"] as? [[String: Any]] ?? []
-            let summaries = alerts.compactMap { ($0["annotations"] as? [String: String])?["summary"] }
-            let status = (doc["status"] as? String ?? "").uppercased()
-            let reason = doc["reason"] as? String ?? ""
+            guard let doc = JSON.parse(line.utf8), case .object = doc else { continue }
+            let common = doc["commonLabels"]?.object.compactMapValues(\.string) ?? [:]
+            let alerts = doc["alerts"]?.array ?? []
+            let summaries = alerts.compactMap { $0["annotations"]?["summary"]?.string }
+            let status = (doc["status"]?.string ?? "").uppercased()
+            let reason = doc["reason"]?.string ?? ""
             print("         ↳ notification (\(reason)): \(status) \(common["alertname"] ?? "") [\(common["severity"] ?? "mixed")] — "
                   + (summaries.count == 1 ? summaries[0] : "\(alerts.count) alerts: " + summaries.prefix(3).joined(separator: "; ")))
             // The firing alert's last 30 minutes, as chat receivers show them.
-            if let points = alerts.lazy.compactMap({ $0["history"] as? [[Any]] }).first,
-               let line = Sparkline(points.map { ($0.last as? Double) ?? ($0.last as? Int).map(Double.init) ?? .nan }, maxWidth: 30) {
-                print("           \(line.bars)  min \(String(format: "%.4g", line.min)) max \(String(format: "%.4g", line.max)) last \(String(format: "%.4g", line.last)) (30m)")
+            if let points = alerts.lazy.compactMap({ $0["history"].map(\.array) }).first,
+               let line = Sparkline(points.map { $0.array.last?.double ?? .nan }, maxWidth: 30) {
+                print("           \(line.bars)  min \(CFormat.printf("%.4g", line.min)) max \(CFormat.printf("%.4g", line.max)) last \(CFormat.printf("%.4g", line.last)) (30m)")
             }
         }
         return lines.count
@@ -183,8 +194,8 @@ public struct Demo {
 
     static func stamp(_ offset: Milliseconds) -> String {
         let s = max(0, offset / 1000)
-        return String(format: "%02d:%02d", s / 60, s % 60)
+        return (s / 60 < 10 ? "0" : "") + String(s / 60) + ":" + (s % 60 < 10 ? "0" : "") + String(s % 60)
     }
 
-    static func percent(_ v: Double) -> String { String(format: "%.1f %%", v * 100) }
+    static func percent(_ v: Double) -> String { CFormat.printf("%.1f", v * 100) + " %" }
 }

@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import TextRendering
 public import TimeSeries
 
 /// The simulated service of `agent demo`: it appends a JSONL access log whose latency and error
@@ -62,16 +70,12 @@ public struct DemoService: Sendable {
             let status = failed ? [500, 502, 503][Int.random(in: 0..<3, using: &rng)] : (route == "/api/cart" && t % 7 == 0 ? 201 : 200)
             let method = route == "/api/cart" ? "POST" : "GET"
             let ts = DemoService.rfc3339(origin + t)
-            out += "{\"ts\":\"\(ts)\",\"route\":\"\(route)\",\"method\":\"\(method)\",\"status\":\(status),\"latency_ms\":\(String(format: "%.1f", latency)),\"bytes\":\(Int.random(in: 200..<4000, using: &rng))}\n"
+            out += "{\"ts\":\"\(ts)\",\"route\":\"\(route)\",\"method\":\"\(method)\",\"status\":\(status),\"latency_ms\":\(CFormat.printf("%.1f", latency)),\"bytes\":\(Int.random(in: 200..<4000, using: &rng))}\n"
             t += Milliseconds(step)
         }
         return out
     }
 
-    /// RFC 3339 with milliseconds, UTC.
-    static func rfc3339(_ t: Timestamp) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(t) / 1000))
-    }
+    /// RFC 3339 in UTC, as Go's services log it.
+    static func rfc3339(_ t: Timestamp) -> String { RFC3339.format(t) }
 }

@@ -1,6 +1,14 @@
 import Alerting
+import TextRendering
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Query
 import TimeSeries
 
@@ -159,7 +167,7 @@ public struct GateDemo {
         let parts = run.checks.map { c -> String in
             let symbol = c.last == .pass ? "✓" : c.last == .fail ? "✗" : "?"
             let v = c.values.last ?? .nan
-            let shown = v.isNaN ? "no data" : c.check.name.hasPrefix("error") ? String(format: "%.2f %%", v * 100) : String(format: "%.0f ms", v)
+            let shown = v.isNaN ? "no data" : c.check.name.hasPrefix("error") ? CFormat.printf("%.2f", v * 100) + " %" : CFormat.printf("%.0f", v) + " ms"
             return "\(symbol) \(c.check.name.hasPrefix("error") ? "errors" : "p95") \(shown)"
         }
         let streak = run.checks.map(\.streak).min() ?? 0

@@ -1,4 +1,5 @@
 import HTTPServing
+import TextRendering
 import Notify
 import Query
 import TimeSeries

@@ -1,4 +1,5 @@
 public import HTTPServing
+import JSON
 public import Logging
 
 /// The agent's HTTP listeners: the CLI's Unix socket (mode 0660) and, optionally, loopback TCP

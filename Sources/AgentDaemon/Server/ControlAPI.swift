@@ -1,4 +1,4 @@
-public import Foundation
+import JSON
 public import HTTPServing
 import TextRendering
 
@@ -80,13 +80,22 @@ extension HTTPResponse {
         HTTPResponse(status: 200, contentType: "application/json", body: Array(("{\"status\":\"success\",\"data\":" + data + "}").utf8))
     }
 
-    /// `{"status":"success","data":…}` for a JSON-serializable object.
+    /// `{"status":"success","data":…}` for a document tree (see `JSON.init(tree:)`).
     static func apiSuccess(_ data: Any) -> HTTPResponse {
-        let object: [String: Any] = ["status": "success", "data": data]
-        guard let body = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+        guard let value = JSON(tree: data) else {
             return APIError(.internal, "answer not representable as JSON").response
         }
-        return HTTPResponse(status: 200, contentType: "application/json", body: Array(body))
+        return apiSuccess(value)
+    }
+
+    /// `{"status":"success","data":…}`.
+    static func apiSuccess(_ data: JSON) -> HTTPResponse {
+        var body: [UInt8] = []
+        body.reserveCapacity(256)
+        body.append(contentsOf: #"{"data":"#.utf8)
+        data.write(into: &body)
+        body.append(contentsOf: #","status":"success"}"#.utf8)
+        return HTTPResponse(status: 200, contentType: "application/json", body: body)
     }
 }
 

@@ -1,6 +1,12 @@
 import AgentClient
 import Alerting
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import JSON
+import TextRendering
 import HTTPServing
 import Notify
 import TimeSeries
@@ -331,11 +337,11 @@ struct PostableSilence {
     var comment: String
 
     init(body: [UInt8]) throws(AlertmanagerAPIError) {
-        guard let document = JSONValue(parsing: Data(body)), case .object(let o) = document else {
+        guard let document = JSON.parse(body), case .object = document else {
             throw AlertmanagerAPIError(400, "the body is not a JSON object (a postableSilence)")
         }
         func string(_ key: String, required: Bool = true) throws(AlertmanagerAPIError) -> String? {
-            switch o[key] {
+            switch document[key] {
             case .string(let s)?: return s
             case nil, .null?:
                 if required { throw AlertmanagerAPIError(422, "\(key) in body is required") }
@@ -353,16 +359,16 @@ struct PostableSilence {
         endsAt = try time("endsAt")
         createdBy = try string("createdBy")!
         comment = try string("comment")!
-        guard case .array(let items)? = o["matchers"] else { throw AlertmanagerAPIError(422, "matchers in body is required") }
+        guard case .array(let items)? = document["matchers"] else { throw AlertmanagerAPIError(422, "matchers in body is required") }
         guard !items.isEmpty else { throw AlertmanagerAPIError(422, "matchers in body should have at least 1 items") }
         guard items.count <= Silences.maxMatchers else { throw AlertmanagerAPIError(400, "a silence takes at most \(Silences.maxMatchers) matchers") }
         var matchers: [Matcher] = []
         for (i, item) in items.enumerated() {
-            guard case .object(let m) = item, case .string(let name)? = m["name"], case .string(let value)? = m["value"],
-                  case .bool(let isRegex)? = m["isRegex"]
+            guard case .object = item, case .string(let name)? = item["name"], case .string(let value)? = item["value"],
+                  case .bool(let isRegex)? = item["isRegex"]
             else { throw AlertmanagerAPIError(422, "matchers.\(i) in body needs name, value (strings) and isRegex (a boolean)") }
             var isEqual = true
-            switch m["isEqual"] {
+            switch item["isEqual"] {
             case .bool(let b)?: isEqual = b
             case nil, .null?: break
             default: throw AlertmanagerAPIError(422, "matchers.\(i).isEqual in body must be of type boolean")

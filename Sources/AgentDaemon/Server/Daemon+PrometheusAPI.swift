@@ -1,3 +1,5 @@
+import TextRendering
+import JSON
 import HTTPServing
 import Ingest
 import Notify

@@ -1,4 +1,7 @@
+import TextRendering
+import AgentClient
 public import HTTPServing
+import JSON
 
 /// Every endpoint of the API, one line each: methods, path pattern, lane, handler. Handlers take
 /// the request and its form (Go's `ParseForm`: body pairs, then URL pairs) and validate before

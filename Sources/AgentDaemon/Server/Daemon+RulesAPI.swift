@@ -1,3 +1,5 @@
+import TextRendering
+import JSON
 import Alerting
 import HTTPServing
 import Notify
@@ -156,7 +158,7 @@ extension Daemon {
     static func alertJSON(_ a: Alert, extras: Bool = false) -> JSON {
         var members: [(String, JSON)] = [
             ("labels", json(a.labels)), ("annotations", .sortedObject(a.annotations)), ("state", .string(a.state.rawValue)),
-            ("activeAt", .string(RFC3339.format(a.activeAt))), ("value", .string(goExponent(a.value))),
+            ("activeAt", .string(RFC3339.format(a.activeAt))), ("value", .string(GoFloat.exponentText(a.value))),
         ]
         if extras {
             if let s = a.severity { members.append(("severity", .string(s))) }
@@ -194,21 +196,5 @@ extension Daemon {
         case "0", "f", "false": false
         default: nil
         }
-    }
-
-    /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, which Prometheus uses for an alert's value:
-    /// `1e+00`, `2.5e-01`, `NaN`, `+Inf`.
-    static func goExponent(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
-        if v == 0 { return v.sign == .minus ? "-0e+00" : "0e+00" }
-        let (negative, digits, point) = PrometheusFormat.decompose(v)
-        var out = negative ? "-" : ""
-        out.unicodeScalars.append(Unicode.Scalar(digits[0]))
-        if digits.count > 1 { out += "." + String(decoding: digits[1...], as: UTF8.self) }
-        let e = point - 1
-        out += e < 0 ? "e-" : "e+"
-        out += abs(e) < 10 ? "0\(abs(e))" : "\(abs(e))"
-        return out
     }
 }

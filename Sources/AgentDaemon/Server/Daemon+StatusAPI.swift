@@ -1,5 +1,11 @@
+import TextRendering
+import JSON
 import AgentClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPServing
 import Notify
 import Query

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import TextRendering
+import JSON
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPServing
 import Ingest
 import Notify

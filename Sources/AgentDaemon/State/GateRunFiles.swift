@@ -1,5 +1,13 @@
 import Alerting
+import JSON
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Gate runs on disk: one JSON file per run in `state_dir/gates/`, replaced atomically
 /// (`AtomicFile`) after every evaluation, so a restart — or a `kill -9` — resumes each run with
@@ -21,23 +29,10 @@ struct GateRunFiles {
 
     func path(of id: String) -> String { directory + "/" + id + ".json" }
 
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "+Inf", negativeInfinity: "-Inf", nan: "NaN")
-        return e
-    }()
-
-    static let decoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "+Inf", negativeInfinity: "-Inf", nan: "NaN")
-        return d
-    }()
-
     /// Writes `run` durably.
     func save(_ run: GateRun) throws {
         try AtomicFile.makeDirectory(directory)
-        try AtomicFile.write(Array(try GateRunFiles.encoder.encode(run)), to: path(of: run.id))
+        try AtomicFile.write(run.json.encoded(), to: path(of: run.id))
     }
 
     /// Every run on disk, and the problems with files that could not be read (set aside).
@@ -49,7 +44,7 @@ struct GateRunFiles {
             let file = directory + "/" + name
             do {
                 guard let bytes = try AtomicFile.read(file) else { continue }
-                let run = try GateRunFiles.decoder.decode(GateRun.self, from: Data(bytes))
+                let run = try GateRun(json: try JSON(parsing: bytes))
                 guard path(of: run.id) == file else { throw GateError("the run inside is \(run.id)") }
                 runs.append(run)
             } catch {

@@ -1,4 +1,5 @@
 public import Logging
+import TextRendering
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,11 +33,8 @@ public struct ConsoleLogHandler: LogHandler {
         } else {
             var ts = timespec()
             clock_gettime(CLOCK_REALTIME, &ts)
-            var tm = tm()
-            var seconds = ts.tv_sec
-            gmtime_r(&seconds, &tm)
-            let stamp = zeroPadded(Int(tm.tm_year) + 1900, 4) + "-" + zeroPadded(Int(tm.tm_mon) + 1, 2) + "-" + zeroPadded(Int(tm.tm_mday), 2)
-                + "T" + zeroPadded(Int(tm.tm_hour), 2) + ":" + zeroPadded(Int(tm.tm_min), 2) + ":" + zeroPadded(Int(tm.tm_sec), 2) + "Z"
+            // Whole seconds: RFC3339.format writes no fraction for them.
+            let stamp = RFC3339.format(Int64(ts.tv_sec) * 1000)
             line = "\(stamp) \(event.level) \(event.message)"
         }
         if !fields.isEmpty { line += " " + fields }
@@ -57,10 +55,4 @@ public struct ConsoleLogHandler: LogHandler {
         case .critical: 2
         }
     }
-}
-
-/// `n` with at least `width` digits, zero-padded.
-func zeroPadded(_ n: Int, _ width: Int) -> String {
-    let digits = String(n)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
 }

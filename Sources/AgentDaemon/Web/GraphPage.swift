@@ -1,4 +1,9 @@
+import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import HTTPServing
 import Query
 import TimeSeries
@@ -74,7 +79,7 @@ extension Daemon {
         s.end = (s.fixedEnd ?? now) / s.step * s.step
         s.start = s.end - s.range / s.step * s.step
 
-        let text = s.expression.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = s.expression.trimmingWhitespace(newlines: true)
         guard !text.isEmpty else {
             s.metricNames = store.read { r in
                 var names = Set<String>()
@@ -198,7 +203,7 @@ enum GraphPage {
 
         if let problem = s.problem {
             h.problem(problem)
-        } else if s.expression.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        } else if s.expression.trimmingWhitespace(newlines: true).isEmpty {
             h.raw("<p>Type an expression, or start from a metric:</p>")
             if s.metricNames.isEmpty { h.empty("The store holds no series yet.") }
             h.raw("<ul class=\"chips metrics\">")

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import TimeSeries
 
 /// A line chart as inline SVG: one line per series on a shared time grid, optional quantile bands,

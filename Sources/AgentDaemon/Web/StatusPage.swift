@@ -1,5 +1,9 @@
 import AgentClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Ingest
 import Notify
 import RemoteWrite

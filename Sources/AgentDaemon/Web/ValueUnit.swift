@@ -1,4 +1,9 @@
+import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Query
 
 /// The unit of an expression's values, for the graph's axis, worked out from the metric names it
@@ -139,7 +144,7 @@ struct ValueUnit: Equatable, Sendable {
     /// A tick label: the value divided by the scale, with up to 3 significant digits and the symbol.
     func format(_ v: Double, scale: (divisor: Double, symbol: String)) -> String {
         let scaled = v / scale.divisor
-        var text = String(format: "%.3g", scaled)
+        var text = CFormat.printf("%.3g", scaled)
         if text == "-0" { text = "0" }
         guard !scale.symbol.isEmpty else { return text }
         return scale.symbol.hasPrefix("/") ? text + scale.symbol : text + " " + scale.symbol

@@ -1,4 +1,9 @@
+import TextRendering
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import TimeSeries
 import Query
 import YAMLSupport
@@ -227,8 +232,8 @@ struct GateFileReader {
             case (let e?, nil):
                 guard let text = yaml.string(e.value, context: c, what: "expr") else { continue }
                 guard validateExpr(text, node: e.value, context: c) else { continue }
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                out.append(Gate.Check(name: name ?? trimmed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "),
+                let trimmed = text.trimmingWhitespace(newlines: true)
+                out.append(Gate.Check(name: name ?? trimmed.split(separator: "\n").map { $0.trimmingWhitespace() }.joined(separator: " "),
                                       kind: .expr(trimmed)))
             case (nil, let b?):
                 let labels = labelMap(b.value, context: c, what: "no_alerts")

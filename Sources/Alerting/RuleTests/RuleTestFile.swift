@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import TextRendering
 public import Query
 public import TimeSeries
 import YAMLSupport
@@ -167,7 +175,7 @@ struct RuleTestFileReader {
 
     /// Rule files matching `pattern`, relative to the directory of the test file at `testPath`.
     static func resolve(_ pattern: String, relativeTo testPath: String) -> [String] {
-        let directory = (testPath as NSString).deletingLastPathComponent
+        let directory = testPath.lastIndex(of: "/").map { $0 == testPath.startIndex ? "/" : String(testPath[..<$0]) } ?? ""
         let full = pattern.hasPrefix("/") || directory.isEmpty ? pattern : directory + "/" + pattern
         guard full.contains(where: { "*?[".contains($0) }) else {
             return FileManager.default.fileExists(atPath: full) ? [full] : []
@@ -319,12 +327,7 @@ struct RuleTestFileReader {
     /// promtool's `start_timestamp`: Unix seconds (fractions allowed) or RFC 3339, as milliseconds.
     static func timestamp(_ text: String) -> Timestamp? {
         if let seconds = Double(text), seconds.isFinite, abs(seconds) < 9e15 { return Timestamp((seconds * 1000).rounded()) }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) ?? { formatter.formatOptions = [.withInternetDateTime]; return formatter.date(from: text) }() {
-            return Timestamp((date.timeIntervalSince1970 * 1000).rounded())
-        }
-        return nil
+        return RFC3339.parse(text)
     }
 
     /// A sample value: a YAML number, or a quoted special value (`NaN`, `Inf`, `-Inf`, `stale`) as promtool allows.

@@ -1,4 +1,12 @@
+#if canImport(FoundationEssentials)
+import TextRendering
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Query
 import TimeSeries
 
@@ -200,8 +208,8 @@ extension RuleTestResult {
 
     /// Go's `xml.EscapeText`: the five characters `html` escapes, and tab, newline and carriage return.
     static func xmlEscaped(_ s: String) -> String {
-        TemplateFunctions.htmlEscape(s).replacingOccurrences(of: "\t", with: "&#x9;").replacingOccurrences(of: "\n", with: "&#xA;")
-            .replacingOccurrences(of: "\r", with: "&#xD;")
+        TemplateFunctions.htmlEscape(s).replacingScalars(of: "\t", with: "&#x9;").replacingScalars(of: "\n", with: "&#xA;")
+            .replacingScalars(of: "\r", with: "&#xD;")
     }
 }
 

@@ -1,7 +1,15 @@
 import CCurl
 public import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import HTTPServing
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Identifies a request in flight, to cancel it.
 public struct HTTPRequestID: Hashable, Sendable {
@@ -27,9 +35,9 @@ public final class HTTPClient: Sendable {
     public init(maxConnections: Int = 64, userAgent: String = "agent") {
         engine = CurlEngine(maxConnections: maxConnections, userAgent: userAgent)
         let engine = engine
-        let thread = Thread { engine.run() }
-        thread.name = "agent-http"
-        thread.start()
+        guard startThread(named: "agent-http", { engine.run() }) else {
+            fatalError("agent: cannot start the HTTP client's thread (\(String(cString: strerror(errno))))")
+        }
     }
 
     deinit {

@@ -102,12 +102,28 @@ public enum JSONCondition: Sendable, Equatable {
     }
 }
 
+/// `s` in double quotes, its backslashes and quotes escaped (scalar by scalar, so a quote followed
+/// by a combining mark is escaped too).
 func quoted(_ s: String) -> String {
-    "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    var out = String.UnicodeScalarView()
+    out.append("\"")
+    for c in s.unicodeScalars {
+        if c == "\\" || c == "\"" { out.append("\\") }
+        out.append(c)
+    }
+    out.append("\"")
+    return String(out)
 }
 
 func formatNumber(_ v: Double) -> String {
     v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif

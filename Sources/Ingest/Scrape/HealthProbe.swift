@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import JSON
 import RE2
 import TimeSeries
 
@@ -74,7 +79,7 @@ struct HealthProbe {
                 outcome.conditions.append((name, tookMs < Double(limit) ? nil : "took \(formatNumber((tookMs * 10).rounded() / 10))ms"))
             }
         }
-        var json: Any?? = nil  // parsed once, on the first JSON condition
+        var json: JSON?? = nil  // parsed once, on the first JSON condition
         for (i, condition) in e.body.enumerated() {
             guard let response else {
                 outcome.conditions.append((condition.name, noResponse))
@@ -89,9 +94,9 @@ struct HealthProbe {
                 outcome.conditions.append((condition.name, found ? "found in the body" : nil))
             case .json(let path, let check):
                 if json == nil {
-                    json = .some(try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed]))
+                    json = .some(JSON.parse(response.body))
                 }
-                guard let document = json!, !(document is NSNull) || path.isEmpty else {
+                guard let document = json!, !document.isNull || path.isEmpty else {
                     outcome.conditions.append((condition.name, "the body is not JSON"))
                     continue
                 }
@@ -102,13 +107,13 @@ struct HealthProbe {
     }
 
     /// Why a JSON condition fails, or nil when it holds.
-    func failure(of check: JSONCondition, at path: String, in document: Any, pattern: Result<RegularExpression, RegularExpressionError>?) -> String? {
-        let value: Any?
+    func failure(of check: JSONCondition, at path: String, in document: JSON, pattern: Result<RegularExpression, RegularExpressionError>?) -> String? {
+        let value: JSON?
         switch JSONPath.lookup(path, in: document) {
         case .failure(let problem): return problem
         case .success(let found): value = found
         }
-        guard let value, !(value is NSNull) else {
+        guard let value, !value.isNull else {
             if case .exists = check { return "null" }
             if case .notEquals = check { return nil }
             return "null"
@@ -218,22 +223,22 @@ struct HealthProbe {
 enum JSONPath {
     /// The value at `path`, or why there is none.
     enum Lookup {
-        case success(Any?)
+        case success(JSON?)
         case failure(String)
     }
 
-    static func lookup(_ path: String, in document: Any) -> Lookup {
+    static func lookup(_ path: String, in document: JSON) -> Lookup {
         var rest = Substring(path)
         if rest.hasPrefix("$") { rest = rest.dropFirst() }
         if rest.hasPrefix(".") { rest = rest.dropFirst() }
-        var current: Any? = document
+        var current: JSON? = document
         var walked = ""
         while !rest.isEmpty {
             if rest.hasPrefix("[") {
                 guard let close = rest.firstIndex(of: "]"), let index = Int(rest[rest.index(after: rest.startIndex)..<close]) else {
                     return .failure("invalid path \(quoted(path))")
                 }
-                guard let array = current as? [Any] else { return .failure("\(walked.isEmpty ? "the body" : walked) is not an array") }
+                guard case .array(let array) = current else { return .failure("\(walked.isEmpty ? "the body" : walked) is not an array") }
                 guard index >= 0 && index < array.count else { return .failure("\(walked)[\(index)] is out of range (\(array.count) elements)") }
                 current = array[index]
                 walked += "[\(index)]"
@@ -243,9 +248,9 @@ enum JSONPath {
             }
             let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
             let key = String(rest[..<end])
-            guard let object = current as? [String: Any] else { return .failure("\(walked.isEmpty ? "the body" : walked) is not an object") }
+            guard let object = current?.members else { return .failure("\(walked.isEmpty ? "the body" : walked) is not an object") }
             walked += walked.isEmpty ? key : ".\(key)"
-            guard let value = object[key] else { return .failure("\(walked) is missing") }
+            guard let value = object.last(where: { $0.0 == key })?.1 else { return .failure("\(walked) is missing") }
             current = value
             rest = rest[end...]
             if rest.hasPrefix(".") { rest = rest.dropFirst() }
@@ -254,24 +259,21 @@ enum JSONPath {
     }
 
     /// The value as text: strings as they are, numbers and booleans as JSON writes them, the rest as JSON.
-    static func text(of value: Any) -> String {
-        if let s = value as? String { return s }
-        if let n = value as? NSNumber {
-            if String(cString: n.objCType) == "c" { return n.boolValue ? "true" : "false" }
-            let d = n.doubleValue
-            return formatNumber(d)
+    static func text(of value: JSON) -> String {
+        switch value {
+        case .string(let s): return s
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return formatNumber(Double(i))
+        case .double(let d): return formatNumber(d)
+        case .null: return "null"
+        case .array, .object: return value.json
         }
-        if value is NSNull { return "null" }
-        if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) {
-            return String(decoding: data, as: UTF8.self)
-        }
-        return "\(value)"
     }
 
     /// The value as a number: JSON numbers, and strings that spell one.
-    static func number(of value: Any) -> Double? {
-        if let n = value as? NSNumber, String(cString: n.objCType) != "c" { return n.doubleValue }
-        if let s = value as? String { return Double(s) }
+    static func number(of value: JSON) -> Double? {
+        if let d = value.double { return d }
+        if let s = value.string { return Double(s) }
         return nil
     }
 }

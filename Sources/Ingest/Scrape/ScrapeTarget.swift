@@ -1,5 +1,12 @@
 public import TimeSeries
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a target's response is read.
 public enum ScrapeFormat: String, Sendable, Hashable, CaseIterable {

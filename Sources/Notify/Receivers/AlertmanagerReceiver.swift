@@ -1,4 +1,6 @@
 import TimeSeries
+import TextRendering
+import JSON
 
 /// Alerts for Alertmanager's `POST /api/v2/alerts`, for fleets that already run an Alertmanager.
 ///

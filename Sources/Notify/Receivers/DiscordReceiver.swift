@@ -1,3 +1,5 @@
+import JSON
+import TextRendering
 /// Discord webhooks: the title as `content`, one embed per alert with the tier's colour as an
 /// integer, the summary as title (linked to the runbook), description, history and runbook as
 /// description, labels as inline fields.

@@ -1,3 +1,4 @@
+import JSON
 /// One JSON line per notification (to a file or standard output): Alertmanager's webhook message,
 /// compact, plus `idempotencyKey` and `reason`. For `agent demo`, tests, and log shippers.
 public struct FileReceiver: PayloadBuilder {

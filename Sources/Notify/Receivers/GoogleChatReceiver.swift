@@ -1,3 +1,4 @@
+import JSON
 /// Google Chat incoming webhooks: a `cardsV2` card (header with the title, one section per alert,
 /// a runbook button) or plain `text`, threaded per group: `thread.threadKey` is derived from the
 /// group key and the URL gets `messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD`, so every

@@ -1,3 +1,5 @@
+import JSON
+import TextRendering
 /// PagerDuty Events API v2: `trigger` while any alert of the group fires, `resolve` when all
 /// resolved, with `dedup_key` = SHA-256 of the group key (as Alertmanager does), so a trigger,
 /// its updates and its resolve address the same incident, retries included.

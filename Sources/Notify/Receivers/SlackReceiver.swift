@@ -1,3 +1,5 @@
+import JSON
+import TextRendering
 /// Slack incoming webhooks (and Mattermost's, which take the same shape): `text` with the
 /// configured mentions and the notification's title, then one attachment per alert coloured by
 /// tier, titled with the alert's summary and linked to its runbook, its description and history

@@ -1,3 +1,4 @@
+import JSON
 /// Microsoft Teams through a Workflows (Power Automate) webhook: a message with one Adaptive Card
 /// of version 1.2 (as Alertmanager's `msteamsv2` declares; Teams on every client renders it),
 /// full width: the title in the tier's colour, then per alert its tier and summary, description,

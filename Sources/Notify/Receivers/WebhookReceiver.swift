@@ -1,4 +1,6 @@
 import TimeSeries
+import TextRendering
+import JSON
 
 /// Alertmanager's webhook payload, version 4, byte for byte as Alertmanager's Go encoder writes it:
 /// the same field names, order and shapes (`receiver`, `status`, `alerts`, `groupLabels`,

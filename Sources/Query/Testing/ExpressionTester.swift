@@ -1,3 +1,4 @@
+import JSON
 public import TimeSeries
 
 /// An expected sample of a `promql_expr_test`: labels in series notation and a value.
@@ -104,17 +105,7 @@ public enum ExpressionTester {
 
     /// Go's `strconv.FormatFloat(v, 'E', -1, 64)`.
     static func goExponent(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
-        if v == 0 { return v.sign == .minus ? "-0E+00" : "0E+00" }
-        let (negative, digits, point) = PrometheusFormat.decompose(v)
-        var out = negative ? "-" : ""
-        out.append(Character(UnicodeScalar(digits[0])))
-        if digits.count > 1 { out += "." + String(decoding: digits[1...], as: UTF8.self) }
-        let e = point - 1
-        out += e < 0 ? "E-" : "E+"
-        out += abs(e) < 10 ? "0\(abs(e))" : "\(abs(e))"
-        return out
+        v.isFinite ? GoFloat.exponentText(v).replacing("e", with: "E") : GoFloat.exponentText(v)
     }
 
     /// Go's `time.Duration.String()` for whole milliseconds: `0s`, `500ms`, `1m0s`, `1h30m0s`, `1.5s`.

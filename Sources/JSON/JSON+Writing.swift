@@ -1,40 +1,12 @@
-/// A JSON value with object keys in the order given, so payloads come out byte for byte as the
-/// receiver's documentation (and Alertmanager's Go structs) lay them out.
-public enum JSON: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case double(Double)
-    case string(String)
-    case array([JSON])
-    /// Keys in insertion order.
-    case object([(String, JSON)])
-
-    public static func == (a: JSON, b: JSON) -> Bool {
-        switch (a, b) {
-        case (.null, .null): return true
-        case (.bool(let x), .bool(let y)): return x == y
-        case (.int(let x), .int(let y)): return x == y
-        case (.double(let x), .double(let y)): return x == y
-        case (.string(let x), .string(let y)): return x == y
-        case (.array(let x), .array(let y)): return x == y
-        case (.object(let x), .object(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: return false
-        }
-    }
-
-    /// An object from a dictionary, keys sorted (as Go encodes maps).
-    public static func sortedObject(_ dictionary: [String: String]) -> JSON {
-        .object(dictionary.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, .string($0.value)) })
-    }
-
+/// The writer: compact JSON (RFC 8259) from a value, working on UTF-8 bytes.
+extension JSON {
     /// The encoded bytes. `escapeHTML` escapes `<`, `>` and `&` as Go's encoder does by default;
-    /// `newline` appends `\n` as Go's `json.Encoder.Encode` does.
-    public func encoded(escapeHTML: Bool = false, newline: Bool = false) -> [UInt8] {
+    /// `newline` appends `\n` as Go's `json.Encoder.Encode` does; `sortedKeys` writes every
+    /// object's members in byte order of their keys instead of their own order.
+    public func encoded(escapeHTML: Bool = false, newline: Bool = false, sortedKeys: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        write(into: &out, escapeHTML: escapeHTML)
+        write(into: &out, escapeHTML: escapeHTML, sortedKeys: sortedKeys)
         if newline { out.append(0x0A) }
         return out
     }
@@ -42,7 +14,8 @@ public enum JSON: Sendable, Equatable {
     /// The number of bytes `encoded` would produce (without the newline).
     public var encodedCount: Int { encoded().count }
 
-    func write(into out: inout [UInt8], escapeHTML: Bool) {
+    /// Appends the encoding to `out`.
+    public func write(into out: inout [UInt8], escapeHTML: Bool = false, sortedKeys: Bool = false) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -53,33 +26,46 @@ public enum JSON: Sendable, Equatable {
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                item.write(into: &out, escapeHTML: escapeHTML)
+                item.write(into: &out, escapeHTML: escapeHTML, sortedKeys: sortedKeys)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (i, (key, value)) in members.enumerated() {
+            let ordered = sortedKeys ? JSON.sortedUnique(members) : members
+            for (i, (key, value)) in ordered.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSON.writeString(key, into: &out, escapeHTML: escapeHTML)
                 out.append(UInt8(ascii: ":"))
-                value.write(into: &out, escapeHTML: escapeHTML)
+                value.write(into: &out, escapeHTML: escapeHTML, sortedKeys: sortedKeys)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
-    /// Numbers as JSON allows them: integers without a fraction, NaN and infinities (which JSON
-    /// cannot carry) as `null`.
-    static func format(_ d: Double) -> String {
-        guard d.isFinite else { return "null" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-        return "\(d)"
+    /// A number as Go's `encoding/json` writes it (`GoFloat.json`): `1`, `0.25`, `1e-7`, `1e+21`;
+    /// NaN and infinities, which JSON cannot carry, as `null`.
+    public static func format(_ d: Double) -> String { GoFloat.json(d) }
+
+    /// Members sorted by key with a repeated key written once, its last value (a map's view of the
+    /// object, as Go and `JSONSerialization` read it).
+    static func sortedUnique(_ members: [(String, JSON)]) -> [(String, JSON)] {
+        var sorted = members.enumerated().sorted {
+            $0.element.0 == $1.element.0 ? $0.offset < $1.offset : $0.element.0.utf8.lexicographicallyPrecedes($1.element.0.utf8)
+        }.map(\.element)
+        var k = sorted.count - 1
+        while k > 0 {
+            if sorted[k - 1].0 == sorted[k].0 { sorted.remove(at: k - 1) }
+            k -= 1
+        }
+        return sorted
     }
 
     static let hex = Array("0123456789abcdef".utf8)
 
-    /// Writes `s` quoted and escaped, working on its UTF-8 bytes (no per-character allocation).
-    static func writeString(_ s: String, into out: inout [UInt8], escapeHTML: Bool) {
+    /// Writes `s` quoted and escaped, working on its UTF-8 bytes (no per-character allocation):
+    /// quotes, backslashes and control characters (RFC 8259), U+2028 and U+2029 (valid JSON that
+    /// breaks JavaScript; Go escapes them too), and `<`, `>`, `&` when `escapeHTML`.
+    public static func writeString(_ s: String, into out: inout [UInt8], escapeHTML: Bool = false) {
         out.append(UInt8(ascii: "\""))
         var copy = s
         copy.withUTF8 { bytes in
@@ -97,7 +83,6 @@ public enum JSON: Sendable, Equatable {
                 case 0x09: escape = [0x5C, UInt8(ascii: "t")]
                 case 0x3C, 0x3E, 0x26: escape = escapeHTML ? unicodeEscaped(UInt32(b)) : nil
                 case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
-                    // U+2028 and U+2029 are valid JSON but break JavaScript; Go escapes them too.
                     escape = unicodeEscaped(bytes[i + 2] == 0xA8 ? 0x2028 : 0x2029)
                     width = 3
                 default:
@@ -117,6 +102,11 @@ public enum JSON: Sendable, Equatable {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// True when `s` has nothing `writeString` (without `escapeHTML`) would escape.
+    static func needsNoEscaping(_ s: String) -> Bool {
+        s.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0xE2 }
+    }
+
     static func unicodeEscaped(_ v: UInt32) -> [UInt8] {
         var out: [UInt8] = []
         unicodeEscape(v, into: &out)
@@ -127,10 +117,4 @@ public enum JSON: Sendable, Equatable {
         out.append(contentsOf: [0x5C, UInt8(ascii: "u")])
         for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((v >> UInt32(shift)) & 0xF)]) }
     }
-}
-
-extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int64) { self = .int(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
 }

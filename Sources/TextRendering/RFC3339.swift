@@ -1,14 +1,14 @@
-public import TimeSeries
-
-/// Timestamps as RFC 3339 text in UTC, the way Go's `time.Time` marshals them
+/// Int64s as RFC 3339 text in UTC, the way Go's `time.Time` marshals them
 /// (`2024-05-01T12:00:00.5Z`: fraction only when non-zero, trailing zeros dropped), and read back
-/// as Go's `time.Parse(time.RFC3339Nano, …)` reads them.
+/// as Go's `time.Parse(time.RFC3339Nano, …)` reads them. The one date format of the agent: API
+/// parameters, notification payloads, state files, the CLI's tables (no `ISO8601DateFormatter`, which
+/// needs full Foundation).
 public enum RFC3339 {
     /// Go's zero `time.Time`, which Alertmanager's webhook sends as `endsAt` of a firing alert.
-    static let zero = "0001-01-01T00:00:00Z"
+    public static let zero = "0001-01-01T00:00:00Z"
 
-    /// `ms` as RFC 3339 in UTC.
-    public static func format(_ ms: Timestamp) -> String {
+    /// `ms` (milliseconds since the epoch) as RFC 3339 in UTC.
+    public static func format(_ ms: Int64) -> String {
         let days = floorDiv(ms, 86_400_000)
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = civil(fromDays: days)
@@ -25,7 +25,7 @@ public enum RFC3339 {
 
     /// `ms` as RFC 3339 in UTC with exactly three fraction digits (`2024-05-01T12:00:00.000Z`), as
     /// go-openapi's `strfmt.DateTime` marshals times in Alertmanager's API.
-    public static func formatMillis(_ ms: Timestamp) -> String {
+    public static func formatMillis(_ ms: Int64) -> String {
         let fraction = ms - floorDiv(ms, 1000) * 1000
         return String(format(ms - fraction).dropLast()) + "." + pad(fraction, 3) + "Z"
     }
@@ -33,7 +33,7 @@ public enum RFC3339 {
     /// Milliseconds since the epoch of `2024-05-01T12:00:00.123456789+02:00` (sub-millisecond
     /// digits truncated, as Prometheus's `timestamp.FromTime`); nil unless it is exactly that shape
     /// with a four-digit year and every field in range (Go refuses the rest too).
-    public static func parse(_ text: String) -> Timestamp? {
+    public static func parse(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         var i = 0
         func number(_ digits: Int) -> Int64? {
@@ -100,7 +100,7 @@ public enum RFC3339 {
     }
 
     /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+    public static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
         let z = z0 + 719_468
         let era = floorDiv(z, 146_097)
         let doe = z - era * 146_097
@@ -113,7 +113,7 @@ public enum RFC3339 {
     }
 
     /// Days since 1970-01-01 of a civil date (the inverse of `civil(fromDays:)`).
-    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+    public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = floorDiv(y, 400)
         let yoe = y - era * 400
