@@ -32,7 +32,8 @@ import TimeSeries
     static let shapes: [Shape] = [
         // 1 s × 400 slots: sealed blocks of 32 and the two raw blocks.
         Shape(config: StoreConfig(resolution: 1_000, retention: 400_000), series: 12, lookback: 300_000, steps: [1_000, 2_500, 17_000], testDescription: "sealed 400×1s"),
-        Shape(config: StoreConfig(resolution: 1_000, retention: 400_000), series: 12, lookback: 7_000, steps: [1_000, 3_000], testDescription: "sealed 400×1s, 7s lookback"),
+        Shape(config: StoreConfig(resolution: 1_000, retention: 400_000), series: 12, lookback: 7_000, steps: [1_000, 3_000, 60_000], testDescription: "sealed 400×1s, 7s lookback"),
+        // (At 60 s steps, the 7 s windows are far apart: each step is looked up alone.)
         // Short rings stay raw.
         Shape(config: StoreConfig(resolution: 1_000, retention: 200_000), series: 12, lookback: 9_000, steps: [1_000, 2_500], testDescription: "raw 200×1s"),
         // A tier: early steps read the coarse ring, later ones the fine one.
