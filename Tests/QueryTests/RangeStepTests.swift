@@ -5,19 +5,6 @@ import TimeSeries
 /// A range query reads each series of an instant selector once for all its steps (a cursor over
 /// the series' samples); it must answer exactly what an instant query at each step answers.
 @Suite struct RangeStepTests {
-    /// SplitMix64, so every run sees the same series.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int64) -> Int64 { Int64(next() % UInt64(n)) }
-    }
-
     struct Shape: CustomTestStringConvertible, Sendable {
         var config: StoreConfig
         var series: Int
@@ -50,7 +37,7 @@ import TimeSeries
         var config = shape.config
         config.seriesLimit = 1_000
         let store = SeriesStore(config: config, clock: { now })
-        var rng = Random(state: seed)
+        var rng = SplitMix(seed: seed)
         let span = config.tiers.last?.retention ?? config.retention
         store.write { w in
             for i in 0..<shape.series {
@@ -118,7 +105,7 @@ import TimeSeries
         for seed in UInt64(1)...3 {
             let store = RangeStepTests.store(shape, seed: seed &* 977 &+ UInt64(shape.series))
             let engine = Engine(store: store, lookback: shape.lookback)
-            var rng = Random(state: seed)
+            var rng = SplitMix(seed: seed)
             // Ranges reaching before the first sample and past the last.
             for step in shape.steps {
                 let start = RangeStepTests.now - span - 30_000 + rng.below(span / 4) / 1_000 * 1_000 + (step == 2_500 ? 317 : 0)
@@ -173,4 +160,9 @@ import TimeSeries
 final class ManualClock: @unchecked Sendable {
     var now: Timestamp
     init(_ now: Timestamp) { self.now = now }
+}
+
+extension SplitMix {
+    /// A value in `0..<n`.
+    mutating func below(_ n: Int64) -> Int64 { Int64(next() % UInt64(n)) }
 }
