@@ -4,9 +4,10 @@ public import TimeSeries
 ///
 /// Evaluation takes its time as an argument and never reads a clock, so rules, tests and
 /// `agent query` agree on what an expression means at a given instant. An instant evaluation holds
-/// the store's lock once, for one consistent view; a range query takes it once per step, so that
-/// scrapes, log lines and `/metrics` wait at most one step (never evaluate from inside
-/// `SeriesStore.read` or `write`: the lock is not recursive). An instant query over 1 000 series
+/// the store's lock once, for one consistent view; a range query takes it once per batch of series
+/// while it reads its instant selectors (each series once for all steps, see `StepSamples`) and
+/// then once per step, so that scrapes, log lines and `/metrics` wait at most one batch or step
+/// (never evaluate from inside `SeriesStore.read` or `write`: the lock is not recursive). An instant query over 1 000 series
 /// takes well under a millisecond; see `make bench`.
 ///
 /// `interrupt` is asked before each step of a range query and of a subquery: a timeout or a
@@ -89,10 +90,8 @@ public struct Engine: Sendable {
         }
         var evaluator: Evaluator?
         var identity: SeriesSetIdentity?
-        var result = RangeResult()
-        var t = start
-        while t <= end {
-            if let interrupt, let error = interrupt() { throw error }
+        // One hold of the store's read lock, with the evaluator reading through it.
+        func underLock(_ body: (inout Evaluator) throws(QueryError) -> Void) throws(QueryError) {
             let outcome: Result<Void, QueryError> = store.read { reader in
                 if evaluator == nil {
                     evaluator = Evaluator(reader: reader, engine: self, start: start, end: end)
@@ -103,14 +102,33 @@ public struct Engine: Sendable {
                 }
                 identity = reader.seriesSetIdentity
                 do throws(QueryError) {
-                    let value = try evaluator!.evaluate(expr, at: t)
-                    try evaluator!.accumulate(value, at: t, into: &result)
+                    try body(&evaluator!)
                     return .success(())
                 } catch {
                     return .failure(error)
                 }
             }
             try outcome.get()
+        }
+        // First the instant selectors evaluated at the steps: each series read once for all steps,
+        // in batches of series, each batch under its own lock (see `StepSamples`).
+        let grid = StepGrid(start: start, step: step, count: Int(span / step) + 1)
+        try underLock { e throws(QueryError) in
+            e.planStepSelectors(expr, grid: grid)
+            try e.readStepBatch()
+        }
+        while evaluator!.hasPendingStepReads {
+            if let interrupt, let error = interrupt() { throw error }
+            try underLock { e throws(QueryError) in try e.readStepBatch() }
+        }
+        var result = RangeResult()
+        var t = start
+        while t <= end {
+            if let interrupt, let error = interrupt() { throw error }
+            try underLock { e throws(QueryError) in
+                let value = try e.evaluate(expr, at: t)
+                try e.accumulate(value, at: t, into: &result)
+            }
             let (next, overflow) = t.addingReportingOverflow(step)
             if overflow { break }
             t = next

@@ -36,15 +36,21 @@ extension Evaluator {
         var membership = [Int](repeating: 0, count: input.count)
         var key: [UInt8] = []
         key.reserveCapacity(64)
-        for (i, e) in input.enumerated() {
-            key.removeAll(keepingCapacity: true)
-            e.labels.appendGroupingKey(into: &key, names: names, without: a.without)
-            if let g = index[key] {
-                membership[i] = g
-            } else {
-                membership[i] = groupKeys.count
-                index[key] = groupKeys.count
-                groupKeys.append(key)
+        if !a.without && names.isEmpty {
+            // `sum(x)`: every element has the empty key, so there is one group and nothing to hash
+            // per element (a range query aggregates 1 000 elements at each of its steps).
+            groupKeys = [[]]
+        } else {
+            for (i, e) in input.enumerated() {
+                key.removeAll(keepingCapacity: true)
+                e.labels.appendGroupingKey(into: &key, names: names, without: a.without)
+                if let g = index[key] {
+                    membership[i] = g
+                } else {
+                    membership[i] = groupKeys.count
+                    index[key] = groupKeys.count
+                    groupKeys.append(key)
+                }
             }
         }
         let groupCount = groupKeys.count

@@ -61,6 +61,10 @@ struct Evaluator {
     var subquerySteps: Int
     /// Asked before every step of a subquery: an error (timeout, cancellation) stops the query there.
     let interrupt: (@Sendable () -> QueryError?)?
+    /// A range query's steps, once `planStepSelectors` has read its instant selectors at each.
+    var grid: StepGrid?
+    /// Instant selectors read once for every step of a range query, by selector position.
+    var stepSamples: [Int: StepSamples] = [:]
 
     init(reader: StoreReader, engine: Engine, start: Timestamp, end: Timestamp) {
         self.reader = reader
@@ -266,6 +270,7 @@ struct Evaluator {
     }
 
     mutating func instantSelector(_ sel: VectorSelector, at t: Timestamp) throws(QueryError) -> [Element] {
+        if let k = grid?.index(of: t), let out = try stepSelector(sel, step: k) { return out }
         let at = effectiveTime(sel.at, offset: sel.offset, t)
         let chosen = select(sel)
         var out: [Element] = []

@@ -350,6 +350,45 @@ final class ScalarRing {
         return nil
     }
 
+    /// `latest(atOrBefore: times[k], after: times[k] - lookback)` for every `k` of `times`
+    /// (non-decreasing), in one pass: the samples of `(times.first - lookback, times.last]` are
+    /// walked oldest first, each sealed block decoded once, with a cursor over `times`. `body`
+    /// gets `(k, sample)` for each `k` that has a sample, in order of `k`.
+    ///
+    /// A range query's instant selector reads each series this way once per query instead of once
+    /// per step (a lookup per step decoded part of a sealed block each time). When the steps are
+    /// far apart next to the lookback (a day at 1 h steps, 5 m lookback) most of the walk would be
+    /// between the windows: then each step is looked up alone.
+    func latest(at times: ArraySlice<Timestamp>, lookback: Milliseconds, _ body: (Int, Sample) -> Void) {
+        guard let first = times.first, let last = times.last else { return }
+        let clock = self.clock
+        let range = clock.clip(clock.slot(of: first - lookback), clock.slot(of: last))
+        if let range, range.count / 2 > times.count * Int(Swift.min(lookback / clock.resolution + 2, 1 << 20)) {
+            for k in times.indices {
+                if let sample = latest(atOrBefore: times[k], after: times[k] - lookback) { body(k, sample) }
+            }
+            return
+        }
+        let tick = self.tick
+        var k = times.startIndex
+        var newest = Sample(timestamp: .min, value: 0)
+        if let range {
+            forEachSample(in: range) { s, value, offset in
+                let t = clock.start(of: s) + Int64(offset) * tick
+                // Every step before this sample gets the newest sample before it, if recent enough.
+                while k < times.endIndex && times[k] < t {
+                    if newest.timestamp > times[k] - lookback { body(k, newest) }
+                    k += 1
+                }
+                newest = Sample(timestamp: t, value: value)
+            }
+        }
+        while k < times.endIndex {
+            if newest.timestamp > times[k] - lookback { body(k, newest) }
+            k += 1
+        }
+    }
+
     /// Increase hidden by in-slot counter resets between the samples of `(from, through]`.
     ///
     /// A record belongs to the pair (previous sample slot, its slot), so the first slot with a

@@ -72,6 +72,48 @@ public struct StoreReader {
         return s.scalar[s.ringIndex(coveringFrom: at - lookback)].latest(atOrBefore: at, after: at - lookback)
     }
 
+    /// `latestSample(of: ref, at: times[k], lookback: lookback)` for every `k` of `times`
+    /// (non-decreasing, as a range query's steps), reading each ring the steps choose once: `body`
+    /// gets `(k, sample)`, in order of `k`, for each `k` that has a sample.
+    public func latestSamples(of ref: SeriesRef, at times: ArraySlice<Timestamp>, lookback: Milliseconds, _ body: (Int, Sample) -> Void) {
+        guard let s = state.lookup(ref), s.kind != .distribution else { return }
+        forEachRingRun(of: s, times: times, lookback: lookback) { ring, run in
+            s.scalar[ring].latest(at: run, lookback: lookback, body)
+        }
+    }
+
+    /// What `cumulative(of:from: times[k] - lookback, through: times[k], into:)` ends with, for
+    /// every `k` of `times` (non-decreasing), reading each ring once: `body` gets `(k, sample)`, in
+    /// order of `k`, for each `k` that has one. `buffer` is scratch space.
+    public func latestCumulative(of ref: SeriesRef, at times: ArraySlice<Timestamp>, lookback: Milliseconds,
+                                 buffer: inout [CumulativeSample], _ body: (Int, CumulativeSample) -> Void) {
+        guard let s = state.lookup(ref), s.kind == .distribution else { return }
+        forEachRingRun(of: s, times: times, lookback: lookback) { ring, run in
+            buffer.removeAll(keepingCapacity: true)
+            s.distribution[ring].cumulative(from: run.first! - lookback, through: run.last!, into: &buffer)
+            // Cumulative samples come oldest first: a cursor finds each step's newest.
+            var i = 0
+            for k in run.indices {
+                while i < buffer.count && buffer[i].timestamp <= run[k] { i += 1 }
+                if i > 0 && buffer[i - 1].timestamp > run[k] - lookback { body(k, buffer[i - 1]) }
+            }
+        }
+    }
+
+    /// Splits `times` into runs whose lookback windows the same ring answers (the ring a single
+    /// lookup at that time would choose), newest ring last.
+    private func forEachRingRun(of s: Series, times: ArraySlice<Timestamp>, lookback: Milliseconds,
+                                _ body: (Int, ArraySlice<Timestamp>) -> Void) {
+        var i = times.startIndex
+        while i < times.endIndex {
+            let ring = s.ringIndex(coveringFrom: times[i] - lookback)
+            var j = i + 1
+            while j < times.endIndex && s.ringIndex(coveringFrom: times[j] - lookback) == ring { j += 1 }
+            body(ring, times[i..<j])
+            i = j
+        }
+    }
+
     /// Counter increase hidden inside slots by resets between samples that shared a slot; add it to
     /// the increase computed from `samples(of:from:through:into:)`. Zero when slots hold one sample.
     public func hiddenResetIncrease(of ref: SeriesRef, from: Timestamp, through: Timestamp) -> Double {
