@@ -286,7 +286,9 @@ import Glibc
 
         let rate = "graph?expr=" + percentEncoded("sum by (route) (rate(http_requests_total[5m]))") + "&range=30m"
         let latency = "graph?expr=" + percentEncoded("http_request_duration_ms{route=\"/api/orders\"}") + "&range=30m"
-        let pages = ["", "alerts", "rules", "targets", "logs", "status", rate, latency,
+        // An alert's generatorURL, as Prometheus writes it.
+        let generator = "graph?g0.expr=" + percentEncoded("sum by (route) (rate(http_requests_total[5m]))") + "&g0.tab=1&g0.range_input=30m"
+        let pages = ["", "alerts", "rules", "targets", "logs", "status", rate, latency, generator,
                      "graph", "graph?expr=" + percentEncoded("sum(rate(x[5m]"), "graph?expr=" + percentEncoded("<script>window.__pwned=4</script>")]
         let shots = Self.repository.appendingPathComponent(".build/web-screenshots")
         let wide = try Self.browse(base, pages.map { page in
@@ -371,6 +373,9 @@ import Glibc
         #expect(graph.charts.first?.labels.contains { $0?.contains("time (UTC)") == true } == true)
         let hover = try #require(wide.pages.first { $0.path == rate }?.hover, "no tooltip under the pointer")
         #expect(hover.hot == 1 && hover.text.contains("Z\n") && hover.text.contains("/s"), "\(hover.text)")
+        // A notification's link (Prometheus's g0.expr) opens the same graph.
+        let linked = try page(generator)
+        #expect(linked.charts.first?.lines == 5, "\(linked.charts)")
         // A distribution: its quantile bands.
         let bands = try page(latency)
         #expect(bands.charts.first?.lines == 1 && (bands.charts.first?.bands ?? 0) >= 2 && bands.charts.first?.unit == "ms", "\(bands.charts)")

@@ -66,9 +66,11 @@ extension Daemon {
             s.problem = "The address is not valid form encoding: \(error.message)"
             return s
         }
-        s.expression = form["expr"] ?? ""
+        // Prometheus's own graph links (`g0.expr`, `g0.range_input`): what an alert's generatorURL
+        // points at, so a link from a notification opens its expression here.
+        s.expression = form["expr"] ?? form["g0.expr"] ?? ""
         do throws(APIError) {
-            if let r = try APIParameters.duration(form, "range") { s.range = min(max(r, 60_000), 60 * 86_400_000) }
+            if let r = try APIParameters.duration(form, form["range"] == nil && form["g0.range_input"] != nil ? "g0.range_input" : "range") { s.range = min(max(r, 60_000), 60 * 86_400_000) }
             s.fixedEnd = try APIParameters.time(form, "end").map(Daemon.evaluationTime)
         } catch {
             s.problem = error.message
