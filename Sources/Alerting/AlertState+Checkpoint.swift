@@ -153,14 +153,14 @@ extension AlertStateMachine.Tracked {
     func encode(into w: inout ByteWriter) {
         w.blob(identity.encoded)
         w.byte(state == .pending ? 0 : state == .firing ? 1 : 2)
-        Self.put(severity, &w)
+        w.optionalString(severity)
         w.double(value)
         w.signed(activeAt)
-        for t in [firedAt, resolvedAt, keepFiringSince, tierKeepSince] { Self.put(t, &w) }
+        for t in [firedAt, resolvedAt, keepFiringSince, tierKeepSince] { w.optionalSigned(t) }
         w.varint(tierSince.count)
-        for t in tierSince { Self.put(t, &w) }
-        Self.put(previousSeverity, &w)
-        Self.put(severityChangedAt, &w)
+        for t in tierSince { w.optionalSigned(t) }
+        w.optionalString(previousSeverity)
+        w.optionalSigned(severityChangedAt)
         w.varint(annotations.count)
         for key in annotations.keys.sorted() {
             w.string(key)
@@ -178,19 +178,19 @@ extension AlertStateMachine.Tracked {
         case 2: state = .resolved
         case let b: throw .malformed("unknown alert state \(b)")
         }
-        severity = try Self.string(&r)
+        severity = try r.optionalString()
         value = try r.double()
         activeAt = try r.signed()
-        firedAt = try Self.time(&r)
-        resolvedAt = try Self.time(&r)
-        keepFiringSince = try Self.time(&r)
-        tierKeepSince = try Self.time(&r)
+        firedAt = try r.optionalSigned()
+        resolvedAt = try r.optionalSigned()
+        keepFiringSince = try r.optionalSigned()
+        tierKeepSince = try r.optionalSigned()
         let n = try r.count(limit: 1024, each: 1)
         var since: [Timestamp?] = []
-        for _ in 0..<n { since.append(try Self.time(&r)) }
+        for _ in 0..<n { since.append(try r.optionalSigned()) }
         tierSince = since
-        previousSeverity = try Self.string(&r)
-        severityChangedAt = try Self.time(&r)
+        previousSeverity = try r.optionalString()
+        severityChangedAt = try r.optionalSigned()
         let m = try r.count(limit: 4096, each: 2)
         var annotations: [String: String] = [:]
         for _ in 0..<m {
@@ -201,39 +201,5 @@ extension AlertStateMachine.Tracked {
         lastEvaluatedAt = try r.signed()
         if state == .firing, firedAt == nil { throw .malformed("a firing alert without its firing time") }
         if state == .resolved, resolvedAt == nil { throw .malformed("a resolved alert without its resolution time") }
-    }
-
-    static func put(_ t: Timestamp?, _ w: inout ByteWriter) {
-        if let t {
-            w.byte(1)
-            w.signed(t)
-        } else {
-            w.byte(0)
-        }
-    }
-
-    static func put(_ s: String?, _ w: inout ByteWriter) {
-        if let s {
-            w.byte(1)
-            w.string(s)
-        } else {
-            w.byte(0)
-        }
-    }
-
-    static func time(_ r: inout ByteReader) throws(CheckpointError) -> Timestamp? {
-        switch try r.byte() {
-        case 0: return nil
-        case 1: return try r.signed()
-        case let b: throw .malformed("bad presence byte \(b)")
-        }
-    }
-
-    static func string(_ r: inout ByteReader) throws(CheckpointError) -> String? {
-        switch try r.byte() {
-        case 0: return nil
-        case 1: return try r.string()
-        case let b: throw .malformed("bad presence byte \(b)")
-        }
     }
 }

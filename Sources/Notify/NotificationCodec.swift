@@ -50,14 +50,14 @@ enum NotificationCodec {
             w.string(k)
             w.string(v)
         }
-        optional(a.severity, into: &w)
+        w.optionalString(a.severity)
         w.signed(a.startsAt)
-        optional(a.endsAt, into: &w)
+        w.optionalSigned(a.endsAt)
         w.double(a.value)
         w.fixed64(a.fingerprint)
         w.string(a.source)
-        optional(a.previousSeverity, into: &w)
-        optional(a.evaluatedAt, into: &w)
+        w.optionalString(a.previousSeverity)
+        w.optionalSigned(a.evaluatedAt)
         if let h = a.history {
             w.byte(1)
             w.signed(h.end)
@@ -83,14 +83,14 @@ enum NotificationCodec {
             let k = try r.string()
             annotations[k] = try r.string()
         }
-        let severity = try optionalString(&r)
+        let severity = try r.optionalString()
         let startsAt = try r.signed()
-        let endsAt = try optionalTimestamp(&r)
+        let endsAt = try r.optionalSigned()
         let value = try r.double()
         let fingerprint = try r.fixed64()
         let source = try r.string()
-        let previousSeverity = try optionalString(&r)
-        let evaluatedAt = try optionalTimestamp(&r)
+        let previousSeverity = try r.optionalString()
+        let evaluatedAt = try r.optionalSigned()
         var history: ValueHistory?
         switch try r.byte() {
         case 0: break
@@ -115,39 +115,5 @@ enum NotificationCodec {
     static func labels(_ r: inout ByteReader) throws(CheckpointError) -> Labels {
         guard let l = Labels(encoded: try r.blob()) else { throw .malformed("stored notification: bad labels") }
         return l
-    }
-
-    static func optional(_ s: String?, into w: inout ByteWriter) {
-        if let s {
-            w.byte(1)
-            w.string(s)
-        } else {
-            w.byte(0)
-        }
-    }
-
-    static func optional(_ t: Timestamp?, into w: inout ByteWriter) {
-        if let t {
-            w.byte(1)
-            w.signed(t)
-        } else {
-            w.byte(0)
-        }
-    }
-
-    static func optionalString(_ r: inout ByteReader) throws(CheckpointError) -> String? {
-        switch try r.byte() {
-        case 0: return nil
-        case 1: return try r.string()
-        default: throw .malformed("stored notification: bad optional")
-        }
-    }
-
-    static func optionalTimestamp(_ r: inout ByteReader) throws(CheckpointError) -> Timestamp? {
-        switch try r.byte() {
-        case 0: return nil
-        case 1: return try r.signed()
-        default: throw .malformed("stored notification: bad optional")
-        }
     }
 }

@@ -29,6 +29,16 @@ public struct ByteWriter: Sendable {
     }
     public mutating func string(_ s: String) { blob(Array(s.utf8)) }
     public mutating func raw<C: Collection>(_ b: C) where C.Element == UInt8 { bytes.append(contentsOf: b) }
+    /// A presence byte (0 or 1), then the value when there is one.
+    public mutating func optionalSigned(_ v: Int64?) {
+        byte(v == nil ? 0 : 1)
+        if let v { signed(v) }
+    }
+    /// A presence byte (0 or 1), then the string when there is one.
+    public mutating func optionalString(_ s: String?) {
+        byte(s == nil ? 0 : 1)
+        if let s { string(s) }
+    }
 }
 
 /// Reads what `ByteWriter` wrote; every read checks bounds and throws `.truncated` past the end.
@@ -112,6 +122,21 @@ public struct ByteReader: Sendable {
         guard n >= 0, bytes.count - position >= n else { throw .truncated }
         defer { position += n }
         return bytes[position..<(position + n)]
+    }
+    /// What `ByteWriter.optionalSigned` wrote.
+    public mutating func optionalSigned() throws(CheckpointError) -> Int64? {
+        try present() ? try signed() : nil
+    }
+    /// What `ByteWriter.optionalString` wrote.
+    public mutating func optionalString() throws(CheckpointError) -> String? {
+        try present() ? try string() : nil
+    }
+    private mutating func present() throws(CheckpointError) -> Bool {
+        switch try byte() {
+        case 0: return false
+        case 1: return true
+        case let b: throw .malformed("bad presence byte \(b)")
+        }
     }
 }
 
