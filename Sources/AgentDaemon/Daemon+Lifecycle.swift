@@ -169,8 +169,11 @@ extension Daemon {
         if config.global.reloadCheckInterval > 0 && isReloadable {
             every(config.global.reloadCheckInterval) { [weak self] in self?.checkFiles() }
         }
-        // Once every component has run a few times, the pages only start-up used can go.
+        // Once every component has run a few times, the pages only start-up used can go; every
+        // hour after, those only rare work used (a reload, a resolution, a query), so that the
+        // resident set stays what the daemon uses rather than grows to all it ever ran.
         releaseStartupPages(after: 20_000)
+        every(3_600_000) { [weak self] in self?.releaseStartupPages(after: 0) }
     }
 
     /// Hands start-up's pages back to the kernel `delay` ms from now (see `StartupPages`).
