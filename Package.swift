@@ -7,10 +7,9 @@ let package = Package(
     name: "agent",
     platforms: [.macOS(.v15)],
     products: [
-        // `agent`: the command people type, small and Foundation-free so that `agent query` starts in a
-        // few milliseconds; it runs `agent-daemon` (installed beside it) for run/check/test/demo/….
+        // `agent`: the one executable, the daemon and every command (`agent query` still starts in a
+        // few milliseconds: nothing in it links libcurl, see CCurl).
         .executable(name: "agent", targets: ["agent"]),
-        .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // The YAML reader alone, for its fuzz package (Fuzz/YAML).
         .library(name: "YAMLSupport", targets: ["YAMLSupport"]),
@@ -24,9 +23,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl, loaded with dlopen when the first HTTP client starts (headers from libcurl4-openssl-dev;
+        // the binary does not link it): its ~30 TLS/Kerberos/LDAP libraries cost every command ≈ 5 ms
+        // at start, and only scraping, notifications and remote write need them.
+        .target(name: "CCurl"),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
@@ -78,9 +78,6 @@ let package = Package(
             ]),
         .executableTarget(
             name: "agent",
-            dependencies: ["AgentClient", "TextRendering", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(
-            name: "agent-daemon",
             dependencies: [
                 "AgentDaemon", "AgentClient", "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "JSON", "TextRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,7 +97,7 @@ let package = Package(
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
         // Clients/: the Python script that drives the Prometheus API's clients (PrometheusClientsTests).
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "JSON", "TextRendering", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"],
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "JSON", "TextRendering", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent"],
                     exclude: ["Clients"]),
     ]
 )
