@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static struct {
     CURLcode (*global_init)(long);
@@ -47,6 +48,9 @@ static void load(void) {
     void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) {
         const char *reason = dlerror();
+        // glibc's reason starts with the file's name, which the message names already.
+        size_t length = strlen(library);
+        if (reason && strncmp(reason, library, length) == 0 && strncmp(reason + length, ": ", 2) == 0) reason += length + 2;
         snprintf(message, sizeof message, "%s cannot be loaded: %s (apt-get install libcurl4)", library,
                  reason ? reason : "unknown error");
         failure = message;
