@@ -45,13 +45,13 @@ let package = Package(
         // The HTTP/1.1 server of the API and /metrics: strict parser with fixed bounds, connection cap,
         // timeouts, an accept loop that survives fd exhaustion, lanes. No Foundation (see HTTPServer).
         .target(name: "HTTPServing", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
-        // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
+        // Text the CLI and the daemon render: sparklines (`agent query --range`, chat
         // notifications), C's printf for numbers (CLI tables, templates), RFC 3339 dates. No Foundation.
         .target(name: "TextRendering"),
         // The one JSON reader and writer (RFC 8259, no Foundation): API answers, notification
         // payloads, the CLI's reading of the daemon's answers, health checks, state files.
         .target(name: "JSON"),
-        // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
+        // What the CLI commands need to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering", "JSON"]),
         .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering", "JSON"]),
         // libyaml's event parser (the YAML reader's tokenizer); libyaml-dev, the library itself ≈ 140 KB.
