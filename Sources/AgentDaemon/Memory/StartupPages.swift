@@ -14,8 +14,14 @@ import Glibc
 /// leaves the few written pages of the binary's data segment alone); whatever is used again faults
 /// back in from the page cache or the file. For the executable itself, read-ahead is turned off and
 /// its unmapped cached pages dropped, so that what comes back is what is used rather than 64 KB
-/// around it. The libraries' writable mappings and the heap are not advised; `malloc_trim` returns
-/// the heap's free pages.
+/// around it. Pages other processes share (libc's, libcrypto's: every host has other users of
+/// them) stay in the page cache but are unmapped from this process with `MADV_DONTNEED`, in
+/// mappings that were never written (code, read-only data; never a RELRO segment, whose relocated
+/// pages are this process's own copies: smaps shows them as `Anonymous`): they still counted in
+/// this process's resident set although start-up alone used them (measured alone with the
+/// example configuration: libcrypto 2.9 MB, libc 1.5 MB, libcurl 0.5 MB). What is used again maps
+/// back in from the page cache. The libraries' writable mappings and the heap are not advised;
+/// `malloc_trim` returns the heap's free pages.
 enum StartupPages {
     /// What one release did.
     struct Outcome: Sendable {
@@ -50,6 +56,11 @@ enum StartupPages {
             } else if outcome.error == 0 {
                 outcome.error = errno
             }
+            // What PAGEOUT left (pages shared with other processes) is unmapped from this one;
+            // only where no page was ever written, so nothing but file contents is dropped.
+            if !mapping.writable && mapping.anonymousBytes == 0 {
+                _ = madvise(address, mapping.length, MADV_DONTNEED)
+            }
         }
         // Fault-around maps the cached pages next to each page faulted in: drop the binary's
         // cached pages that no process maps, so only what is used comes back. (Shared libraries'
@@ -72,28 +83,41 @@ enum StartupPages {
         _ = unsafeBitCast(symbol, to: Trim.self)(0)
     }
 
-    /// A readable mapping of a file, from /proc/self/maps.
+    /// A readable mapping of a file, from /proc/self/smaps.
     struct Mapping {
         var start: UInt
         var length: Int
         var writable: Bool
         var path: String
+        /// Bytes of this process's own copies of the mapping's pages (written since mapped, such as
+        /// relocations); nil when smaps did not say.
+        var anonymousBytes: Int? = nil
     }
 
-    /// Each readable mapping of a file, from /proc/self/maps.
+    /// Each readable mapping of a file, from /proc/self/smaps (the maps line, then `Key: N kB` lines).
     static func fileMappings() -> [Mapping] {
-        guard let maps = ProcessStats.readSmallFile("/proc/self/maps") else { return [] }
+        guard let smaps = ProcessStats.readSmallFile("/proc/self/smaps", limit: 8 << 20) else { return [] }
         var mappings: [Mapping] = []
-        for line in maps.split(separator: "\n") {
-            // start-end perms offset dev inode path
+        var current: Mapping?
+        for line in smaps.split(separator: "\n") {
+            if line.hasPrefix("Anonymous:") {
+                let kilobytes = line.dropFirst("Anonymous:".count).split(separator: " ").first.flatMap { Int($0) }
+                if current != nil, let kilobytes { current?.anonymousBytes = kilobytes * 1024 }
+                continue
+            }
+            // start-end perms offset dev inode path; attribute lines start with a key and a colon.
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count >= 5, fields[0].contains("-"), !fields[0].hasSuffix(":") else { continue }
+            if let mapping = current { mappings.append(mapping) }
+            current = nil
             guard fields.count == 6, fields[1].first == "r" else { continue }
             let path = fields[5].drop(while: { $0 == " " })
             guard path.first == "/" else { continue }
             let range = fields[0].split(separator: "-")
             guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start else { continue }
-            mappings.append(Mapping(start: start, length: Int(end - start), writable: fields[1].contains("w"), path: String(path)))
+            current = Mapping(start: start, length: Int(end - start), writable: fields[1].contains("w"), path: String(path))
         }
+        if let mapping = current { mappings.append(mapping) }
         return mappings
     }
 
