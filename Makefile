@@ -49,7 +49,6 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build $(RELEASE_FLAGS) --product agent-daemon
 	$(SWIFT) build $(RELEASE_FLAGS) --product agent
 
 # The demo: a simulated service, the agent following its log with rules/, alerts escalating

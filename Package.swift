@@ -7,10 +7,9 @@ let package = Package(
     name: "agent",
     platforms: [.macOS(.v15)],
     products: [
-        // `agent`: the command people type, small and Foundation-free so that `agent query` starts in a
-        // few milliseconds; it runs `agent-daemon` (installed beside it) for run/check/test/demo/….
+        // `agent`: the one executable, the daemon and every command (`agent query` still starts in a
+        // few milliseconds: nothing in it links libcurl, see CCurl).
         .executable(name: "agent", targets: ["agent"]),
-        .executable(name: "agent-daemon", targets: ["agent-daemon"]),
         .library(name: "TimeSeries", targets: ["TimeSeries"]),
         // The YAML reader alone, for its fuzz package (Fuzz/YAML).
         .library(name: "YAMLSupport", targets: ["YAMLSupport"]),
@@ -24,9 +23,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl, loaded with dlopen when the first HTTP client starts (headers from libcurl4-openssl-dev;
+        // the binary does not link it): its ~30 TLS/Kerberos/LDAP libraries cost every command ≈ 5 ms
+        // at start, and only scraping, notifications and remote write need them.
+        .target(name: "CCurl"),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
@@ -45,13 +45,13 @@ let package = Package(
         // The HTTP/1.1 server of the API and /metrics: strict parser with fixed bounds, connection cap,
         // timeouts, an accept loop that survives fd exhaustion, lanes. No Foundation (see HTTPServer).
         .target(name: "HTTPServing", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
-        // Text both the small `agent` and the daemon render: sparklines (`agent query --range`, chat
+        // Text the CLI and the daemon render: sparklines (`agent query --range`, chat
         // notifications), C's printf for numbers (CLI tables, templates), RFC 3339 dates. No Foundation.
         .target(name: "TextRendering"),
         // The one JSON reader and writer (RFC 8259, no Foundation): API answers, notification
         // payloads, the CLI's reading of the daemon's answers, health checks, state files.
         .target(name: "JSON"),
-        // What the thin `agent` command needs to talk to the daemon; Foundation-free (FoundationEssentials).
+        // What the CLI commands need to talk to the daemon; Foundation-free (FoundationEssentials).
         .target(name: "AgentClient", dependencies: ["TextRendering", "JSON"]),
         .target(name: "Query", dependencies: ["TimeSeries", "RE2", "TextRendering", "JSON"]),
         // libyaml's event parser (the YAML reader's tokenizer); libyaml-dev, the library itself ≈ 140 KB.
@@ -78,9 +78,6 @@ let package = Package(
             ]),
         .executableTarget(
             name: "agent",
-            dependencies: ["AgentClient", "TextRendering", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(
-            name: "agent-daemon",
             dependencies: [
                 "AgentDaemon", "AgentClient", "TimeSeries", "Query", "Ingest", "Alerting", "Notify", "JSON", "TextRendering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,7 +97,7 @@ let package = Package(
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPServingTests", dependencies: ["HTTPServing", "HTTPTestSupport"]),
         // Clients/: the Python script that drives the Prometheus API's clients (PrometheusClientsTests).
-        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "JSON", "TextRendering", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent", "agent-daemon"],
+        .testTarget(name: "AgentTests", dependencies: ["AgentDaemon", "AgentClient", "JSON", "TextRendering", "YAMLSupport", "HTTPServing", "HTTPTestSupport", "agent"],
                     exclude: ["Clients"]),
     ]
 )

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Installs the agent as a systemd service: the release binaries (`agent` and the
-# `agent-daemon` it runs for run/check/test/demo, side by side), the unit, an example
-# configuration, the rules and the rollout gates. Idempotent: an existing configuration or rule file is kept
+# Installs the agent as a systemd service: the release binary `agent` (one file: the daemon and
+# every command), the unit, an example configuration, the rules and the rollout gates. Idempotent: an existing configuration or rule file is kept
 # (the new one is written beside it as .new), so re-running it upgrades only the binary and unit.
 # Usage: sudo deploy/install.sh [path/to/agent]   (default: .build/release/agent)
 set -euo pipefail
@@ -12,9 +11,7 @@ prefix=${PREFIX:-/usr/local}
 etc=${ETC:-/etc/agent}
 unitdir=${UNITDIR:-/etc/systemd/system}
 
-daemon="$(dirname "$binary")/agent-daemon"
 [ -x "$binary" ] || { echo "no binary at $binary: run 'make release' first" >&2; exit 1; }
-[ -x "$daemon" ] || { echo "no agent-daemon beside $binary: run 'make release' first" >&2; exit 1; }
 # Installing into the system needs root; into a scratch root (PREFIX, ETC and UNITDIR all set, as
 # scripts/check-deploy.sh does) it does not.
 if [ -z "${PREFIX:-}" ] || [ -z "${ETC:-}" ] || [ -z "${UNITDIR:-}" ]; then
@@ -24,7 +21,12 @@ fi
 install -d -m 0755 "$prefix/bin" "$etc" "$etc/rules" "$etc/gates" "$prefix/share/doc/agent" "$unitdir"
 install -d -m 0700 "$etc/credentials"
 install -m 0755 "$binary" "$prefix/bin/agent"
-install -m 0755 "$daemon" "$prefix/bin/agent-daemon"
+# Releases before issue 17 installed a second binary, agent-daemon, that `agent` ran for
+# run/check/test/…; the one binary does everything, so the old one goes.
+if [ -e "$prefix/bin/agent-daemon" ] || [ -L "$prefix/bin/agent-daemon" ]; then
+    rm -f "$prefix/bin/agent-daemon"
+    echo "removed $prefix/bin/agent-daemon (left by an older install: agent now runs every command itself)"
+fi
 install -m 0644 README.md "$prefix/share/doc/agent/README.md"
 
 keep_or_install() {  # source, destination: never overwrite what an operator edited
@@ -57,4 +59,4 @@ else
     echo "installed (systemd is not running here: enable the unit on the target host)"
 fi
 "$prefix/bin/agent" version
-"$prefix/bin/agent" check --help > /dev/null  # agent finds agent-daemon beside it
+"$prefix/bin/agent" check --help > /dev/null

@@ -95,16 +95,13 @@ if [ "$STEADY" = 1 ]; then
     components+=(all-26h)
     make_config all-26h "scrape logs rule_files notify" 26h
 fi
-# Each agent runs its own copy of the binaries, as on a machine with one agent: pages of one file
+# Each agent runs its own copy of the binary, as on a machine with one agent: pages of one file
 # mapped by several processes are shared, and the kernel neither faults them around nor hands them
 # back per process the same way (see StartupPages in Sources/AgentDaemon/Memory).
-daemon_bin="$(dirname "$BIN")/agent-daemon"
-[ -x "$daemon_bin" ] || { echo "bench-daemon: $daemon_bin is missing: run make release first" >&2; exit 1; }
 declare -A agent_pid
 for c in "${components[@]}"; do
     mkdir -p "$work/$c/bin"
-    cp "$BIN" "$work/$c/bin/agent"
-    cp -L "$daemon_bin" "$work/$c/bin/agent-daemon"
+    cp -L "$BIN" "$work/$c/bin/agent"
 done
 # Written back, as an installed binary is: the kernel cannot hand back dirty page-cache pages.
 sync

@@ -17,7 +17,6 @@ LOG_RATE="${LOG_RATE:-50}"
 [ -x "$BIN" ] || { echo "bench-remote-write: $BIN is missing: run make release first" >&2; exit 1; }
 command -v victoria-metrics > /dev/null || { echo "bench-remote-write: victoria-metrics is not installed (make bench-deps)" >&2; exit 1; }
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
-daemon_bin="$(dirname "$BIN")/agent-daemon"
 fixtures="$PWD/scripts/bench-daemon"
 measure=(python3 "$fixtures/measure.py")
 
@@ -93,8 +92,7 @@ agents=(example example-rw 10k 10k-rw)
 declare -A pid
 for a in "${agents[@]}"; do
     mkdir -p "$work/agents/$a/bin"
-    cp "$BIN" "$work/agents/$a/bin/agent"
-    cp -L "$daemon_bin" "$work/agents/$a/bin/agent-daemon"
+    cp -L "$BIN" "$work/agents/$a/bin/agent"
 done
 sync
 for a in "${agents[@]}"; do

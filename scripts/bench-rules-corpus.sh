@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 AGENT=${AGENT:-.build/release/agent}
 RUNS=${RUNS:-3}
 [ -x "$AGENT" ] || swift build -c release --product agent
-[ -x "$(dirname "$AGENT")/agent-daemon" ] || swift build -c release --product agent-daemon
 command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install hyperfine" >&2; exit 1; }
 

@@ -34,12 +34,15 @@ else
 fi
 grep -qE '^LimitNOFILE=' deploy/agent.service && pass "LimitNOFILE is set" || fail "deploy/agent.service sets no LimitNOFILE"
 
-# install.sh into a scratch root, twice; an edited config survives and gets a .new beside it.
+# install.sh into a scratch root, twice; an edited config survives and gets a .new beside it, and
+# the second binary of older releases (agent-daemon) is removed.
 export PREFIX="$work/root/usr/local" ETC="$work/root/etc/agent" UNITDIR="$work/root/etc/systemd/system"
 deploy/install.sh "$binary" > "$work/first.log" 2>&1 || fail "install.sh (first run): $(cat "$work/first.log")"
 echo "# edited by an operator" >> "$ETC/agent.yaml"
+printf '#!/bin/sh\nexit 1\n' > "$PREFIX/bin/agent-daemon" && chmod 0755 "$PREFIX/bin/agent-daemon"
 deploy/install.sh "$binary" > "$work/second.log" 2>&1 || fail "install.sh (second run): $(cat "$work/second.log")"
-if grep -q "edited by an operator" "$ETC/agent.yaml" && [ -e "$ETC/agent.yaml.new" ] && [ -x "$PREFIX/bin/agent" ] && [ -x "$PREFIX/bin/agent-daemon" ] \
+if grep -q "edited by an operator" "$ETC/agent.yaml" && [ -e "$ETC/agent.yaml.new" ] && [ -x "$PREFIX/bin/agent" ] \
+    && [ ! -e "$PREFIX/bin/agent-daemon" ] && grep -q "removed $PREFIX/bin/agent-daemon" "$work/second.log" \
     && [ -e "$UNITDIR/agent.service" ] && [ -z "$(find "$ETC/rules" -name '*.new')" ]; then
     pass "install.sh is idempotent and keeps edited configuration"
 else

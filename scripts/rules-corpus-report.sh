@@ -3,11 +3,11 @@
 # many `agent check rules` and `promtool check rules` accept, and how many promtool suites give the
 # verdict scripts/rules-corpus-suites.tsv expects under `agent test rules` (and under the packaged promtool).
 #
-#   scripts/rules-corpus-report.sh [AGENT_DAEMON]     (default .build/release/agent-daemon)
+#   scripts/rules-corpus-report.sh [AGENT]     (default .build/release/agent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AGENT=${1:-.build/release/agent-daemon}
-[ -x "$AGENT" ] || { echo "no $AGENT: swift build -c release --product agent-daemon" >&2; exit 1; }
+AGENT=${1:-.build/release/agent}
+[ -x "$AGENT" ] || { echo "no $AGENT: make release" >&2; exit 1; }
 command -v promtool >/dev/null || { echo "promtool is missing: apt-get install prometheus" >&2; exit 1; }
 python3 - "$AGENT" <<'PY'
 import os, subprocess, sys, yaml

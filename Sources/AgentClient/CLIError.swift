@@ -8,7 +8,7 @@ public struct CLIError: Error, CustomStringConvertible {
     public init(_ message: String) { description = message }
 }
 
-/// Writes one line to standard error (no Foundation `FileHandle`: the small `agent` has none).
+/// Writes one line to standard error (no Foundation `FileHandle`: the agent has FoundationEssentials only).
 public func printError(_ line: String) {
     writeAll(2, Array((line + "\n").utf8))
 }

@@ -1,6 +1,5 @@
 import JSON
-/// What `agent --help` says of the agent and of each command `agent-daemon` runs: the small
-/// `agent` lists those commands without linking them, so both binaries read their words here.
+/// What `agent --help` says of the agent and of each of its commands, in one place.
 public enum CommandDescriptions {
     public static let agent = "A lightweight metrics collector and alerting agent."
     public static let agentDiscussion = """

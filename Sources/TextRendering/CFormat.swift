@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// C's `printf` for one double, without Foundation: `String(format:)` goes through CFString (most
-/// of a template's rendering time) and needs full Foundation, which the small `agent` binary
-/// leaves out. C's rounding is also Go's, which templates must match.
+/// of a template's rendering time) and needs full Foundation, which the
+/// agent leaves out (FoundationEssentials only). C's rounding is also Go's, which templates must match.
 public enum CFormat {
     /// `format` (one conversion such as `%.6g` or `%+.3e`) applied to `v`.
     public static func printf(_ format: String, _ v: Double) -> String {

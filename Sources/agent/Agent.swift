@@ -1,131 +1,114 @@
 import AgentClient
 import ArgumentParser
-import FoundationEssentials
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The `agent` command line.
+/// The `agent` command line: one binary, the daemon (`run`) and every command.
 ///
-/// Two binaries, one command: this one is small (no Foundation, no libcurl) and answers the
-/// commands that talk to the running daemon — `query`, `alerts`, `status`, `silence`, `gate` — in a few
-/// milliseconds; for `run`, `check`, `test`, `replay`, `scrape` and `demo` it replaces itself
-/// (`execv`, same process) with `agent-daemon`, installed beside it, which holds everything else.
-@main
-struct Agent: ParsableCommand {
+/// The commands people type often (`query`, `alerts`, `status`, `silence`, `gate`) start in a few
+/// milliseconds although the binary holds the whole agent: nothing is linked that binds many
+/// libraries at load — libcurl, with its TLS/Kerberos/LDAP libraries, is loaded when the first
+/// HTTP client starts (see CCurl) — and the process starts no thread before a command needs one
+/// (see `AgentMain`).
+struct Agent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: CommandDescriptions.agent,
         discussion: CommandDescriptions.agentDiscussion,
         version: AgentVersion.string,
         subcommands: [
-            RunCommand.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, GateCommand.self, CheckCommand.self, TestCommand.self,
-            ReplayCommand.self, ScrapeCommand.self, DemoCommand.self, Version.self,
+            Run.self, QueryCommand.self, Alerts.self, Status.self, Silence.self, GateCommand.self, Check.self, Test.self,
+            Replay.self, Scrape.self, DemoCommand.self, Version.self,
         ]
     )
 
-    static func main() {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        if DaemonBinary.handles(arguments) { DaemonBinary.exec(arguments) }
-        main(arguments)
-    }
 }
 
-/// `agent-daemon`, beside this binary, which runs the commands that need the whole agent.
-enum DaemonBinary {
-    static let commands: Set<String> = ["run", "check", "test", "replay", "scrape", "demo"]
+/// The process's entry: parses the command line and runs the command.
+///
+/// Not `AsyncParsableCommand.main()`: an async `main` hands the main thread to Dispatch
+/// (`dispatch_main`), which starts four threads before the first line of any command runs — half
+/// the start-up time of `agent version` or `agent query`, which need none. Synchronous commands
+/// run here on the main thread; asynchronous ones (`run`, `scrape`) in a task while the main
+/// thread waits (nothing in the agent runs on the main actor or the main queue).
+@main
+enum AgentMain {
+    /// The asynchronous commands, by type. A dynamic cast to `AsyncParsableCommand` of a command
+    /// that is not one scans every protocol conformance in the binary (≈ 0.7 ms of `agent query`'s
+    /// start): comparing types first keeps that cast to the commands that are.
+    static let asynchronous: [any ParsableCommand.Type] = [Agent.Run.self, Agent.Scrape.self]
 
-    /// True for `agent run …` and `agent help run` (and the other delegated commands).
-    static func handles(_ arguments: [String]) -> Bool {
-        guard let first = arguments.first else { return false }
-        if commands.contains(first) { return true }
-        return first == "help" && arguments.count > 1 && commands.contains(arguments[1])
-    }
-
-    /// `agent-daemon` in this executable's folder (symlinks resolved), else on `$PATH`.
-    static func path() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0 {
-            let own = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let slash = own.lastIndex(of: "/") {
-                let candidate = String(own[..<slash]) + "/agent-daemon"
-                if access(candidate, X_OK) == 0 { return candidate }
+    static func main() {
+        #if DEBUG
+        checkAsynchronousList(Agent.self)
+        #endif
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // Before anything else runs (argument parsing, the first thread): see MallocSettings.
+        if arguments.first == "run" { MallocSettings.boundArenas() }
+        let parsed: any ParsableCommand
+        do {
+            parsed = try Agent.parseAsRoot(arguments)
+        } catch {
+            Agent.exit(withError: error)
+        }
+        if asynchronous.contains(where: { $0 == type(of: parsed) }), let command = parsed as? any AsyncParsableCommand {
+            runAndWait(command)
+        } else {
+            var command = parsed
+            do {
+                try command.run()
+            } catch {
+                Agent.exit(withError: error)
             }
         }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let candidate = String(dir) + "/agent-daemon"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
+        Agent.exit()
     }
 
-    /// Replaces this process with `agent-daemon ARGUMENTS` (same pid: systemd's `Type=notify`
-    /// and signals reach the daemon); exits 1 with one line when it cannot.
-    static func exec(_ arguments: [String]) -> Never {
-        guard let binary = path() else {
-            printError("agent: cannot find agent-daemon beside this binary or on PATH (install both: deploy/install.sh)")
-            exit(1)
+    /// Debug builds (the tests') stop at once when an asynchronous command is missing from
+    /// `asynchronous`: it would run its synchronous `run()`, which only fails.
+    static func checkAsynchronousList(_ command: any ParsableCommand.Type) {
+        for sub in command.configuration.subcommands {
+            if sub is any AsyncParsableCommand.Type && !asynchronous.contains(where: { $0 == sub }) {
+                fatalError("agent: \(sub) is asynchronous: add it to AgentMain.asynchronous")
+            }
+            checkAsynchronousList(sub)
         }
-        if arguments.first == "run" { boundMallocArenas() }
-        let argv = (["agent"] + arguments).map { strdup($0) } + [nil]
-        execv(binary, argv)
-        printError("agent: cannot run \(binary): \(String(cString: strerror(errno)))")
-        exit(1)
+    }
+
+    /// Runs an asynchronous command in a task and blocks the main thread until it ends (or exits).
+    static func runAndWait(_ command: any AsyncParsableCommand) {
+        nonisolated(unsafe) var command = command  // owned by the task alone once it starts
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                try await command.run()
+            } catch {
+                Agent.exit(withError: error)
+            }
+            finished.signal()
+        }
+        finished.wait()
     }
 }
 
-extension DaemonBinary {
+/// glibc malloc's settings for the daemon.
+enum MallocSettings {
     /// Keeps glibc's malloc in the daemon from holding memory it freed: each checkpoint builds its
     /// whole state in one buffer on whichever Dispatch thread runs it, and with an arena per thread
     /// and buffers under the default mmap threshold the freed buffers stayed in up to eight arenas
     /// that never shrink (measured with a day of data: 135 MB resident against 60 MB live; 94 MB
-    /// with these two settings). glibc reads them when the daemon's image starts; an operator's own
-    /// MALLOC_* settings win.
-    static func boundMallocArenas() {
-        setenv("MALLOC_ARENA_MAX", "2", 0)
-        setenv("MALLOC_MMAP_THRESHOLD_", "131072", 0)
-    }
-}
-
-/// What `agent --help` lists for a command `agent-daemon` runs; never run itself (`main` hands
-/// these commands over before parsing).
-protocol DelegatedCommand: ParsableCommand {
-    var arguments: [String] { get }
-}
-
-extension DelegatedCommand {
-    func run() throws { DaemonBinary.exec([Self._commandName] + arguments) }
-}
-
-extension Agent {
-    struct RunCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "run", abstract: CommandDescriptions.run)
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-
-    struct CheckCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "check", abstract: CommandDescriptions.check)
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-
-    struct TestCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "test", abstract: CommandDescriptions.test)
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-
-    struct ReplayCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "replay", abstract: CommandDescriptions.replay)
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-
-    struct ScrapeCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "scrape", abstract: CommandDescriptions.scrape)
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-    }
-
-    struct DemoCommand: DelegatedCommand {
-        static let configuration = CommandConfiguration(commandName: "demo", abstract: CommandDescriptions.demo)
-        @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+    /// with these two settings). Set with `mallopt` at the start of `agent run`, before any thread
+    /// exists; an operator's own MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ win (glibc has read them
+    /// at start, and they are left alone here).
+    static func boundArenas() {
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        // `<malloc.h>` is not in Swift's Glibc module: mallopt is looked up at run time.
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        let arenaMax: Int32 = -8, mmapThreshold: Int32 = -3  // M_ARENA_MAX, M_MMAP_THRESHOLD
+        if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(arenaMax, 2) }
+        if getenv("MALLOC_MMAP_THRESHOLD_") == nil { _ = mallopt(mmapThreshold, 131_072) }
     }
 }

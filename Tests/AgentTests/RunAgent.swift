@@ -18,18 +18,22 @@ func agentExecutableURL() -> URL {
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("agent")
 }
 
-/// Runs `agent` with the given arguments (in `directory`, else the test's own) and waits for it to exit.
-func runAgent(_ arguments: [String], in directory: URL? = nil) throws -> AgentResult {
-    try runProgram(agentExecutableURL(), arguments, in: directory)
+/// Runs `agent` with the given arguments (in `directory`, else the test's own; `environment` added
+/// to the test's own) and waits for it to exit.
+func runAgent(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> AgentResult {
+    try runProgram(agentExecutableURL(), arguments, in: directory, environment: environment)
 }
 
 /// Runs a program with the given arguments (in `directory`, else the test's own) and waits for it
 /// to exit. Standard error is drained on another thread, so a program that fills one pipe while
 /// the other is being read cannot deadlock the test.
-func runProgram(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> AgentResult {
+func runProgram(_ executable: URL, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> AgentResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     if let directory { process.currentDirectoryURL = directory }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

@@ -11,7 +11,7 @@
 #     of an alert whose firing it refused;
 #   - the refusal is visible: `agent status` names it with the service's answer, and the log
 #     quotes that answer.
-# Usage: scripts/chaos/notify-outage.sh [BIN_DIR]   (BIN_DIR holds agent-daemon and agent; default .build/release)
+# Usage: scripts/chaos/notify-outage.sh [BIN_DIR]   (BIN_DIR holds agent; default .build/release)
 # Environment: SHORT=1 for the short run of make test (≈ 25 s; default ≈ 60 s)
 # Prints: chaos notify-outage: expected=… delivered=… duplicated=… duplicated_same_key=… …
 #         chaos notify-outage: refused=… resolved_after_refusal=… refusal_in_status=… refusal_in_log=…
@@ -19,11 +19,8 @@
 # Builds nothing; uses a temp dir and ephemeral loopback ports; stops what it starts.
 set -uo pipefail
 BINDIR=$(realpath "${1:-.build/release}")
-DAEMON="$BINDIR/agent-daemon"
 AGENT="$BINDIR/agent"
-for bin in "$DAEMON" "$AGENT"; do
-    [ -x "$bin" ] || { echo "chaos notify-outage: $bin is missing: build with swift build -c release" >&2; exit 2; }
-done
+[ -x "$AGENT" ] || { echo "chaos notify-outage: $AGENT is missing: build with make release" >&2; exit 2; }
 command -v python3 > /dev/null || { echo "chaos notify-outage: python3 is needed" >&2; exit 2; }
 
 if [ "${SHORT:-0}" = 1 ]; then rounds=3; keys_per_round=2; uptime=2.5; delivery_deadline=15
@@ -154,13 +151,13 @@ notify:
   outbox: {initial_backoff: 200ms, max_backoff: 1s}
 YAML
 : > "$work/events.jsonl"
-"$DAEMON" check config "$work/agent.yaml" > "$work/check.log" 2>&1 || {
+"$AGENT" check config "$work/agent.yaml" > "$work/check.log" 2>&1 || {
     echo "chaos notify-outage: the configuration is refused:" >&2; cat "$work/check.log" >&2; exit 2
 }
 
 kills=0
 start_agent() {
-    "$DAEMON" run --config "$work/agent.yaml" >> "$work/agent.log" 2>&1 &
+    "$AGENT" run --config "$work/agent.yaml" >> "$work/agent.log" 2>&1 &
     agent_pid=$!
     for _ in $(seq 200); do
         "$AGENT" status --socket "$work/agent.sock" > /dev/null 2>&1 && return 0

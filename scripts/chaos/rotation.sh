@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/chaos/rotation.sh [BINDIR]: log rotation under `kill -9`, against the release daemon.
 #
-# One agent (BINDIR/agent-daemon, default .build/release; queried with BINDIR/agent) follows four
+# One agent (BINDIR/agent, default .build/release) follows four
 # logs, each written fast by its own writer (numbered JSONL lines with a timestamp, a few hundred a
 # second) and rotated every 0.5–1.5 s, ten generations kept (≥ 5 s of history, more than lies
 # between the last checkpoint and a restart here):
@@ -30,10 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BINDIR="${1:-.build/release}"
 AGENT="$BINDIR/agent"
-DAEMON="$BINDIR/agent-daemon"
-for bin in "$AGENT" "$DAEMON"; do
-    [ -x "$bin" ] || { echo "chaos rotation: $bin is missing: build with swift build -c release --product agent-daemon and --product agent" >&2; exit 2; }
-done
+[ -x "$AGENT" ] || { echo "chaos rotation: $AGENT is missing: build with make release" >&2; exit 2; }
 if [ "${SHORT:-0}" = 1 ]; then
     DURATION="${DURATION:-18}"
     KILL_MIN_MS=1000 KILL_MAX_MS=2000
@@ -146,10 +143,10 @@ EOF
 EOF
     done
 } > "$work/agent.yaml"
-"$DAEMON" check config "$work/agent.yaml" > /dev/null
+"$AGENT" check config "$work/agent.yaml" > /dev/null
 
 start_agent() {
-    "$DAEMON" run --config "$work/agent.yaml" >> "$work/agent.log" 2>&1 &
+    "$AGENT" run --config "$work/agent.yaml" >> "$work/agent.log" 2>&1 &
     agent_pid=$!
     for _ in $(seq 200); do
         "$AGENT" status --socket "$work/s" > /dev/null 2>&1 && return 0

@@ -40,7 +40,7 @@ final class CurlTransfer {
 
     deinit {
         errorBuffer.deallocate()
-        if let headerList { curl_slist_free_all(headerList) }
+        if let headerList { agent_curl_slist_free_all(headerList) }
     }
 
     /// Sets every option of the request; an error when the request cannot be sent as given.
@@ -119,17 +119,17 @@ final class CurlTransfer {
             case .success(var token):
                 var line = Array("Authorization: Bearer ".utf8CString.dropLast())
                 line.append(contentsOf: token)
-                line.withUnsafeBufferPointer { headerList = curl_slist_append(headerList, $0.baseAddress) }
+                line.withUnsafeBufferPointer { headerList = agent_curl_slist_append(headerList, $0.baseAddress) }
                 line.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 token.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             }
         }
         if !lines.contains(where: { $0.lowercased().hasPrefix("accept:") }) { lines.insert("Accept: */*", at: 0) }
-        for line in lines { headerList = curl_slist_append(headerList, line) }
+        for line in lines { headerList = agent_curl_slist_append(headerList, line) }
         if let headerList { _ = agent_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, headerList) }
 
         if failed != CURLE_OK {
-            return HTTPError(.invalidRequest, "invalid request: \(String(cString: curl_easy_strerror(failed)))")
+            return HTTPError(.invalidRequest, "invalid request: \(String(cString: agent_curl_easy_strerror(failed)))")
         }
         body.reserveCapacity(min(max(r.bodySizeHint, 0), r.bodyLimit) + 1024)
         return nil
@@ -155,7 +155,7 @@ final class CurlTransfer {
     /// Frees what libcurl borrowed; the easy handle goes back to the engine.
     func release() {
         if let headerList {
-            curl_slist_free_all(headerList)
+            agent_curl_slist_free_all(headerList)
             self.headerList = nil
         }
     }
@@ -187,7 +187,7 @@ final class CurlTransfer {
                     status: status, headers: headers, body: body, timings: timings, redirects: redirects,
                     effectiveURL: url.map { String(cString: $0) } ?? request.url))
         }
-        let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+        let detail = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: agent_curl_easy_strerror(code))
         let limit = formatByteCount(request.bodyLimit)
         switch code {
         case CURLE_OPERATION_TIMEDOUT:

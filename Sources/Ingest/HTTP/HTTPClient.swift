@@ -29,19 +29,35 @@ public struct HTTPRequestID: Hashable, Sendable {
 /// Thread-safety: `start`, `cancel` and `send` may be called from anywhere (the inbox is a
 /// `Mutex`); everything else belongs to the client thread.
 public final class HTTPClient: Sendable {
-    let engine: CurlEngine
+    let engine: CurlEngine?
+    /// Why no request can be sent (libcurl cannot be loaded); nil when the engine runs.
+    let unavailable: String?
 
     /// A client with its thread running. `maxConnections` bounds the connection cache.
+    /// Without libcurl (see `libraryError`) there is no thread and every request fails with the reason.
     public init(maxConnections: Int = 64, userAgent: String = "agent") {
-        engine = CurlEngine(maxConnections: maxConnections, userAgent: userAgent)
-        let engine = engine
+        if let reason = Self.libraryError() {
+            engine = nil
+            unavailable = reason
+            return
+        }
+        let engine = CurlEngine(maxConnections: maxConnections, userAgent: userAgent)
+        self.engine = engine
+        unavailable = nil
         guard startThread(named: "agent-http", { engine.run() }) else {
             fatalError("agent: cannot start the HTTP client's thread (\(String(cString: strerror(errno))))")
         }
     }
 
     deinit {
-        engine.stop()
+        engine?.stop()
+    }
+
+    /// Loads libcurl on first call (once per process, with its `curl_global_init`): nil when HTTP
+    /// requests can be made, else one line naming the library and the Debian package to install.
+    /// The binary does not link libcurl, so that commands without HTTP start without its libraries.
+    public static func libraryError() -> String? {
+        agent_curl_load().map { String(cString: $0) }
     }
 
     /// Starts `request`; `completion` gets the response or the reason there is none.
@@ -50,12 +66,17 @@ public final class HTTPClient: Sendable {
         _ request: HTTPRequest, on queue: DispatchQueue? = nil,
         completion: @escaping @Sendable (Result<HTTPResponse, HTTPError>) -> Void
     ) -> HTTPRequestID {
-        engine.submit(request, queue: queue, completion: completion)
+        guard let engine else {
+            let failure: Result<HTTPResponse, HTTPError> = .failure(HTTPError(.transport, unavailable ?? "libcurl is not loaded"))
+            if let queue { queue.async { completion(failure) } } else { completion(failure) }
+            return HTTPRequestID(raw: 0)
+        }
+        return engine.submit(request, queue: queue, completion: completion)
     }
 
     /// Cancels a request in flight; its completion gets `.cancelled`. Unknown or finished ids are ignored.
     public func cancel(_ id: HTTPRequestID) {
-        engine.cancel(id)
+        engine?.cancel(id)
     }
 
     /// Sends `request` and waits for the exchange; cancelling the task cancels the request.
@@ -82,7 +103,7 @@ public final class HTTPClient: Sendable {
 
     /// Stops the thread after cancelling what is in flight; later requests fail with `.cancelled`.
     public func shutdown() {
-        engine.stop()
+        engine?.stop()
     }
 }
 
@@ -115,8 +136,8 @@ final class CurlEngine: @unchecked Sendable {
     static let idleHandleLimit = 32
 
     init(maxConnections: Int, userAgent: String) {
-        _ = curlGlobalInit
-        guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        // HTTPClient made sure libcurl is loaded (and curl_global_init ran) before creating an engine.
+        guard let multi = agent_curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         self.multi = multi
         self.userAgent = userAgent
         _ = agent_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, maxConnections))
@@ -137,13 +158,13 @@ final class CurlEngine: @unchecked Sendable {
             deliver(.failure(HTTPError(.cancelled, "the HTTP client is shut down")), queue: queue, completion: completion)
             return HTTPRequestID(raw: 0)
         }
-        curl_multi_wakeup(multi)
+        agent_curl_multi_wakeup(multi)
         return HTTPRequestID(raw: id)
     }
 
     func cancel(_ id: HTTPRequestID) {
         inbox.withLock { $0.cancelled.append(id.raw) }
-        curl_multi_wakeup(multi)
+        agent_curl_multi_wakeup(multi)
     }
 
     /// Asks the thread to stop and waits for it (once).
@@ -154,7 +175,7 @@ final class CurlEngine: @unchecked Sendable {
             return true
         }
         guard wait else { return }
-        curl_multi_wakeup(multi)
+        agent_curl_multi_wakeup(multi)
         // A completion that drops the last reference to the client runs on the client thread,
         // which cannot wait for itself; it finishes its loop on its own.
         let onLoopThread = loopThread.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
@@ -183,9 +204,9 @@ final class CurlEngine: @unchecked Sendable {
                 break
             }
             var running: Int32 = 0
-            _ = curl_multi_perform(multi, &running)
+            _ = agent_curl_multi_perform(multi, &running)
             var left: Int32 = 0
-            while let message = curl_multi_info_read(multi, &left) {
+            while let message = agent_curl_multi_info_read(multi, &left) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 let code = message.pointee.data.result
                 var privateData: UnsafeMutableRawPointer? = nil
@@ -195,11 +216,11 @@ final class CurlEngine: @unchecked Sendable {
                 finish(transfer, code: code, cancelled: false)
             }
             var fds: Int32 = 0
-            _ = curl_multi_poll(multi, nil, 0, 1000, &fds)
+            _ = agent_curl_multi_poll(multi, nil, 0, 1000, &fds)
         }
-        for easy in idleHandles { curl_easy_cleanup(easy) }
+        for easy in idleHandles { agent_curl_easy_cleanup(easy) }
         idleHandles.removeAll()
-        curl_multi_cleanup(multi)
+        agent_curl_multi_cleanup(multi)
         finished.signal()
     }
 
@@ -207,7 +228,7 @@ final class CurlEngine: @unchecked Sendable {
         let easy: UnsafeMutableRawPointer
         if let reused = idleHandles.popLast() {
             easy = reused
-        } else if let fresh = curl_easy_init() {
+        } else if let fresh = agent_curl_easy_init() {
             easy = fresh
         } else {
             deliver(.failure(HTTPError(.transport, "curl_easy_init failed: out of memory")), queue: submission.queue, completion: submission.completion)
@@ -220,12 +241,12 @@ final class CurlEngine: @unchecked Sendable {
             return
         }
         active[submission.id] = transfer
-        _ = curl_multi_add_handle(multi, easy)
+        _ = agent_curl_multi_add_handle(multi, easy)
     }
 
     func finish(_ transfer: CurlTransfer, code: CURLcode, cancelled: Bool) {
         let result = cancelled ? .failure(HTTPError(.cancelled, "the request was cancelled", timings: transfer.timings())) : transfer.result(code: code)
-        _ = curl_multi_remove_handle(multi, transfer.easy)
+        _ = agent_curl_multi_remove_handle(multi, transfer.easy)
         active[transfer.id] = nil
         recycle(transfer)
         deliver(result, queue: transfer.queue, completion: transfer.completion)
@@ -234,10 +255,10 @@ final class CurlEngine: @unchecked Sendable {
     func recycle(_ transfer: CurlTransfer) {
         transfer.release()
         if idleHandles.count < Self.idleHandleLimit {
-            curl_easy_reset(transfer.easy)
+            agent_curl_easy_reset(transfer.easy)
             idleHandles.append(transfer.easy)
         } else {
-            curl_easy_cleanup(transfer.easy)
+            agent_curl_easy_cleanup(transfer.easy)
         }
     }
 
@@ -252,8 +273,3 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 }
-
-/// libcurl's process-wide initialisation, done once before the first handle.
-let curlGlobalInit: Void = {
-    _ = curl_global_init(3)  // CURL_GLOBAL_ALL
-}()

@@ -9,6 +9,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Ingest
 import Logging
 
 extension Agent {
@@ -42,8 +43,23 @@ extension Agent {
                 printError("\(error)")
                 throw ExitCode(1)
             }
+            if let reason = Self.missingHTTPLibrary(for: loaded) {
+                printError("agent: \(reason)")
+                throw ExitCode(1)
+            }
             let status = await Daemon(config: loaded, logger: logger, environment: environment).run()
             if status != 0 { throw ExitCode(status) }
+        }
+
+        /// Why the configuration cannot run here: it sends HTTP requests (scrapes, notifications,
+        /// remote write) and libcurl, loaded now rather than at the first scrape, is missing.
+        static func missingHTTPLibrary(for config: AgentConfig) -> String? {
+            var users: [String] = []
+            if !config.scrape.isEmpty { users.append("scrape") }
+            if config.notify.isEnabled { users.append("notify") }
+            if !config.remoteWrite.isEmpty { users.append("remote_write") }
+            guard !users.isEmpty, let reason = HTTPClient.libraryError() else { return nil }
+            return "\(reason); the configuration's \(users.joined(separator: ", ")) need\(users.count == 1 ? "s" : "") it"
         }
     }
 }
