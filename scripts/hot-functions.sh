@@ -18,7 +18,7 @@
 # 15 s; every function callgrind saw run is written out, as the input section the link map names
 # for it. Needs valgrind (make bench-deps installs it). Takes WARMUP + WINDOW + the build.
 #
-# Environment: WARMUP=45 WINDOW=240 (seconds)  OUT=scripts/hot-functions.txt
+# Environment: WARMUP=45 WINDOW=240 (seconds)  OUT=scripts/hot-functions.txt  KEEP=1 (keep the temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WARMUP="${WARMUP:-45}"
@@ -36,7 +36,7 @@ cleanup() {
     sleep 1
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2> /dev/null || true; done
     wait 2> /dev/null || true
-    rm -rf "$work"
+    if [ "${KEEP:-0}" = 1 ]; then echo "hot-functions: kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -45,22 +45,19 @@ echo "hot-functions: building with -function-sections in .build (unstripped, wit
 # The release build's own compile flags (the Makefile passes RELEASE_COMPILE_FLAGS), so that only
 # the link differs from `make release` and nothing is compiled twice.
 read -r -a compile_flags <<< "${RELEASE_COMPILE_FLAGS:--c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections}"
-daemon_product=agent
-grep -q '"agent-daemon"' Package.swift && daemon_product=agent-daemon
-swift build "${compile_flags[@]}" --product "$daemon_product" -Xlinker "-Map=$work/link.map" > "$work/build.log" 2>&1 ||
+swift build "${compile_flags[@]}" --product agent -Xlinker "-Map=$work/link.map" > "$work/build.log" 2>&1 ||
     { tail -20 "$work/build.log" >&2; exit 1; }
-if [ "$daemon_product" != agent ]; then
-    swift build "${compile_flags[@]}" --product agent >> "$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; exit 1; }
-fi
 BIN="$PWD/.build/release/agent"
-DAEMON="$PWD/.build/release/$daemon_product"
+# The symbol table names the functions; valgrind 3.19 cannot read clang's DWARF 5 (the C targets').
+objcopy --strip-debug "$BIN" "$work/agent"
+
 fixtures="$PWD/scripts/bench-daemon"
 # shellcheck source=bench-daemon/world.sh
 source "$fixtures/world.sh"
 make_config all "scrape logs rule_files notify"
 
 valgrind --tool=callgrind --demangle=no --dump-instr=no --callgrind-out-file="$work/callgrind.out" \
-    "$DAEMON" run --config "$work/all/agent.yaml" > "$work/all/log" 2>&1 &
+    "$work/agent" run --config "$work/all/agent.yaml" > "$work/all/log" 2>&1 &
 daemon=$!
 pids+=("$daemon")
 for _ in $(seq 600); do
