@@ -14,7 +14,7 @@ BUILD_DEPS = libcurl4-openssl-dev zlib1g-dev libsnappy-dev libyaml-dev pkg-confi
 # Real peers the tests run against on 127.0.0.1; headless Chromium (and a font for its screenshots)
 # opens the web pages (Tests/AgentTests/WebBrowserTests.swift).
 TEST_DEPS = $(BUILD_DEPS) python3 python3-venv prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics systemd chromium fonts-dejavu-core
-BENCH_DEPS = $(TEST_DEPS) mtail hyperfine curl
+BENCH_DEPS = $(TEST_DEPS) mtail hyperfine curl monit valgrind
 FUZZ_SECONDS ?= 600
 # The fuzz packages build the root package with libFuzzer's coverage instrumentation and ASan;
 # linked with lld, as gold fails on this build's debug info ("internal error in format_file_lineno").

@@ -159,6 +159,40 @@ if [ "$PEERS" = 1 ] && command -v prometheus > /dev/null && command -v prometheu
 elif [ "$PEERS" = 1 ]; then
     echo "peers: prometheus, prometheus-alertmanager or mtail is not installed (make bench-deps); no comparison"
 fi
+# Two more peers, each alone (not in the stack's sum): node_exporter, the sidecar most hosts already
+# run, with its default collectors; monit, the uptime checker, checking the same 10 targets over
+# HTTP and the 2 logs for 5xx lines every 15 s (it cannot see percentiles).
+if [ "$PEERS" = 1 ] && command -v prometheus-node-exporter > /dev/null; then
+    prometheus-node-exporter --web.listen-address="127.0.0.1:$(free_port)" > "$work/node-exporter.log" 2>&1 &
+    pids+=($!)
+    peer_rows+=("node_exporter=$!")
+    echo "peers: prometheus-node-exporter $(prometheus-node-exporter --version 2>&1 | awk 'NR == 1 { print $3 }') (default collectors)"
+fi
+if [ "$PEERS" = 1 ] && command -v monit > /dev/null; then
+    mkdir -p "$work/monit"
+    {
+        echo "set daemon 15"
+        echo "set pidfile $work/monit/pid"
+        echo "set idfile $work/monit/id"
+        echo "set statefile $work/monit/state"
+        echo "set logfile $work/monit/log"
+        i=0
+        for port in ${target_ports//,/ }; do
+            i=$((i + 1))
+            echo "check host target$i with address 127.0.0.1"
+            echo "    if failed port $port protocol http request \"/metrics\" then alert"
+        done
+        for log in api web; do
+            echo "check file $log with path $work/logs/$log.jsonl"
+            echo "    if content = '\"status\":5' then alert"
+        done
+    } > "$work/monit/monitrc"
+    chmod 0600 "$work/monit/monitrc"
+    monit -I -c "$work/monit/monitrc" > "$work/monit/out" 2>&1 &
+    pids+=($!)
+    peer_rows+=("monit=$!")
+    echo "peers: monit $(monit -V 2>&1 | awk 'NR == 1 { print $NF }') ($TARGETS HTTP checks and 2 log content checks every 15 s)"
+fi
 
 echo "warm-up: ${WARMUP}s"
 sleep "$WARMUP" &

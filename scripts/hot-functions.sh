@@ -12,16 +12,17 @@
 #
 # How: the release build, linked unstripped with a link map (`make release` relinks it stripped),
 # runs the example configuration (scripts/bench-daemon/world.sh: 10 targets, 2 JSONL logs, 30
-# rules, a webhook) under valgrind's callgrind. Counting starts after WARMUP seconds (start-up's
-# code is paged out by StartupPages and should stay apart), then for WINDOW seconds the daemon runs
-# as in production while `agent query`, `agent status` and GET /metrics ask it something every
+# rules, a webhook) under valgrind's callgrind. Counting starts WARMUP seconds after the daemon
+# answers (start-up's code, paged out by StartupPages, stays apart; the first scrapes, evaluations,
+# notifications and checkpoint, which run again and again, are in), then for WINDOW seconds the
+# daemon runs as in production while `agent query`, `agent status` and GET /metrics ask it something every
 # 15 s; every function callgrind saw run is written out, as the input section the link map names
 # for it. Needs valgrind (make bench-deps installs it). Takes WARMUP + WINDOW + the build.
 #
-# Environment: WARMUP=45 WINDOW=240 (seconds)  OUT=scripts/hot-functions.txt  KEEP=1 (keep the temp dir)
+# Environment: WARMUP=5 WINDOW=240 (seconds)  OUT=scripts/hot-functions.txt  KEEP=1 (keep the temp dir)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WARMUP="${WARMUP:-45}"
+WARMUP="${WARMUP:-5}"
 WINDOW="${WINDOW:-240}"
 OUT="${OUT:-scripts/hot-functions.txt}"
 TARGETS=10 LOG_RATE=50 STEADY=0 STEADY_RATE=10 TIER=5m
@@ -68,12 +69,11 @@ done
 echo "hot-functions: the daemon runs under callgrind; counting after ${WARMUP}s, for ${WINDOW}s"
 sleep "$WARMUP"
 callgrind_control --zero "$daemon" > /dev/null
-http="$("$BIN" status --socket "$work/all/s" --output json | python3 -c 'import json, sys; print(json.load(sys.stdin).get("listen", {}).get("http", ""))')"
 end=$((SECONDS + WINDOW))
 while [ "$SECONDS" -lt "$end" ]; do
     "$BIN" query p95 http_request_duration_ms --by job --socket "$work/all/s" > /dev/null || true
     "$BIN" status --socket "$work/all/s" > /dev/null || true
-    [ -n "$http" ] && curl -fsS "http://$http/metrics" > /dev/null || true
+    curl -fsS --unix-socket "$work/all/s" http://agent/metrics > /dev/null || true
     sleep 15
 done
 callgrind_control --dump "$daemon" > /dev/null
