@@ -7,8 +7,17 @@
 /// path touches no Swift array, so it pays for no reference counting, uniqueness or exclusivity
 /// check (everything here is owned by the store's lock).
 ///
+/// Only the newest `rawSlots` slots (the head and the ones just before it) keep their buckets raw;
+/// when the head moves past a slot, its buckets are **sealed** (`SlotBuckets.seal`: about a byte
+/// per used bucket instead of 4 per bucket of the span, storage of empty slots freed). A day's
+/// tier of latency sketches is most of a store's memory, and nothing writes to its older slots
+/// but the rare late line. Count, sum, min, max, zero count and time stay raw per position, so
+/// reads treat sealed slots like the others and decode each sealed slot's buckets once.
+///
 /// Observations may arrive late or out of order (log lines): any observation whose slot the ring
-/// still holds is added to that slot; older ones are refused. Totals of cleared slots are kept
+/// still holds is added to that slot; older ones are refused. One into a sealed slot unseals its
+/// buckets, adds to them exactly as the raw slot would, and seals them again (a few µs, for a line
+/// more than `rawSlots` slots late). Totals of cleared slots are kept
 /// (`evictedCount`, `evictedSum`) so the series can also be read as the cumulative Prometheus
 /// counters `_count` and `_sum`.
 ///
@@ -48,10 +57,19 @@ final class DistributionRing {
     @exclusivity(unchecked) private(set) var totalValid = false
     /// Most buckets the total may span (beyond it the total is dropped and windows are read directly).
     static let totalBucketLimit = 1 << 14
+    /// Slots whose buckets stay raw: the head and the 7 before it. Late log lines land within a
+    /// few seconds of their peers (a tailer poll, files read in turn), so 80 s of a 10 s ring and
+    /// 40 min of a 5 m tier take nearly all of them without a re-seal; a short window keeps raw
+    /// only what is still being written (a 5 m tier's raw slot is ~1.3 KB of dense span).
+    static let defaultRawSlots = 8
+    /// Slots whose buckets stay raw (`capacity` or more: none is ever sealed).
+    let rawSlots: Int
 
-    init(capacity: Int, resolution: Milliseconds) {
+    /// A ring of `capacity` slots whose newest `rawSlots` keep their buckets raw.
+    init(capacity: Int, resolution: Milliseconds, rawSlots: Int = DistributionRing.defaultRawSlots) {
         clock = RingClock(capacity: capacity, resolution: resolution)
         self.capacity = capacity
+        self.rawSlots = max(1, rawSlots)
         counts = .allocate(capacity: capacity)
         counts.initialize(repeating: 0, count: capacity)
         sums = .allocate(capacity: capacity)
@@ -108,6 +126,7 @@ final class DistributionRing {
     func observe(_ v: Double, bucket: SketchBucket, at t: Timestamp, maxBuckets: Int) -> (accepted: Bool, outcome: SketchInsertOutcome) {
         let p: Int
         let late: Bool
+        var sealedSlot = false
         if t >= headStart && t &- headStart < clock.resolution {
             p = headPosition
             late = false
@@ -115,6 +134,7 @@ final class DistributionRing {
             guard let found = position(forObservationAt: t) else { return (false, .ignored) }
             p = found
             late = p != headPosition
+            sealedSlot = late && isSealedSlot(t)
         }
         let n = counts[p]
         counts[p] = n &+ 1
@@ -134,6 +154,8 @@ final class DistributionRing {
         }
         let buckets = bucket.sign > 0 ? positive + p : negative + p
         let flags = buckets.pointee.increment(at: bucket.index, maxBuckets: maxBuckets)
+        // A sealed slot's side that was empty took its first bucket raw: seal it too.
+        if sealedSlot && !buckets.pointee.isSealed { buckets.pointee.seal() }
         if late && totalValid { addLate(to: bucket, flags: flags) }
         if flags.saturated { return (true, .saturated) }
         return (true, flags.collapsed ? .collapsed : .inserted)
@@ -153,6 +175,13 @@ final class DistributionRing {
         headStart = clock.start(of: s)
         headPosition = clock.position(of: s)
         return headPosition
+    }
+
+    /// Whether the held slot of `t` lies outside the raw window (its buckets are sealed).
+    @inline(never)
+    private func isSealedSlot(_ t: Timestamp) -> Bool {
+        guard let head = clock.head else { return false }
+        return clock.slot(of: t) <= head - Int64(rawSlots)
     }
 
     /// Moves the head to the newer slot `s`, keeping the total: the old head joins it, and every
@@ -180,6 +209,17 @@ final class DistributionRing {
             }
             clear(p)
         }
+        // Every held slot at or before `head - rawSlots` is sealed already: seal those that just
+        // left the raw window (the ones the head passed over are empty: that frees their storage).
+        let first = Swift.max(head - Int64(rawSlots) + 1, s - Int64(capacity) + 1)
+        let last = s - Int64(rawSlots)
+        if first <= last { forEachPosition(first...last) { p in seal(p) } }
+    }
+
+    /// Seals the buckets of position `p` (see the type's doc comment).
+    private func seal(_ p: Int) {
+        positive[p].seal()
+        negative[p].seal()
     }
 
     /// Keeps the total up to date with a late observation into a slot other than the head.
@@ -459,6 +499,7 @@ final class DistributionRing {
         lastAt[p] = t
         positive[p].restore(offset: sketch.positive.offset, counts: sketch.positive.counts)
         negative[p].restore(offset: sketch.negative.offset, counts: sketch.negative.counts)
+        if let head = clock.head, s <= head - Int64(rawSlots) { seal(p) }
     }
 }
 
