@@ -62,14 +62,14 @@ final class DistributionRing {
     /// 40 min of a 5 m tier take nearly all of them without a re-seal; a short window keeps raw
     /// only what is still being written (a 5 m tier's raw slot is ~1.3 KB of dense span).
     static let defaultRawSlots = 8
-    /// Slots whose buckets stay raw (`capacity` or more: none is ever sealed).
+    /// Slots whose buckets stay raw, at most `capacity` (then none is ever sealed).
     let rawSlots: Int
 
     /// A ring of `capacity` slots whose newest `rawSlots` keep their buckets raw.
     init(capacity: Int, resolution: Milliseconds, rawSlots: Int = DistributionRing.defaultRawSlots) {
         clock = RingClock(capacity: capacity, resolution: resolution)
         self.capacity = capacity
-        self.rawSlots = max(1, rawSlots)
+        self.rawSlots = min(max(1, rawSlots), capacity)
         counts = .allocate(capacity: capacity)
         counts.initialize(repeating: 0, count: capacity)
         sums = .allocate(capacity: capacity)

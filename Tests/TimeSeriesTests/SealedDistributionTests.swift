@@ -148,6 +148,85 @@ import Foundation
         #expect(empty.heapBytes == 0 && empty.isEmpty && !empty.isSealed)
     }
 
+    /// Stores whose distribution rings seal (the default) and never seal (`Int.max` raw slots: what
+    /// main's code did) write byte-identical checkpoints; a checkpoint of the never-sealing store
+    /// (the on-disk form is unchanged) restores into a sealing store, which seals what it restored
+    /// and then answers every read exactly as the original does, through more writes (late ones into
+    /// sealed slots included). Restoring into other ring sizes (a reload that changes a tier is a
+    /// restart that reads the checkpoint back) is refused and leaves the store as it was.
+    @Test func checkpointsOfSealedStoresAreTheSameBytesAndRestoreIntoSealedRings() throws {
+        let config = StoreConfig(resolution: 10_000, retention: 600_000, tiers: [.init(resolution: 60_000, retention: 7_200_000)])
+        let t0: Timestamp = 1_699_999_980_000
+        let clock = TestClock(t0)
+        let sealed = SeriesStore(config: config, clock: clock.function)
+        let plain = SeriesStore(config: config, clock: clock.function)
+        plain.write { $0.state.distributionRawSlots = .max }
+        var rng = SeededGenerator(seed: 99)
+        let names = [Labels(name: "latency_ms", ["route": "a"]), Labels(name: "latency_ms", ["route": "b"]), Labels(name: "delta")]
+        func feed(minutes: Int, into stores: [SeriesStore]) {
+            for _ in 0..<minutes {
+                clock.now += 60_000
+                var batch: [(Labels, Double, Timestamp)] = []
+                for k in 0..<40 {
+                    // Late by up to 90 min: into raw and sealed slots of both rings, and past the fine ring.
+                    let late = rng.unit() < 0.15 ? Int64(rng.next() % 5_400_000) : 0
+                    let v = k % 3 == 2 ? (rng.unit() < 0.2 ? 0 : (rng.unit() < 0.5 ? -1 : 1) * exp(rng.normal())) : exp(3 + rng.normal())
+                    batch.append((names[k % 3], v, clock.now - Int64(rng.next() % 60_000) - late))
+                }
+                for s in stores {
+                    s.write { w in for (l, v, at) in batch { _ = w.append(l, kind: .distribution, value: v, at: at) } }
+                }
+            }
+        }
+        func expectSameReads(_ a: SeriesStore, _ b: SeriesStore, _ context: String) {
+            for labels in names {
+                for ring in 0..<2 {
+                    for window in [Int64(60_000), 600_000, 3_600_000, 7_200_000, 9_000_000] {
+                        let from = clock.now - window - 7_000, through = clock.now - 3_000
+                        let x = a.read { r in r.summary(of: r.ref(for: labels)!, from: from, through: through, ring: ring)! }
+                        let y = b.read { r in r.summary(of: r.ref(for: labels)!, from: from, through: through, ring: ring)! }
+                        WindowSummaryTests.expectSame((x.sketch, 0), y.sketch, plainCollapses: 0, mapping: a.mapping, "\(context) \(labels) ring \(ring) window \(window)")
+                    }
+                }
+                var x: [CumulativeSample] = [], y: [CumulativeSample] = []
+                a.read { r in r.cumulative(of: r.ref(for: labels)!, from: t0, through: clock.now, into: &x) }
+                b.read { r in r.cumulative(of: r.ref(for: labels)!, from: t0, through: clock.now, into: &y) }
+                #expect(x == y, "cumulative \(context) \(labels)")
+            }
+        }
+        func expectAllSealed(_ store: SeriesStore) {
+            store.read { r in
+                for ref in r.allSeries() { for ring in r.state.lookup(ref)!.distribution { Self.expectSealedOutsideRawWindow(ring) } }
+            }
+        }
+        feed(minutes: 150, into: [sealed, plain])
+        expectAllSealed(sealed)
+        #expect(sealed.encodedState() == plain.encodedState())
+        #expect(sealed.heapBytes < plain.heapBytes)
+        expectSameReads(sealed, plain, "before the checkpoint")
+
+        // What main's code wrote (rings that never seal) restores into sealed rings.
+        let restored = SeriesStore(config: config, clock: clock.function)
+        try restored.restore(fromEncodedState: plain.encodedState())
+        expectAllSealed(restored)
+        #expect(restored.encodedState() == plain.encodedState())
+        expectSameReads(restored, plain, "restored")
+        feed(minutes: 40, into: [restored, plain])
+        expectAllSealed(restored)
+        #expect(restored.encodedState() == plain.encodedState())
+        expectSameReads(restored, plain, "restored, then written")
+
+        // Other ring sizes: refused, nothing changed.
+        let before = restored.encodedState()
+        for other in [StoreConfig(resolution: 10_000, retention: 600_000, tiers: [.init(resolution: 60_000, retention: 3_600_000)]),
+                      StoreConfig(resolution: 10_000, retention: 600_000)] {
+            let resized = SeriesStore(config: other, clock: clock.function)
+            #expect(throws: CheckpointError.self) { try resized.restore(fromEncodedState: before) }
+            #expect(throws: CheckpointError.self) { try restored.restore(fromEncodedState: resized.encodedState()) }
+        }
+        #expect(restored.encodedState() == before)
+    }
+
     /// Held slots at or before `head - rawSlots` are sealed, or empty without storage.
     static func expectSealedOutsideRawWindow(_ ring: DistributionRing, sourceLocation: SourceLocation = #_sourceLocation) {
         guard let head = ring.clock.head, let oldest = ring.clock.oldest, oldest <= head - Int64(ring.rawSlots) else { return }
