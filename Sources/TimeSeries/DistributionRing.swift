@@ -15,9 +15,10 @@
 /// reads treat sealed slots like the others and decode each sealed slot's buckets once.
 ///
 /// Observations may arrive late or out of order (log lines): any observation whose slot the ring
-/// still holds is added to that slot; older ones are refused. One into a sealed slot unseals its
-/// buckets, adds to them exactly as the raw slot would, and seals them again (a few µs, for a line
-/// more than `rawSlots` slots late). Totals of cleared slots are kept
+/// still holds is added to that slot; older ones are refused. One into a sealed slot makes its
+/// buckets raw again (exactly what they were before sealing), adds to them, and the slot is sealed
+/// again when the head next moves: a burst of late lines into one old slot (an old file read
+/// beside a live one) costs one decode and one encode, not one per line. Totals of cleared slots are kept
 /// (`evictedCount`, `evictedSum`) so the series can also be read as the cumulative Prometheus
 /// counters `_count` and `_sum`.
 ///
@@ -64,6 +65,9 @@ final class DistributionRing {
     static let defaultRawSlots = 8
     /// Slots whose buckets stay raw, at most `capacity` (then none is ever sealed).
     let rawSlots: Int
+    /// Older slots made raw by late writes since the head last moved (sealed again when it moves);
+    /// a slot may appear twice (once per sign).
+    @exclusivity(unchecked) private(set) var reopened: [Int64] = []
 
     /// A ring of `capacity` slots whose newest `rawSlots` keep their buckets raw.
     init(capacity: Int, resolution: Milliseconds, rawSlots: Int = DistributionRing.defaultRawSlots) {
@@ -153,9 +157,8 @@ final class DistributionRing {
             return (true, .inserted)
         }
         let buckets = bucket.sign > 0 ? positive + p : negative + p
+        if sealedSlot { reopen(buckets, slot: clock.slot(of: t)) }
         let flags = buckets.pointee.increment(at: bucket.index, maxBuckets: maxBuckets)
-        // A sealed slot's side that was empty took its first bucket raw: seal it too.
-        if sealedSlot && !buckets.pointee.isSealed { buckets.pointee.seal() }
         if late && totalValid { addLate(to: bucket, flags: flags) }
         if flags.saturated { return (true, .saturated) }
         return (true, flags.collapsed ? .collapsed : .inserted)
@@ -175,6 +178,18 @@ final class DistributionRing {
         headStart = clock.start(of: s)
         headPosition = clock.position(of: s)
         return headPosition
+    }
+
+    /// Makes the buckets of an old slot raw for a late write, until the head next moves: a burst
+    /// of late lines (an old file read after a live one) re-encodes a slot once, not per line.
+    @inline(never)
+    private func reopen(_ buckets: UnsafeMutablePointer<SlotBuckets>, slot: Int64) {
+        if buckets.pointee.isSealed {
+            buckets.pointee.unseal()
+        } else if buckets.pointee.raw.capacity != 0 {
+            return  // raw already: reopened since the head last moved
+        }
+        reopened.append(slot)
     }
 
     /// Whether the held slot of `t` lies outside the raw window (its buckets are sealed).
@@ -209,8 +224,11 @@ final class DistributionRing {
             }
             clear(p)
         }
-        // Every held slot at or before `head - rawSlots` is sealed already: seal those that just
-        // left the raw window (the ones the head passed over are empty: that frees their storage).
+        // Every held slot at or before `head - rawSlots` is sealed already but those reopened by
+        // late writes: seal them again, and those that just left the raw window (the ones the
+        // head passed over are empty: that frees their storage).
+        for slot in reopened where clock.holds(slot) && slot <= s - Int64(rawSlots) { seal(clock.position(of: slot)) }
+        reopened.removeAll(keepingCapacity: reopened.count <= 16)
         let first = Swift.max(head - Int64(rawSlots) + 1, s - Int64(capacity) + 1)
         let last = s - Int64(rawSlots)
         if first <= last { forEachPosition(first...last) { p in seal(p) } }
