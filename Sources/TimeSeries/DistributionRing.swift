@@ -113,7 +113,7 @@ final class DistributionRing {
     var heapBytes: Int {
         var bytes = capacity * (6 * 8 + 2 * MemoryLayout<SlotBuckets>.stride)
         for p in 0..<capacity { bytes += positive[p].heapBytes + negative[p].heapBytes }
-        return bytes + total.positive.heapBytes + total.negative.heapBytes
+        return bytes + total.positive.heapBytes + total.negative.heapBytes + reopened.capacity * 8
     }
 
     // MARK: Writing
