@@ -136,9 +136,9 @@ final class DistributionRing {
             late = false
         } else {
             guard let found = position(forObservationAt: t) else { return (false, .ignored) }
-            p = found
+            p = found.position
             late = p != headPosition
-            sealedSlot = late && isSealedSlot(t)
+            sealedSlot = found.sealed
         }
         let n = counts[p]
         counts[p] = n &+ 1
@@ -157,46 +157,36 @@ final class DistributionRing {
             return (true, .inserted)
         }
         let buckets = bucket.sign > 0 ? positive + p : negative + p
-        if sealedSlot { reopen(buckets, slot: clock.slot(of: t)) }
+        if sealedSlot && (buckets.pointee.isSealed || buckets.pointee.raw.capacity == 0) { reopen(buckets, at: t) }
         let flags = buckets.pointee.increment(at: bucket.index, maxBuckets: maxBuckets)
         if late && totalValid { addLate(to: bucket, flags: flags) }
         if flags.saturated { return (true, .saturated) }
         return (true, flags.collapsed ? .collapsed : .inserted)
     }
 
-    /// The position of the slot of `t`, moving the head forward when `t` is newer; nil when the
-    /// slot is older than the ring holds.
+    /// The position of the slot of `t`, and whether it lies outside the raw window (sealed),
+    /// moving the head forward when `t` is newer; nil when the slot is older than the ring holds.
     @inline(never)
-    private func position(forObservationAt t: Timestamp) -> Int? {
+    private func position(forObservationAt t: Timestamp) -> (position: Int, sealed: Bool)? {
         let s = clock.slot(of: t)
         if let head = clock.head {
-            if s <= head { return clock.holds(s) ? clock.position(of: s) : nil }
+            if s <= head { return clock.holds(s) ? (clock.position(of: s), s <= head - Int64(rawSlots)) : nil }
             moveHead(from: head, to: s)
         } else {
             clock.head = s
         }
         headStart = clock.start(of: s)
         headPosition = clock.position(of: s)
-        return headPosition
+        return (headPosition, false)
     }
 
-    /// Makes the buckets of an old slot raw for a late write, until the head next moves: a burst
-    /// of late lines (an old file read after a live one) re-encodes a slot once, not per line.
+    /// Makes the sealed (or freed, empty) buckets of an old slot raw for a late write at `t`,
+    /// until the head next moves: a burst of late lines (an old file read after a live one)
+    /// re-encodes a slot once, not per line. Raw buckets of an old slot were reopened already.
     @inline(never)
-    private func reopen(_ buckets: UnsafeMutablePointer<SlotBuckets>, slot: Int64) {
-        if buckets.pointee.isSealed {
-            buckets.pointee.unseal()
-        } else if buckets.pointee.raw.capacity != 0 {
-            return  // raw already: reopened since the head last moved
-        }
-        reopened.append(slot)
-    }
-
-    /// Whether the held slot of `t` lies outside the raw window (its buckets are sealed).
-    @inline(never)
-    private func isSealedSlot(_ t: Timestamp) -> Bool {
-        guard let head = clock.head else { return false }
-        return clock.slot(of: t) <= head - Int64(rawSlots)
+    private func reopen(_ buckets: UnsafeMutablePointer<SlotBuckets>, at t: Timestamp) {
+        buckets.pointee.unseal()
+        reopened.append(clock.slot(of: t))
     }
 
     /// Moves the head to the newer slot `s`, keeping the total: the old head joins it, and every

@@ -179,7 +179,8 @@ struct SlotBuckets {
     func add(into out: UnsafeMutablePointer<UInt64>, first: Int32) {
         guard let storage = raw.storage, raw.length > 0 else { return }
         if isSealed {
-            SealedBuckets.forEach(UnsafeRawPointer(storage), first: raw.offset) { index, c in out[Int(index) &- Int(first)] &+= c }
+            SealedBuckets.accumulate(UnsafeRawPointer(storage), first: raw.offset, into: out, outFirst: first,
+                                     clip: raw.offset, raw.maxIndex, negate: false)
         } else if isSparse {
             let target = out + (Int(raw.offset) - Int(first))
             for k in 0..<Int(raw.length) {
@@ -198,9 +199,8 @@ struct SlotBuckets {
     func subtract(from out: UnsafeMutablePointer<UInt64>, first: Int32, last: Int32) {
         guard let storage = raw.storage, raw.length > 0 else { return }
         if isSealed {
-            SealedBuckets.forEach(UnsafeRawPointer(storage), first: raw.offset) { index, c in
-                if index >= first && index <= last { out[Int(index) - Int(first)] &-= c }
-            }
+            SealedBuckets.accumulate(UnsafeRawPointer(storage), first: raw.offset, into: out, outFirst: first,
+                                     clip: first, last, negate: true)
         } else if isSparse {
             let base = Int(raw.offset)
             for k in 0..<Int(raw.length) {

@@ -131,6 +131,9 @@ import Foundation
             #expect(slot.denseCounts().offset == offset && slot.denseCounts().counts == counts, "\(offset) \(counts.prefix(4))")
             #expect(slot.lowest == model.lowest && slot.highest == model.highest)
             if counts.count > 8 { #expect(slot.heapBytes < rawBytes) }
+            // Both forms: a byte per bucket for a full span of small counts, gaps otherwise.
+            let form = UnsafeRawPointer(slot.raw.storage!).load(as: UInt8.self) & 1
+            #expect(form == (counts == Array(repeating: 3, count: 40) || counts == [1, 2, 3] ? 1 : 0), "form of \(offset) \(counts.prefix(4))")
             // The same writes into the sealed slot and into the raw one: the same flags and content.
             for index in [offset, offset &+ 2, offset, offset &+ Int32(counts.count - 1)] {
                 #expect(slot.increment(at: index, maxBuckets: 100_000) == model.increment(at: index, maxBuckets: 100_000), "\(offset) +\(index)")
