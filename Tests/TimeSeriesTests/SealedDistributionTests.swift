@@ -17,7 +17,7 @@ import Foundation
         let resolution: Int64 = 1_000
         let maxBuckets = values == .wide ? 64 : 2048
         let mapping = SketchMapping(relativeAccuracy: 0.01)
-        var rng = SeededGenerator(seed: UInt64(capacity * 31 + rawSlots) &+ UInt64(values.hashValue & 0xFF))
+        var rng = SeededGenerator(seed: UInt64(capacity * 31 + rawSlots) &* 8 &+ UInt64(Values.allCases.firstIndex(of: values)!))
         let sealed = DistributionRing(capacity: capacity, resolution: resolution, rawSlots: rawSlots)
         let plain = DistributionRing(capacity: capacity, resolution: resolution, rawSlots: capacity)
         var t: Timestamp = -5 * resolution + 123
@@ -77,8 +77,9 @@ import Foundation
                 #expect(WindowSummaryTests.nonZero(Self.dense(sealed.total.negative)) == WindowSummaryTests.nonZero(Self.dense(plain.total.negative)))
             }
         }
+        // (No heap comparison here: slots reopened by late writes are raw, sized otherwise than
+        // the never-sealed ring's; the store test below compares a day's memory.)
         #expect(lateIntoSealed > 0, "no observation reached a sealed slot")
-        #expect(sealed.heapBytes <= plain.heapBytes)
     }
 
     /// A slot sealed now and then (and written while sealed: each write unseals and seals again)
