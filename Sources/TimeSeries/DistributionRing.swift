@@ -7,8 +7,18 @@
 /// path touches no Swift array, so it pays for no reference counting, uniqueness or exclusivity
 /// check (everything here is owned by the store's lock).
 ///
+/// Only the newest `rawSlots` slots (the head and the ones just before it) keep their buckets raw;
+/// when the head moves past a slot, its buckets are **sealed** (`SlotBuckets.seal`: about a byte
+/// per used bucket instead of 4 per bucket of the span, storage of empty slots freed). A day's
+/// tier of latency sketches is most of a store's memory, and nothing writes to its older slots
+/// but the rare late line. Count, sum, min, max, zero count and time stay raw per position, so
+/// reads treat sealed slots like the others and decode each sealed slot's buckets once.
+///
 /// Observations may arrive late or out of order (log lines): any observation whose slot the ring
-/// still holds is added to that slot; older ones are refused. Totals of cleared slots are kept
+/// still holds is added to that slot; older ones are refused. One into a sealed slot makes its
+/// buckets raw again (exactly what they were before sealing), adds to them, and the slot is sealed
+/// again when the head next moves: a burst of late lines into one old slot (an old file read
+/// beside a live one) costs one decode and one encode, not one per line. Totals of cleared slots are kept
 /// (`evictedCount`, `evictedSum`) so the series can also be read as the cumulative Prometheus
 /// counters `_count` and `_sum`.
 ///
@@ -48,10 +58,22 @@ final class DistributionRing {
     @exclusivity(unchecked) private(set) var totalValid = false
     /// Most buckets the total may span (beyond it the total is dropped and windows are read directly).
     static let totalBucketLimit = 1 << 14
+    /// Slots whose buckets stay raw: the head and the 7 before it. Late log lines land within a
+    /// few seconds of their peers (a tailer poll, files read in turn), so 80 s of a 10 s ring and
+    /// 40 min of a 5 m tier take nearly all of them without a re-seal; a short window keeps raw
+    /// only what is still being written (a 5 m tier's raw slot is ~1.3 KB of dense span).
+    static let defaultRawSlots = 8
+    /// Slots whose buckets stay raw, at most `capacity` (then none is ever sealed).
+    let rawSlots: Int
+    /// Older slots made raw by late writes since the head last moved (sealed again when it moves);
+    /// a slot may appear twice (once per sign).
+    @exclusivity(unchecked) private(set) var reopened: [Int64] = []
 
-    init(capacity: Int, resolution: Milliseconds) {
+    /// A ring of `capacity` slots whose newest `rawSlots` keep their buckets raw.
+    init(capacity: Int, resolution: Milliseconds, rawSlots: Int = DistributionRing.defaultRawSlots) {
         clock = RingClock(capacity: capacity, resolution: resolution)
         self.capacity = capacity
+        self.rawSlots = min(max(1, rawSlots), capacity)
         counts = .allocate(capacity: capacity)
         counts.initialize(repeating: 0, count: capacity)
         sums = .allocate(capacity: capacity)
@@ -91,7 +113,7 @@ final class DistributionRing {
     var heapBytes: Int {
         var bytes = capacity * (6 * 8 + 2 * MemoryLayout<SlotBuckets>.stride)
         for p in 0..<capacity { bytes += positive[p].heapBytes + negative[p].heapBytes }
-        return bytes + total.positive.heapBytes + total.negative.heapBytes
+        return bytes + total.positive.heapBytes + total.negative.heapBytes + reopened.capacity * 8
     }
 
     // MARK: Writing
@@ -108,13 +130,15 @@ final class DistributionRing {
     func observe(_ v: Double, bucket: SketchBucket, at t: Timestamp, maxBuckets: Int) -> (accepted: Bool, outcome: SketchInsertOutcome) {
         let p: Int
         let late: Bool
+        var sealedSlot = false
         if t >= headStart && t &- headStart < clock.resolution {
             p = headPosition
             late = false
         } else {
             guard let found = position(forObservationAt: t) else { return (false, .ignored) }
-            p = found
+            p = found.position
             late = p != headPosition
+            sealedSlot = found.sealed
         }
         let n = counts[p]
         counts[p] = n &+ 1
@@ -133,26 +157,36 @@ final class DistributionRing {
             return (true, .inserted)
         }
         let buckets = bucket.sign > 0 ? positive + p : negative + p
+        if sealedSlot && (buckets.pointee.isSealed || buckets.pointee.raw.capacity == 0) { reopen(buckets, at: t) }
         let flags = buckets.pointee.increment(at: bucket.index, maxBuckets: maxBuckets)
         if late && totalValid { addLate(to: bucket, flags: flags) }
         if flags.saturated { return (true, .saturated) }
         return (true, flags.collapsed ? .collapsed : .inserted)
     }
 
-    /// The position of the slot of `t`, moving the head forward when `t` is newer; nil when the
-    /// slot is older than the ring holds.
+    /// The position of the slot of `t`, and whether it lies outside the raw window (sealed),
+    /// moving the head forward when `t` is newer; nil when the slot is older than the ring holds.
     @inline(never)
-    private func position(forObservationAt t: Timestamp) -> Int? {
+    private func position(forObservationAt t: Timestamp) -> (position: Int, sealed: Bool)? {
         let s = clock.slot(of: t)
         if let head = clock.head {
-            if s <= head { return clock.holds(s) ? clock.position(of: s) : nil }
+            if s <= head { return clock.holds(s) ? (clock.position(of: s), s <= head - Int64(rawSlots)) : nil }
             moveHead(from: head, to: s)
         } else {
             clock.head = s
         }
         headStart = clock.start(of: s)
         headPosition = clock.position(of: s)
-        return headPosition
+        return (headPosition, false)
+    }
+
+    /// Makes the sealed (or freed, empty) buckets of an old slot raw for a late write at `t`,
+    /// until the head next moves: a burst of late lines (an old file read after a live one)
+    /// re-encodes a slot once, not per line. Raw buckets of an old slot were reopened already.
+    @inline(never)
+    private func reopen(_ buckets: UnsafeMutablePointer<SlotBuckets>, at t: Timestamp) {
+        buckets.pointee.unseal()
+        reopened.append(clock.slot(of: t))
     }
 
     /// Moves the head to the newer slot `s`, keeping the total: the old head joins it, and every
@@ -180,6 +214,20 @@ final class DistributionRing {
             }
             clear(p)
         }
+        // Every held slot at or before `head - rawSlots` is sealed already but those reopened by
+        // late writes: seal them again, and those that just left the raw window (the ones the
+        // head passed over are empty: that frees their storage).
+        for slot in reopened where clock.holds(slot) && slot <= s - Int64(rawSlots) { seal(clock.position(of: slot)) }
+        reopened.removeAll(keepingCapacity: reopened.count <= 16)
+        let first = Swift.max(head - Int64(rawSlots) + 1, s - Int64(capacity) + 1)
+        let last = s - Int64(rawSlots)
+        if first <= last { forEachPosition(first...last) { p in seal(p) } }
+    }
+
+    /// Seals the buckets of position `p` (see the type's doc comment).
+    private func seal(_ p: Int) {
+        positive[p].seal()
+        negative[p].seal()
     }
 
     /// Keeps the total up to date with a late observation into a slot other than the head.
@@ -459,6 +507,7 @@ final class DistributionRing {
         lastAt[p] = t
         positive[p].restore(offset: sketch.positive.offset, counts: sketch.positive.counts)
         negative[p].restore(offset: sketch.negative.offset, counts: sketch.negative.counts)
+        if let head = clock.head, s <= head - Int64(rawSlots) { seal(p) }
     }
 }
 

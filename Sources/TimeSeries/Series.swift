@@ -17,12 +17,13 @@ final class Series {
     /// Clock time of the last write, for expiry.
     @exclusivity(unchecked) var lastWrite: Timestamp
 
-    init(labels: Labels, kind: SeriesKind, rings: [(resolution: Milliseconds, capacity: Int)], now: Timestamp) {
+    init(labels: Labels, kind: SeriesKind, rings: [(resolution: Milliseconds, capacity: Int)], now: Timestamp,
+         distributionRawSlots: Int = DistributionRing.defaultRawSlots) {
         self.labels = labels
         self.kind = kind
         if kind == .distribution {
             scalar = []
-            distribution = rings.map { DistributionRing(capacity: $0.capacity, resolution: $0.resolution) }
+            distribution = rings.map { DistributionRing(capacity: $0.capacity, resolution: $0.resolution, rawSlots: distributionRawSlots) }
         } else {
             scalar = rings.map { ScalarRing(capacity: $0.capacity, resolution: $0.resolution) }
             distribution = []

@@ -157,7 +157,7 @@ extension SeriesStore {
     private func decodeSeries(_ r: inout ByteReader, bucketLimit: Int) throws(CheckpointError) -> Series {
         guard let labels = Labels(encoded: try r.blob()) else { throw .malformed("invalid label set") }
         guard let kind = SeriesKind(rawValue: try r.byte()) else { throw .malformed("unknown series kind") }
-        let s = Series(labels: labels, kind: kind, rings: state.rings, now: 0)
+        let s = Series(labels: labels, kind: kind, rings: state.rings, now: 0, distributionRawSlots: state.distributionRawSlots)
         s.lastTimestamp = try r.signed()
         s.lastValue = try r.double()
         s.lastWrite = try r.signed()

@@ -98,6 +98,8 @@ final class StoreState {
     /// picked until the set of series changes (rules evaluate the same selectors every interval).
     var seriesSetVersion: UInt64 = 0
     @exclusivity(unchecked) var stats = StoreStats()
+    /// Raw slots of new distribution rings (tests set `Int.max` for rings that never seal).
+    var distributionRawSlots = DistributionRing.defaultRawSlots
 
     init(config: StoreConfig) {
         self.config = config
@@ -128,7 +130,7 @@ final class StoreState {
             stats.droppedSeriesLimit += 1
             return nil
         }
-        return insert(Series(labels: labels, kind: kind, rings: rings, now: now))
+        return insert(Series(labels: labels, kind: kind, rings: rings, now: now, distributionRawSlots: distributionRawSlots))
     }
 
     func insert(_ s: Series) -> SeriesRef {

@@ -13,13 +13,21 @@
 ///
 /// Both modes use the same storage (4-byte elements), kept when the slot is cleared: `raw.start`
 /// is −1 in sparse mode, where `raw.offset` is the base and `raw.length` the number of entries.
+///
+/// A third mode, **sealed**, holds a slot the ring no longer writes to (see `DistributionRing`) in
+/// a few bytes per used bucket: `raw.start` is `Int32.min`, `raw.offset` and `raw.length` keep the
+/// exact span (zero ends included), and the storage holds `SealedBuckets`' bytes. Every read
+/// answers the same as before sealing; a write (a late observation) unseals the slot first.
 struct SlotBuckets {
     var raw = RawBuckets<UInt32>(storage: nil, capacity: 0, start: -1, offset: 0, length: 0)
 
     static let denseMinimumEntries = 16
     static let sparseMaximumEntries = 256
 
-    @inline(__always) var isSparse: Bool { raw.start < 0 }
+    static let sealedMark = Int32.min
+
+    @inline(__always) var isSparse: Bool { raw.start == -1 }
+    @inline(__always) var isSealed: Bool { raw.start == Self.sealedMark }
     @inline(__always) var isEmpty: Bool { raw.length == 0 }
 
     /// Index of the lowest bucket of the span (only when not empty).
@@ -49,8 +57,18 @@ struct SlotBuckets {
     /// Adds 1 to bucket `index`; flags as `BucketCounts.add`.
     @inline(__always)
     mutating func increment(at index: Int32, maxBuckets: Int) -> (collapsed: Bool, saturated: Bool) {
-        if !isSparse { return raw.add(1, at: index, maxBuckets: maxBuckets) }
-        return incrementSparse(at: index, maxBuckets: maxBuckets)
+        if raw.start >= 0 { return raw.add(1, at: index, maxBuckets: maxBuckets) }
+        if raw.start == -1 { return incrementSparse(at: index, maxBuckets: maxBuckets) }
+        return incrementSealed(at: index, maxBuckets: maxBuckets)
+    }
+
+    /// A late write into a sealed slot: unsealed, incremented as the raw slot would be, sealed again.
+    @inline(never)
+    private mutating func incrementSealed(at index: Int32, maxBuckets: Int) -> (collapsed: Bool, saturated: Bool) {
+        unseal()
+        let flags = increment(at: index, maxBuckets: maxBuckets)
+        seal()
+        return flags
     }
 
     private mutating func incrementSparse(at index: Int32, maxBuckets: Int) -> (collapsed: Bool, saturated: Bool) {
@@ -142,7 +160,9 @@ struct SlotBuckets {
     @inline(__always)
     func forEach(_ body: (Int32, UInt32) -> Void) {
         guard let storage = raw.storage, raw.length > 0 else { return }
-        if isSparse {
+        if isSealed {
+            SealedBuckets.forEach(UnsafeRawPointer(storage), first: raw.offset) { index, c in body(index, UInt32(truncatingIfNeeded: c)) }
+        } else if isSparse {
             let base = raw.offset
             for k in 0..<Int(raw.length) {
                 let e = storage[k]
@@ -158,7 +178,10 @@ struct SlotBuckets {
     @inline(__always)
     func add(into out: UnsafeMutablePointer<UInt64>, first: Int32) {
         guard let storage = raw.storage, raw.length > 0 else { return }
-        if isSparse {
+        if isSealed {
+            SealedBuckets.accumulate(UnsafeRawPointer(storage), first: raw.offset, into: out, outFirst: first,
+                                     clip: raw.offset, raw.maxIndex, negate: false)
+        } else if isSparse {
             let target = out + (Int(raw.offset) - Int(first))
             for k in 0..<Int(raw.length) {
                 let e = storage[k]
@@ -175,7 +198,10 @@ struct SlotBuckets {
     @inline(__always)
     func subtract(from out: UnsafeMutablePointer<UInt64>, first: Int32, last: Int32) {
         guard let storage = raw.storage, raw.length > 0 else { return }
-        if isSparse {
+        if isSealed {
+            SealedBuckets.accumulate(UnsafeRawPointer(storage), first: raw.offset, into: out, outFirst: first,
+                                     clip: first, last, negate: true)
+        } else if isSparse {
             let base = Int(raw.offset)
             for k in 0..<Int(raw.length) {
                 let e = storage[k]
@@ -198,6 +224,27 @@ struct SlotBuckets {
         var counts = [UInt32](repeating: 0, count: Int(highest) - Int(lo) + 1)
         forEach { index, c in counts[Int(index) - Int(lo)] = c }
         return (lo, counts)
+    }
+
+    /// Encodes the buckets into their sealed form and frees the raw storage (an empty slot just
+    /// frees it: an idle slot costs nothing).
+    mutating func seal() {
+        guard !isSealed else { return }
+        guard !isEmpty else { return deallocate() }
+        let lo = lowest, span = Int(highest) - Int(lo) + 1
+        let bytes = SealedBuckets.encode(self, first: lo)
+        raw.storage?.deallocate()
+        let words = (bytes.count + 3) / 4
+        let storage = UnsafeMutablePointer<UInt32>.allocate(capacity: words)
+        bytes.withUnsafeBytes { UnsafeMutableRawPointer(storage).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        raw = RawBuckets(storage: storage, capacity: Int32(words), start: Self.sealedMark, offset: lo, length: Int32(span))
+    }
+
+    /// Turns a sealed slot back into its raw form (sparse or dense, as `restore` picks), with the same span and counts.
+    mutating func unseal() {
+        guard isSealed else { return }
+        let (offset, counts) = denseCounts()
+        restore(offset: offset, counts: counts)
     }
 
     /// Replaces the content by a dense span (from a checkpoint), sparse when that is the

@@ -131,6 +131,28 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // A day of a 5 m tier (deploy/agent.yaml's), ~375 observations a slot: all but the newest
+    // slots sealed; the window reads the tier.
+    Benchmark("p95 over 24 h (5 m × 26 h tier, 375 obs a slot)") { benchmark in
+        let end = t0 + 26 * 3_600_000
+        let store = SeriesStore(config: StoreConfig(resolution: 10_000, retention: 3_600_000,
+                                                    tiers: [.init(resolution: 300_000, retention: 26 * 3_600_000)]), clock: { end })
+        let values = latencies(4096)
+        let ref = store.write { $0.ref(for: Labels(name: "latency_ms"), kind: .distribution)! }
+        store.write { w in
+            var i = 0
+            for t in stride(from: t0, to: end, by: 800) {
+                _ = w.observe(ref, value: values[i & 4095], at: t)
+                i &+= 1
+            }
+        }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let p95 = store.read { $0.summary(of: ref, from: end - 24 * 3_600_000, through: end)!.quantile(0.95) }
+            blackHole(p95)
+        }
+    }
+
     Benchmark("Memory per series at 10 s × 1 h", configuration: .init(
         metrics: [.custom("bytes per scalar series", useScalingFactor: false), .custom("bytes per distribution series (10 obs/s)", useScalingFactor: false)],
         warmupIterations: 0, maxIterations: 1)) { benchmark in
