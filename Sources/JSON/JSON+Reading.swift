@@ -193,7 +193,9 @@ struct JSONReader {
             guard digits(&self) > 0 else { throw error("invalid number, a digit expected in the exponent") }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
-        if integral, let v = Int64(text) { return .int(v) }
+        // "-0" keeps its sign as a double (as Go's float64 decoding does): the writer writes -0.0
+        // as "-0", and an underflowing negative (-2.5e-333) reads as -0.0, so both read back alike.
+        if integral, let v = Int64(text), v != 0 || b[start] != UInt8(ascii: "-") { return .int(v) }
         guard let d = Double(text), d.isFinite else { throw error("number \(text) out of range", at: start) }
         return .double(d)
     }
