@@ -4,8 +4,15 @@ import TimeSeries
 /// `AlertNotification` in the outbox's binary form (inside an entry, whose checksum covers it):
 /// what the outbox needs to render a notification again without the resolutions it withholds.
 /// Every count is bounded before anything is allocated.
+///
+/// Version 2 adds, after each alert's history, Prometheus's `validUntil` and `generatorURL`
+/// (the Alertmanager forwarder's `endsAt` and link, the webhook's `generatorURL`): without them a
+/// notification rendered again from disk told Alertmanager only the external URL and an `endsAt`
+/// without the rule's hold. Version 1 is still read; its alerts have neither (as before).
 enum NotificationCodec {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
+    /// The first format, still read.
+    static let versionWithoutAlertLinks: UInt8 = 1
     static let maxAlerts = 1 << 16
     static let maxAnnotations = 1 << 12
     static let maxPoints = 1 << 16
@@ -26,7 +33,7 @@ enum NotificationCodec {
 
     static func read(_ r: inout ByteReader) throws(CheckpointError) -> AlertNotification {
         let v = try r.byte()
-        guard v == version else { throw .malformed("stored notification: unknown version \(v)") }
+        guard v == version || v == versionWithoutAlertLinks else { throw .malformed("stored notification: unknown version \(v)") }
         let receiver = try r.string(), groupKey = try r.string()
         let groupLabels = try labels(&r)
         let reasonText = try r.string()
@@ -36,7 +43,7 @@ enum NotificationCodec {
         let externalURL = try r.string()
         let n = try r.count(limit: maxAlerts)
         var alerts: [NotifiedAlert] = []
-        for _ in 0..<n { alerts.append(try readAlert(&r)) }
+        for _ in 0..<n { alerts.append(try readAlert(&r, version: v)) }
         return AlertNotification(
             receiver: receiver, groupKey: groupKey, groupLabels: groupLabels, alerts: alerts, reason: reason, idempotencyKey: key,
             createdAt: createdAt, validUntil: validUntil, externalURL: externalURL)
@@ -71,9 +78,11 @@ enum NotificationCodec {
         } else {
             w.byte(0)
         }
+        w.optionalSigned(a.validUntil)
+        w.string(a.generatorURL)
     }
 
-    static func readAlert(_ r: inout ByteReader) throws(CheckpointError) -> NotifiedAlert {
+    static func readAlert(_ r: inout ByteReader, version: UInt8) throws(CheckpointError) -> NotifiedAlert {
         let status = try r.byte()
         guard status <= 1 else { throw .malformed("stored alert: bad status") }
         let alertLabels = try labels(&r)
@@ -106,10 +115,16 @@ enum NotificationCodec {
             history = ValueHistory(end: end, step: step, steps: steps, points: points)
         default: throw .malformed("stored alert: bad history flag")
         }
+        var validUntil: Timestamp?
+        var generatorURL = ""
+        if version >= 2 {
+            validUntil = try r.optionalSigned()
+            generatorURL = try r.string()
+        }
         return NotifiedAlert(
             status: status == 1 ? .firing : .resolved, labels: alertLabels, annotations: annotations, severity: severity, startsAt: startsAt,
             endsAt: endsAt, value: value, fingerprint: fingerprint, source: source, previousSeverity: previousSeverity,
-            evaluatedAt: evaluatedAt, history: history)
+            evaluatedAt: evaluatedAt, history: history, validUntil: validUntil, generatorURL: generatorURL)
     }
 
     static func labels(_ r: inout ByteReader) throws(CheckpointError) -> Labels {

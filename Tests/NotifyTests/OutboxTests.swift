@@ -258,7 +258,8 @@ import TimeSeries
                 NotifiedAlert(
                     status: .firing, labels: Labels(["alertname": "A", "severity": "high"]), annotations: ["summary": "s", "d": "é"], severity: "high",
                     startsAt: 1, endsAt: nil, value: 2.5, fingerprint: 7, source: "f.yaml:g", previousSeverity: "low", evaluatedAt: 3,
-                    history: ValueHistory(end: 60_000, points: [Sample(timestamp: 0, value: 1), Sample(timestamp: 60_000, value: 3)])),
+                    history: ValueHistory(end: 60_000, points: [Sample(timestamp: 0, value: 1), Sample(timestamp: 60_000, value: 3)]),
+                    validUntil: 240_003, generatorURL: "http://x/graph?g0.expr=up+%3D%3D+0&g0.tab=1"),
                 NotifiedAlert(
                     status: .resolved, labels: Labels(["alertname": "A", "i": "2"]), annotations: [:], severity: nil, startsAt: 1, endsAt: 9,
                     value: 0, fingerprint: 8, source: ""),

@@ -1,4 +1,5 @@
 import Alerting
+import TextRendering
 import Foundation
 import Synchronization
 import Testing
@@ -499,5 +500,108 @@ extension RecoveryTests {
         let result = n.drain(timeout: .seconds(60))
         #expect(result.left == 1)
         #expect(t.requests.count == 1, "the service asked for 10 minutes: not asked again")
+    }
+}
+
+/// Issue 14 item 4 after a crash: what the Alertmanager forwarder sends from a notification
+/// read back from the outbox carries each alert's `generatorURL` and `validUntil`, as an
+/// uninterrupted delivery does.
+extension RecoveryTests {
+    static let ruleLink = "http://agent.example:9090/graph?g0.expr=up%7Bjob%3D%22db%22%7D+%3D%3D+0&g0.tab=1"
+
+    /// An alert as a rule group hands it over: its rule's link, and while firing Prometheus's
+    /// `validUntil` (the evaluation plus 4 × max(1m, interval)).
+    func ruleAlert(_ instance: String, _ state: Alert.State = .firing) -> Alert {
+        var a = alert(instance, state)
+        a.evaluatedAt = clock.value
+        a.generatorURL = Self.ruleLink
+        if state == .firing { a.validUntil = clock.value + 240_000 }
+        return a
+    }
+
+    /// Receiver `am`, one Alertmanager forwarder re-sending every 10 s: a notification's own
+    /// validity (4 × 10 s) is shorter than the rule's, so `endsAt` shows which one was used.
+    func forwarder(_ dir: String, _ transport: any Transport, loaded: Int? = nil) throws -> Notifier {
+        let route = try Route(root: .init(receiver: "am", groupBy: .labels(["alertname"]), groupWait: .zero, groupInterval: .seconds(1)))
+        let am = integration("am", 0, AlertmanagerReceiver(), path: "/api/v2/alerts")
+        let n = Notifier(
+            configuration: .init(
+                route: route, integrations: [am], resendIntervals: ["am": .seconds(10)], externalURL: "http://agent.example:9090",
+                outbox: .init(directory: dir + "/outbox", maxAge: .seconds(3600), initialBackoff: .seconds(1), maxBackoff: .seconds(60))),
+            transport: transport, logger: quietLogger, clock: clock.read, random: { $0.upperBound })
+        let count = try n.open()
+        if let loaded { #expect(count == loaded, "entries loaded from the previous run") }
+        n.start()
+        return n
+    }
+
+    /// Alertmanager items by `instance`.
+    static func items(_ r: TransportRequest) -> [String: [String: Any]] {
+        let list = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [[String: Any]] ?? []
+        var out: [String: [String: Any]] = [:]
+        for item in list { out[(item["labels"] as? [String: String])?["instance"] ?? "?"] = item }
+        return out
+    }
+
+    enum Interruption: String, CaseIterable, CustomTestStringConvertible {
+        case none, killed
+        var testDescription: String { rawValue }
+    }
+
+    /// db-2 fires and is delivered; db-3 joins and the service refuses that notification; the
+    /// service goes down and db-3 resolves beside db-2, so the entry must be rendered again
+    /// without db-3's resolution — from memory, or (killed) from the notification on disk.
+    /// Returns the first request the service accepts once it is back, and db-2's validUntil.
+    func deliverAfterAnOutage(_ interruption: Interruption) throws -> (TransportRequest, validUntil: Timestamp) {
+        clock.now.withLock { $0 = 1_700_000_000_000 }  // each run from the same instant: payloads comparable
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let t = Accepting()
+        var first: Notifier? = try forwarder(dir, t)
+        first!.receive([ruleAlert("db-2")])
+        settle(first!)
+        advance(first!, seconds: 2)
+        #expect(t.accepted.withLock { $0.count } == 1)
+        t.inner.answer([status(400, body: "{\"error\":\"no\"}")])
+        first!.receive([ruleAlert("db-2"), ruleAlert("db-3")])
+        advance(first!, seconds: 2)
+        #expect(first!.outbox.stats.failedPermanently == 1)
+        t.inner.answerAlways(Self.refused)
+        let held = ruleAlert("db-2")
+        first!.receive([held, ruleAlert("db-3", .resolved)])
+        advance(first!, seconds: 2)
+        #expect(t.inner.requests.last.map { Self.items($0).keys.sorted() } == ["db-2"], "db-3's resolution is withheld while the service is down")
+        // Accepted once the service is back: after db-2's first delivery (uninterrupted), or all (killed).
+        let accepted: () -> [TransportRequest]
+        var second: Notifier? = nil
+        switch interruption {
+        case .none:
+            t.inner.answerAlways(status(200))
+            accepted = { Array(t.accepted.withLock { $0 }.dropFirst()) }
+        case .killed:
+            first = nil  // kill -9: the notification is only on disk
+            let up = Accepting()
+            second = try forwarder(dir, up, loaded: 1)
+            accepted = { up.accepted.withLock { $0 } }
+        }
+        advance(second ?? first!, seconds: 3)
+        second?.stop()
+        first?.stop()
+        let back = try #require(accepted().first, "delivered once the service is back")
+        return (back, try #require(held.validUntil))
+    }
+
+    @Test(arguments: Interruption.allCases)
+    func theForwarderSendsTheRulesLinkAndValidUntilAfterARestart(interruption: Interruption) throws {
+        let (sent, validUntil) = try deliverAfterAnOutage(interruption)
+        let items = Self.items(sent)
+        #expect(items.keys.sorted() == ["db-2"])
+        #expect(items["db-2"]?["generatorURL"] as? String == Self.ruleLink, "the rule's link, not just the external URL")
+        #expect(items["db-2"]?["endsAt"] as? String == RFC3339.format(validUntil), "the rule's validUntil, later than the notification's own")
+        if interruption == .killed {
+            let (uninterrupted, _) = try deliverAfterAnOutage(.none)
+            #expect(String(decoding: sent.body, as: UTF8.self) == String(decoding: uninterrupted.body, as: UTF8.self))
+            #expect(sent.header("Idempotency-Key") == uninterrupted.header("Idempotency-Key"))
+        }
     }
 }
