@@ -91,6 +91,26 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The daemon's common case: a log line's observation lands in the head slot, the ring's
+    // older slots already sealed (the two benchmarks around this one write across the whole hour).
+    Benchmark("Store observe into the head slot, older slots sealed (distribution, batch of 1000)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let values = latencies(4096)
+        let now = t0 + 3_600_000
+        let store = SeriesStore(clock: { now })
+        let ref = store.write { $0.ref(for: Labels(name: "latency_ms"), kind: .distribution)! }
+        store.write { w in for (i, v) in values.enumerated() { _ = w.observe(ref, value: v, at: t0 + Int64(i) * 878) } }
+        benchmark.startMeasurement()
+        var i = 0
+        for _ in benchmark.scaledIterations {
+            store.write { w in
+                for _ in 0..<1000 {
+                    _ = w.observe(ref, value: values[i & 4095], at: now - 1)
+                    i &+= 1
+                }
+            }
+        }
+    }
+
     Benchmark("Store observe, 10 series round robin (batch of 1000)", configuration: .init(scalingFactor: .kilo)) { benchmark in
         let values = latencies(4096)
         let now = t0 + 3_600_000
