@@ -1,4 +1,4 @@
-import Query
+import TextRendering
 
 /// Go's `time.Time.String()` (for UTC times) and `time.Duration.String()`, which templates print
 /// for what `toTime`, `toDuration` and `humanizeTimestamp` return.
@@ -9,7 +9,7 @@ enum GoTime {
         let (s, nanos) = fraction < 0 ? (seconds - 1, fraction + 1_000_000_000) : (seconds, fraction)
         let (days, secondOfDay) = s.quotientAndRemainder(dividingBy: 86_400)
         let (day, sod) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
-        let (year, month, dayOfMonth) = civil(fromDays: day)
+        let (year, month, dayOfMonth) = CivilDate.from(days: day)
         var out = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(dayOfMonth, 2) + " "
         out += pad(sod / 3600, 2) + ":" + pad(sod / 60 % 60, 2) + ":" + pad(sod % 60, 2)
         if nanos != 0 {
@@ -19,8 +19,6 @@ enum GoTime {
         }
         return out + " +0000 UTC"
     }
-
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) { CivilDate.from(days: days) }
 
     static func pad(_ v: Int64, _ width: Int) -> String {
         let digits = String(v.magnitude)
@@ -72,7 +70,7 @@ extension GoTime {
         let (s, nanos) = fraction < 0 ? (seconds - 1, fraction + 1_000_000_000) : (seconds, fraction)
         let (days, secondOfDay) = s.quotientAndRemainder(dividingBy: 86_400)
         let (day, sod) = secondOfDay < 0 ? (days - 1, secondOfDay + 86_400) : (days, secondOfDay)
-        let (year, month, dayOfMonth) = civil(fromDays: day)
+        let (year, month, dayOfMonth) = CivilDate.from(days: day)
         let weekday = Int(((day % 7) + 11) % 7)  // 1970-01-01 was a Thursday
         let yearStart = CivilDate.days(year: year, month: 1, day: 1)
         let yearDay = day - yearStart + 1

@@ -19,7 +19,7 @@ enum RetryAfter {
         guard clock.count == 3, let h = Int64(clock[0]), let m = Int64(clock[1]), let s = Int64(clock[2]),
             (1...31).contains(day), (0..<24).contains(h), (0..<60).contains(m), (0...60).contains(s)
         else { return nil }
-        let days = RFC3339.days(year: year, month: Int64(month + 1), day: day)
+        let days = CivilDate.days(year: year, month: Int64(month + 1), day: day)
         let at = ((days * 24 + h) * 60 + m) * 60_000 + s * 1000
         return max(0, at - now)
     }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import RE2
+import TextRendering
 import TimeSeries
 
 extension Evaluator {

@@ -76,8 +76,8 @@ import JSON
 
     @Test func civilDatesRoundTripOverCenturies() {
         for days in stride(from: Int64(-800_000), through: 800_000, by: 997) {
-            let (y, m, d) = RFC3339.civil(fromDays: days)
-            #expect(RFC3339.days(year: y, month: m, day: d) == days)
+            let (y, m, d) = CivilDate.from(days: days)
+            #expect(CivilDate.days(year: y, month: m, day: d) == days)
         }
     }
 

@@ -1,5 +1,5 @@
 /// Dates of the proleptic Gregorian calendar from days since 1970-01-01 and back (Howard Hinnant's
-/// algorithms): PromQL's date functions use them, and so do the time formatters above this module.
+/// algorithms): RFC 3339 text, PromQL's date functions and the templates' Go time formatting.
 public enum CivilDate {
     /// The date `days` after 1970-01-01 (before it when negative).
     public static func from(days z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
